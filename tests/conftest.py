@@ -1,0 +1,81 @@
+"""Shared fixtures: small workspaces built in a temporary folder, and the ../shared material
+reached only through environment variables (tests that need it skip with a reason when unset)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "Codes"))
+
+from tsad.paths import Workspace, plot_name  # noqa: E402
+
+
+def shared_dir(var: str) -> Path:
+    value = os.environ.get(var)
+    if not value:
+        pytest.skip(f"{var} is not set: it points at the reference material in ../shared (.ci/run sets it)")
+    path = Path(value)
+    if not path.is_dir():
+        pytest.skip(f"{var}={value} is not a folder")
+    return path
+
+
+@pytest.fixture
+def svdb_dir() -> Path:
+    return shared_dir("TSAD_SVDB_DIR")
+
+
+@pytest.fixture
+def mitdb_dir() -> Path:
+    return shared_dir("TSAD_MITDB_DIR")
+
+
+@pytest.fixture
+def smolvlm_dir() -> Path:
+    return shared_dir("TSAD_SMOLVLM_DIR")
+
+
+def _write_split(ws: Workspace, split: str, ids, series, labels) -> None:
+    from PIL import Image
+
+    import pandas as pd
+
+    ws.split_images(split).mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(np.column_stack([ids, labels]).astype(np.int64),
+                         columns=[str(i) for i in range(labels.shape[1] + 1)])
+    frame.to_csv(ws.split_csv(split), index=False)
+    np.save(ws.split_npy(split), series.astype(np.float32))
+    for i, x in zip(ids, series):
+        img = np.full((512, 512, 3), 255, np.uint8)
+        cols = np.arange(256) * 2
+        rows = np.clip(128 - x[:, 0] * 60, 0, 255).astype(int)
+        img[rows, cols] = (255, 0, 0)
+        rows = np.clip(384 - x[:, 1] * 60, 256, 511).astype(int)
+        img[rows, cols] = (0, 0, 255)
+        Image.fromarray(img).save(ws.split_images(split) / plot_name(i))
+
+
+@pytest.fixture
+def split_workspace(tmp_path) -> Workspace:
+    """A workspace with Data_split/{train,val,test}: spiky synthetic windows whose labels mark
+    the spikes, so a model can learn them. 24/8/8 windows of 256 x 2."""
+    rng = np.random.default_rng(0)
+    ws = Workspace(tmp_path / "ws")
+    next_id = 0
+    for split, n in (("train", 24), ("val", 8), ("test", 8)):
+        series = rng.normal(0, 0.05, (n, 256, 2)).astype(np.float32)
+        labels = np.zeros((n, 256), np.float32)
+        for k in range(n):
+            beats = np.arange(rng.integers(5, 40), 256, rng.integers(70, 110))
+            labels[k, beats] = 1
+            series[k, beats, :] += 1.5
+        ids = np.arange(next_id, next_id + n)
+        next_id += n
+        _write_split(ws, split, ids, series, labels)
+    return ws
