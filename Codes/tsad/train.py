@@ -196,7 +196,7 @@ def fit(model: nn.Module, train_ds: Dataset, val_ds: Dataset, loss_fn: LossFn, c
     scheduler = linear_warmup_decay(optimizer, cfg.warmup_steps, total_steps)
 
     state = {"epoch": -1, "best_val_loss": math.inf, "stale_epochs": 0, "train_losses": [],
-             "val_losses": [], "epoch_seconds": [], "finished": False}
+             "val_losses": [], "epoch_seconds": [], "early_stopped": False, "finished": False}
     last_path = run_dir / paths.LAST_CHECKPOINT
     if resume and last_path.is_file():
         ckpt = load_checkpoint(last_path)
@@ -210,9 +210,9 @@ def fit(model: nn.Module, train_ds: Dataset, val_ds: Dataset, loss_fn: LossFn, c
 
     header = {"kind": kind, "model_config": model_config, "train_config": asdict(cfg), **(extra or {})}
     first = state["epoch"] + 1
-    for epoch in range(first, cfg.epochs):
-        if state["finished"]:
-            break
+    if state["early_stopped"]:
+        log.info("%s stopped early before; nothing to resume", run_dir.name)
+    for epoch in range(first, 0 if state["early_stopped"] else cfg.epochs):
         if world > 1:
             train_loader.sampler.set_epoch(epoch)
         train_loader.generator.manual_seed(cfg.seed + epoch)
@@ -232,7 +232,8 @@ def fit(model: nn.Module, train_ds: Dataset, val_ds: Dataset, loss_fn: LossFn, c
         else:
             state["stale_epochs"] += 1
         stop = state["stale_epochs"] >= cfg.patience
-        state["finished"] = stop or epoch + 1 == cfg.epochs
+        state["early_stopped"] = stop
+        state["finished"] = stop or epoch + 1 >= cfg.epochs
         if is_main_process():
             log.info("%s: train %.5f  val %.5f%s", tag, train_loss, val_loss, "  (best)" if improved else "")
             weights = trainable_state_dict(core)
@@ -245,6 +246,7 @@ def fit(model: nn.Module, train_ds: Dataset, val_ds: Dataset, loss_fn: LossFn, c
             _write_run_files(run_dir, header, state, best_name)
         if stop:
             log.info("%s: early stop, no better validation loss for %d epochs", run_dir.name, cfg.patience)
+            break
     if world > 1:
         dist.barrier()
     return state
