@@ -1,10 +1,13 @@
-"""A stand-in for tsad.teacher.teacher_logits that counts the windows it is asked for."""
+"""Test helpers for the student: a stand-in teacher that counts the windows it is asked for,
+a stand-in teacher checkpoint, and a one-thread fixture."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pytest
+import torch
 
 
 def logits_for_id(window_id: int, length: int = 256) -> np.ndarray:
@@ -30,3 +33,13 @@ def write_teacher_checkpoint(ws, teacher: str = "vlm_1", content: bytes = b"stan
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     return path
+
+
+@pytest.fixture
+def single_thread():
+    """The test machine's two cores are shared: one torch thread avoids spinning threads that
+    slow these small LSTM runs tenfold under load."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
