@@ -62,7 +62,12 @@ def test_load_student_refuses_another_kind(tmp_path):
         load_student(tmp_path, device="cpu")
 
 
-def _train_steps(model, x, y, steps, lr=1e-2):
+def _train_steps(x, y, steps, lr=1e-2):
+    """A fresh student trained on one batch: (loss before, loss after, probabilities after)."""
+    torch.manual_seed(0)
+    model = RNNAnomalyDetector()
+    with torch.no_grad():
+        before = F.binary_cross_entropy_with_logits(model(x), y).item()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     for _ in range(steps):
         loss = F.binary_cross_entropy_with_logits(model(x), y)
@@ -71,17 +76,13 @@ def _train_steps(model, x, y, steps, lr=1e-2):
         opt.step()
     model.eval()
     with torch.no_grad():
-        return F.binary_cross_entropy_with_logits(model(x), y).item(), torch.sigmoid(model(x))
+        return before, F.binary_cross_entropy_with_logits(model(x), y).item(), torch.sigmoid(model(x))
 
 
 def test_loss_goes_down_and_spikes_stand_out_on_a_small_batch(split_workspace):
     train = load_split(split_workspace, "train", check_images=False).subset(8)
     x, y = torch.from_numpy(train.series), torch.from_numpy(train.labels)
-    torch.manual_seed(0)
-    model = RNNAnomalyDetector()
-    with torch.no_grad():
-        before = F.binary_cross_entropy_with_logits(model(x), y).item()
-    after, probs = _train_steps(model, x, y, steps=25)
+    before, after, probs = _train_steps(x, y, steps=25)
     assert after < 0.25 * before
     # Beyond learning the base rate: the labelled spikes score above the background.
     assert probs[y == 1].mean() > 3 * probs[y == 0].mean()
@@ -107,9 +108,5 @@ def _svdb_windows(svdb_dir, records=("800", "801"), per_record=4):
 def test_loss_goes_down_on_real_svdb_windows(svdb_dir):
     x, y = _svdb_windows(svdb_dir)
     assert 5 <= y.sum() <= 40  # two to three beats a window at 128 Hz
-    torch.manual_seed(0)
-    model = RNNAnomalyDetector()
-    with torch.no_grad():
-        before = F.binary_cross_entropy_with_logits(model(x), y).item()
-    after, _ = _train_steps(model, x, y, steps=12)
+    before, after, _ = _train_steps(x, y, steps=12)
     assert after < 0.25 * before
