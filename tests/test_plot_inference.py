@@ -119,3 +119,20 @@ def test_partial_outputs_are_reported_not_scored(split_workspace):
     (ws.run_dir("vlm_1") / "ids_vlm_1.npy").unlink()
     runs, missing = find_runs(ws)
     assert runs == [] and any("vlm_1: incomplete outputs, missing ids_vlm_1.npy" in m for m in missing)
+
+
+def test_plot_window_for_the_gui(tmp_path):
+    from tsad import plots
+
+    labels = np.zeros(256)
+    labels[[40, 140]] = 1
+    probs = _probs_from_beats(labels[None, :])[0]
+    series = np.random.default_rng(0).normal(0, 0.1, (256, 2))
+    fig = plots.plot_window(series, labels, probs, title="window 7")
+    assert len(fig.axes) == 3 and fig.axes[0].get_title() == "window 7"
+    marked = fig.axes[2].collections[0].get_offsets()[:, 0]      # predicted beats on the curve
+    assert marked.tolist() == metrics.predict_positions(probs).tolist() == [40, 140]
+    assert fig.axes[2].lines[1].get_ydata()[0] == pytest.approx(probs.mean())
+    plots.save_figure(fig, tmp_path / "w.png")
+    assert (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(plots.plot_window(series[:, 0], labels).axes) == 1
