@@ -69,3 +69,16 @@ def test_outputs_are_cached_and_refreshed_when_the_split_changes(split_workspace
     np.save(ws.split_npy("test"), series * 2)
     refreshed = baseline.ensure_xqrs_outputs(ws, progress=False)
     assert calls == [1] and refreshed.probs.sum() == 0
+
+
+@pytest.mark.shared
+def test_xqrs_on_real_svdb_windows(svdb_dir):
+    from tsad.ecg import make_windows, read_record
+    from tsad.metrics import score_model
+
+    windows = make_windows(read_record(svdb_dir / "800"), labels="beats")
+    series, labels = windows.series[:150], windows.labels[:150]
+    positions, failures = baseline.detect_windows(series, progress=False)
+    scores = score_model(labels, predicted=Positions.from_lists(positions))
+    assert failures == 0 and scores.n_windows == 150
+    assert scores.Se > 0.7 and scores.PPV > 0.6          # measured 0.84 / 0.71 on records 800-802
