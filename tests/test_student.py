@@ -14,7 +14,6 @@ from tsad.student import (KIND, RNNAnomalyDetector, StudentConfig, config_dict, 
                           load_student, student_probs)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
-BEAT_SYMBOLS = set("NLRejAaJSVEF/fQ")
 
 
 def test_parameter_count_matches_the_seed():
@@ -89,24 +88,19 @@ def test_loss_goes_down_and_spikes_stand_out_on_a_small_batch(split_workspace):
 
 
 def _svdb_windows(svdb_dir, records=("800", "801"), per_record=4):
-    """Real svdb windows read directly: 256 samples at 128 Hz, 1 at each beat annotation."""
-    wfdb = pytest.importorskip("wfdb")
+    """The first real svdb windows of two records, made the way the data stage makes them."""
+    from tsad.ecg import make_windows, read_record
+
     xs, ys = [], []
-    n = 256 * per_record
     for name in records:
-        rec = wfdb.rdrecord(str(svdb_dir / name), sampto=n)
-        ann = wfdb.rdann(str(svdb_dir / name), "atr", sampto=n)
-        assert rec.fs == 128 and rec.p_signal.shape == (n, 2)
-        labels = np.zeros(n, np.float32)
-        beats = [s for s, sym in zip(ann.sample, ann.symbol) if sym in BEAT_SYMBOLS and s < n]
-        labels[beats] = 1
-        xs.append(rec.p_signal.astype(np.float32).reshape(per_record, 256, 2))
-        ys.append(labels.reshape(per_record, 256))
+        windows = make_windows(read_record(svdb_dir / name), seconds=2, labels="beats")
+        xs.append(windows.series[:per_record])
+        ys.append(windows.labels[:per_record].astype(np.float32))
     return torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys))
 
 
 def test_loss_goes_down_on_real_svdb_windows(svdb_dir):
     x, y = _svdb_windows(svdb_dir)
-    assert 5 <= y.sum() <= 40  # two to three beats a window at 128 Hz
+    assert x.shape == (8, 256, 2) and 5 <= y.sum() <= 40  # two to three beats a window at 128 Hz
     before, after, _ = _train_steps(x, y, steps=12)
     assert after < 0.25 * before

@@ -39,6 +39,8 @@ def _figure():
 
 
 def _save(plt, fig, ax, path: Path, title: str) -> Path:
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title(title)
@@ -64,6 +66,8 @@ def plot_comparison(runs: list[LossCurves], path) -> Path:
         color = f"C{i % 10}"
         ax.plot(np.arange(1, len(c.train) + 1), c.train, "-", color=color, label=f"{c.run} train")
         ax.plot(np.arange(1, len(c.val) + 1), c.val, "--", color=color, label=f"{c.run} val")
+    # KD losses carry the T^2-weighted soft term, so their level is not comparable to BCE's: the
+    # comparison is of shapes (convergence, over-fitting), not of heights.
     return _save(plt, fig, ax, Path(path), "train (solid) and validation (dashed) loss")
 
 
