@@ -154,7 +154,7 @@ class TeacherInputs:
             raise ValueError(f"{where}: expected a {edge}x{edge} RGB uint8 plot, got shape {array.shape} "
                              f"{array.dtype}")
         if self.raw_pixels:
-            return torch.from_numpy(np.ascontiguousarray(array))
+            return torch.from_numpy(np.array(array, copy=True, order="C"))
         pixels = self.processor.image_processor(images=[[array]], return_tensors="pt")["pixel_values"][0]
         if pixels.shape[0] != self.tiles:
             raise ValueError(f"{where}: {pixels.shape[0]} tiles, the prompt was built for {self.tiles}")
