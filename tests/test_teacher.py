@@ -13,7 +13,8 @@ from tsad.checkpoint import load_checkpoint
 from tsad.losses import teacher_loss
 from tsad.paths import TEACHER_CHECKPOINT, teacher_run_name
 from tsad.teacher import (DEFAULT_PROMPT, TeacherInputs, TeacherSettings, WindowImages, build_random_teacher,
-                          build_teacher, load_teacher, parameter_counts, predict_images, teacher_logits)
+                          build_teacher, load_teacher, normalise_pixels, parameter_counts,
+                           predict_images, teacher_logits)
 from tsad import teacher_train
 
 HEAD_PREFIXES = ("proj.", "lstm.", "out.")
@@ -52,12 +53,10 @@ def test_real_processor_image_tokens(smolvlm_dir):
 
 def test_raw_pixels_equal_the_processor(smolvlm_dir):
     """The model's on-device normalisation of uint8 pixels reproduces the processor's pixel values."""
-    model, inputs = build_random_teacher(smolvlm_dir, device="meta")
+    inputs = TeacherInputs(bb.load_processor(smolvlm_dir), TeacherSettings())
     img = np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8)
     ref = inputs.processor.image_processor(images=[[img]], return_tensors="pt")["pixel_values"]
-    for name in ("pixel_mean", "pixel_std"):
-        setattr(model, name, torch.tensor(getattr(inputs, name.split("_")[1])).view(1, 3, 1, 1))
-    ours = model.pixel_values(inputs(img)[None])
+    ours = normalise_pixels(inputs(img)[None], inputs.pixel_scale, inputs.pixel_shift)
     assert ours.shape == ref.shape == (1, 1, 3, 512, 512)
     assert torch.allclose(ours, ref, atol=1e-6)
 

@@ -6,6 +6,8 @@ distributed part: a distributed sampler, losses averaged across ranks, rank 0 wr
 
 from __future__ import annotations
 
+import torch.distributed as dist
+
 from .backbone import add_backbone_args, resolve_backbone
 from .common import log, make_parser, seed_everything, setup_logging
 from .losses import teacher_loss
@@ -29,13 +31,23 @@ def parse_args(argv=None, doc: str | None = None):
     return parser.parse_args(argv)
 
 
+def _resolve_once(model: str, ws: Workspace, rank: int, world: int):
+    """Rank 0 builds or downloads the backbone; the other ranks then find it in place."""
+    if world > 1 and rank != 0:
+        dist.barrier()
+    source = resolve_backbone(model, ws)
+    if world > 1 and rank == 0:
+        dist.barrier()
+    return source
+
+
 def main(argv=None, alpha: float = 0.5, doc: str | None = None) -> dict:
     args = parse_args(argv, doc or __doc__)
     setup_logging()
     seed_everything(args.seed)
     rank, world, device = init_distributed(args.device)
     ws = Workspace.from_arg(args.workspace)
-    source = resolve_backbone(args.model, ws)
+    source = _resolve_once(args.model, ws, rank, world)
     if source.untrained:
         log.warning("backbone 'tiny': a small random model; its results are not SmolVLM's")
     settings = TeacherSettings(prompt=args.prompt, image_splitting=args.image_splitting)
