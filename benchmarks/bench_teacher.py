@@ -156,7 +156,7 @@ def bench_model(args, device) -> list[str]:
                 _sync(device)
                 seconds = (time.perf_counter() - start) / iters
                 rows.append(f"| {layout} | {inputs.image_tokens} | {precision} | {step} | {bs} | "
-                            f"{bs / seconds:.2f} | {seconds:.3f} |")
+                            f"{bs / seconds:.3g} | {seconds:.3g} |")
                 print(rows[-1], flush=True)
     return rows
 

@@ -182,3 +182,17 @@ def test_train_checkpoint_round_trip(split_workspace):
                              batch_size=2, device="cpu", progress=False)
     assert live.shape == batched.shape == (3, 256) and batched.dtype == np.float32
     np.testing.assert_allclose(live, batched, rtol=1e-4, atol=1e-5)
+
+
+def test_teacher_modules_import_without_wfdb_and_streamlit():
+    """The GPU machine lacks wfdb and streamlit."""
+    import subprocess
+    import sys
+
+    from tsad.paths import REPO_ROOT
+
+    code = ("import sys; sys.modules['wfdb'] = None; sys.modules['streamlit'] = None; "
+            f"sys.path.insert(0, {str(REPO_ROOT / 'Codes')!r}); "
+            "import tsad.teacher, tsad.teacher_train, tsad.teacher_infer, tsad.losses, tsad.backbone")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]

@@ -118,7 +118,7 @@ def load_backbone(source: BackboneSource, weights: bool = True):
     from transformers import AutoModel
 
     if not weights:
-        return AutoModel.from_config(load_config(source.path))
+        return AutoModel.from_config(load_config(source.path), dtype=torch.float32)
     folder = Path(source.path)
     if not any(folder.glob("*.safetensors")) and not any(folder.glob("*.bin")):
         raise FileNotFoundError(f"{folder}: holds the configuration but no weights (*.safetensors); download "
@@ -197,7 +197,7 @@ def build_tiny(seed: int = 0):
         torch.manual_seed(seed)
         from transformers import AutoModel
 
-        model = AutoModel.from_config(config)
+        model = AutoModel.from_config(config, dtype=torch.float32)
     if model.config.image_token_id != processor.image_token_id:
         raise AssertionError("tiny backbone: model and tokenizer disagree on the <image> token id")
     return model, processor

@@ -218,7 +218,7 @@ def build_random_teacher(config_dir, settings: TeacherSettings | None = None, de
     settings = settings or TeacherSettings()
     inputs = TeacherInputs(load_processor(config_dir, settings.image_splitting, settings.longest_edge), settings)
     with torch.device(device):
-        backbone = AutoModel.from_config(load_config(config_dir))
+        backbone = AutoModel.from_config(load_config(config_dir), dtype=torch.float32)
         model = SmolVLMTSAD(backbone, settings, inputs.prompt_ids, inputs.prompt_mask,
                             inputs.pixel_scale, inputs.pixel_shift)
     return model, inputs
