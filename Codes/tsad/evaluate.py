@@ -88,6 +88,8 @@ def read_metadata(run_dir: Path) -> dict:
 
 
 def _is_tiny(meta: dict) -> bool:
+    if meta.get("backbone_untrained") is True:
+        return True
     config = meta.get("model_config") if isinstance(meta.get("model_config"), dict) else {}
     for source in (meta, config):
         if source.get("tiny") is True:
@@ -98,10 +100,13 @@ def _is_tiny(meta: dict) -> bool:
     return False
 
 
-def run_note(run: str, meta: dict) -> str:
+def run_note(run: str, meta: dict, teacher_meta: dict | None = None) -> str:
     notes = []
     if _is_tiny(meta):
         notes.append("tiny backbone (test-size random model, not SmolVLM-256M)")
+    if meta.get("teacher"):
+        tiny = " (tiny backbone)" if teacher_meta and _is_tiny(teacher_meta) else ""
+        notes.append(f"distilled from {meta['teacher']}{tiny}, lambda {meta.get('lam', '?')}")
     if meta.get("scoring") == "positions":
         notes.append(f"{meta.get('detector', 'detector')} on lead {int(meta.get('lead', 0)) + 1}, "
                      f"window by window; no probabilities, AUC-PR n/a")
@@ -202,7 +207,8 @@ def evaluate_workspace(ws: paths.Workspace, threshold: float | None = None,
                                  tolerance=tolerance)
         else:
             scores = score_model(labels, aligned.probs, threshold=threshold, tolerance=tolerance)
-        note = run_note(run, meta)
+        teacher_meta = read_metadata(ws.run_dir(meta["teacher"])) if meta.get("teacher") else None
+        note = run_note(run, meta, teacher_meta)
         if len(out.ids) != len(common):
             note = "; ".join(filter(None, [note, f"scored {len(common)} of its {len(out.ids)} windows "
                                                  "(ids shared by every run)"]))
