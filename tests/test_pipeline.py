@@ -1,0 +1,103 @@
+"""run_pipeline.py end to end on the quick profile: every stage, --resume, a kill midway,
+reproducibility, and clear errors for mixed-up inputs."""
+
+import os
+import runpy
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsad import paths
+from tsad.checkpoint import load_checkpoint
+from tsad.paths import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+PIPELINE = REPO / "Codes/run_pipeline.py"
+MODELS = ["vlm_0.5", "vlm_1", "LSTM_train", "KD_train_0.5_vlm_0.5", "KD_train_1_vlm_0.5",
+          "KD_train_0.5_vlm_1", "KD_train_1_vlm_1", "xqrs"]
+
+pytestmark = pytest.mark.slow
+
+
+def run_main(script, argv):
+    return runpy.run_path(str(script), run_name="test")["main"](argv)
+
+
+@pytest.fixture(scope="module")
+def quick_ws(tmp_path_factory):
+    ws = Workspace(tmp_path_factory.mktemp("pipeline") / "ws")
+    report = run_main(PIPELINE, ["--workspace", str(ws.root), "--quick"])
+    return ws, report
+
+
+def test_quick_pipeline_runs_every_stage(quick_ws):
+    ws, report = quick_ws
+    assert all(r["status"] == "ran" for r in report) and len(report) == 18
+    table = pd.read_csv(ws.results_csv)
+    assert sorted(table["model"]) == sorted(MODELS)
+    assert table.loc[table["model"] != "xqrs", "AUC_PR"].between(0, 1).all()
+    assert table["n_windows"].nunique() == 1 and table["n_windows"].iloc[0] == 3
+    assert "tiny backbone" in table.set_index("model").loc["vlm_1", "note"]
+    for step in ("data_generate", "vlm_0.5", "KD_train_1_vlm_1_infer", "plot_inference"):
+        assert (ws.root / "manifests" / f"{step}.json").is_file()
+    for run in MODELS[:-1]:
+        assert (ws.run_dir(run) / paths.METADATA).is_file()
+    assert list(ws.plots.glob("*.png"))
+
+
+def test_resume_skips_complete_steps(quick_ws):
+    ws, _ = quick_ws
+    report = run_main(PIPELINE, ["--workspace", str(ws.root), "--quick", "--resume"])
+    status = {r["step"]: r["status"] for r in report}
+    assert status["plot_inference"] == "ran" and status["plot_losses"] == "ran"
+    assert all(v == "skipped" for k, v in status.items() if k not in ("plot_inference", "plot_losses"))
+
+
+def test_same_seed_same_results(quick_ws, tmp_path):
+    ws, _ = quick_ws
+    other = tmp_path / "again"
+    run_main(PIPELINE, ["--workspace", str(other), "--quick"])
+    pd.testing.assert_frame_equal(pd.read_csv(ws.results_csv), pd.read_csv(Workspace(other).results_csv))
+
+
+def test_killed_pipeline_resumes(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, str(PIPELINE), "--workspace", str(ws.root), "--quick"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    marker = ws.run_dir("LSTM_train")
+    deadline = time.time() + 300
+    while time.time() < deadline and not marker.exists() and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert marker.exists(), "the pipeline ended before it reached the student"
+    # whatever was written under a final name is whole
+    for pth in ws.root.rglob("*.pth"):
+        load_checkpoint(pth)
+    for npy in ws.root.rglob("*.npy"):
+        if not npy.name.startswith("."):
+            np.load(npy)
+    report = run_main(PIPELINE, ["--workspace", str(ws.root), "--quick", "--resume"])
+    status = {r["step"]: r["status"] for r in report}
+    assert status["data_generate"] == status["vlm_0.5"] == status["vlm_1_infer"] == "skipped"
+    assert status["KD_train_1_vlm_1"] == "ran"
+    assert sorted(pd.read_csv(ws.results_csv)["model"]) == sorted(MODELS)
+
+
+def test_checkpoint_of_another_model_is_named(quick_ws, tmp_path):
+    ws, _ = quick_ws
+    copy = Workspace(tmp_path / "ws")
+    shutil.copytree(ws.root, copy.root, symlinks=True)
+    shutil.copyfile(copy.run_dir("LSTM_train") / "best.pth", copy.run_dir("vlm_1") / paths.TEACHER_CHECKPOINT)
+    with pytest.raises(ValueError, match=r"vlm_1/smolvlm_best.pth: checkpoint of a 'student' model"):
+        run_main(REPO / "Codes/Inference/vlm/vlm_1_infer.py", ["--workspace", str(copy.root)])
+    with pytest.raises(FileNotFoundError, match=r"vlm_0.5/best.pth: checkpoint not found"):
+        run_main(REPO / "Codes/Inference/lstm/student_infer.py", ["--workspace", str(copy.root), "--run", "vlm_0.5"])
