@@ -49,7 +49,7 @@ def stage_table(ws) -> None:
                                    "done": ["yes" if s.done else "no" for s in stages],
                                    "note": [s.note for s in stages],
                                    "command": [s.command for s in stages]}),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
 
 
 def example_window(ws) -> None:

@@ -58,7 +58,7 @@ def uploaded_record():
 
 
 @st.cache_data(show_spinner="The student marks the beats…", max_entries=4)
-def _student_probs(root: str, run_name: str, stamp: tuple, series: np.ndarray) -> np.ndarray:
+def _student_probs(root: str, run_name: str, version: tuple, series: np.ndarray) -> np.ndarray:
     from tsad.paths import Workspace
     return app.infer(Workspace(Path(root)), find_run(run_name), series)
 
