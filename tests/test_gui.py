@@ -65,9 +65,10 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="module")
-def tiny_ws(tmp_path_factory) -> Workspace:
-    ws = make_split_workspace(tmp_path_factory.mktemp("gui") / "ws")
+def build_tiny_workspace(root: Path) -> Workspace:
+    """The workspace of a tiny run: split, windows.csv, three models' outputs, losses, results,
+    the vlm_0.5 teacher marked as the untrained tiny backbone, one real student checkpoint."""
+    ws = make_split_workspace(root)
     ids = np.arange(40)
     pd.DataFrame({"id": ids, "record": [f"rec{i % 2}" for i in ids], "start": (ids // 2) * 720,
                   "fs": 360.0}).to_csv(ws.windows_csv, index=False)
@@ -82,6 +83,11 @@ def tiny_ws(tmp_path_factory) -> Workspace:
     save_json(ws.run_dir("vlm_0.5") / METADATA, {"backbone": "tiny"})
     write_results(ws)
     return ws
+
+
+@pytest.fixture(scope="module")
+def tiny_ws(tmp_path_factory) -> Workspace:
+    return build_tiny_workspace(tmp_path_factory.mktemp("gui") / "ws")
 
 
 @pytest.fixture

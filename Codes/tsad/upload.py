@@ -80,8 +80,11 @@ def read_wfdb_upload(files: Mapping[str, bytes], max_mb: float = MAX_UPLOAD_MB, 
 def _numeric_rows(text: str, name: str) -> np.ndarray:
     import pandas as pd
 
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    # csv's sniffer guesses wrong on one-column files; the first line decides instead
+    sep = next((d for d in (",", ";", "\t") if d in first), r"\s+")
     try:
-        table = pd.read_csv(io.StringIO(text), header=None, sep=None, engine="python", dtype=str,
+        table = pd.read_csv(io.StringIO(text), header=None, sep=sep, engine="python", dtype=str,
                             skip_blank_lines=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as err:
         raise UploadError(f"{name}: not a readable CSV ({err})") from err
