@@ -1,0 +1,61 @@
+"""Run every stage in order: data, split, teacher (alpha 0.5 and 1) and its inference, student
+(lambda 0), distillation (lambda 0.5 and 1 from each teacher), student inference, loss curves and
+the evaluation table.
+
+    python Codes/run_pipeline.py                                  # embedded default: demo data, tiny teacher
+    python Codes/run_pipeline.py --quick                          # a reduced run (what CI executes)
+    python Codes/run_pipeline.py --input-dir ../shared/data/svdb --model HuggingFaceTB/SmolVLM-256M-Instruct
+    python Codes/run_pipeline.py --resume                         # skip steps whose outputs are complete
+
+Each stage stays runnable alone (the command of every step is logged). A manifest per step goes to
+<workspace>/manifests/.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # Codes/: tsad imports without installing
+
+from tsad.common import make_parser, setup_logging  # noqa: E402
+from tsad.paths import Workspace  # noqa: E402
+from tsad.pipeline import STAGES, plan, run_steps  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = make_parser(__doc__)
+    p.add_argument("--input-dir", help="WFDB records to use instead of the demo database")
+    p.add_argument("--download", metavar="DB", help="fetch a PhysioNet database (e.g. svdb) first")
+    p.add_argument("--model", default="tiny",
+                   help="teacher backbone: tiny (offline, untrained), a Hub id, or a local folder")
+    p.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES), help="stages to run, in order")
+    p.add_argument("--resume", action="store_true", help="skip steps whose outputs are complete and valid")
+    p.add_argument("--epochs", type=int, default=None, help="epochs for every training step (default: per profile)")
+    p.add_argument("--quick", action="store_true", help="a reduced run: tiny data, one or two epochs")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    setup_logging()
+    ws = Workspace.from_arg(args.workspace)
+    real = bool(args.input_dir or args.download)
+    profile = "quick" if args.quick else ("real" if real else "demo")
+    steps = plan(ws, profile=profile, input_dir=args.input_dir, download=args.download, model=args.model,
+                 epochs=args.epochs, seed=args.seed)
+    started = time.time()
+    report = run_steps(ws, steps, args.stages, args.resume)
+    minutes = (time.time() - started) / 60
+    print(f"\npipeline ({profile}) finished in {minutes:.1f} min; workspace {ws.root}")
+    for row in report:
+        print(f"  {row['step']:<28} {row['status']:<8} {row['seconds']:>8.1f} s")
+    if ws.results_md.is_file():
+        print("\n" + ws.results_md.read_text())
+    print(f"Open the app:  TSAD_WORKSPACE={ws.root} streamlit run Codes/GUI/0_Homepage.py")
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,315 @@
+"""The data stage: records -> windows, labels and images (``generate``); windows -> splits (``split``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import ecg
+from .common import log
+from .demo_db import DemoConfig, write_demo_database
+from .fileio import atomic_path, save_json
+from .manifest import write_manifest
+from .paths import SPLITS, Workspace, plot_name
+from .render import render_to_png
+
+DATA_MANIFEST = "data_manifest.json"
+SPLIT_MANIFEST = "manifest.json"
+
+
+@dataclass
+class GenerateConfig:
+    input_dir: str | None = None
+    records: list[str] | None = None
+    download: str | None = None
+    demo: bool = False
+    seconds: float = 2.0
+    fs: float = 128.0
+    channels: tuple[int, ...] = (0, 1)
+    labels: str = "beats"
+    workers: int = 0               # 0: every core
+    on_error: str = "fail"
+    demo_config: DemoConfig = field(default_factory=DemoConfig)
+
+
+@dataclass
+class GenerateSummary:
+    input_dir: str
+    records: list[str]
+    skipped: dict[str, str]
+    n_windows: int
+    n_beats: int
+    seconds: float
+
+
+# ---- inputs ------------------------------------------------------------------------------------
+
+def list_records(folder) -> list[str]:
+    folder = Path(folder)
+    return sorted(p.stem for p in folder.glob("*.hea"))
+
+
+def download_database(ws: Workspace, database: str) -> Path:
+    import wfdb
+
+    target = ws.raw(database)
+    try:
+        wfdb.dl_database(database, dl_dir=str(target))
+    except Exception as err:  # requests raises ConnectionError, wfdb raises its own; report either
+        raise RuntimeError(
+            f"could not download {database!r} from PhysioNet ({type(err).__name__}: {err}). Offline? "
+            f"Copy its .hea/.dat/.atr files into {target} or pass --input-dir, or use --demo.") from err
+    return target
+
+
+def resolve_input(ws: Workspace, cfg: GenerateConfig) -> Path:
+    """Where the records come from: --download, --demo, --input-dir, else raw/ in the workspace,
+    else the demo database (written on first use)."""
+    if cfg.download:
+        return download_database(ws, cfg.download)
+    if cfg.demo:
+        write_demo_database(ws.raw("demo"), cfg.demo_config)
+        return ws.raw("demo")
+    if cfg.input_dir:
+        folder = Path(cfg.input_dir).expanduser().resolve()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: input folder not found")
+        return folder
+    found = sorted(d for d in ws.raw_root.glob("*") if d.is_dir() and list_records(d)) \
+        if ws.raw_root.is_dir() else []
+    if len(found) > 1:
+        raise ValueError(f"several databases in {ws.raw_root} ({', '.join(d.name for d in found)}): "
+                         "choose one with --input-dir")
+    if found:
+        return found[0]
+    log.info("no input given and no records in %s: using the synthetic demo database", ws.raw_root)
+    write_demo_database(ws.raw("demo"), cfg.demo_config)
+    return ws.raw("demo")
+
+
+# ---- windows -----------------------------------------------------------------------------------
+
+def read_windows(folder: Path, names: list[str], cfg: GenerateConfig):
+    series, labels, rows, skipped = [], [], [], {}
+    for name in tqdm(names, desc="records", unit="rec"):
+        try:
+            record = ecg.read_record(folder / name, channels=cfg.channels, fs=cfg.fs)
+            win = ecg.make_windows(record, seconds=cfg.seconds, labels=cfg.labels)
+        except ecg.RecordError as err:
+            if cfg.on_error == "fail":
+                raise
+            log.warning("skipping: %s", err)
+            skipped[name] = str(err)
+            continue
+        series.append(win.series)
+        labels.append(win.labels)
+        scale = record.source_fs / record.fs
+        for k, start in enumerate(win.starts):
+            rows.append({"record": name, "start": int(round(start * scale)), "fs": record.source_fs,
+                         "n_beats": int(win.labels[k].sum()), "annotations": win.symbols[k]})
+    if not series:
+        raise ValueError(f"{folder}: no usable record among {len(names)}")
+    return np.concatenate(series), np.concatenate(labels), rows, skipped
+
+
+# ---- images ------------------------------------------------------------------------------------
+
+def _render_chunk(args) -> int:
+    folder, ids, series = args
+    for i, window in zip(ids, series):
+        render_to_png(window, Path(folder) / plot_name(i))
+    return len(ids)
+
+
+def render_all(series: np.ndarray, ids: np.ndarray, folder: Path, workers: int, chunk: int = 256) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = [(str(folder), ids[s:s + chunk], series[s:s + chunk]) for s in range(0, len(ids), chunk)]
+    bar = tqdm(total=len(ids), desc="images", unit="win")
+    if workers <= 1:
+        for job in jobs:
+            bar.update(_render_chunk(job))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for n in pool.map(_render_chunk, jobs):
+                bar.update(n)
+    bar.close()
+
+
+def swap_in(tmp: Path, final: Path) -> None:
+    """Replaces the folder ``final`` by ``tmp`` with two renames; the old one is removed after."""
+    old = final.with_name(f".{final.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def fresh_tmp_dir(final: Path) -> Path:
+    tmp = final.with_name(f".{final.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)  # left by a killed run
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+# ---- the stage ---------------------------------------------------------------------------------
+
+def generate(ws: Workspace, cfg: GenerateConfig) -> GenerateSummary:
+    started = time.time()
+    if cfg.labels not in ecg.LABEL_MODES:
+        raise ValueError(f"--labels must be one of {ecg.LABEL_MODES}, not {cfg.labels!r}")
+    folder = resolve_input(ws, cfg)
+    available = list_records(folder)
+    if cfg.records:
+        missing = [r for r in cfg.records if r not in available]
+        if missing:
+            raise FileNotFoundError(f"{folder}: no header for record(s) {', '.join(missing)}")
+        names = list(cfg.records)
+    else:
+        names = available
+    if not names:
+        raise FileNotFoundError(f"{folder}: no WFDB records (.hea files) found")
+    log.info("reading %d record(s) from %s", len(names), folder)
+    series, labels, rows, skipped = read_windows(folder, names, cfg)
+    ids = np.arange(len(series), dtype=np.int64)
+
+    ws.root.mkdir(parents=True, exist_ok=True)
+    tmp = fresh_tmp_dir(ws.plots_ecg)
+    render_all(series, ids, tmp, cfg.workers or os.cpu_count() or 1)
+    swap_in(tmp, ws.plots_ecg)
+
+    frame = pd.DataFrame(np.column_stack([ids, labels]).astype(np.int64))
+    with atomic_path(ws.labels_csv) as p:
+        frame.to_csv(p, header=False, index=False)
+    with atomic_path(ws.segments_npy) as p, open(p, "wb") as fh:
+        np.save(fh, series.astype(np.float32))
+    windows = pd.DataFrame(rows)
+    windows.insert(0, "id", ids)
+    with atomic_path(ws.windows_csv) as p:
+        windows.to_csv(p, index=False)
+
+    used = [n for n in names if n not in skipped]
+    summary = GenerateSummary(str(folder), used, skipped, len(ids), int(labels.sum()),
+                              round(time.time() - started, 2))
+    config = asdict(cfg) | {"input_dir": str(folder)}
+    write_manifest(ws.root / DATA_MANIFEST, "data_generate", config,
+                   inputs=[folder / f"{n}.hea" for n in used],
+                   outputs=[ws.labels_csv, ws.segments_npy, ws.windows_csv, ws.plots_ecg], started=started,
+                   summary=asdict(summary))
+    return summary
+
+
+# ---- the split ---------------------------------------------------------------------------------
+
+def load_generated(ws: Workspace):
+    """labels_ECG.csv, ECG_segments.npy and windows.csv, with every count checked."""
+    from .fileio import load_npy
+
+    for path in (ws.labels_csv, ws.segments_npy, ws.windows_csv):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: not found; run Codes/Dataset/data_generate.py first")
+    try:
+        table = pd.read_csv(ws.labels_csv, header=None).to_numpy()
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"{ws.labels_csv}: unreadable ({err})") from err
+    ids, labels = table[:, 0].astype(np.int64), table[:, 1:].astype(np.uint8)
+    series = load_npy(ws.segments_npy, expect_ndim=3)
+    windows = pd.read_csv(ws.windows_csv)
+    if len(series) != len(ids):
+        raise ValueError(f"{ws.segments_npy}: {len(series)} windows, but {ws.labels_csv} has {len(ids)} rows")
+    if len(windows) != len(ids) or not np.array_equal(windows["id"].to_numpy(), ids):
+        raise ValueError(f"{ws.windows_csv}: its {len(windows)} ids do not match the {len(ids)} "
+                         f"of {ws.labels_csv}")
+    if series.shape[1] != labels.shape[1]:
+        raise ValueError(f"{ws.segments_npy}: windows of {series.shape[1]} samples, labels of {labels.shape[1]}")
+    present = {p.name for p in ws.plots_ecg.glob("ecg_plot_*.png")} if ws.plots_ecg.is_dir() else set()
+    missing = [i for i in ids if plot_name(i) not in present]
+    if missing:
+        raise FileNotFoundError(f"{ws.plots_ecg / plot_name(missing[0])}: image missing "
+                                f"({len(missing)} of {len(ids)} missing); rerun data_generate.py")
+    return ids, labels, series, windows
+
+
+def assign_splits(ids, records, fractions, seed: int, by: str) -> dict[str, np.ndarray]:
+    """Window-wise (shuffled) or record-wise (no record in two splits) assignment."""
+    train, val = fractions
+    if not (0 < train < 1 and 0 <= val < 1 and train + val < 1):
+        raise ValueError(f"fractions train={train} val={val} leave no test split")
+    rng = np.random.default_rng(seed)
+    n = len(ids)
+    if by == "window":
+        order = rng.permutation(n)
+        n_train, n_val = int(round(n * train)), int(round(n * val))
+        parts = np.split(order, [n_train, n_train + n_val])
+    elif by == "record":
+        names = pd.unique(records)
+        if len(names) < 3:
+            raise ValueError(f"--by record needs at least 3 records, found {len(names)}")
+        names = names[rng.permutation(len(names))]
+        counts = pd.Series(records).value_counts()[names].to_numpy()
+        cum = np.cumsum(counts) / n
+        split_of = np.where(cum <= train + 1e-9, 0, np.where(cum <= train + val + 1e-9, 1, 2))
+        split_of[0] = 0
+        for k in (1, 2):  # every split gets a record, taken from the end of the one before
+            if not (split_of == k).any():
+                split_of[np.nonzero(split_of == k - 1)[0][-1]] = k
+        if not (split_of == 0).any():
+            raise ValueError("too few records for a record-wise split")
+        member = dict(zip(names, split_of))
+        which = np.array([member[r] for r in records])
+        parts = [np.nonzero(which == k)[0] for k in range(3)]
+    else:
+        raise ValueError(f"--by must be 'window' or 'record', not {by!r}")
+    return {name: np.sort(ids[idx]) for name, idx in zip(SPLITS, parts)}
+
+
+def _place_image(src: Path, dst: Path, copy: bool) -> None:
+    if copy:
+        shutil.copyfile(src, dst)
+        return
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links not allowed
+        os.symlink(os.path.relpath(src, dst.parent), dst)
+
+
+def split(ws: Workspace, train: float = 0.9, val: float = 0.05, seed: int = 42, by: str = "window",
+          copy: bool = False) -> dict[str, int]:
+    started = time.time()
+    ids, labels, series, windows = load_generated(ws)
+    parts = assign_splits(ids, windows["record"].astype(str).to_numpy(), (train, val), seed, by)
+    row_of = {int(i): k for k, i in enumerate(ids)}
+    tmp = fresh_tmp_dir(ws.split_root)
+    for name, part in parts.items():
+        rows = np.array([row_of[int(i)] for i in part], dtype=np.int64)
+        folder = tmp / name / "images"
+        folder.mkdir(parents=True)
+        frame = pd.DataFrame(np.column_stack([part, labels[rows]]).astype(np.int64),
+                             columns=[str(c) for c in range(labels.shape[1] + 1)])
+        frame.to_csv(tmp / name / f"{name}.csv", index=False)
+        np.save(tmp / name / f"{name}.npy", series[rows].astype(np.float32))
+        for i in tqdm(part, desc=f"{name} images", unit="img", leave=False):
+            _place_image(ws.plots_ecg / plot_name(i), folder / plot_name(i), copy)
+    counts = {name: int(len(part)) for name, part in parts.items()}
+    records = {name: sorted(set(windows["record"].astype(str).to_numpy()[[row_of[int(i)] for i in part]]))
+               for name, part in parts.items()}
+    save_json(tmp / "split.json", {"by": by, "seed": seed, "fractions": [train, val, 1 - train - val],
+                                   "counts": counts, "records": records})
+    swap_in(tmp, ws.split_root)
+    write_manifest(ws.split_root / SPLIT_MANIFEST, "data_split",
+                   {"train": train, "val": val, "seed": seed, "by": by, "copy": copy},
+                   inputs=[ws.labels_csv, ws.segments_npy, ws.windows_csv],
+                   outputs=[ws.split_csv(s) for s in SPLITS] + [ws.split_npy(s) for s in SPLITS],
+                   started=started, counts=counts)
+    return counts

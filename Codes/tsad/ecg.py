@@ -1,0 +1,166 @@
+"""WFDB records -> fixed-rate signals -> non-overlapping windows with per-sample beat labels.
+
+wfdb is imported inside the functions that read files, so the teacher and the metrics work on
+machines that lack it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+# Beat annotation codes of the PhysioNet/WFDB annotation scheme; everything else (~ | + x [ ] ! "
+# and friends) marks rhythm, signal quality or comments, not a heartbeat.
+BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
+# AAMI EC57 groups N, L, R, e, j as the normal class; every other beat counts as abnormal.
+NORMAL_SYMBOLS = frozenset("NLRej")
+LABEL_MODES = ("beats", "all", "abnormal")
+# Bytes per sample of WFDB's storage formats, to spot a truncated signal file before reading it.
+_FORMAT_BYTES = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5,
+                 "310": 4 / 3, "311": 4 / 3}
+
+
+class RecordError(ValueError):
+    """A record that cannot be turned into windows; the message names the record."""
+
+
+@dataclass
+class Record:
+    name: str
+    signal: np.ndarray                  # (n, C) float32, physical units, at ``fs``
+    fs: float
+    source_fs: float
+    ann_samples: np.ndarray             # annotation positions at ``fs``
+    ann_symbols: list[str] = field(default_factory=list)
+    sig_names: list[str] = field(default_factory=list)
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.signal)
+
+
+@dataclass
+class Windows:
+    series: np.ndarray                  # (W, L, C) float32
+    labels: np.ndarray                  # (W, L) uint8
+    starts: np.ndarray                  # (W,) first sample of each window at the record's fs
+    symbols: list[str]                  # per window: "pos:symbol" items of every annotation in it
+
+
+def label_mask(symbols, mode: str) -> np.ndarray:
+    """Which annotations become a 1 in the label vector under ``mode``."""
+    symbols = np.asarray(symbols, dtype=object)
+    if mode == "all":
+        return np.ones(len(symbols), bool)
+    is_beat = np.array([s in BEAT_SYMBOLS for s in symbols], bool)
+    if mode == "beats":
+        return is_beat
+    if mode == "abnormal":
+        return is_beat & np.array([s not in NORMAL_SYMBOLS for s in symbols], bool)
+    raise ValueError(f"unknown label mode {mode!r}; choose one of {LABEL_MODES}")
+
+
+def record_files(path) -> tuple[Path, str]:
+    """Accepts 'dir/800', 'dir/800.hea' or 'dir/800.dat'; returns (folder, record name)."""
+    path = Path(path)
+    if path.suffix in (".hea", ".dat", ".atr"):
+        path = path.with_suffix("")
+    return path.parent, path.name
+
+
+def _check_signal_files(folder: Path, header, where: str) -> None:
+    expected: dict[str, float] = {}
+    for k, fname in enumerate(header.file_name or []):
+        per_frame = (header.samps_per_frame or [1] * header.n_sig)[k] or 1
+        width = _FORMAT_BYTES.get(str(header.fmt[k]), 0)
+        offset = (header.byte_offset or [0] * header.n_sig)[k] or 0
+        expected[fname] = expected.get(fname, offset) + width * per_frame * (header.sig_len or 0)
+    for fname, need in expected.items():
+        path = folder / fname
+        if not path.is_file():
+            raise RecordError(f"{where}: signal file {fname} not found")
+        if path.stat().st_size < int(need):
+            raise RecordError(f"{where}: signal file {fname} is truncated ({path.stat().st_size} bytes, "
+                              f"the header announces {int(need)})")
+
+
+def read_record(path, channels=(0, 1), fs: float = 128, annotator: str = "atr",
+                require_annotations: bool = True) -> Record:
+    """Reads a WFDB record and its annotations, resampled to ``fs`` with the annotations moved along."""
+    import wfdb
+    import wfdb.processing
+
+    folder, name = record_files(path)
+    where = f"record {folder / name}"
+    if not (folder / f"{name}.hea").is_file():
+        raise RecordError(f"{where}: header file {name}.hea not found")
+    try:
+        header = wfdb.rdheader(str(folder / name))
+    except Exception as err:  # wfdb raises ValueError, IndexError, ... on a malformed header
+        raise RecordError(f"{where}: unreadable header ({err})") from err
+    _check_signal_files(folder, header, where)
+    channels = list(channels)
+    if header.n_sig < len(channels) or max(channels) >= header.n_sig:
+        raise RecordError(f"{where}: has {header.n_sig} lead(s), channels {channels} were asked for")
+    if require_annotations and not (folder / f"{name}.{annotator}").is_file():
+        raise RecordError(f"{where}: annotation file {name}.{annotator} not found")
+    try:
+        rec = wfdb.rdrecord(str(folder / name), channels=channels)
+    except Exception as err:
+        raise RecordError(f"{where}: unreadable signal ({type(err).__name__}: {err})") from err
+    signal = rec.p_signal
+    if signal is None or len(signal) == 0:
+        raise RecordError(f"{where}: no samples")
+    bad = np.isnan(signal)
+    if bad.any():
+        raise RecordError(f"{where}: {int(bad.sum())} NaN samples (invalid values) in leads "
+                          f"{sorted(set(np.nonzero(bad)[1].tolist()))}")
+    if require_annotations:
+        try:
+            ann = wfdb.rdann(str(folder / name), annotator)
+        except Exception as err:
+            raise RecordError(f"{where}: unreadable {annotator} annotations ({err})") from err
+    else:
+        ann = wfdb.Annotation(name, annotator, sample=np.array([], np.int64), symbol=[])
+    source_fs = float(rec.fs)
+    if source_fs != fs:
+        signal, ann = wfdb.processing.resample_multichan(signal, ann, source_fs, fs)
+    samples = np.asarray(ann.sample, np.int64)
+    keep = (samples >= 0) & (samples < len(signal))
+    return Record(name=name, signal=np.ascontiguousarray(signal, np.float32), fs=float(fs),
+                  source_fs=source_fs, ann_samples=samples[keep],
+                  ann_symbols=[s for s, k in zip(ann.symbol, keep) if k], sig_names=list(rec.sig_name))
+
+
+def make_windows(record: Record, seconds: float = 2, labels: str = "beats") -> Windows:
+    """Non-overlapping windows; the last partial window is dropped."""
+    length = int(round(seconds * record.fs))
+    n_windows = record.n_samples // length
+    if n_windows == 0:
+        raise RecordError(f"record {record.name}: {record.n_samples} samples, shorter than one "
+                          f"{seconds:g} s window ({length} samples)")
+    series = record.signal[: n_windows * length].reshape(n_windows, length, -1)
+    out = np.zeros((n_windows, length), np.uint8)
+    samples = record.ann_samples
+    inside = samples < n_windows * length
+    mask = label_mask(record.ann_symbols, labels) & inside
+    out[samples[mask] // length, samples[mask] % length] = 1
+    per_window: list[list[str]] = [[] for _ in range(n_windows)]
+    for s, sym in zip(samples[inside], np.asarray(record.ann_symbols, dtype=object)[inside]):
+        per_window[s // length].append(f"{s % length}:{sym}")
+    return Windows(series=np.ascontiguousarray(series), labels=out,
+                   starts=np.arange(n_windows, dtype=np.int64) * length,
+                   symbols=[" ".join(w) for w in per_window])
+
+
+def resample_series(signal: np.ndarray, fs: float, fs_target: float = 128) -> np.ndarray:
+    """Resamples an (n, C) array with wfdb's resampler (for uploads without annotations)."""
+    import wfdb.processing
+
+    if fs == fs_target:
+        return np.asarray(signal, np.float32)
+    cols = [wfdb.processing.resample_sig(np.asarray(signal[:, c], np.float64), fs, fs_target)[0]
+            for c in range(signal.shape[1])]
+    return np.stack(cols, axis=1).astype(np.float32)

@@ -1,0 +1,265 @@
+"""Scoring every inference output of a workspace into one results table.
+
+A run is any folder ``W/<run>`` holding ``all_probs_<run>.npy`` (teacher vlm_0.5 / vlm_1, student
+LSTM_train, distilled KD_train_<lambda>_<teacher>, the xqrs baseline). Rows are matched by window
+id: every model is scored on the windows all of them share, against the test split's labels
+when the split is there.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import paths
+from .baseline import XQRS_RUN, ensure_xqrs_outputs
+from .common import log
+from .fileio import atomic_path, save_text
+from .metrics import DEFAULT_TOLERANCE, ModelScores, Positions, score_model
+from .outputs import InferenceOutputs, has_outputs, load_outputs, output_paths
+
+COLUMNS = ["model", "n_windows", "n_windows_without_beats", "MSP", "MSR", "Se", "PPV", "F1", "AUC_PR", "note"]
+TEACHER_RUNS = [paths.teacher_run_name(a) for a in paths.TEACHER_ALPHAS]
+KD_PREFIX = "KD_train_"
+STAGES_HELP = (
+    "teacher: python Codes/Models/vlm_train_0.5.py --workspace W, then "
+    "python Codes/Inference/vlm/vlm_0.5_infer.py --workspace W (and the same with 1); "
+    "student: python Codes/Models/student_train.py --workspace W, then "
+    "python Codes/Inference/lstm/student_infer.py --workspace W --run LSTM_train"
+)
+
+
+def _infer_command(run: str) -> str:
+    if run in TEACHER_RUNS:
+        alpha = run.split("_", 1)[1]
+        return (f"python Codes/Models/vlm_train_{alpha}.py then "
+                f"python Codes/Inference/vlm/vlm_{alpha}_infer.py")
+    if run == paths.STUDENT_RUN:
+        return ("python Codes/Models/student_train.py then "
+                "python Codes/Inference/lstm/student_infer.py --run LSTM_train")
+    return f"python Codes/Inference/lstm/student_infer.py --run {run}"
+
+
+def _run_order(name: str):
+    if name in TEACHER_RUNS:
+        return (0, TEACHER_RUNS.index(name), name)
+    if name == paths.STUDENT_RUN:
+        return (1, 0, name)
+    if name.startswith(KD_PREFIX):
+        return (2, 0, name)
+    return (4 if name == XQRS_RUN else 3, 0, name)
+
+
+def find_runs(ws: paths.Workspace) -> tuple[list[str], list[str]]:
+    """(runs with complete outputs in display order, messages about expected or partial ones)."""
+    found, missing = [], []
+    folders = sorted(p for p in ws.root.iterdir() if p.is_dir()) if ws.root.is_dir() else []
+    for folder in folders:
+        run = folder.name
+        if not output_paths(folder, run)["probs"].is_file():
+            if run.startswith(KD_PREFIX):
+                missing.append(f"{run}: trained but no inference output ({_infer_command(run)})")
+            continue
+        if has_outputs(folder, run):
+            found.append(run)
+        else:
+            absent = [p.name for p in output_paths(folder, run).values() if not p.is_file()]
+            missing.append(f"{run}: incomplete outputs, missing {', '.join(absent)}")
+    for run in TEACHER_RUNS + [paths.STUDENT_RUN]:
+        if run not in found and not any(m.startswith(f"{run}:") for m in missing):
+            missing.append(f"{run}: no inference output ({_infer_command(run)})")
+    return sorted(found, key=_run_order), missing
+
+
+def read_metadata(run_dir: Path) -> dict:
+    path = Path(run_dir) / paths.METADATA
+    if not path.is_file():
+        return {}
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        log.warning("%s: unreadable (%s); scoring without it", path, err)
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _is_tiny(meta: dict) -> bool:
+    config = meta.get("model_config") if isinstance(meta.get("model_config"), dict) else {}
+    for source in (meta, config):
+        if source.get("tiny") is True:
+            return True
+        for key in ("backbone", "backbone_name", "backbone_kind"):
+            if "tiny" in str(source.get(key, "")).lower():
+                return True
+    return False
+
+
+def run_note(run: str, meta: dict) -> str:
+    notes = []
+    if _is_tiny(meta):
+        notes.append("tiny backbone (test-size random model, not SmolVLM-256M)")
+    if meta.get("scoring") == "positions":
+        notes.append(f"{meta.get('detector', 'detector')} on lead {int(meta.get('lead', 0)) + 1}, "
+                     f"window by window; no probabilities, AUC-PR n/a")
+        if meta.get("windows_failed"):
+            notes.append(f"{meta['windows_failed']} windows where it failed (scored as no detection)")
+    return "; ".join(notes)
+
+
+@dataclass
+class ModelResult:
+    name: str
+    outputs: InferenceOutputs          # rows aligned with Evaluation.ids
+    scores: ModelScores
+    note: str
+
+
+@dataclass
+class Evaluation:
+    ids: np.ndarray
+    labels: np.ndarray
+    models: list[ModelResult]
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        rows = [{"model": m.name, **m.scores.row(), "note": m.note} for m in self.models]
+        return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _align(out: InferenceOutputs, ids: np.ndarray) -> InferenceOutputs:
+    index = {int(i): k for k, i in enumerate(out.ids)}
+    take = np.array([index[int(i)] for i in ids], np.int64)
+    return InferenceOutputs(out.tag, out.probs[take], out.labels[take], out.ts[take], out.ids[take])
+
+
+def _load_all(ws, runs, missing):
+    loaded = {}
+    for run in runs:
+        try:
+            out = load_outputs(ws.run_dir(run), run)
+        except (ValueError, FileNotFoundError) as err:
+            missing.append(f"{run}: unreadable outputs ({err})")
+            continue
+        if len(np.unique(out.ids)) != len(out.ids):
+            missing.append(f"{run}: repeated window ids in ids_{run}.npy")
+            continue
+        loaded[run] = out
+    return loaded
+
+
+def _reference_labels(ws, loaded, ids):
+    """Labels to score against: the test split's where it exists, else the first run's."""
+    if ws.split_csv("test").is_file():
+        from .splits import read_split_csv
+
+        split_ids, split_labels = read_split_csv(ws.split_csv("test"))
+        index = {int(i): k for k, i in enumerate(split_ids)}
+        if all(int(i) in index for i in ids):
+            return split_labels[[index[int(i)] for i in ids]], "test split"
+    first = next(iter(loaded))
+    return _align(loaded[first], ids).labels, first
+
+
+def evaluate_workspace(ws: paths.Workspace, threshold: float | None = None,
+                       tolerance: int = DEFAULT_TOLERANCE, with_xqrs: bool = True,
+                       progress: bool = True) -> Evaluation:
+    runs, missing = find_runs(ws)
+    models = [r for r in runs if r != XQRS_RUN]
+    if not models:
+        raise FileNotFoundError(f"{ws.root}: no inference output found (no <run>/all_probs_<run>.npy). "
+                                f"Run the stages first: {STAGES_HELP}")
+    runs = models
+    if with_xqrs:
+        if ws.split_npy("test").is_file():
+            ensure_xqrs_outputs(ws, progress=progress)
+            runs = models + [XQRS_RUN]
+        else:
+            missing.append(f"{XQRS_RUN}: no test split at {ws.split_dir('test')} to run the detector on")
+    loaded = _load_all(ws, runs, missing)
+    if not any(r != XQRS_RUN for r in loaded):
+        raise FileNotFoundError(f"{ws.root}: no readable inference output. Problems: {'; '.join(missing)}")
+    id_sets = [set(map(int, out.ids)) for out in loaded.values()]
+    common = np.array(sorted(set.intersection(*id_sets)), np.int64)
+    if len(common) == 0:
+        raise ValueError(f"{ws.root}: the runs {sorted(loaded)} share no window id; rerun inference "
+                         "on the same test split")
+    labels, source = _reference_labels(ws, loaded, common)
+    results = []
+    for run, out in loaded.items():
+        aligned = _align(out, common)
+        if not np.array_equal(aligned.labels > 0.5, labels > 0.5):
+            missing.append(f"{run}: its labels differ from the {source}'s for the same window ids "
+                           f"(stale outputs? rerun its inference); skipped")
+            continue
+        meta = read_metadata(ws.run_dir(run))
+        if meta.get("scoring") == "positions":
+            scores = score_model(labels, predicted=Positions.from_mask(aligned.probs > 0.5),
+                                 tolerance=tolerance)
+        else:
+            scores = score_model(labels, aligned.probs, threshold=threshold, tolerance=tolerance)
+        note = run_note(run, meta)
+        if len(out.ids) != len(common):
+            note = "; ".join(filter(None, [note, f"scored {len(common)} of its {len(out.ids)} windows "
+                                                 "(ids shared by every run)"]))
+        results.append(ModelResult(run, aligned, scores, note))
+    return Evaluation(common, labels, results, missing)
+
+
+def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
+    def cell(v):
+        if isinstance(v, float):
+            return "n/a" if np.isnan(v) else f"{v:.{digits}f}"
+        return str(v).replace("|", "/")
+
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(ws: paths.Workspace, evaluation: Evaluation, threshold, tolerance) -> None:
+    table = evaluation.table
+    with atomic_path(ws.results_csv) as tmp:
+        table.to_csv(tmp, index=False)
+    rule = "each window's mean probability" if threshold is None else f"{threshold:g}"
+    header = (f"# Results\n\n{len(evaluation.ids)} test windows shared by every model. Threshold: {rule}; "
+              f"squeezing tolerance w = {tolerance}; Se/PPV/F1 pooled with a 150 ms (19-sample) window. "
+              "Definitions: docs/METRICS.md.\n\n")
+    save_text(ws.results_md, header + to_markdown(table))
+
+
+def example_windows(evaluation: Evaluation, n_examples: int, seed: int) -> np.ndarray:
+    """Row indices of windows to draw: random windows with beats, the same for every model."""
+    with_beats = np.flatnonzero((evaluation.labels > 0.5).any(axis=1))
+    pool = with_beats if len(with_beats) >= n_examples else np.arange(len(evaluation.ids))
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(pool, size=min(n_examples, len(pool)), replace=False))
+
+
+def write_figures(ws: paths.Workspace, evaluation: Evaluation, n_examples: int = 4, seed: int = 42) -> list[Path]:
+    from . import plots
+
+    models = evaluation.models
+    names = [m.name for m in models]
+    rows = example_windows(evaluation, n_examples, seed)
+    out = []
+    figures = {
+        "inference_examples.png": plots.examples_figure(
+            [(m.name, m.outputs.ts, evaluation.labels, m.scores.predicted.split()) for m in models],
+            rows, evaluation.ids),
+        "inference_precision_recall_hist.png": plots.histograms_figure(
+            names, [m.scores.precision for m in models], [m.scores.recall for m in models]),
+    }
+    with_probs = [m for m in models if not np.isnan(m.scores.AUC_PR)]
+    if with_probs:
+        figures["inference_pr_curves.png"] = plots.pr_curves_figure(
+            [m.name for m in with_probs], [evaluation.labels] * len(with_probs),
+            [m.outputs.probs for m in with_probs], [m.scores.AUC_PR for m in with_probs])
+    for name, fig in figures.items():
+        plots.save_figure(fig, ws.plots / name)
+        out.append(ws.plots / name)
+    return out

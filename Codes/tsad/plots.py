@@ -1,0 +1,140 @@
+"""Evaluation figures: one window with its beats (shared with the GUI), example windows of every
+model, per-window precision/recall histograms, precision-recall curves. Every function returns a
+matplotlib Figure (Agg backend, no display needed); ``save_figure`` writes a PNG atomically."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from .fileio import atomic_path  # noqa: E402
+from .metrics import predict_positions, window_thresholds  # noqa: E402
+
+LEAD_COLORS = ("tab:red", "tab:blue")
+TRUE_STYLE = dict(marker="*", s=90, color="#1E3A8A", zorder=3, label="true beat")
+PRED_STYLE = dict(marker="o", s=45, facecolors="none", edgecolors="#B45309", linewidths=1.6, zorder=4,
+                  label="predicted beat")
+
+
+def save_figure(fig: Figure, path) -> None:
+    """Writes ``fig`` as a PNG through a temporary file and closes it."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _beats_on_lead(ax, lead: np.ndarray, true_pos, pred_pos, offset: float = 0.0, legend: bool = True):
+    t = np.arange(len(lead))
+    true_pos = np.asarray(true_pos, int)
+    hide = {} if legend else {"label": "_nolegend_"}
+    ax.scatter(t[true_pos], lead[true_pos] + offset, **{**TRUE_STYLE, **hide})
+    if pred_pos is not None:
+        pred_pos = np.asarray(pred_pos, int)
+        ax.scatter(t[pred_pos], lead[pred_pos] + offset, **{**PRED_STYLE, **hide})
+
+
+def plot_window(series, labels, probs=None, pred_positions=None, threshold=None, title: str = "") -> Figure:
+    """One window: both leads with true (stars) and predicted (circles) beats and, given
+    ``probs``, the probability curve with its threshold (default the window's mean, as the
+    metrics use). Predicted positions default to peak picking on ``probs``."""
+    series = np.asarray(series)
+    if series.ndim == 1:
+        series = series[:, None]
+    labels = np.asarray(labels)
+    true_pos = np.flatnonzero(labels > 0.5)
+    if pred_positions is None and probs is not None:
+        pred_positions = predict_positions(probs, threshold)
+    n_leads = series.shape[1]
+    n_rows = n_leads + (probs is not None)
+    fig, axes = plt.subplots(n_rows, 1, figsize=(9, 2.2 * n_rows), sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    for lead in range(n_leads):
+        ax = axes[lead]
+        ax.plot(series[:, lead], color=LEAD_COLORS[lead % 2], lw=1, alpha=0.8)
+        _beats_on_lead(ax, series[:, lead], true_pos, pred_positions, legend=lead == 0)
+        ax.set_ylabel(f"lead {lead + 1} (mV)")
+    if probs is not None:
+        ax = axes[-1]
+        probs = np.asarray(probs, float)
+        cut = float(window_thresholds(probs[None, :], threshold)[0])
+        ax.plot(probs, color="black", lw=1, label="probability")
+        ax.axhline(cut, ls="--", color="gray", label="threshold" + (" (window mean)" if threshold is None else ""))
+        if pred_positions is not None and len(pred_positions):
+            ax.scatter(pred_positions, probs[np.asarray(pred_positions, int)], **{**PRED_STYLE, "label": "_nolegend_"})
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_ylabel("p(beat)")
+        ax.legend(loc="upper right", fontsize=8)
+    axes[0].legend(loc="upper right", fontsize=8)
+    axes[-1].set_xlabel("sample (128 Hz)")
+    if title:
+        axes[0].set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def examples_figure(models, windows, window_ids=None) -> Figure:
+    """The same windows for every model: one row per model, one column per window, lead 2
+    drawn below lead 1. ``models``: list of (name, series (N,L,C), labels (N,L), predicted
+    positions per window (list of arrays)); ``windows``: row indices into those arrays."""
+    windows = list(windows)
+    fig, axes = plt.subplots(len(models), len(windows), figsize=(3.6 * len(windows), 2.6 * len(models)),
+                             squeeze=False, sharex=True)
+    for r, (name, series, labels, predicted) in enumerate(models):
+        for c, w in enumerate(windows):
+            ax = axes[r, c]
+            x = np.asarray(series[w])
+            spacing = 1.2 * (np.ptp(x[:, 0]) + np.ptp(x[:, -1])) / 2 or 1.0
+            true_pos = np.flatnonzero(np.asarray(labels[w]) > 0.5)
+            for lead in range(x.shape[1]):
+                offset = -lead * spacing
+                ax.plot(x[:, lead] + offset, color=LEAD_COLORS[lead % 2], lw=0.8, alpha=0.8)
+                _beats_on_lead(ax, x[:, lead], true_pos, predicted[w], offset, legend=(r, c, lead) == (0, 0, 0))
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"window {window_ids[w] if window_ids is not None else w}", fontsize=9)
+            if c == 0:
+                ax.set_ylabel(name, fontsize=9)
+    axes[0, 0].legend(loc="lower left", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def histograms_figure(names, precisions, recalls, bins: int = 20) -> Figure:
+    """Per-window precision and recall of each model (recall without beat-less windows)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    edges = np.linspace(0, 1, bins + 1)
+    recalls = [np.asarray(r)[~np.isnan(np.asarray(r))] for r in recalls]
+    # side-by-side bars: overlaid step lines hide each other where models agree
+    axes[0].hist([np.asarray(p) for p in precisions], bins=edges, label=list(names))
+    axes[1].hist(recalls, bins=edges, label=list(names))
+    for ax, what in zip(axes, ("precision", "recall")):
+        ax.set_xlabel(f"per-window {what} (squeezed)")
+        ax.set_ylabel("windows")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def pr_curves_figure(names, labels_list, probs_list, aps=None) -> Figure:
+    """Point-wise precision-recall curves (every sample of every window)."""
+    from sklearn.metrics import precision_recall_curve
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for k, (name, labels, probs) in enumerate(zip(names, labels_list, probs_list)):
+        y = np.asarray(labels).ravel() > 0.5
+        if not y.any():
+            continue
+        precision, recall, _ = precision_recall_curve(y, np.asarray(probs, np.float64).ravel())
+        label = name if aps is None else f"{name} (AP {aps[k]:.3f})"
+        ax.step(recall, precision, where="post", label=label)
+    ax.set_xlabel("recall (samples)")
+    ax.set_ylabel("precision (samples)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
