@@ -32,17 +32,11 @@ def fabricated_probs(labels: np.ndarray, seed: int) -> np.ndarray:
     return np.clip(0.05 + 0.85 * bumps + rng.uniform(0, 0.04, labels.shape), 0, 1).astype(np.float32)
 
 
-def write_results(ws: Workspace) -> pd.DataFrame:
-    from tsad.metrics import score_model
-    from tsad.outputs import load_outputs
+def write_results(ws: Workspace) -> None:
+    from tsad.evaluate import evaluate_workspace, write_results as write
+    from tsad.metrics import DEFAULT_TOLERANCE
 
-    rows = []
-    for name in FABRICATED:
-        out = load_outputs(ws.run_dir(name), name)
-        rows.append({"model": name, **score_model(out.labels, out.probs).row()})
-    table = pd.DataFrame(rows)
-    table.to_csv(ws.results_csv, index=False)
-    return table
+    write(ws, evaluate_workspace(ws, with_xqrs=False, progress=False), None, DEFAULT_TOLERANCE)
 
 
 def train_student(ws: Workspace) -> None:
@@ -74,13 +68,13 @@ def build_tiny_workspace(root: Path) -> Workspace:
                   "fs": 360.0}).to_csv(ws.windows_csv, index=False)
     train_student(ws)
     test = load_split(ws, "test", check_images=False)
+    save_json(ws.run_dir("vlm_0.5") / METADATA, {"backbone": "tiny"})
     for seed, name in enumerate(FABRICATED):
         save_outputs(ws.run_dir(name), name, fabricated_probs(test.labels, seed), test.labels, test.series,
                      test.ids)
         if name != "LSTM_train":
             np.save(ws.run_dir(name) / TRAIN_LOSSES, np.array([0.9, 0.6, 0.5]))
             np.save(ws.run_dir(name) / VAL_LOSSES, np.array([0.8, 0.7, 0.65]))
-    save_json(ws.run_dir("vlm_0.5") / METADATA, {"backbone": "tiny"})
     write_results(ws)
     return ws
 
@@ -123,19 +117,21 @@ def test_stages_of_an_empty_workspace(empty_ws):
     stages = pipeline_stages(empty_ws)
     assert not any(s.done for s in stages)
     first = next_stage(stages)
-    assert first.name == "Generate windows"
-    assert first.command == f"python Codes/Dataset/data_generate.py --workspace {empty_ws.root}"
+    assert first.name == "data_generate"
+    assert first.command == f"python Codes/Dataset/data_generate.py --workspace {empty_ws.root} --seed 42"
+    assert [s.name for s in stages][-1] == "plot_inference"
 
 
 def test_stages_of_the_tiny_run(tiny_ws):
-    stages = {s.name: s for s in pipeline_stages(tiny_ws)}
-    assert not stages["Generate windows"].done  # the fixture has no ECG_segments.npy
-    assert stages["Split train/val/test"].done
-    assert stages["Train Student λ=0"].done and stages["Inference Student λ=0"].done
-    assert not stages["Train Teacher α=0.5"].done and stages["Inference Teacher α=0.5"].done
-    assert stages["Evaluate (results.csv, Plots/)"].done
-    assert display_label(tiny_ws, find_run("vlm_0.5")) == "Teacher α=0.5 (untrained tiny backbone)"
-    assert display_label(tiny_ws, find_run("KD_train_0.5_vlm_0.5")).endswith("(teacher: untrained tiny backbone)")
+    stages = {s.name: s.done for s in pipeline_stages(tiny_ws)}
+    assert not stages["data_generate"]  # the fixture never generated windows
+    assert stages["LSTM_train"] and stages["LSTM_train_infer"] and stages["vlm_0.5_infer"]
+    assert not stages["vlm_0.5"] and not stages["KD_train_0.5_vlm_1"] and not stages["plot_losses"]
+    assert stages["plot_inference"]
+    tiny = display_label(tiny_ws, find_run("vlm_0.5"))
+    assert tiny.startswith("Teacher α=0.5 (tiny backbone")
+    assert display_label(tiny_ws, find_run("KD_train_0.5_vlm_0.5")).startswith("Student λ=0.5 from vlm_0.5 "
+                                                                                "(teacher: tiny backbone")
     assert display_label(tiny_ws, find_run("KD_train_0.5_vlm_1")) == "Student λ=0.5 from vlm_1"
 
 
@@ -174,10 +170,11 @@ def test_every_page_on_an_empty_workspace_names_a_stage(empty_ws, monkeypatch, p
 def test_home_shows_results_next_stage_and_an_example(tiny_ws, monkeypatch):
     at = app_on(tiny_ws, monkeypatch)
     assert not at.error
-    table = at.dataframe[-1].value
-    assert "LSTM_train (Student λ=0)" in set(table["model"])
-    assert "vlm_0.5 (Teacher α=0.5 (untrained tiny backbone))" in set(table["model"])
-    assert "Generate windows" in texts(at)  # the next stage: the fixture never generated windows
+    table = at.dataframe[-1].value.set_index("model")
+    assert set(table.index) == set(FABRICATED)
+    assert "tiny backbone" in table.loc["vlm_0.5", "note"]
+    assert "Next stage: **data_generate**" in texts(at)  # the fixture never generated windows
+    assert "run_pipeline.py" in texts(at)
     assert figures(at) == 1
     assert {"Precision", "Recall"} <= set(metric_values(at))
 
@@ -188,7 +185,7 @@ def test_teacher_page_scores_the_chosen_window(tiny_ws, monkeypatch):
 
     at = app_on(tiny_ws, monkeypatch, "pages/1_Teacher.py")
     at.radio(key="_tsad_teacher").set_value("vlm_0.5").run()
-    assert at.subheader[0].value == "Teacher α=0.5 (untrained tiny backbone)"
+    assert at.subheader[0].value == display_label(tiny_ws, find_run("vlm_0.5"))
     at.selectbox(key="_tsad_window").set_value(35).run()
     assert not at.exception and not at.error
     out = load_outputs(tiny_ws.run_dir("vlm_0.5"), "vlm_0.5")

@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from tsad import app  # noqa: E402
-from tsad.stages import all_runs, display_label, is_inferred, next_stage, pipeline_stages  # noqa: E402
+from tsad.stages import all_runs, display_label, is_inferred, next_stage, resume_command  # noqa: E402
 
 ABOUT = """
 **tsad** finds the heartbeats in two-lead ECG windows (2 s at 128 Hz, 256 samples). A vision-language
@@ -38,12 +38,15 @@ FLOW = """digraph {
 
 
 def stage_table(ws) -> None:
-    stages = pipeline_stages(ws)
+    stages = app.stages(ws)
     todo = next_stage(stages)
     if todo is None:
         st.success("Every stage has run in this workspace.")
     else:
         app.run_stage(f"Next stage: **{todo.name}**", todo.command)
+        st.caption("Or every remaining stage in order (add --input-dir and --model for real data and the "
+                   "real teacher):")
+        st.code(resume_command(ws), language="bash")
     with st.expander(f"Stages ({sum(s.done for s in stages)} of {len(stages)} done)", expanded=todo is not None):
         st.dataframe(pd.DataFrame({"stage": [s.name for s in stages],
                                    "done": ["yes" if s.done else "no" for s in stages],

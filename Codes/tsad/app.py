@@ -18,8 +18,8 @@ import streamlit as st
 from .outputs import load_outputs, output_paths
 from .paths import TRAIN_LOSSES, VAL_LOSSES, Workspace, default_workspace, fmt_num
 from .splits import load_split
-from .stages import (ModelRun, all_runs, command, data_ready, display_label, is_inferred, is_trained,
-                     student_runs, teacher_runs, window_times)
+from .stages import (ModelRun, all_runs, commands, data_ready, display_label, is_inferred, is_trained,
+                     pipeline_stages, student_runs, teacher_runs, window_times)
 
 WS_KEY = "tsad_workspace"
 WINDOW_KEY = "tsad_window"
@@ -88,8 +88,8 @@ def _split(root: str, split: str, version: tuple):
 def test_windows(ws: Workspace):
     """(ids, series, labels, image_dir) of the test split, or None with the stage to run."""
     if not data_ready(ws):
-        run_stage("No test split in this workspace: run the data stages.",
-                  command("Codes/Dataset/data_split.py", ws))
+        run_stage("No test split in this workspace: generate the windows, then split them.",
+                  f"{commands(ws)['data_generate']}\n{commands(ws)['data_split']}")
         return None
     try:
         return _split(str(ws.root), "test", stamp(ws.split_csv("test"), ws.split_npy("test")))
@@ -115,6 +115,26 @@ def saved_probs(ws: Workspace, run: ModelRun):
     return {int(i): k for k, i in enumerate(ids)}, probs
 
 
+def workspace_version(ws: Workspace) -> tuple:
+    """Modification times of the workspace's folders: a stage that writes or replaces a file
+    (atomically, by rename) changes its folder's time."""
+    if not ws.root.is_dir():
+        return ()
+    folders = [ws.root, *sorted(p for p in ws.root.iterdir() if p.is_dir())]
+    if ws.split_root.is_dir():
+        folders += sorted(p for p in ws.split_root.iterdir() if p.is_dir())
+    return tuple((str(p), p.stat().st_mtime_ns) for p in folders)
+
+
+@st.cache_data(show_spinner="Checking the stages…", max_entries=4)
+def _stages(root: str, version: tuple):
+    return pipeline_stages(Workspace(Path(root)))
+
+
+def stages(ws: Workspace):
+    return _stages(str(ws.root), workspace_version(ws))
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def _csv(path: str, version: tuple) -> pd.DataFrame:
     return pd.read_csv(path)
@@ -133,12 +153,8 @@ def read_table(path: Path) -> pd.DataFrame | None:
 def results_table(ws: Workspace) -> None:
     table = read_table(ws.results_csv)
     if table is None:
-        run_stage("No results table yet: score the inference outputs.",
-                  command("Codes/Inference/plot_inference.py", ws))
+        run_stage("No results table yet: score the inference outputs.", commands(ws)["plot_inference"])
         return
-    if "model" in table.columns:
-        labels = {r.name: display_label(ws, r) for r in all_runs()}
-        table = table.assign(model=[f"{m} ({labels[m]})" if m in labels else m for m in table["model"]])
     st.dataframe(table, hide_index=True, width="stretch")
 
 
@@ -308,7 +324,7 @@ def model_page(kind: str) -> None:
     trained, inferred = is_trained(ws, run), is_inferred(ws, run)
     if not trained and not inferred:
         run_stage(f"{run.label} has not been trained in this workspace: train it, then run its inference.",
-                  command(run.train_script, ws, run.train_args))
+                  commands(ws)[run.name])
         return
     ids, series, labels, image_dir = data
     wid = choose_window(ws, ids)
@@ -321,7 +337,7 @@ def model_page(kind: str) -> None:
         st.warning(f"Window {wid} is not in the saved outputs of {run.name}: rerun its inference.")
     else:
         run_stage("No saved inference outputs for this model: run its inference.",
-                  command(run.infer_script, ws, run.infer_args))
+                  commands(ws)[run.infer_step])
     if not trained:
         return
     live_key = "tsad_live_result"

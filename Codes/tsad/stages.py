@@ -1,21 +1,18 @@
-"""Which pipeline stages a workspace has run, the command that runs each, and the models it holds.
-
-Read from the files alone (no streamlit, no torch), so the app and its tests share one answer.
+"""What the app knows about a workspace: the models of the pipeline, which of them are trained or
+have inference outputs, the stages run_pipeline.py would run with their commands and whether each
+is complete, and where each test window came from. No streamlit here.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import dataclass
-from pathlib import Path
 
 from .outputs import has_outputs, output_paths
-from .paths import (METADATA, SPLITS, STUDENT_CHECKPOINT, STUDENT_RUN, STUDENT_LAMBDAS, TEACHER_ALPHAS,
+from .paths import (REPO_ROOT, STUDENT_CHECKPOINT, STUDENT_LAMBDAS, STUDENT_RUN, TEACHER_ALPHAS,
                     TEACHER_CHECKPOINT, Workspace, fmt_num, kd_run_name, teacher_run_name)
 
-TINY_BACKBONE = "tiny"
-TINY_NOTE = "untrained tiny backbone"
+LOSS_FIGURE = "losses_all.png"  # written last by plot_losses.py
 
 
 @dataclass(frozen=True)
@@ -26,36 +23,26 @@ class ModelRun:
     kind: str                 # "teacher" or "student"
     weight: float             # the teacher's alpha or the student's lambda
     label: str
-    train_script: str
-    train_args: tuple[str, ...] = ()
-    infer_script: str = ""
-    infer_args: tuple[str, ...] = ()
     teacher: str | None = None  # the teacher a distilled student learned from
 
     @property
     def checkpoint_name(self) -> str:
         return TEACHER_CHECKPOINT if self.kind == "teacher" else STUDENT_CHECKPOINT
 
+    @property
+    def infer_step(self) -> str:
+        return f"{self.name}_infer"
+
 
 def teacher_runs() -> list[ModelRun]:
-    return [ModelRun(teacher_run_name(a), "teacher", a, f"Teacher α={fmt_num(a)}",
-                     f"Codes/Models/vlm_train_{fmt_num(a)}.py",
-                     infer_script=f"Codes/Inference/vlm/vlm_{fmt_num(a)}_infer.py")
-            for a in TEACHER_ALPHAS]
+    return [ModelRun(teacher_run_name(a), "teacher", a, f"Teacher α={fmt_num(a)}") for a in TEACHER_ALPHAS]
 
 
 def student_runs() -> list[ModelRun]:
-    infer = "Codes/Inference/lstm/student_infer.py"
-    runs = [ModelRun(STUDENT_RUN, "student", 0.0, "Student λ=0", "Codes/Models/student_train.py",
-                     infer_script=infer, infer_args=("--run", STUDENT_RUN))]
-    for lam in STUDENT_LAMBDAS:
-        if lam == 0:
-            continue
-        for teacher in (t.name for t in teacher_runs()):
-            name = kd_run_name(lam, teacher)
-            runs.append(ModelRun(name, "student", lam, f"Student λ={fmt_num(lam)} from {teacher}",
-                                 "Codes/Models/kd_train.py", ("--lam", fmt_num(lam), "--teacher", teacher),
-                                 infer, ("--run", name), teacher=teacher))
+    runs = [ModelRun(STUDENT_RUN, "student", 0.0, "Student λ=0")]
+    for lam in (x for x in STUDENT_LAMBDAS if x):
+        runs += [ModelRun(kd_run_name(lam, t.name), "student", lam, f"Student λ={fmt_num(lam)} from {t.name}",
+                          t.name) for t in teacher_runs()]
     return runs
 
 
@@ -70,32 +57,19 @@ def find_run(name: str) -> ModelRun:
     raise KeyError(f"{name}: not a run of this pipeline ({', '.join(r.name for r in all_runs())})")
 
 
-def command(script: str, ws: Workspace, args=()) -> str:
-    return " ".join(["python", script, "--workspace", shlex.quote(str(ws.root)), *map(shlex.quote, args)])
+def run_note(ws: Workspace, name: str) -> str:
+    """The evaluation's note on a run (an untrained tiny backbone, ...), or ''."""
+    from .evaluate import read_metadata, run_note as note
 
-
-def read_metadata(run_dir: Path) -> dict:
-    path = Path(run_dir) / METADATA
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from err
-    return data if isinstance(data, dict) else {}
-
-
-def is_tiny(ws: Workspace, run_name: str) -> bool:
-    return read_metadata(ws.run_dir(run_name)).get("backbone") == TINY_BACKBONE
+    return note(name, read_metadata(ws.run_dir(name)))
 
 
 def display_label(ws: Workspace, run: ModelRun) -> str:
-    """The run's label, marked wherever an untrained tiny teacher lies behind its results."""
-    if run.kind == "teacher" and is_tiny(ws, run.name):
-        return f"{run.label} ({TINY_NOTE})"
-    if run.teacher and is_tiny(ws, run.teacher):
-        return f"{run.label} (teacher: {TINY_NOTE})"
-    return run.label
+    """The run's label, with a note wherever an untrained tiny teacher lies behind its results."""
+    note = run_note(ws, run.name)
+    if not note and run.teacher and run_note(ws, run.teacher):
+        note = f"teacher: {run_note(ws, run.teacher)}"
+    return f"{run.label} ({note})" if note else run.label
 
 
 def is_trained(ws: Workspace, run: ModelRun) -> bool:
@@ -106,12 +80,25 @@ def is_inferred(ws: Workspace, run: ModelRun) -> bool:
     return has_outputs(ws.run_dir(run.name), run.name)
 
 
+# ---- the stages, as run_pipeline.py plans them -----------------------------------------------------
+
 @dataclass(frozen=True)
 class Stage:
     name: str
     command: str
     done: bool
     note: str = ""
+
+
+def _command(step) -> str:
+    return " ".join(["python", str(step.script.relative_to(REPO_ROOT)), *map(shlex.quote, step.argv)])
+
+
+def commands(ws: Workspace) -> dict[str, str]:
+    """Step name (data_generate, vlm_0.5, vlm_0.5_infer, LSTM_train, ...) -> its command."""
+    from .pipeline import plan
+
+    return {step.name: _command(step) for step in plan(ws, profile="real")}
 
 
 def _newest_output_mtime(ws: Workspace) -> float:
@@ -121,29 +108,32 @@ def _newest_output_mtime(ws: Workspace) -> float:
 
 
 def pipeline_stages(ws: Workspace) -> list[Stage]:
-    """Every stage in the order it runs; ``done`` from the files it writes."""
-    stages = [
-        Stage("Generate windows", command("Codes/Dataset/data_generate.py", ws),
-              ws.segments_npy.is_file() and ws.windows_csv.is_file()),
-        Stage("Split train/val/test", command("Codes/Dataset/data_split.py", ws),
-              all(ws.split_csv(s).is_file() and ws.split_npy(s).is_file() for s in SPLITS)),
-    ]
-    for run in teacher_runs() + student_runs():
-        stages.append(Stage(f"Train {run.label}", command(run.train_script, ws, run.train_args),
-                            is_trained(ws, run)))
-        stages.append(Stage(f"Inference {run.label}", command(run.infer_script, ws, run.infer_args),
-                            is_inferred(ws, run)))
-    results = ws.results_csv
-    stale = results.is_file() and results.stat().st_mtime < _newest_output_mtime(ws)
-    stages.append(Stage("Evaluate (results.csv, Plots/)", command("Codes/Inference/plot_inference.py", ws),
-                        results.is_file() and not stale,
-                        "older than an inference output: rerun" if stale else ""))
+    """Every step of run_pipeline.py in order, complete or not by its own --resume check (those
+    read the files, so callers cache the answer); losses and evaluation by their outputs' age."""
+    from .pipeline import plan
+
+    stages = []
+    newest = _newest_output_mtime(ws)
+    for step in plan(ws, profile="real"):
+        note = ""
+        if step.stage == "evaluate":
+            done = ws.results_csv.is_file() and ws.results_csv.stat().st_mtime >= newest
+            note = "older than an inference output" if ws.results_csv.is_file() and not done else ""
+        elif step.stage == "losses":
+            done = (ws.plots / LOSS_FIGURE).is_file()
+        else:
+            done = bool(ws.root.is_dir() and step.done())
+        stages.append(Stage(step.name, _command(step), done, note))
     return stages
 
 
 def next_stage(stages: list[Stage]) -> Stage | None:
     """The first stage not done: what to run now."""
     return next((s for s in stages if not s.done), None)
+
+
+def resume_command(ws: Workspace) -> str:
+    return f"python Codes/run_pipeline.py --workspace {shlex.quote(str(ws.root))} --resume"
 
 
 def data_ready(ws: Workspace) -> bool:

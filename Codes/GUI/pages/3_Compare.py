@@ -15,15 +15,14 @@ import streamlit as st  # noqa: E402
 
 from tsad import app  # noqa: E402
 from tsad.paths import STUDENT_RUN  # noqa: E402
-from tsad.stages import all_runs, command, display_label, find_run, is_inferred  # noqa: E402
+from tsad.stages import all_runs, commands, display_label, find_run, is_inferred  # noqa: E402
 
 
 def same_window(ws) -> None:
     runs = [r for r in all_runs() if is_inferred(ws, r)]
     if not runs:
-        student = find_run(STUDENT_RUN)
         app.run_stage("No model has saved inference outputs yet: run a model's inference, e.g.",
-                      command(student.infer_script, ws, student.infer_args))
+                      commands(ws)[find_run(STUDENT_RUN).infer_step])
         return
     data = app.test_windows(ws)
     if data is None:

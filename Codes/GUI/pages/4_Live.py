@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from tsad import app  # noqa: E402
-from tsad.stages import command, display_label, find_run, is_trained, student_runs, teacher_runs  # noqa: E402
+from tsad.stages import commands, display_label, find_run, is_trained, student_runs, teacher_runs  # noqa: E402
 from tsad.paths import STUDENT_RUN  # noqa: E402
 from tsad.upload import (MAX_FS, MAX_SECONDS, MAX_UPLOAD_MB, MIN_FS, UploadError, read_csv_upload,  # noqa: E402
                          read_wfdb_upload, upload_windows)
@@ -67,9 +67,7 @@ def choose_models(ws):
     students = [r for r in student_runs() if is_trained(ws, r)]
     teachers = [r for r in teacher_runs() if is_trained(ws, r)]
     if not students:
-        run = find_run(STUDENT_RUN)
-        app.run_stage("No trained student in this workspace: train one first.",
-                      command(run.train_script, ws, run.train_args))
+        app.run_stage("No trained student in this workspace: train one first.", commands(ws)[STUDENT_RUN])
         return None, None
     cols = st.columns(2)
     student = cols[0].selectbox("Student", students, format_func=lambda r: display_label(ws, r),
