@@ -4,6 +4,7 @@ scored by tsad.metrics, and a real student checkpoint trained for one epoch (for
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,16 @@ def train_student(ws: Workspace) -> None:
               model_config=StudentConfig(hidden_size=16, num_layers=1))
 
 
+def train_tiny_teacher(ws: Workspace, alpha: str = "1") -> None:
+    """One epoch of the teacher on the untrained tiny backbone, through its script's main."""
+    import runpy
+
+    script = REPO / "Codes" / "Models" / f"vlm_train_{alpha}.py"
+    runpy.run_path(str(script), run_name="gui_fixture")["main"](
+        ["--workspace", str(ws.root), "--model", "tiny", "--epochs", "1", "--limit-train", "8", "--limit-val", "4",
+         "--batch-size", "4", "--warmup-steps", "1", "--device", "cpu"])
+
+
 @pytest.fixture(scope="module", autouse=True)
 def one_torch_thread():
     """On a shared 2-core machine two threads run a small LSTM ten times slower than one."""
@@ -59,14 +70,17 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
+@functools.cache
 def build_tiny_workspace(root: Path) -> Workspace:
     """The workspace of a tiny run: split, windows.csv, three models' outputs, losses, results,
-    the vlm_0.5 teacher marked as the untrained tiny backbone, one real student checkpoint."""
+    the vlm_0.5 teacher marked as the untrained tiny backbone, real one-epoch checkpoints of the
+    student and of the vlm_1 teacher (tiny backbone). Built once per session (the app only reads it)."""
     ws = make_split_workspace(root)
     ids = np.arange(40)
     pd.DataFrame({"id": ids, "record": [f"rec{i % 2}" for i in ids], "start": (ids // 2) * 720,
                   "fs": 360.0}).to_csv(ws.windows_csv, index=False)
     train_student(ws)
+    train_tiny_teacher(ws)
     test = load_split(ws, "test", check_images=False)
     save_json(ws.run_dir("vlm_0.5") / METADATA, {"backbone": "tiny"})
     for seed, name in enumerate(FABRICATED):
@@ -81,7 +95,7 @@ def build_tiny_workspace(root: Path) -> Workspace:
 
 @pytest.fixture(scope="module")
 def tiny_ws(tmp_path_factory) -> Workspace:
-    return build_tiny_workspace(tmp_path_factory.mktemp("gui") / "ws")
+    return build_tiny_workspace(tmp_path_factory.getbasetemp() / "gui_ws")
 
 
 @pytest.fixture
@@ -126,13 +140,15 @@ def test_stages_of_the_tiny_run(tiny_ws):
     stages = {s.name: s.done for s in pipeline_stages(tiny_ws)}
     assert not stages["data_generate"]  # the fixture never generated windows
     assert stages["LSTM_train"] and stages["LSTM_train_infer"] and stages["vlm_0.5_infer"]
+    assert stages["vlm_1"] and not stages["vlm_1_infer"]
     assert not stages["vlm_0.5"] and not stages["KD_train_0.5_vlm_1"] and not stages["plot_losses"]
     assert stages["plot_inference"]
     tiny = display_label(tiny_ws, find_run("vlm_0.5"))
     assert tiny.startswith("Teacher α=0.5 (tiny backbone")
     assert display_label(tiny_ws, find_run("KD_train_0.5_vlm_0.5")).startswith("Student λ=0.5 from vlm_0.5 "
                                                                                 "(teacher: tiny backbone")
-    assert display_label(tiny_ws, find_run("KD_train_0.5_vlm_1")) == "Student λ=0.5 from vlm_1"
+    assert "(teacher: tiny backbone" in display_label(tiny_ws, find_run("KD_train_0.5_vlm_1"))
+    assert display_label(tiny_ws, find_run("LSTM_train")) == "Student λ=0"
 
 
 def test_every_command_names_a_script_of_the_repository(empty_ws):
@@ -198,8 +214,24 @@ def test_teacher_page_scores_the_chosen_window(tiny_ws, monkeypatch):
     assert figures(at) == 1
     assert not at.button  # no checkpoint for this teacher: no live button
 
+
+
+def test_teacher_page_runs_the_tiny_teacher_live(tiny_ws, monkeypatch):
+    from PIL import Image
+
+    from tsad.metrics import window_thresholds
+    from tsad.teacher import load_teacher, predict_images
+
+    at = app_on(tiny_ws, monkeypatch, "pages/1_Teacher.py")
     at.radio(key="_tsad_teacher").set_value("vlm_1").run()
-    assert "vlm_train_1.py" in texts(at) and figures(at) == 0
+    assert "tiny backbone" in at.subheader[0].value
+    assert "vlm_1_infer.py" in texts(at) and figures(at) == 0  # trained, never inferred
+    at.button[0].click().run()
+    assert not at.exception and not at.error and figures(at) == 1
+    image = np.asarray(Image.open(tiny_ws.split_images("test") / "ecg_plot_32.png").convert("RGB"))
+    logits = predict_images(load_teacher(tiny_ws.run_dir("vlm_1"), "cpu"), [image])[0]
+    probs = 1 / (1 + np.exp(-logits.astype(np.float64)))
+    assert metric_values(at)["Threshold (window mean)"] == f"{window_thresholds(probs)[0]:.3f}"
 
 
 def test_window_by_record_and_time(tiny_ws, monkeypatch):
@@ -299,6 +331,9 @@ def test_live_page_with_a_wfdb_record_and_its_annotations(tiny_ws, monkeypatch, 
     assert figures(at) == 1 and {"Precision", "Recall"} <= set(metric_values(at))
     at.slider(key="tsad_live_window").set_value(3).run()
     assert "window 3 (6 s)" in [s.value for s in at.subheader][-1]
+    at.selectbox(key="tsad_live_teacher").set_value(find_run("vlm_1")).run()
+    assert not at.exception and not at.error and figures(at) == 2
+    assert "tiny backbone" in at.subheader[-1].value
 
 
 def test_live_page_with_a_csv(tiny_ws, monkeypatch, tmp_path):

@@ -48,7 +48,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    ws = build_tiny_workspace(tmp_path_factory.mktemp("browser") / "ws")
+    ws = build_tiny_workspace(tmp_path_factory.getbasetemp() / "gui_ws")
     port = free_port()
     env = {**os.environ, "TSAD_WORKSPACE": str(ws.root), "OMP_NUM_THREADS": "1"}
     log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from .outputs import load_outputs, output_paths
-from .paths import TRAIN_LOSSES, VAL_LOSSES, Workspace, default_workspace, fmt_num
+from .paths import Workspace, default_workspace, fmt_num
 from .splits import load_split
 from .stages import (ModelRun, all_runs, commands, data_ready, display_label, is_inferred, is_trained,
                      pipeline_stages, student_runs, teacher_runs, window_times)
@@ -273,19 +273,25 @@ def window_result(series, labels, probs, title: str) -> dict | None:
 
 
 def loss_curves(ws: Workspace) -> None:
-    runs = [r for r in all_runs() if (ws.run_dir(r.name) / VAL_LOSSES).is_file()]
+    """Training and validation loss of every run that saved them (tsad.curves finds them)."""
+    curves = optional_module("tsad.curves", "student issue")
+    if curves is None:
+        return
+    try:
+        runs = curves.find_runs(ws)
+    except LOAD_ERRORS as err:
+        st.error(f"Loss files cannot be read: {err}")
+        return
     if not runs:
         st.info("No loss curves yet: train a model (see the stages on the home page).")
         return
     import matplotlib.pyplot as plt
 
+    labels = {r.name: display_label(ws, r) for r in all_runs()}
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5), sharex=True)
     for run in runs:
-        for ax, name in zip(axes, (TRAIN_LOSSES, VAL_LOSSES)):
-            path = ws.run_dir(run.name) / name
-            if path.is_file():
-                values = np.load(path)
-                ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=display_label(ws, run))
+        for ax, values in zip(axes, (run.train, run.val)):
+            ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=labels.get(run.run, run.run))
     for ax, what in zip(axes, ("training", "validation")):
         ax.set(title=f"{what} loss", xlabel="epoch", ylabel="loss")
         ax.grid(alpha=0.3)
