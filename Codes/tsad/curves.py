@@ -1,0 +1,82 @@
+"""Loss curves of the trained runs: one figure per run and one comparing them all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import paths
+from .fileio import atomic_path, load_npy
+
+
+@dataclass
+class LossCurves:
+    run: str
+    train: np.ndarray
+    val: np.ndarray
+
+
+def find_runs(ws: paths.Workspace) -> list[LossCurves]:
+    """Every folder of the workspace holding both loss files (student, KD and teacher runs)."""
+    runs = []
+    if not ws.root.is_dir():
+        return runs
+    for folder in sorted(p for p in ws.root.iterdir() if p.is_dir()):
+        train, val = folder / paths.TRAIN_LOSSES, folder / paths.VAL_LOSSES
+        if train.is_file() and val.is_file():
+            runs.append(LossCurves(folder.name, load_npy(train, expect_ndim=1), load_npy(val, expect_ndim=1)))
+    return runs
+
+
+def _figure():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    return plt, fig, ax
+
+
+def _save(plt, fig, ax, path: Path, title: str) -> Path:
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_run(curves: LossCurves, path) -> Path:
+    plt, fig, ax = _figure()
+    ax.plot(np.arange(1, len(curves.train) + 1), curves.train, "o-", label="train")
+    ax.plot(np.arange(1, len(curves.val) + 1), curves.val, "s--", label="validation")
+    return _save(plt, fig, ax, Path(path), f"{curves.run}: loss per epoch")
+
+
+def plot_comparison(runs: list[LossCurves], path) -> Path:
+    plt, fig, ax = _figure()
+    for i, c in enumerate(runs):
+        color = f"C{i % 10}"
+        ax.plot(np.arange(1, len(c.train) + 1), c.train, "-", color=color, label=f"{c.run} train")
+        ax.plot(np.arange(1, len(c.val) + 1), c.val, "--", color=color, label=f"{c.run} val")
+    # KD losses carry the T^2-weighted soft term, so their level is not comparable to BCE's: the
+    # comparison is of shapes (convergence, over-fitting), not of heights.
+    return _save(plt, fig, ax, Path(path), "train (solid) and validation (dashed) loss")
+
+
+def plot_all_losses(ws: paths.Workspace) -> list[Path]:
+    """Writes Plots/losses_<run>.png for every run and Plots/losses_all.png; returns the paths."""
+    runs = find_runs(ws)
+    if not runs:
+        raise FileNotFoundError(f"{ws.root}: no run folder with {paths.TRAIN_LOSSES} and "
+                                f"{paths.VAL_LOSSES}; train a model first")
+    written = [plot_run(c, ws.plots / f"losses_{c.run}.png") for c in runs]
+    written.append(plot_comparison(runs, ws.plots / "losses_all.png"))
+    return written
