@@ -24,6 +24,9 @@ GUI = REPO / "Codes" / "GUI"
 PAGES = ("pages/1_Teacher.py", "pages/2_Student.py", "pages/3_Compare.py", "pages/4_Live.py")
 FABRICATED = ("vlm_0.5", "LSTM_train", "KD_train_0.5_vlm_1")
 TIMEOUT = 60
+TEACHER_SCRIPT = REPO / "Codes" / "Models" / "vlm_train_1.py"
+needs_teacher = pytest.mark.skipif(not TEACHER_SCRIPT.is_file(),
+                                   reason="the teacher (issue 5) is not merged into this checkout yet")
 
 
 def fabricated_probs(labels: np.ndarray, seed: int) -> np.ndarray:
@@ -50,12 +53,11 @@ def train_student(ws: Workspace) -> None:
               model_config=StudentConfig(hidden_size=16, num_layers=1))
 
 
-def train_tiny_teacher(ws: Workspace, alpha: str = "1") -> None:
-    """One epoch of the teacher on the untrained tiny backbone, through its script's main."""
+def train_tiny_teacher(ws: Workspace) -> None:
+    """One epoch of the alpha-1 teacher on the untrained tiny backbone, through its script's main."""
     import runpy
 
-    script = REPO / "Codes" / "Models" / f"vlm_train_{alpha}.py"
-    runpy.run_path(str(script), run_name="gui_fixture")["main"](
+    runpy.run_path(str(TEACHER_SCRIPT), run_name="gui_fixture")["main"](
         ["--workspace", str(ws.root), "--model", "tiny", "--epochs", "1", "--limit-train", "8", "--limit-val", "4",
          "--batch-size", "4", "--warmup-steps", "1", "--device", "cpu"])
 
@@ -80,7 +82,8 @@ def build_tiny_workspace(root: Path) -> Workspace:
     pd.DataFrame({"id": ids, "record": [f"rec{i % 2}" for i in ids], "start": (ids // 2) * 720,
                   "fs": 360.0}).to_csv(ws.windows_csv, index=False)
     train_student(ws)
-    train_tiny_teacher(ws)
+    if TEACHER_SCRIPT.is_file():
+        train_tiny_teacher(ws)
     test = load_split(ws, "test", check_images=False)
     save_json(ws.run_dir("vlm_0.5") / METADATA, {"backbone": "tiny"})
     for seed, name in enumerate(FABRICATED):
@@ -140,17 +143,16 @@ def test_stages_of_the_tiny_run(tiny_ws):
     stages = {s.name: s.done for s in pipeline_stages(tiny_ws)}
     assert not stages["data_generate"]  # the fixture never generated windows
     assert stages["LSTM_train"] and stages["LSTM_train_infer"] and stages["vlm_0.5_infer"]
-    assert stages["vlm_1"] and not stages["vlm_1_infer"]
     assert not stages["vlm_0.5"] and not stages["KD_train_0.5_vlm_1"] and not stages["plot_losses"]
     assert stages["plot_inference"]
     tiny = display_label(tiny_ws, find_run("vlm_0.5"))
     assert tiny.startswith("Teacher α=0.5 (tiny backbone")
     assert display_label(tiny_ws, find_run("KD_train_0.5_vlm_0.5")).startswith("Student λ=0.5 from vlm_0.5 "
                                                                                 "(teacher: tiny backbone")
-    assert "(teacher: tiny backbone" in display_label(tiny_ws, find_run("KD_train_0.5_vlm_1"))
     assert display_label(tiny_ws, find_run("LSTM_train")) == "Student λ=0"
 
 
+@needs_teacher
 def test_every_command_names_a_script_of_the_repository(empty_ws):
     for stage in pipeline_stages(empty_ws):
         script = stage.command.split()[1]
@@ -216,12 +218,16 @@ def test_teacher_page_scores_the_chosen_window(tiny_ws, monkeypatch):
 
 
 
+@needs_teacher
 def test_teacher_page_runs_the_tiny_teacher_live(tiny_ws, monkeypatch):
     from PIL import Image
 
     from tsad.metrics import window_thresholds
     from tsad.teacher import load_teacher, predict_images
 
+    stages = {s.name: s.done for s in pipeline_stages(tiny_ws)}
+    assert stages["vlm_1"] and not stages["vlm_1_infer"]
+    assert "(teacher: tiny backbone" in display_label(tiny_ws, find_run("KD_train_0.5_vlm_1"))
     at = app_on(tiny_ws, monkeypatch, "pages/1_Teacher.py")
     at.radio(key="_tsad_teacher").set_value("vlm_1").run()
     assert "tiny backbone" in at.subheader[0].value
@@ -331,6 +337,13 @@ def test_live_page_with_a_wfdb_record_and_its_annotations(tiny_ws, monkeypatch, 
     assert figures(at) == 1 and {"Precision", "Recall"} <= set(metric_values(at))
     at.slider(key="tsad_live_window").set_value(3).run()
     assert "window 3 (6 s)" in [s.value for s in at.subheader][-1]
+
+
+@needs_teacher
+def test_live_page_with_the_teacher_on_the_shown_window(tiny_ws, monkeypatch, tmp_path):
+    files, _, _ = wfdb_upload(tmp_path)
+    at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
+    at.file_uploader(key="tsad_live_wfdb").set_value(files).run()
     at.selectbox(key="tsad_live_teacher").set_value(find_run("vlm_1")).run()
     assert not at.exception and not at.error and figures(at) == 2
     assert "tiny backbone" in at.subheader[-1].value
