@@ -25,8 +25,6 @@ PAGES = ("pages/1_Teacher.py", "pages/2_Student.py", "pages/3_Compare.py", "page
 FABRICATED = ("vlm_0.5", "LSTM_train", "KD_train_0.5_vlm_1")
 TIMEOUT = 60
 TEACHER_SCRIPT = REPO / "Codes" / "Models" / "vlm_train_1.py"
-needs_teacher = pytest.mark.skipif(not TEACHER_SCRIPT.is_file(),
-                                   reason="the teacher (issue 5) is not merged into this checkout yet")
 
 
 def fabricated_probs(labels: np.ndarray, seed: int) -> np.ndarray:
@@ -82,8 +80,7 @@ def build_tiny_workspace(root: Path) -> Workspace:
     pd.DataFrame({"id": ids, "record": [f"rec{i % 2}" for i in ids], "start": (ids // 2) * 720,
                   "fs": 360.0}).to_csv(ws.windows_csv, index=False)
     train_student(ws)
-    if TEACHER_SCRIPT.is_file():
-        train_tiny_teacher(ws)
+    train_tiny_teacher(ws)
     test = load_split(ws, "test", check_images=False)
     save_json(ws.run_dir("vlm_0.5") / METADATA, {"backbone": "tiny"})
     for seed, name in enumerate(FABRICATED):
@@ -152,7 +149,6 @@ def test_stages_of_the_tiny_run(tiny_ws):
     assert display_label(tiny_ws, find_run("LSTM_train")) == "Student λ=0"
 
 
-@needs_teacher
 def test_every_command_names_a_script_of_the_repository(empty_ws):
     for stage in pipeline_stages(empty_ws):
         script = stage.command.split()[1]
@@ -218,7 +214,6 @@ def test_teacher_page_scores_the_chosen_window(tiny_ws, monkeypatch):
 
 
 
-@needs_teacher
 def test_teacher_page_runs_the_tiny_teacher_live(tiny_ws, monkeypatch):
     from PIL import Image
 
@@ -339,7 +334,6 @@ def test_live_page_with_a_wfdb_record_and_its_annotations(tiny_ws, monkeypatch, 
     assert "window 3 (6 s)" in [s.value for s in at.subheader][-1]
 
 
-@needs_teacher
 def test_live_page_with_the_teacher_on_the_shown_window(tiny_ws, monkeypatch, tmp_path):
     files, _, _ = wfdb_upload(tmp_path)
     at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")

@@ -7,7 +7,6 @@ shows up on the next rerun. A missing artefact becomes a message naming the stag
 
 from __future__ import annotations
 
-import importlib
 import io
 from pathlib import Path
 
@@ -60,17 +59,6 @@ def page(title: str, icon: str) -> Workspace:
 def run_stage(message: str, cmd: str) -> None:
     st.info(message)
     st.code(cmd, language="bash")
-
-
-def optional_module(name: str, stage: str):
-    """The package module, or None with a message while its branch is not merged yet."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as err:
-        if err.name != name:
-            raise
-        st.warning(f"`{name}` is not in this checkout yet ({stage}): that part is not shown.")
-        return None
 
 
 # --- cached loaders -----------------------------------------------------------------------
@@ -251,9 +239,8 @@ def _window_png(series, labels, probs, predicted, threshold: float, title: str) 
 def window_result(series, labels, probs, title: str) -> dict | None:
     """One window: both leads, true and predicted beats, probabilities with the threshold, and
     (with labels; None for an unannotated upload) the window's precision and recall."""
-    metrics = optional_module("tsad.metrics", "evaluation issue")
-    if metrics is None or optional_module("tsad.plots", "evaluation issue") is None:
-        return None
+    from . import metrics
+
     threshold = float(metrics.window_thresholds(probs)[0])
     predicted = np.asarray(metrics.predict_positions(probs), dtype=int)
     shown_labels = np.zeros(len(probs), np.float32) if labels is None else np.asarray(labels)
@@ -274,9 +261,8 @@ def window_result(series, labels, probs, title: str) -> dict | None:
 
 def loss_curves(ws: Workspace) -> None:
     """Training and validation loss of every run that saved them (tsad.curves finds them)."""
-    curves = optional_module("tsad.curves", "student issue")
-    if curves is None:
-        return
+    from . import curves
+
     try:
         runs = curves.find_runs(ws)
     except LOAD_ERRORS as err:
