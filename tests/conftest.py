@@ -61,12 +61,11 @@ def _write_split(ws: Workspace, split: str, ids, series, labels) -> None:
         Image.fromarray(img).save(ws.split_images(split) / plot_name(i))
 
 
-@pytest.fixture
-def split_workspace(tmp_path) -> Workspace:
+def make_split_workspace(root: Path) -> Workspace:
     """A workspace with Data_split/{train,val,test}: spiky synthetic windows whose labels mark
     the spikes, so a model can learn them. 24/8/8 windows of 256 x 2."""
     rng = np.random.default_rng(0)
-    ws = Workspace(tmp_path / "ws")
+    ws = Workspace(root)
     next_id = 0
     for split, n in (("train", 24), ("val", 8), ("test", 8)):
         series = rng.normal(0, 0.05, (n, 256, 2)).astype(np.float32)
@@ -79,3 +78,9 @@ def split_workspace(tmp_path) -> Workspace:
         next_id += n
         _write_split(ws, split, ids, series, labels)
     return ws
+
+
+@pytest.fixture
+def split_workspace(tmp_path) -> Workspace:
+    """make_split_workspace in the test's tmp folder (module-scoped fixtures call the function)."""
+    return make_split_workspace(tmp_path / "ws")

@@ -1,0 +1,92 @@
+"""Home page of the tsad app: the project, the pipeline, which stages have run, the results.
+
+    streamlit run Codes/GUI/0_Homepage.py          (or from Codes/GUI: streamlit run 0_Homepage.py)
+
+The workspace comes from $TSAD_WORKSPACE or the sidebar.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
+
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from tsad import app  # noqa: E402
+from tsad.stages import all_runs, display_label, is_inferred, next_stage, resume_command  # noqa: E402
+
+ABOUT = """
+**tsad** finds the heartbeats in two-lead ECG windows (2 s at 128 Hz, 256 samples). A vision-language
+model (SmolVLM) looks at a plot of each window and learns to mark the beat positions: that is the
+*teacher*. A small bidirectional LSTM reads the raw signal: that is the *student*. Knowledge
+distillation trains the student on the labels and on the teacher's soft predictions (weight λ),
+so that a model small enough for a bedside monitor inherits what the large one learned.
+"""
+
+FLOW = """digraph {
+  rankdir=LR; node [shape=box, style=rounded, fontsize=11];
+  raw [label="WFDB records\\n(svdb, mitdb)"]; win [label="2 s windows\\n+ beat labels + plots"];
+  split [label="train / val / test"]; teacher [label="teacher\\nSmolVLM, α = 0.5, 1"];
+  student [label="student\\nBiLSTM, λ = 0"]; kd [label="distilled student\\nλ = 0.5, 1"];
+  eval [label="scores\\nMSP, MSR, Se, PPV, F1"];
+  raw -> win -> split; split -> teacher; split -> student; teacher -> kd [label="logits"];
+  split -> kd; teacher -> eval; student -> eval; kd -> eval;
+}"""
+
+
+def stage_table(ws) -> None:
+    stages = app.stages(ws)
+    todo = next_stage(stages)
+    if todo is None:
+        st.success("Every stage has run in this workspace.")
+    else:
+        app.run_stage(f"Next stage: **{todo.name}**", todo.command)
+        st.caption("Or every remaining stage in order (add --input-dir and --model for real data and the "
+                   "real teacher):")
+        st.code(resume_command(ws), language="bash")
+    with st.expander(f"Stages ({sum(s.done for s in stages)} of {len(stages)} done)", expanded=todo is not None):
+        st.dataframe(pd.DataFrame({"stage": [s.name for s in stages],
+                                   "done": ["yes" if s.done else "no" for s in stages],
+                                   "note": [s.note for s in stages],
+                                   "command": [s.command for s in stages]}),
+                     hide_index=True, width="stretch")
+
+
+def example_window(ws) -> None:
+    runs = [r for r in all_runs() if is_inferred(ws, r)]
+    if not runs:
+        st.info("No model has written inference outputs yet: see the next stage above.")
+        return
+    run = next((r for r in runs if r.kind == "student"), runs[0])
+    data = app.test_windows(ws)
+    saved = app.saved_probs(ws, run) if data is not None else None
+    if saved is None:
+        return
+    ids, series, labels, _ = data
+    rows = [k for k, i in enumerate(ids) if int(i) in saved[0]]
+    if not rows:
+        st.warning(f"The outputs of {run.name} match no test window: rerun its inference.")
+        return
+    wid = int(ids[rows[0]])
+    st.caption(f"{display_label(ws, run)}, test window {wid}")
+    app.window_result(series[rows[0]], labels[rows[0]], saved[1][saved[0][wid]], f"{run.name} · window {wid}")
+
+
+def main() -> None:
+    ws = app.page("ECG beat detection with a distilled student", "🫀")
+    st.markdown(ABOUT)
+    st.graphviz_chart(FLOW)
+    st.caption(f"Workspace: `{ws.root}`")
+    st.header("Pipeline")
+    stage_table(ws)
+    st.header("Results")
+    app.results_table(ws)
+    st.header("An example window")
+    example_window(ws)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""What the app knows about a workspace: the models of the pipeline, which of them are trained or
+have inference outputs, the stages run_pipeline.py would run with their commands and whether each
+is complete, and where each test window came from. No streamlit here.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from .outputs import has_outputs, output_paths
+from .paths import (REPO_ROOT, STUDENT_CHECKPOINT, STUDENT_LAMBDAS, STUDENT_RUN, TEACHER_ALPHAS,
+                    TEACHER_CHECKPOINT, Workspace, fmt_num, kd_run_name, teacher_run_name)
+
+LOSS_FIGURE = "losses_all.png"  # written last by plot_losses.py
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """One trainable model of the pipeline; ``name`` is its run folder and its output tag."""
+
+    name: str
+    kind: str                 # "teacher" or "student"
+    weight: float             # the teacher's alpha or the student's lambda
+    label: str
+    teacher: str | None = None  # the teacher a distilled student learned from
+
+    @property
+    def checkpoint_name(self) -> str:
+        return TEACHER_CHECKPOINT if self.kind == "teacher" else STUDENT_CHECKPOINT
+
+    @property
+    def infer_step(self) -> str:
+        return f"{self.name}_infer"
+
+
+def teacher_runs() -> list[ModelRun]:
+    return [ModelRun(teacher_run_name(a), "teacher", a, f"Teacher α={fmt_num(a)}") for a in TEACHER_ALPHAS]
+
+
+def student_runs() -> list[ModelRun]:
+    runs = [ModelRun(STUDENT_RUN, "student", 0.0, "Student λ=0")]
+    for lam in (x for x in STUDENT_LAMBDAS if x):
+        runs += [ModelRun(kd_run_name(lam, t.name), "student", lam, f"Student λ={fmt_num(lam)} from {t.name}",
+                          t.name) for t in teacher_runs()]
+    return runs
+
+
+def all_runs() -> list[ModelRun]:
+    return teacher_runs() + student_runs()
+
+
+def find_run(name: str) -> ModelRun:
+    for run in all_runs():
+        if run.name == name:
+            return run
+    raise KeyError(f"{name}: not a run of this pipeline ({', '.join(r.name for r in all_runs())})")
+
+
+def run_note(ws: Workspace, name: str) -> str:
+    """The evaluation's note on a run (an untrained tiny backbone, ...), or ''."""
+    from .evaluate import read_metadata, run_note as note
+
+    return note(name, read_metadata(ws.run_dir(name)))
+
+
+def display_label(ws: Workspace, run: ModelRun) -> str:
+    """The run's label, with a note wherever an untrained tiny teacher lies behind its results."""
+    note = run_note(ws, run.name)
+    if not note and run.teacher and run_note(ws, run.teacher):
+        note = f"teacher: {run_note(ws, run.teacher)}"
+    return f"{run.label} ({note})" if note else run.label
+
+
+def is_trained(ws: Workspace, run: ModelRun) -> bool:
+    return (ws.run_dir(run.name) / run.checkpoint_name).is_file()
+
+
+def is_inferred(ws: Workspace, run: ModelRun) -> bool:
+    return has_outputs(ws.run_dir(run.name), run.name)
+
+
+# ---- the stages, as run_pipeline.py plans them -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    command: str
+    done: bool
+    note: str = ""
+
+
+def _command(step) -> str:
+    return " ".join(["python", str(step.script.relative_to(REPO_ROOT)), *map(shlex.quote, step.argv)])
+
+
+def commands(ws: Workspace) -> dict[str, str]:
+    """Step name (data_generate, vlm_0.5, vlm_0.5_infer, LSTM_train, ...) -> its command."""
+    from .pipeline import plan
+
+    return {step.name: _command(step) for step in plan(ws, profile="real")}
+
+
+def _newest_output_mtime(ws: Workspace) -> float:
+    times = [p.stat().st_mtime for run in all_runs() if is_inferred(ws, run)
+             for p in output_paths(ws.run_dir(run.name), run.name).values()]
+    return max(times, default=0.0)
+
+
+def pipeline_stages(ws: Workspace) -> list[Stage]:
+    """Every step of run_pipeline.py in order, complete or not by its own --resume check (those
+    read the files, so callers cache the answer); losses and evaluation by their outputs' age."""
+    from .pipeline import plan
+
+    stages = []
+    newest = _newest_output_mtime(ws)
+    for step in plan(ws, profile="real"):
+        note = ""
+        if step.stage == "evaluate":
+            done = ws.results_csv.is_file() and ws.results_csv.stat().st_mtime >= newest
+            note = "older than an inference output" if ws.results_csv.is_file() and not done else ""
+        elif step.stage == "losses":
+            done = (ws.plots / LOSS_FIGURE).is_file()
+        else:
+            done = bool(ws.root.is_dir() and step.done())
+        stages.append(Stage(step.name, _command(step), done, note))
+    return stages
+
+
+def next_stage(stages: list[Stage]) -> Stage | None:
+    """The first stage not done: what to run now."""
+    return next((s for s in stages if not s.done), None)
+
+
+def resume_command(ws: Workspace) -> str:
+    return f"python Codes/run_pipeline.py --workspace {shlex.quote(str(ws.root))} --resume"
+
+
+def data_ready(ws: Workspace) -> bool:
+    return ws.split_csv("test").is_file() and ws.split_npy("test").is_file()
+
+
+def window_times(table, ids) -> "pd.DataFrame":
+    """id, record and start time in seconds of the given windows, from windows.csv's table."""
+    import pandas as pd
+
+    start = next((c for c in ("start", "start_sample", "start_samples") if c in table.columns), None)
+    missing = [c for c in ("id", "record", "fs") if c not in table.columns] + ([] if start else ["start"])
+    if missing:
+        raise ValueError(f"windows.csv lacks the columns {missing}")
+    rows = table[table["id"].isin(list(ids))]
+    return pd.DataFrame({"id": rows["id"].astype(int), "record": rows["record"].astype(str),
+                         "start_s": rows[start] / rows["fs"]}).reset_index(drop=True)
