@@ -143,6 +143,8 @@ def results_table(ws: Workspace) -> None:
     if table is None:
         run_stage("No results table yet: score the inference outputs.", commands(ws)["plot_inference"])
         return
+    if "note" in table:
+        table = table.assign(note=table["note"].fillna(""))
     st.dataframe(table, hide_index=True, width="stretch")
 
 
