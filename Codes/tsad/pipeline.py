@@ -28,8 +28,8 @@ STAGES = ("data", "split", "teacher", "teacher_infer", "student", "kd", "student
 PROFILES = {
     "demo": {"demo_records": 4, "demo_minutes": 4.0, "teacher": ["--epochs", "3", "--lr", "1e-3",
              "--warmup-steps", "10", "--batch-size", "16"],
-             "student": ["--epochs", "12", "--lr", "3e-3", "--warmup-steps", "20"],
-             "kd": ["--epochs", "12", "--lr", "3e-3", "--warmup-steps", "20"]},
+             "student": ["--epochs", "6", "--lr", "3e-3", "--warmup-steps", "20"],
+             "kd": ["--epochs", "6", "--lr", "3e-3", "--warmup-steps", "20"]},
     "quick": {"demo_records": 2, "demo_minutes": 1.0, "teacher": ["--epochs", "1", "--lr", "1e-3",
               "--warmup-steps", "2", "--batch-size", "8"],
               "student": ["--epochs", "2", "--lr", "3e-3", "--warmup-steps", "2"],
