@@ -32,8 +32,11 @@ def parse_args(argv=None):
                    help="teacher backbone: tiny (offline, untrained), a Hub id, or a local folder")
     p.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES), help="stages to run, in order")
     p.add_argument("--resume", action="store_true", help="skip steps whose outputs are complete and valid")
-    p.add_argument("--epochs", type=int, default=None, help="epochs for every training step (default: per profile)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs for every training step (default: per schedule)")
     p.add_argument("--quick", action="store_true", help="a reduced run: tiny data, one or two epochs")
+    p.add_argument("--schedule", choices=("auto", "short", "seed"), default="auto",
+                   help="training schedule: short (few epochs, higher learning rate: CPU-sized) or seed "
+                        "(the scripts' defaults); auto: short on the demo database, seed on real data")
     return p.parse_args(argv)
 
 
@@ -42,9 +45,12 @@ def main(argv=None):
     setup_logging()
     ws = Workspace.from_arg(args.workspace)
     real = bool(args.input_dir or args.download)
-    profile = "quick" if args.quick else ("real" if real else "demo")
-    steps = plan(ws, profile=profile, input_dir=args.input_dir, download=args.download, model=args.model,
-                 epochs=args.epochs, seed=args.seed)
+    schedule = args.schedule if args.schedule != "auto" else ("seed" if real else "short")
+    if args.quick:
+        schedule = "quick"
+    profile = f"{'real data' if real else 'demo data'}, {schedule} schedule"
+    steps = plan(ws, schedule=schedule, demo_size="quick" if args.quick else "demo", input_dir=args.input_dir,
+                 download=args.download, model=args.model, epochs=args.epochs, seed=args.seed)
     started = time.time()
     report = run_steps(ws, steps, args.stages, args.resume)
     minutes = (time.time() - started) / 60

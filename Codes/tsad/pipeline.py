@@ -22,19 +22,19 @@ from .paths import SPLITS, Workspace
 CODES = paths.REPO_ROOT / "Codes"
 STAGES = ("data", "split", "teacher", "teacher_infer", "student", "kd", "student_infer", "losses", "evaluate")
 
-# The embedded default: a small synthetic database and short schedules, so the whole chain runs on a
-# laptop CPU in minutes. Real data (--input-dir / --download) keeps the scripts' own (the seed's)
-# optimisation defaults.
-PROFILES = {
-    "demo": {"demo_records": 4, "demo_minutes": 4.0, "teacher": ["--epochs", "3", "--lr", "1e-3",
-             "--warmup-steps", "10", "--batch-size", "16"],
-             "student": ["--epochs", "6", "--lr", "3e-3", "--warmup-steps", "20"],
-             "kd": ["--epochs", "6", "--lr", "3e-3", "--warmup-steps", "20"]},
-    "quick": {"demo_records": 2, "demo_minutes": 1.0, "teacher": ["--epochs", "1", "--lr", "1e-3",
-              "--warmup-steps", "2", "--batch-size", "8"],
+# Data sizes of the synthetic database, and training schedules. The embedded default runs the whole
+# chain on a laptop CPU in minutes: a small demo database and a short schedule (few epochs, a
+# higher learning rate, a short warm-up). Real data (--input-dir / --download) keeps the scripts'
+# own defaults, the seed's schedule, unless --schedule short asks for the CPU-sized one.
+DEMO_SIZES = {"demo": None, "quick": (2, 1.0)}  # None: data_generate.py's own demo size
+SCHEDULES = {
+    "short": {"teacher": ["--epochs", "3", "--lr", "1e-3", "--warmup-steps", "10"],
+              "student": ["--epochs", "6", "--lr", "3e-3", "--warmup-steps", "20"],
+              "kd": ["--epochs", "6", "--lr", "3e-3", "--warmup-steps", "20"]},
+    "quick": {"teacher": ["--epochs", "1", "--lr", "1e-3", "--warmup-steps", "2", "--batch-size", "8"],
               "student": ["--epochs", "2", "--lr", "3e-3", "--warmup-steps", "2"],
               "kd": ["--epochs", "2", "--lr", "3e-3", "--warmup-steps", "2"]},
-    "real": {"teacher": [], "student": [], "kd": []},
+    "seed": {"teacher": [], "student": [], "kd": []},
 }
 
 
@@ -110,19 +110,23 @@ def paths_newer(run_dir: Path, run: str, than: float) -> bool:
 
 # ---- the plan ----------------------------------------------------------------------------------
 
-def plan(ws: Workspace, *, profile: str, input_dir: str | None = None, download: str | None = None,
-         model: str = "tiny", epochs: int | None = None, seed: int = 42) -> list[Step]:
-    prof = PROFILES[profile]
+def plan(ws: Workspace, *, schedule: str = "short", demo_size: str = "demo", input_dir: str | None = None,
+           download: str | None = None, model: str = "tiny", epochs: int | None = None,
+           seed: int = 42) -> list[Step]:
+    flags_of = SCHEDULES[schedule]
     common = ["--workspace", str(ws.root), "--seed", str(seed)]
 
-    def schedule(kind: str) -> list[str]:
-        flags = list(prof[kind])
-        return flags + (["--epochs", str(epochs)] if epochs else [])
+    def train_flags(kind: str) -> list[str]:
+        return list(flags_of[kind]) + (["--epochs", str(epochs)] if epochs else [])
 
-    data_args = common + (["--input-dir", input_dir] if input_dir else []) + \
-        (["--download", download] if download else [])
-    if "demo_records" in prof:
-        data_args += ["--demo-records", str(prof["demo_records"]), "--demo-minutes", str(prof["demo_minutes"])]
+    if input_dir or download:
+        data_args = common + (["--input-dir", input_dir] if input_dir else []) + \
+            (["--download", download] if download else [])
+    elif DEMO_SIZES[demo_size]:
+        records, minutes = DEMO_SIZES[demo_size]
+        data_args = common + ["--demo-records", str(records), "--demo-minutes", str(minutes)]
+    else:
+        data_args = common
     steps = [
         Step("data", "data_generate", CODES / "Dataset/data_generate.py", data_args, lambda: data_done(ws),
              [ws.labels_csv, ws.segments_npy, ws.windows_csv]),
@@ -132,7 +136,7 @@ def plan(ws: Workspace, *, profile: str, input_dir: str | None = None, download:
     teachers = [paths.teacher_run_name(a) for a in paths.TEACHER_ALPHAS]
     for alpha, run in zip(paths.TEACHER_ALPHAS, teachers):
         script = CODES / f"Models/vlm_train_{paths.fmt_num(alpha)}.py"
-        steps.append(Step("teacher", run, script, common + ["--model", model] + schedule("teacher"),
+        steps.append(Step("teacher", run, script, common + ["--model", model] + train_flags("teacher"),
                           lambda r=run: run_done(ws, r, paths.TEACHER_CHECKPOINT), [ws.run_dir(run)]))
     for alpha, run in zip(paths.TEACHER_ALPHAS, teachers):
         script = CODES / f"Inference/vlm/vlm_{paths.fmt_num(alpha)}_infer.py"
@@ -140,7 +144,7 @@ def plan(ws: Workspace, *, profile: str, input_dir: str | None = None, download:
                           lambda r=run: infer_done(ws, r), [ws.run_dir(run)]))
     students = [paths.STUDENT_RUN]
     steps.append(Step("student", paths.STUDENT_RUN, CODES / "Models/student_train.py",
-                      common + schedule("student"),
+                      common + train_flags("student"),
                       lambda: run_done(ws, paths.STUDENT_RUN, paths.STUDENT_CHECKPOINT), [ws.run_dir(paths.STUDENT_RUN)]))
     for teacher in teachers:
         for lam in paths.STUDENT_LAMBDAS:
@@ -149,7 +153,7 @@ def plan(ws: Workspace, *, profile: str, input_dir: str | None = None, download:
             run = paths.kd_run_name(lam, teacher)
             students.append(run)
             steps.append(Step("kd", run, CODES / "Models/kd_train.py",
-                              common + ["--lam", paths.fmt_num(lam), "--teacher", teacher] + schedule("kd"),
+                              common + ["--lam", paths.fmt_num(lam), "--teacher", teacher] + train_flags("kd"),
                               lambda r=run: run_done(ws, r, paths.STUDENT_CHECKPOINT), [ws.run_dir(run)]))
     for run in students:
         steps.append(Step("student_infer", f"{run}_infer", CODES / "Inference/lstm/student_infer.py",

@@ -98,7 +98,7 @@ def commands(ws: Workspace) -> dict[str, str]:
     """Step name (data_generate, vlm_0.5, vlm_0.5_infer, LSTM_train, ...) -> its command."""
     from .pipeline import plan
 
-    return {step.name: _command(step) for step in plan(ws, profile="real")}
+    return {step.name: _command(step) for step in plan(ws, schedule="seed")}
 
 
 def _newest_output_mtime(ws: Workspace) -> float:
@@ -114,7 +114,7 @@ def pipeline_stages(ws: Workspace) -> list[Stage]:
 
     stages = []
     newest = _newest_output_mtime(ws)
-    for step in plan(ws, profile="real"):
+    for step in plan(ws, schedule="seed"):
         note = ""
         if step.stage == "evaluate":
             done = ws.results_csv.is_file() and ws.results_csv.stat().st_mtime >= newest
