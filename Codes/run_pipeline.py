@@ -27,6 +27,7 @@ from tsad.pipeline import STAGES, plan, run_steps  # noqa: E402
 def parse_args(argv=None):
     p = make_parser(__doc__)
     p.add_argument("--input-dir", help="WFDB records to use instead of the demo database")
+    p.add_argument("--records", nargs="+", help="record names to use from --input-dir (default: all)")
     p.add_argument("--download", metavar="DB", help="fetch a PhysioNet database (e.g. svdb) first")
     p.add_argument("--model", default="tiny",
                    help="teacher backbone: tiny (offline, untrained), a Hub id, or a local folder")
@@ -50,7 +51,7 @@ def main(argv=None):
         schedule = "quick"
     profile = f"{'real data' if real else 'demo data'}, {schedule} schedule"
     steps = plan(ws, schedule=schedule, demo_size="quick" if args.quick else "demo", input_dir=args.input_dir,
-                 download=args.download, model=args.model, epochs=args.epochs, seed=args.seed)
+                 records=args.records, download=args.download, model=args.model, epochs=args.epochs, seed=args.seed)
     started = time.time()
     report = run_steps(ws, steps, args.stages, args.resume)
     minutes = (time.time() - started) / 60

@@ -10,7 +10,6 @@ whole data_generate stage (read, window, render on --workers cores, write) on th
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 import tempfile

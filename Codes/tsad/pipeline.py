@@ -111,20 +111,26 @@ def paths_newer(run_dir: Path, run: str, than: float) -> bool:
 # ---- the plan ----------------------------------------------------------------------------------
 
 def plan(ws: Workspace, *, schedule: str = "short", demo_size: str = "demo", input_dir: str | None = None,
-           download: str | None = None, model: str = "tiny", epochs: int | None = None,
-           seed: int = 42) -> list[Step]:
+         records: list[str] | None = None, download: str | None = None, model: str = "tiny",
+         epochs: int | None = None, seed: int = 42) -> list[Step]:
     flags_of = SCHEDULES[schedule]
     common = ["--workspace", str(ws.root), "--seed", str(seed)]
 
     def train_flags(kind: str) -> list[str]:
-        return list(flags_of[kind]) + (["--epochs", str(epochs)] if epochs else [])
+        flags = list(flags_of[kind])
+        if epochs:
+            if "--epochs" in flags:
+                flags[flags.index("--epochs") + 1] = str(epochs)
+            else:
+                flags += ["--epochs", str(epochs)]
+        return flags
 
     if input_dir or download:
         data_args = common + (["--input-dir", input_dir] if input_dir else []) + \
-            (["--download", download] if download else [])
+            (["--download", download] if download else []) + (["--records", *records] if records else [])
     elif DEMO_SIZES[demo_size]:
-        records, minutes = DEMO_SIZES[demo_size]
-        data_args = common + ["--demo-records", str(records), "--demo-minutes", str(minutes)]
+        n_records, minutes = DEMO_SIZES[demo_size]
+        data_args = common + ["--demo-records", str(n_records), "--demo-minutes", str(minutes)]
     else:
         data_args = common
     steps = [

@@ -140,7 +140,7 @@ def data_ready(ws: Workspace) -> bool:
     return ws.split_csv("test").is_file() and ws.split_npy("test").is_file()
 
 
-def window_times(table, ids) -> "pd.DataFrame":
+def window_times(table, ids):
     """id, record and start time in seconds of the given windows, from windows.csv's table."""
     import pandas as pd
 
