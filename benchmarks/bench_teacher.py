@@ -120,7 +120,7 @@ def bench_model(args, device) -> list[str]:
     batches = {"one-tile": args.batch or (64 if cuda else 1), "seed-tiles": args.seed_batch or (8 if cuda else 1)}
     model, _ = build_random_teacher(args.config_dir, TeacherSettings(), device=device)
     plot = synthetic_plot(np.random.default_rng(1))
-    rows = [f"| layout | image tokens | precision | step | batch | windows/s | s/step |",
+    rows = ["| layout | image tokens | precision | step | batch | windows/s | s/step |",
             "|---|---:|---|---|---:|---:|---:|"]
     for layout in args.layouts.split(","):
         inputs = TeacherInputs(load_processor(args.config_dir, SETTINGS[layout].image_splitting), SETTINGS[layout])
