@@ -12,6 +12,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "Codes"))
+# The test models are small: one thread per process runs them fastest on a 2-core machine and
+# keeps subprocesses (torchrun, streamlit, the pipeline) from competing for cores. Set before torch
+# is first imported, and inherited by every subprocess a test starts.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from tsad.paths import Workspace, plot_name  # noqa: E402
 
