@@ -89,6 +89,9 @@ class SmolVLMTSAD(nn.Module):
         self.freeze_backbone()
 
     def freeze_backbone(self) -> None:
+        # The decoder's final RMSNorm (576 weights) trains with the connector: that is what makes
+        # the trainable count the original model's 9,556,096 on the real config (connector +
+        # head alone give 9,555,520), so the original froze the layers and embeddings, not the norm.
         self.backbone.requires_grad_(False)
         self.backbone.connector.requires_grad_(True)
         self.backbone.text_model.norm.requires_grad_(True)
