@@ -60,10 +60,11 @@ def server(tmp_path_factory):
     while True:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
+                ready = answer.status == 200
+        except OSError:  # not listening yet
+            ready = False
+        if ready:
+            break
         if proc.poll() is not None or time.time() > deadline:
             proc.kill()
             pytest.fail(f"streamlit did not start; see {log.name}")
