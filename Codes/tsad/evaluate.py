@@ -87,6 +87,9 @@ def read_metadata(run_dir: Path) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
+TINY_NOTE = "tiny backbone (test-size random model, not SmolVLM-256M)"
+
+
 def _is_tiny(meta: dict) -> bool:
     if meta.get("backbone_untrained") is True:
         return True
@@ -101,12 +104,13 @@ def _is_tiny(meta: dict) -> bool:
 
 
 def run_note(run: str, meta: dict, teacher_meta: dict | None = None) -> str:
+    """What a reader must know about a run's numbers: an untrained tiny backbone behind them, in
+    the run itself or in the teacher it was distilled from; how a detector was scored."""
     notes = []
     if _is_tiny(meta):
-        notes.append("tiny backbone (test-size random model, not SmolVLM-256M)")
-    if meta.get("teacher"):
-        tiny = " (tiny backbone)" if teacher_meta and _is_tiny(teacher_meta) else ""
-        notes.append(f"distilled from {meta['teacher']}{tiny}, lambda {meta.get('lam', '?')}")
+        notes.append(TINY_NOTE)
+    if teacher_meta and _is_tiny(teacher_meta):
+        notes.append(f"teacher: {TINY_NOTE}")
     if meta.get("scoring") == "positions":
         notes.append(f"{meta.get('detector', 'detector')} on lead {int(meta.get('lead', 0)) + 1}, "
                      f"window by window; no probabilities, AUC-PR n/a")

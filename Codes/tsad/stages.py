@@ -57,18 +57,17 @@ def find_run(name: str) -> ModelRun:
     raise KeyError(f"{name}: not a run of this pipeline ({', '.join(r.name for r in all_runs())})")
 
 
-def run_note(ws: Workspace, name: str) -> str:
-    """The evaluation's note on a run (an untrained tiny backbone, ...), or ''."""
+def run_note(ws: Workspace, run: ModelRun) -> str:
+    """The evaluation's note on a run (an untrained tiny backbone in it or in its teacher), or ''."""
     from .evaluate import read_metadata, run_note as note
 
-    return note(name, read_metadata(ws.run_dir(name)))
+    teacher_meta = read_metadata(ws.run_dir(run.teacher)) if run.teacher else None
+    return note(run.name, read_metadata(ws.run_dir(run.name)), teacher_meta)
 
 
 def display_label(ws: Workspace, run: ModelRun) -> str:
-    """The run's label, with a note wherever an untrained tiny teacher lies behind its results."""
-    note = run_note(ws, run.name)
-    if not note and run.teacher and run_note(ws, run.teacher):
-        note = f"teacher: {run_note(ws, run.teacher)}"
+    """The run's label, with a note wherever an untrained tiny backbone lies behind its results."""
+    note = run_note(ws, run)
     return f"{run.label} ({note})" if note else run.label
 
 
