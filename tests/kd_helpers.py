@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
-import torch
 
 
 def logits_for_id(window_id: int, length: int = 256) -> np.ndarray:
@@ -33,13 +31,3 @@ def write_teacher_checkpoint(ws, teacher: str = "vlm_1", content: bytes = b"stan
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     return path
-
-
-@pytest.fixture
-def single_thread():
-    """The test machine's two cores are shared: one torch thread avoids spinning threads that
-    slow these small LSTM runs tenfold under load."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from kd_helpers import StandInTeacher, logits_for_id, single_thread, write_teacher_checkpoint  # noqa: F401
+from kd_helpers import StandInTeacher, logits_for_id, write_teacher_checkpoint
 from tsad.distill import cache_paths, cached_teacher_logits, kd_loss, teacher_hash
 from tsad.splits import load_split
 from tsad.student import RNNAnomalyDetector, StudentConfig
 from tsad.student_runs import train_run
 from tsad.train import TrainConfig
 
-pytestmark = pytest.mark.usefixtures("single_thread")
 
 # s = [0, 2], y = [1, 0], t = [2, -2], T = 2, written out by hand:
 # hard = mean(log(1+e^0) - 0, log(1+e^2)) = mean(0.693147, 2.126928)

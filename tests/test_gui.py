@@ -60,16 +60,6 @@ def train_tiny_teacher(ws: Workspace) -> None:
          "--batch-size", "4", "--warmup-steps", "1", "--device", "cpu"])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """On a shared 2-core machine two threads run a small LSTM ten times slower than one."""
-    torch = pytest.importorskip("torch")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @functools.cache
 def build_tiny_workspace(root: Path) -> Workspace:
     """The workspace of a tiny run: split, windows.csv, three models' outputs, losses, results,

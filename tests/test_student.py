@@ -7,13 +7,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from kd_helpers import single_thread  # noqa: F401
 from tsad.checkpoint import save_checkpoint, trainable_state_dict
 from tsad.splits import load_split
 from tsad.student import (KIND, RNNAnomalyDetector, StudentConfig, config_dict, count_parameters,
                           load_student, student_probs)
 
-pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def test_parameter_count_matches_the_seed():

@@ -9,12 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from kd_helpers import StandInTeacher, single_thread, write_teacher_checkpoint  # noqa: F401
+from kd_helpers import StandInTeacher, write_teacher_checkpoint
 from tsad import distill, paths
 from tsad.checkpoint import load_checkpoint
 from tsad.outputs import load_outputs
 
-pytestmark = pytest.mark.usefixtures("single_thread")
 CODES = paths.REPO_ROOT / "Codes"
 QUICK = ["--batch-size", "8", "--warmup-steps", "0", "--lr", "1e-3", "--device", "cpu"]
 
