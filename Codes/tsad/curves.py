@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from . import paths
-from .fileio import atomic_path, load_npy
+from .fileio import load_npy
+from .plots import save_figure
 
 
 @dataclass
@@ -31,14 +32,12 @@ def find_runs(ws: paths.Workspace) -> list[LossCurves]:
 
 
 def _figure():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    return plt, fig, ax
+    import matplotlib.pyplot as plt  # the Agg backend is chosen by .plots
+
+    return plt.subplots(figsize=(7, 4.5))
 
 
-def _save(plt, fig, ax, path: Path, title: str) -> Path:
+def _save(fig, ax, path: Path, title: str) -> Path:
     from matplotlib.ticker import MaxNLocator
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
@@ -47,28 +46,26 @@ def _save(plt, fig, ax, path: Path, title: str) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
     return path
 
 
 def plot_run(curves: LossCurves, path) -> Path:
-    plt, fig, ax = _figure()
+    fig, ax = _figure()
     ax.plot(np.arange(1, len(curves.train) + 1), curves.train, "o-", label="train")
     ax.plot(np.arange(1, len(curves.val) + 1), curves.val, "s--", label="validation")
-    return _save(plt, fig, ax, Path(path), f"{curves.run}: loss per epoch")
+    return _save(fig, ax, Path(path), f"{curves.run}: loss per epoch")
 
 
 def plot_comparison(runs: list[LossCurves], path) -> Path:
-    plt, fig, ax = _figure()
+    fig, ax = _figure()
     for i, c in enumerate(runs):
         color = f"C{i % 10}"
         ax.plot(np.arange(1, len(c.train) + 1), c.train, "-", color=color, label=f"{c.run} train")
         ax.plot(np.arange(1, len(c.val) + 1), c.val, "--", color=color, label=f"{c.run} val")
     # KD losses carry the T^2-weighted soft term, so their level is not comparable to BCE's: the
     # comparison is of shapes (convergence, over-fitting), not of heights.
-    return _save(plt, fig, ax, Path(path), "train (solid) and validation (dashed) loss")
+    return _save(fig, ax, Path(path), "train (solid) and validation (dashed) loss")
 
 
 def plot_all_losses(ws: paths.Workspace) -> list[Path]:

@@ -20,10 +20,10 @@ PRED_STYLE = dict(marker="o", s=45, facecolors="none", edgecolors="#B45309", lin
                   label="predicted beat")
 
 
-def save_figure(fig: Figure, path) -> None:
+def save_figure(fig: Figure, path, dpi: int = 100) -> None:
     """Writes ``fig`` as a PNG through a temporary file and closes it."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
 
 
