@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from conftest import REPO
-from test_gui import build_tiny_workspace, one_torch_thread, wfdb_upload  # noqa: F401 (fixture)
+from test_gui import build_tiny_workspace, wfdb_upload
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import WebDriverException  # noqa: E402
