@@ -1,0 +1,107 @@
+"""The window geometry: sampling rate, window length, leads and label mode.
+
+The data stage decides it once (``data_generate.py --fs --seconds --channels --labels``) and
+records it in the workspace's data manifest; every later stage reads it from there, and every
+checkpoint stores the geometry it was trained on, so a model is never fed windows of another shape
+and every tolerance in samples follows from the rate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+# ANSI/AAMI EC57 and PhysioNet's bxb match a detected beat to a reference beat within 150 ms.
+EC57_TOLERANCE_S = 0.150
+
+
+class GeometryError(ValueError):
+    """Windows or a checkpoint whose geometry does not fit; the message names the file."""
+
+
+@dataclass(frozen=True)
+class WindowGeometry:
+    """The shape every window of a workspace shares.
+
+    Attributes
+    ----------
+    fs : float
+        Sampling rate of the windows in Hz (records at another rate are resampled to it).
+    samples : int
+        Samples per window (``seconds * fs``).
+    channels : tuple of int
+        Which leads of the records were kept, in order; ``len(channels)`` is the model's input size.
+    labels : str
+        Label mode of the per-sample labels (``beats``, ``all`` or ``abnormal``).
+    """
+
+    fs: float = 128.0
+    samples: int = 256
+    channels: tuple[int, ...] = (0, 1)
+    labels: str = "beats"
+
+    def __post_init__(self):
+        object.__setattr__(self, "fs", float(self.fs))
+        object.__setattr__(self, "samples", int(self.samples))
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        if self.fs <= 0 or self.samples <= 0 or not self.channels:
+            raise GeometryError(f"invalid window geometry {self}")
+
+    @classmethod
+    def from_seconds(cls, fs: float, seconds: float, channels=(0, 1), labels: str = "beats") -> "WindowGeometry":
+        return cls(fs, int(round(seconds * fs)), tuple(channels), labels)
+
+    @property
+    def n_leads(self) -> int:
+        return len(self.channels)
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / self.fs
+
+    def tolerance_samples(self, seconds: float = EC57_TOLERANCE_S) -> int:
+        """A time tolerance in whole samples at this rate (floored: 150 ms is 19 samples at 128 Hz,
+        37 at 250 Hz, 54 at 360 Hz)."""
+        return int(math.floor(seconds * self.fs + 1e-9))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["channels"] = list(self.channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "geometry") -> "WindowGeometry":
+        try:
+            return cls(fs=d["fs"], samples=d["samples"], channels=tuple(d["channels"]),
+                       labels=d.get("labels", "beats"))
+        except (KeyError, TypeError) as err:
+            raise GeometryError(f"{source}: not a window geometry ({err!r})") from err
+
+    def describe(self) -> str:
+        return (f"{self.samples} samples at {self.fs:g} Hz ({self.seconds:g} s), leads {list(self.channels)}, "
+                f"labels {self.labels}")
+
+    def check_matches(self, other: "WindowGeometry", source: str) -> None:
+        """Raises GeometryError naming ``source`` when ``other`` differs from this geometry."""
+        if other != self:
+            raise GeometryError(f"{source}: trained on {other.describe()}, but the data has {self.describe()}")
+
+
+def read_manifest_geometry(manifest_path) -> WindowGeometry | None:
+    """The geometry recorded in a data manifest, or None when the manifest predates it."""
+    path = Path(manifest_path)
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise GeometryError(f"{path}: unreadable manifest ({err})") from err
+    if "geometry" in record:
+        return WindowGeometry.from_dict(record["geometry"], str(path))
+    config = record.get("config") or {}
+    if {"fs", "seconds", "channels"} <= set(config):
+        return WindowGeometry.from_seconds(config["fs"], config["seconds"], config["channels"],
+                                           config.get("labels", "beats"))
+    return None
