@@ -274,6 +274,58 @@ def assign_splits(ids, records, fractions, seed: int, by: str) -> dict[str, np.n
     return {name: np.sort(ids[idx]) for name, idx in zip(SPLITS, parts)}
 
 
+def record_folds(names, folds: int, seed: int) -> list[list[str]]:
+    """Record-wise k-fold: the records, shuffled with ``seed``, cut into ``folds`` near-equal parts.
+    Deterministic for a seed; every record is in exactly one part."""
+    names = sorted(set(map(str, names)))
+    if not 2 <= folds <= len(names):
+        raise ValueError(f"--folds must lie in 2..{len(names)} (the number of records), got {folds}")
+    order = np.random.default_rng(seed).permutation(len(names))
+    return [sorted(names[i] for i in part) for part in np.array_split(order, folds)]
+
+
+def assign_record_parts(names, *, test_records=None, val_records=None, folds: int | None = None,
+                        fold: int | None = None, val: float = 0.05, seed: int = 42) -> dict[str, list[str]]:
+    """Which records form train, val and test, chosen by name or by fold.
+
+    ``test_records``/``val_records`` name them (the rest train); ``folds``/``fold`` take fold
+    ``fold`` of ``record_folds`` as test. Without named val records, ``round(val * n)`` records (at
+    least one) of the non-test records, drawn with ``seed``, validate. Raises ValueError naming an
+    unknown record, a record named twice or an empty part."""
+    names = sorted(set(map(str, names)))
+    test_records = [str(r) for r in (test_records or [])]
+    val_records = [str(r) for r in (val_records or [])]
+    named = test_records + val_records
+    unknown = [r for r in named if r not in names]
+    if unknown:
+        raise ValueError(f"record(s) {', '.join(unknown)} not in the workspace (it has {', '.join(names)})")
+    twice = sorted({r for r in named if named.count(r) > 1})
+    if twice:
+        raise ValueError(f"record(s) {', '.join(twice)} named twice in --test-records/--val-records")
+    if folds is not None:
+        if test_records:
+            raise ValueError("give either --test-records or --folds/--fold, not both")
+        if fold is None or not 0 <= fold < folds:
+            raise ValueError(f"--fold must lie in 0..{folds - 1} with --folds {folds}, got {fold}")
+        test_records = record_folds(names, folds, seed)[fold]
+        clash = sorted(set(val_records) & set(test_records))
+        if clash:
+            raise ValueError(f"--val-records {', '.join(clash)} lie in test fold {fold}")
+    if not test_records:
+        raise ValueError("the test part is empty: name --test-records or choose --folds/--fold")
+    rest = [r for r in names if r not in test_records and r not in val_records]
+    if not val_records:
+        n_val = max(1, int(round(val * (len(rest)))))
+        pick = np.random.default_rng(seed + 1).permutation(len(rest))[:n_val]
+        val_records = sorted(rest[i] for i in pick)
+        rest = [r for r in rest if r not in val_records]
+    parts = {"train": rest, "val": sorted(val_records), "test": sorted(test_records)}
+    for split_name, part in parts.items():
+        if not part:
+            raise ValueError(f"the {split_name} part is empty ({len(names)} records in the workspace)")
+    return parts
+
+
 def _place_image(src: Path, dst: Path, copy: bool) -> None:
     if copy:
         shutil.copyfile(src, dst)
@@ -285,10 +337,21 @@ def _place_image(src: Path, dst: Path, copy: bool) -> None:
 
 
 def split(ws: Workspace, train: float = 0.9, val: float = 0.05, seed: int = 42, by: str = "window",
-          copy: bool = False) -> dict[str, int]:
+          copy: bool = False, test_records=None, val_records=None, folds: int | None = None,
+          fold: int | None = None) -> dict[str, int]:
+    """Writes Data_split/{train,val,test}: shuffled windows or whole records by fraction (``by``),
+    or whole records named (``test_records``, ``val_records``) or by record-wise fold."""
     started = time.time()
     ids, labels, series, windows = load_generated(ws)
-    parts = assign_splits(ids, windows["record"].astype(str).to_numpy(), (train, val), seed, by)
+    window_records = windows["record"].astype(str).to_numpy()
+    by_name = bool(test_records or val_records or folds is not None)
+    if by_name:
+        by = "record"
+        chosen = assign_record_parts(window_records, test_records=test_records, val_records=val_records,
+                                     folds=folds, fold=fold, val=val, seed=seed)
+        parts = {name: np.sort(ids[np.isin(window_records, chosen[name])]) for name in SPLITS}
+    else:
+        parts = assign_splits(ids, window_records, (train, val), seed, by)
     row_of = {int(i): k for k, i in enumerate(ids)}
     tmp = fresh_tmp_dir(ws.split_root)
     for name, part in parts.items():
@@ -304,11 +367,12 @@ def split(ws: Workspace, train: float = 0.9, val: float = 0.05, seed: int = 42, 
     counts = {name: int(len(part)) for name, part in parts.items()}
     records = {name: sorted(set(windows["record"].astype(str).to_numpy()[[row_of[int(i)] for i in part]]))
                for name, part in parts.items()}
-    save_json(tmp / "split.json", {"by": by, "seed": seed, "fractions": [train, val, 1 - train - val],
-                                   "counts": counts, "records": records})
+    save_json(tmp / "split.json", {"by": by, "seed": seed, "fractions": None if by_name else [train, val, 1 - train - val],
+                                   "folds": folds, "fold": fold, "counts": counts, "records": records})
     swap_in(tmp, ws.split_root)
     write_manifest(ws.split_root / SPLIT_MANIFEST, "data_split",
-                   {"train": train, "val": val, "seed": seed, "by": by, "copy": copy},
+                   {"train": train, "val": val, "seed": seed, "by": by, "copy": copy,
+                    "test_records": test_records, "val_records": val_records, "folds": folds, "fold": fold},
                    inputs=[ws.labels_csv, ws.segments_npy, ws.windows_csv],
                    outputs=[ws.split_csv(s) for s in SPLITS] + [ws.split_npy(s) for s in SPLITS],
                    started=started, counts=counts)

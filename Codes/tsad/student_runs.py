@@ -4,7 +4,7 @@ student_infer.py (the scripts only parse flags). lam = 0 is the plain student.""
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import torch
@@ -13,10 +13,11 @@ from torch.utils.data import Dataset
 
 from . import paths
 from .common import get_device, log
+from .augment import AugmentConfig, add_augment_args, augment_batch, soft_targets
 from .distill import LogitsFn, cached_teacher_logits, kd_loss, teacher_hash
 from .outputs import save_outputs
 from .splits import SplitData, load_split
-from .student import KIND, RNNAnomalyDetector, StudentConfig, load_student, student_probs
+from .student import ARCHITECTURES, KIND, StudentConfig, build_student, load_student, student_config, student_probs
 from .train import TrainConfig, fit
 
 
@@ -41,14 +42,104 @@ class WindowDataset(Dataset):
         return item
 
 
+@dataclass
+class Recipe:
+    """How a student learns beyond the optimiser: augmentation of the training windows, the weight of
+    the rare beat samples in the loss (1 in about 85 samples is a beat), soft targets."""
+
+    augment: AugmentConfig = field(default_factory=AugmentConfig.off)
+    pos_weight: float = 1.0
+    soft_sigma: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"augment": asdict(self.augment), "pos_weight": self.pos_weight, "soft_sigma": self.soft_sigma}
+
+
+def make_loss(lam: float = 0.0, temperature: float = 2.0, recipe: Recipe | None = None, fs: float = 128.0):
+    """The student's ``loss_fn(model, batch)`` for fit: BCE on the (soft) labels, or the KD loss when
+    ``lam > 0``; training batches are augmented when the recipe says so (never validation ones)."""
+    recipe = recipe or Recipe()
+    pos_weight = torch.tensor(recipe.pos_weight) if recipe.pos_weight != 1.0 else None
+
+    def loss_fn(model, batch) -> torch.Tensor:
+        x, y, t = batch["x"], batch["y"], batch.get("t")
+        if model.training and recipe.augment.active:
+            x, y, t = augment_batch(x, y, recipe.augment, fs, aligned=t)
+        y = soft_targets(y, recipe.soft_sigma)
+        logits = model(x).float()
+        if lam == 0:
+            weight = None if pos_weight is None else pos_weight.to(logits.device)
+            return F.binary_cross_entropy_with_logits(logits, y, pos_weight=weight)
+        return kd_loss(logits, y, t, lam, temperature)
+    return loss_fn
+
+
 def bce_loss(model, batch) -> torch.Tensor:
+    """BCE of the student's logits against the labels (no augmentation): the original loss."""
     return F.binary_cross_entropy_with_logits(model(batch["x"]).float(), batch["y"])
 
 
 def make_kd_loss(lam: float, temperature: float):
-    def loss_fn(model, batch) -> torch.Tensor:
-        return kd_loss(model(batch["x"]).float(), batch["y"], batch["t"], lam, temperature)
-    return loss_fn
+    """The original KD loss (no augmentation, hard labels)."""
+    return make_loss(lam, temperature)
+
+
+# ---- presets ------------------------------------------------------------------------------------
+
+# ``seed``: the original code's schedule and model. ``recommended``: what record-wise
+# cross-validation on the 59 shared svdb records chose (docs/RESULTS.md, "Choosing the student"),
+# sized to train on all 59 records in at most 30 minutes on 2 CPU cores.
+PRESETS: dict[str, dict] = {
+    "seed": {"arch": "bilstm", "batch_size": 16, "lr": 2e-5, "patience": 5, "warmup_steps": 1000,
+             "aug_amplitude": 0.0, "aug_wander_mv": 0.0, "aug_noise_mv": 0.0, "aug_shift": 0,
+             "aug_lead_dropout": 0.0, "pos_weight": 1.0, "soft_sigma": 0.0},
+    "recommended": {"arch": "cnn_bilstm", "epochs": 6, "batch_size": 64, "lr": 3e-3, "patience": 3,
+                    "warmup_steps": 200, "aug_amplitude": 0.3, "aug_wander_mv": 0.2, "aug_noise_mv": 0.02,
+                    "aug_shift": 16, "aug_lead_dropout": 0.1, "pos_weight": 1.0, "soft_sigma": 1.0},
+}
+
+
+def add_student_args(parser: argparse.ArgumentParser) -> None:
+    """--preset, --arch and the recipe flags. Their defaults come from the preset (``seed`` unless
+    --preset says otherwise); a flag given beside an explicit --preset must agree with it."""
+    g = parser.add_argument_group("student model and recipe (defaults: the preset's values)")
+    g.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help="seed: the original schedule (bilstm, lr 2e-5, batch 16, patience 5); recommended: "
+                        "the cross-validated recipe " + ", ".join(f"{k}={v}" for k, v in PRESETS["recommended"].items())
+                        + " (default: seed)")
+    g.add_argument("--arch", choices=sorted(ARCHITECTURES), default=None, help="student architecture")
+    g.add_argument("--pos-weight", type=float, default=None, help="weight of beat samples in the BCE")
+    g.add_argument("--soft-sigma", type=float, default=None,
+                   help="soften each beat label into a Gaussian of this width in samples (0: hard labels)")
+    add_augment_args(parser)
+
+
+def resolve_preset(args: argparse.Namespace, script_defaults: dict | None = None) -> argparse.Namespace:
+    """Fills every flag left unset from the chosen preset (``seed`` by default, with the script's own
+    defaults such as its epochs); raises ValueError when a flag contradicts an explicit --preset."""
+    name = args.preset or "seed"
+    preset = {**PRESETS["seed"], **(script_defaults or {}), **PRESETS[name]} if name != "seed" else \
+        {**PRESETS["seed"], **(script_defaults or {})}
+    for key, value in preset.items():
+        given = getattr(args, key, None)
+        if given is None:
+            setattr(args, key, value)
+        elif args.preset and key in PRESETS[args.preset] and given != value:
+            flag = "--" + key.replace("_", "-")
+            raise ValueError(f"{flag} {given} contradicts --preset {args.preset} ({flag} {value}); "
+                             f"drop one of them")
+    args.preset = name
+    return args
+
+
+def recipe_from_args(args: argparse.Namespace) -> Recipe:
+    """The Recipe that the (preset-resolved) flags describe."""
+    aug = AugmentConfig(**{f.name: getattr(args, f"aug_{f.name}") for f in fields(AugmentConfig)})
+    if args.pos_weight <= 0:
+        raise ValueError(f"--pos-weight must be positive, got {args.pos_weight}")
+    if args.soft_sigma < 0:
+        raise ValueError(f"--soft-sigma must be >= 0, got {args.soft_sigma}")
+    return Recipe(aug, float(args.pos_weight), float(args.soft_sigma))
 
 
 def add_data_args(parser: argparse.ArgumentParser) -> None:
@@ -69,8 +160,14 @@ def add_kd_args(parser: argparse.ArgumentParser) -> None:
 def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teacher: str | None = None,
               temperature: float = 2.0, limit_train: int | None = None, limit_val: int | None = None,
               resume: bool = False, run_name: str | None = None, teacher_batch_size: int = 32,
-              logits_fn: LogitsFn | None = None, model_config: StudentConfig | None = None) -> dict:
-    """Trains a student (lam = 0) or a distilled student into its run folder; returns fit's history."""
+              logits_fn: LogitsFn | None = None, model_config: StudentConfig | None = None,
+              recipe: Recipe | None = None, preset: str | None = None, arch: str = "bilstm",
+              data: tuple[SplitData, SplitData] | None = None) -> dict:
+    """Trains a student (lam = 0) or a distilled student into its run folder; returns fit's history.
+
+    ``data`` gives the (train, val) windows in memory (cross-validation) instead of the workspace's
+    split. ``model_config`` (default: ``arch``'s table settings, the input size from the data) chooses the
+    model; ``recipe`` the augmentation and loss (default: none, as the original)."""
     if not 0.0 <= lam <= 1.0:
         raise ValueError(f"--lam must lie in [0, 1], got {lam}")
     if lam > 0 and not teacher:
@@ -78,26 +175,60 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
     if temperature <= 0:
         raise ValueError(f"--temperature must be positive, got {temperature}")
     run_name = run_name or (paths.STUDENT_RUN if lam == 0 else paths.kd_run_name(lam, teacher))
-    train = load_split(ws, "train", check_images=False).subset(limit_train)
-    val = load_split(ws, "val", check_images=False).subset(limit_val)
+    from_workspace_split = data is None
+    if from_workspace_split:
+        data = (load_split(ws, "train", check_images=False), load_split(ws, "val", check_images=False))
+    train, val = data[0].subset(limit_train), data[1].subset(limit_val)
+    recipe = recipe or Recipe()
+    model_config = model_config or student_config(arch, input_size=train.series.shape[2])
+    if model_config.input_size != train.series.shape[2]:
+        raise ValueError(f"{ws.split_npy('train')}: windows of {train.series.shape[2]} lead(s), the student "
+                         f"config expects input_size {model_config.input_size}")
     extra = {"lam": float(lam), "teacher": None, "temperature": None, "teacher_checkpoint_sha256": None,
-             "limit_train": limit_train, "limit_val": limit_val, "n_train": len(train), "n_val": len(val)}
+             "limit_train": limit_train, "limit_val": limit_val, "n_train": len(train), "n_val": len(val),
+             "recipe": recipe.as_dict(), "preset": preset,
+             "split_records": _split_records(ws) if from_workspace_split else None}
+    geometry = _workspace_geometry(ws, train)
+    extra["geometry"] = geometry.to_dict()
+    fs = geometry.fs
     if lam == 0:
         datasets = [WindowDataset(d.series, d.labels) for d in (train, val)]
-        loss_fn = bce_loss
+        loss_fn = make_loss(0.0, recipe=recipe, fs=fs)
     else:
         sha = teacher_hash(ws, teacher)
         device = None if cfg.device == "auto" else cfg.device
         datasets = [WindowDataset(d.series, d.labels, _teacher_logits(ws, teacher, d, sha, logits_fn,
                                                                       teacher_batch_size, device))
                     for d in (train, val)]
-        loss_fn = make_kd_loss(lam, temperature)
+        loss_fn = make_loss(lam, temperature, recipe, fs)
         extra.update(teacher=teacher, temperature=float(temperature), teacher_checkpoint_sha256=sha)
-    model_config = model_config or StudentConfig()
-    log.info("%s: %d train and %d val windows, lam %g", run_name, len(train), len(val), lam)
-    return fit(RNNAnomalyDetector(model_config), *datasets, loss_fn, cfg, ws.run_dir(run_name), kind=KIND,
+    log.info("%s: %s student, %d train and %d val windows, lam %g", run_name, model_config.arch, len(train),
+             len(val), lam)
+    return fit(build_student(model_config), *datasets, loss_fn, cfg, ws.run_dir(run_name), kind=KIND,
                model_config=asdict(model_config), best_name=paths.STUDENT_CHECKPOINT, resume=resume,
                extra=extra)
+
+
+def _split_records(ws: paths.Workspace) -> dict | None:
+    """The records of each split (from split.json), so a run says which patients it trained on."""
+    import json
+
+    path = ws.split_root / "split.json"
+    return json.loads(path.read_text()).get("records") if path.is_file() else None
+
+
+def _workspace_geometry(ws: paths.Workspace, train: SplitData):
+    """The data stage's geometry (its manifest), checked against the windows actually loaded."""
+    from .data import DATA_MANIFEST
+    from .geometry import GeometryError, WindowGeometry, read_manifest_geometry
+
+    geometry = read_manifest_geometry(ws.root / DATA_MANIFEST)
+    if geometry is None:  # a workspace without the manifest: the original 128 Hz windows
+        geometry = WindowGeometry(samples=train.series.shape[1], channels=tuple(range(train.series.shape[2])))
+    if (geometry.samples, geometry.n_leads) != train.series.shape[1:]:
+        raise GeometryError(f"{ws.root / DATA_MANIFEST}: says {geometry.describe()}, but the training windows "
+                            f"have shape {train.series.shape[1:]}")
+    return geometry
 
 
 def _teacher_logits(ws, teacher, data: SplitData, sha, logits_fn, batch_size, device) -> np.ndarray:
@@ -114,3 +245,60 @@ def infer_run(ws: paths.Workspace, run: str, *, batch_size: int = 256, device: s
     files = save_outputs(ws.run_dir(run), run, probs, test.labels, test.series, test.ids)
     log.info("%s: scored %d test windows -> %s", run, len(test), files["probs"])
     return files
+
+
+# ---- the two training scripts (student_train.py: lam 0; kd_train.py: distillation) --------------
+
+def parse_train_args(argv=None, doc: str | None = None, distill: bool = False,
+                     add_extra=None) -> argparse.Namespace:
+    """Flags of student_train.py (``distill`` False) or kd_train.py (True), presets resolved;
+    ``add_extra(parser)`` adds a calling script's own flags (student_cv.py)."""
+    from .common import make_parser
+    from .train import add_train_args
+
+    parser = make_parser(doc)
+    if distill:
+        add_kd_args(parser)
+    add_data_args(parser)
+    parser.add_argument("--run-name", default=None,
+                        help="run folder in the workspace (default: LSTM_train, KD_train_<lam>_<teacher>; "
+                             "other architectures add _<arch>)")
+    add_student_args(parser)
+    add_train_args(parser)
+    if add_extra is not None:
+        add_extra(parser)
+    # the preset decides these unless given: unset here so that an explicit flag can be told apart
+    seed_values = {**PRESETS["seed"], "epochs": 10 if distill else 15}
+    for action in parser._actions:
+        if action.dest in seed_values:
+            action.default = None
+            rec = PRESETS["recommended"].get(action.dest, seed_values[action.dest])
+            # '%(default).0s' prints nothing: the formatter's "(default: None)" would mislead
+            action.help = (f"{action.help} (default: from --preset; seed {seed_values[action.dest]}, "
+                           f"recommended {rec})%(default).0s")
+    args = parser.parse_args(argv)
+    return resolve_preset(args, {"epochs": 10 if distill else 15})
+
+
+def default_run_name(lam: float, teacher: str | None, arch: str) -> str:
+    """The user's names for the original BiLSTM; other architectures add ``_<arch>``."""
+    base = paths.STUDENT_RUN if lam == 0 else paths.kd_run_name(lam, teacher)
+    return base if arch == "bilstm" else f"{base}_{arch}"
+
+
+def train_main(argv=None, doc: str | None = None, distill: bool = False) -> dict:
+    """The whole of student_train.py / kd_train.py: parse, seed, train."""
+    from .common import seed_everything, setup_logging
+    from .train import TrainConfig
+
+    args = parse_train_args(argv, doc, distill)
+    setup_logging()
+    seed_everything(args.seed)
+    lam = args.lam if distill else 0.0
+    teacher = args.teacher if distill and lam > 0 else None
+    return train_run(paths.Workspace.from_arg(args.workspace), TrainConfig.from_args(args), lam=lam,
+                     teacher=teacher, temperature=args.temperature if distill else 2.0,
+                     limit_train=args.limit_train, limit_val=args.limit_val, resume=args.resume,
+                     run_name=args.run_name or default_run_name(lam, teacher, args.arch),
+                     teacher_batch_size=args.teacher_batch_size if distill else 32,
+                     recipe=recipe_from_args(args), preset=args.preset, arch=args.arch)

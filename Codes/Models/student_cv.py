@@ -1,0 +1,91 @@
+"""Record-wise cross-validation of a student (or a classical detector) on whole records.
+
+    python Codes/Models/student_cv.py --workspace W --input-dir PATH/svdb --name recommended --preset recommended
+    python Codes/Models/student_cv.py --workspace W --input-dir PATH/svdb --name xqrs --detector xqrs
+
+The workspace holds the windows of every record (data_generate.py on the whole database); its
+records are cut into --folds record-wise folds (seeded). For each fold the student trains on the
+other records' windows (a few of those records validate), runs over the whole test records
+(detect.py's procedure: overlapping windows, stitched probabilities, beats at the record's own
+sample numbers) and is scored beat by beat at 150 ms (evaluate_records.py's procedure) and with
+MSP/MSR on the test records' windows. Every student flag of student_train.py applies.
+
+Writes W/cv/<name>/: fold<k>/ (run, detections/, records.csv, fold.json), folds.csv, records.csv,
+summary.csv and summary.md (mean and 95% interval over folds, per-record spread). Finished folds
+are skipped on a rerun; --resume also continues a fold's interrupted training.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
+
+from tsad.student_runs import parse_train_args  # noqa: E402
+
+
+def add_cv_args(parser) -> None:
+    g = parser.add_argument_group("cross-validation")
+    g.add_argument("--input-dir", required=True, help="folder of the WFDB records the workspace was made from")
+    g.add_argument("--name", required=True, help="name of this experiment: W/cv/<name>/")
+    g.add_argument("--folds", type=int, default=5, help="number of record-wise folds")
+    g.add_argument("--only-folds", type=int, nargs="+", default=None, metavar="K", help="run only these folds")
+    g.add_argument("--val", type=float, default=0.05, help="share of the training records that validate")
+    g.add_argument("--detector", choices=("xqrs", "gqrs"), default=None,
+                   help="score a classical detector instead of training a student")
+    g.add_argument("--train-windows", type=int, default=None,
+                   help="train on this many randomly drawn (seeded) windows of the training records (default: all)")
+    g.add_argument("--hop", type=int, default=None, help="detection hop in samples (default: half a window)")
+    g.add_argument("--threshold", type=float, default=None,
+                   help="beat probability threshold on whole records (default: tuned per fold on its validation records)")
+    g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+
+
+def main(argv=None):
+    import torch
+
+    from tsad import crossval
+    from tsad.common import seed_everything, setup_logging
+    from tsad.evaluate import to_markdown
+    from tsad.fileio import save_text
+    from tsad.paths import Workspace
+    from tsad.student_runs import recipe_from_args, train_run
+    from tsad.train import TrainConfig
+
+    args = parse_train_args(argv, __doc__, add_extra=add_cv_args)
+    setup_logging()
+    seed_everything(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ws = Workspace.from_arg(args.workspace)
+    data = crossval.load_cv_data(ws)
+    recipe = recipe_from_args(args)
+    root = crossval.cv_dir(ws, args.name)
+    root.mkdir(parents=True, exist_ok=True)
+    command = "python Codes/Models/student_cv.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    save_text(root / "command.txt", command + "\n")
+
+    def train_fn(ws_, run_name, train, val):
+        seed_everything(args.seed)
+        train_run(ws_, TrainConfig.from_args(args), run_name=run_name, recipe=recipe, preset=args.preset,
+                  arch=args.arch, data=(train, val), resume=args.resume)
+
+    for fold in args.only_folds if args.only_folds is not None else range(args.folds):
+        if (root / f"fold{fold}" / "fold.json").is_file():
+            print(f"fold {fold}: finished before, skipped")
+            continue
+        crossval.run_fold(ws, data, Path(args.input_dir), args.name, fold, args.folds, seed=args.seed,
+                          train_fn=train_fn, detector_name=args.detector, val=args.val, hop=args.hop,
+                          threshold=args.threshold, train_windows=args.train_windows)
+    folds_table, records_table, summary = crossval.collect(ws, args.name)
+    text = (f"# Cross-validation `{args.name}`\n\n`{command}`\n\n" + to_markdown(summary) + "\n\n## Folds\n\n"
+            + to_markdown(folds_table) + "\n")
+    save_text(root / "summary.md", text)
+    print(to_markdown(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()

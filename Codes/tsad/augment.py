@@ -1,0 +1,116 @@
+"""On-the-fly augmentation of training windows, and soft beat targets.
+
+A new patient differs from the training patients in amplitude, electrode placement, baseline
+wander and noise, and the annotators' beat sits a few samples earlier or later relative to the
+QRS. ``Augment`` draws such changes per window and per batch, in torch, on the training batches
+only (``fit`` calls the loss with the model in train mode); validation and test windows are never
+changed. Every part is a flag with a tested default; 0 switches it off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+
+
+@dataclass
+class AugmentConfig:
+    """Augmentation strengths; every one 0 means no augmentation.
+
+    Attributes
+    ----------
+    amplitude : float
+        Each lead is scaled by ``exp(u)``, ``u`` uniform in [-amplitude, amplitude].
+    wander_mv : float
+        Peak amplitude (mV) of a random sinusoidal baseline wander (0.1-0.5 Hz) added per lead.
+    noise_mv : float
+        Standard deviation (mV) of white noise added per lead.
+    shift : int
+        Windows (and their labels, alike) move by up to this many samples; the uncovered edge
+        repeats the last sample and carries no beat.
+    lead_dropout : float
+        Probability that one lead of a multi-lead window is set to zero.
+    """
+
+    amplitude: float = 0.3
+    wander_mv: float = 0.2
+    noise_mv: float = 0.02
+    shift: int = 16
+    lead_dropout: float = 0.1
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self))
+
+    @classmethod
+    def off(cls) -> "AugmentConfig":
+        return cls(0.0, 0.0, 0.0, 0, 0.0)
+
+
+def add_augment_args(parser: argparse.ArgumentParser, defaults: AugmentConfig | None = None) -> None:
+    """The augmentation flags (``--aug-*``), defaulting to ``defaults`` (None: resolved by a preset)."""
+    g = parser.add_argument_group("augmentation of training windows (0 switches a part off)")
+    d = asdict(defaults) if defaults else {f.name: None for f in fields(AugmentConfig)}
+    g.add_argument("--aug-amplitude", type=float, default=d["amplitude"],
+                   help="per-lead log-scale range of amplitude scaling")
+    g.add_argument("--aug-wander-mv", type=float, default=d["wander_mv"], help="baseline wander amplitude (mV)")
+    g.add_argument("--aug-noise-mv", type=float, default=d["noise_mv"], help="white noise deviation (mV)")
+    g.add_argument("--aug-shift", type=int, default=d["shift"], help="largest time shift in samples (labels move alike)")
+    g.add_argument("--aug-lead-dropout", type=float, default=d["lead_dropout"],
+                   help="probability of zeroing one lead of a window")
+
+
+def augment_batch(x: torch.Tensor, y: torch.Tensor, cfg: AugmentConfig, fs: float = 128.0,
+                  generator: torch.Generator | None = None, aligned: torch.Tensor | None = None):
+    """Augmented copies of a batch: series ``x`` (B, L, C) in mV, labels ``y`` (B, L) and, when
+    given, ``aligned`` (B, L) per-step values that move with the labels (a teacher's logits; the
+    uncovered edge repeats its last value). Returns ``(x, y, aligned)``. Draws from ``generator``,
+    or from torch's global generator when None (so a resumed run that restores it draws alike)."""
+    b, length, leads = x.shape
+    dev = x.device
+
+    def rand(*shape):
+        return torch.rand(*shape, generator=generator).to(dev)
+
+    if cfg.shift:
+        s = torch.randint(-cfg.shift, cfg.shift + 1, (b, 1), generator=generator).to(dev)
+        src = torch.arange(length, device=dev)[None, :] - s
+        valid = (src >= 0) & (src < length)
+        src = src.clamp(0, length - 1)
+        x = torch.gather(x, 1, src[:, :, None].expand(b, length, leads))
+        y = torch.gather(y, 1, src) * valid
+        if aligned is not None:
+            aligned = torch.gather(aligned, 1, src)
+    if cfg.amplitude:
+        x = x * torch.exp((rand(b, 1, leads) * 2 - 1) * cfg.amplitude)
+    if cfg.wander_mv:
+        t = torch.arange(length, device=dev, dtype=x.dtype)[None, :, None] / fs
+        freq = 0.1 + 0.4 * rand(b, 1, leads)
+        phase = rand(b, 1, leads) * 2 * math.pi
+        x = x + cfg.wander_mv * rand(b, 1, leads) * torch.sin(2 * math.pi * freq * t + phase)
+    if cfg.noise_mv:
+        x = x + cfg.noise_mv * torch.randn(x.shape, generator=generator).to(dev)
+    if cfg.lead_dropout and leads > 1:
+        drop = rand(b) < cfg.lead_dropout
+        which = torch.randint(0, leads, (b,), generator=generator).to(dev)
+        mask = torch.ones(b, 1, leads, device=dev, dtype=x.dtype)
+        mask[drop, 0, which[drop]] = 0
+        x = x * mask
+    return x, y, aligned
+
+
+def soft_targets(y: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Labels softened around each beat: ``max`` over beats of ``exp(-d^2 / (2 sigma^2))`` with d the
+    distance in samples (1 at the beat itself); ``sigma`` 0 returns the labels unchanged."""
+    if sigma <= 0:
+        return y
+    radius = int(math.ceil(3 * sigma))
+    offsets = torch.arange(-radius, radius + 1, device=y.device, dtype=y.dtype)
+    kernel = torch.exp(-offsets ** 2 / (2 * sigma ** 2))
+    # max-convolution: unfold each position's neighbourhood and weight it by the kernel
+    padded = torch.nn.functional.pad(y, (radius, radius))
+    windows = padded.unfold(1, 2 * radius + 1, 1)              # (B, L, 2r+1)
+    return (windows * kernel.flip(0)).amax(dim=-1)

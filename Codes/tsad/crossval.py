@@ -1,0 +1,212 @@
+"""Record-wise cross-validation: every record is a test patient exactly once, never a training one.
+
+For each fold, the student is trained on the windows of the training records (a few records of
+them validate), then run over the **whole** test records (``tsad.records``) and scored beat by beat
+at 150 ms (``tsad.ec57``); the window metrics of the original project (MSP/MSR at w = 2) are
+computed on the same test records' windows too. A classical detector (``xqrs``, ``gqrs``) goes
+through the same folds without training, so every row of a comparison is on the same records.
+
+Outputs, in ``<workspace>/cv/<name>/``::
+
+    fold<k>/                 the fold's run (best.pth, metadata.json, ...) and detections/
+    fold<k>/fold.json        the fold's figures (written last: a fold with it is finished)
+    folds.csv                one row per fold
+    records.csv              one row per record (each record once: its test fold)
+    summary.csv, summary.md  mean and 95% t-interval over folds; the per-record spread
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import ec57, metrics, paths, records
+from .common import log
+from .data import assign_record_parts, load_generated, record_folds
+from .fileio import save_json, save_text
+from .splits import SplitData
+
+FOLD_FIGURES = ("gross_Se", "gross_PPV", "gross_F1", "average_F1", "within_2_samples", "median_abs_error_ms",
+                "MSP", "MSR", "window_F1", "MSP_rec", "MSR_rec")
+
+
+@dataclass
+class CVData:
+    """Every window of the workspace with its record, loaded once for all folds."""
+
+    ids: np.ndarray
+    series: np.ndarray
+    labels: np.ndarray
+    records: np.ndarray
+
+    def subset(self, names, name: str, ws: paths.Workspace, limit: int | None = None, seed: int = 0) -> SplitData:
+        rows = np.flatnonzero(np.isin(self.records, list(names)))
+        if limit is not None and limit < len(rows):
+            rows = np.sort(np.random.default_rng(seed).choice(rows, limit, replace=False))
+        return SplitData(name, self.ids[rows], self.series[rows], self.labels[rows].astype(np.float32),
+                         ws.plots_ecg)
+
+
+def load_cv_data(ws: paths.Workspace) -> CVData:
+    ids, labels, series, windows = load_generated(ws)
+    return CVData(ids, series.astype(np.float32, copy=False), labels, windows["record"].astype(str).to_numpy())
+
+
+def cv_dir(ws: paths.Workspace, name: str) -> Path:
+    return ws.root / "cv" / name
+
+
+def fold_run_name(name: str, fold: int) -> str:
+    return f"cv/{name}/fold{fold}"
+
+
+def window_scores(labels: np.ndarray, probs: np.ndarray) -> dict:
+    """MSP/MSR at w = 2 and the window-pooled F1 at 150 ms of window-by-window inference."""
+    s = metrics.score_model(labels, probs)
+    return {"MSP": s.MSP, "MSR": s.MSR, "window_F1": s.F1}
+
+
+def positions_in_windows(samples: np.ndarray, n_windows: int, length: int) -> metrics.Positions:
+    """Whole-record detections (at the windows' rate) cut into the record's non-overlapping windows."""
+    samples = samples[samples < n_windows * length]
+    return metrics.Positions(samples // length, samples % length, n_windows)
+
+
+def run_fold(ws: paths.Workspace, data: CVData, input_dir: Path, name: str, fold: int, folds: int, *,
+             seed: int, train_fn=None, detector_name: str | None = None, val: float = 0.05,
+             hop: int | None = None, threshold: float | None = None,
+             train_windows: int | None = None) -> dict:
+    """One fold: train (unless ``detector_name`` is classical), tune the beat threshold on the
+    fold's validation records (unless ``threshold`` is given), detect the test records whole, score.
+
+    ``train_fn(ws, run_name, train, val)`` trains a student into ``run_name``."""
+    parts = assign_record_parts(data.records, folds=folds, fold=fold, val=val, seed=seed)
+    fold_dir = cv_dir(ws, name) / f"fold{fold}"
+    started = time.perf_counter()
+    train_s = 0.0
+    if detector_name in records.CLASSICAL_DETECTORS:
+        detector = records.classical_detector(detector_name)
+    else:
+        run_name = fold_run_name(name, fold)
+        train = data.subset(parts["train"], "train", ws, train_windows, seed)
+        valid = data.subset(parts["val"], "val", ws)
+        t0 = time.perf_counter()
+        train_fn(ws, run_name, train, valid)
+        train_s = time.perf_counter() - t0
+        detector = records.load_detector(ws, run_name)
+        if threshold is None:
+            tuned = records.tune_threshold(detector, [input_dir / r for r in parts["val"]], hop=hop)
+            records.save_tuned_threshold(ws.run_dir(run_name), tuned)
+            detector.threshold = tuned["threshold"]
+    det_dir = fold_dir / "detections"
+    per_record = []
+    for rec in parts["test"]:
+        det = records.detect_record(detector, input_dir / rec, hop=hop, threshold=threshold)
+        records.write_detection(det, det_dir)
+        per_record.append({"record": rec, "compute_s": det.seconds, "duration_s": det.duration_s})
+    records.write_detection_meta(det_dir, detector, {"hop": hop, "threshold": detector.threshold}, per_record)
+    table = ec57.score_folder(det_dir, input_dir, records.DEFAULT_EXT, records=parts["test"])
+    table.insert(0, "fold", fold)
+    # the original window metrics on the same test records: window-by-window inference for a model
+    # (MSP, MSR), and the whole-record detections cut into the same windows (MSP_rec, MSR_rec)
+    test = data.subset(parts["test"], "test", ws)
+    cut = _detections_window_scores(test, data, parts["test"], det_dir)
+    if detector.window_probs is not None:
+        win = window_scores(test.labels, detector.window_probs(test.series))
+    else:
+        win = cut
+    win.update(MSP_rec=cut["MSP"], MSR_rec=cut["MSR"])
+    counts = table[["TP", "FP", "FN"]].sum()
+    gross = ec57.figures(int(counts.TP), int(counts.FP), int(counts.FN))
+    matched = table["TP"].to_numpy(float)
+    row = {"fold": fold, "test_records": " ".join(parts["test"]), "n_train_windows": int(
+        (np.isin(data.records, parts["train"])).sum() if train_windows is None else train_windows),
+        "gross_Se": gross["Se"], "gross_PPV": gross["PPV"], "gross_F1": gross["F1"],
+        "average_F1": float(table["F1"].mean()),
+        "within_2_samples": float(np.average(table["within_2_samples"], weights=matched)),
+        "median_abs_error_ms": float(np.median(table["median_abs_error_ms"])), **win,
+        "threshold": detector.threshold, "train_s": round(train_s, 1), "total_s": round(time.perf_counter() - started, 1)}
+    save_text(fold_dir / "records.csv", table.to_csv(index=False))
+    save_json(fold_dir / "fold.json", row)
+    log.info("%s fold %d: gross F1 %.4f, MSP %.3f, MSR %.3f (%.0f s)", name, fold, row["gross_F1"], row["MSP"],
+             row["MSR"], row["total_s"])
+    return row
+
+
+def _detections_window_scores(test: SplitData, data: CVData, test_records, det_dir: Path) -> dict:
+    """MSP/MSR of the whole-record detections cut into the test records' windows (the records must be
+    at the windows' rate, as svdb is)."""
+    labels_all, pos_rows, pos_pos, offset = [], [], [], 0
+    length = test.series.shape[1]
+    for rec in test_records:
+        n = int((data.records == rec).sum())
+        samples = ec57.read_detections(det_dir, rec, records.DEFAULT_EXT)
+        p = positions_in_windows(samples, n, length)
+        pos_rows.append(p.rows + offset)
+        pos_pos.append(p.pos)
+        offset += n
+    # test.labels are in record order, as the windows of each record are contiguous and ordered
+    pred = metrics.Positions(np.concatenate(pos_rows), np.concatenate(pos_pos), offset)
+    s = metrics.score_model(test.labels, predicted=pred)
+    return {"MSP": s.MSP, "MSR": s.MSR, "window_F1": s.F1}
+
+
+def t_interval(values) -> tuple[float, float, float]:
+    """Mean and 95% Student-t interval of ``values`` (NaN interval for fewer than 2)."""
+    from scipy import stats
+
+    v = np.asarray(values, float)
+    v = v[~np.isnan(v)]
+    mean = float(v.mean()) if len(v) else float("nan")
+    if len(v) < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return mean, mean - half, mean + half
+
+
+def _clip_rates(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rates live in [0, 1]: a t-interval over few folds can pass 1, so it is clipped there."""
+    rates = ~summary["figure"].str.contains("_ms")
+    summary.loc[rates, ["ci_low", "ci_high"]] = summary.loc[rates, ["ci_low", "ci_high"]].clip(0, 1)
+    return summary
+
+
+def summarise(name: str, folds_table: pd.DataFrame, records_table: pd.DataFrame) -> pd.DataFrame:
+    """One row per figure: mean and 95% t-interval over folds (rates clipped to [0, 1]), and the
+    per-record spread of F1."""
+    rows = []
+    for fig in FOLD_FIGURES:
+        mean, lo, hi = t_interval(folds_table[fig])
+        rows.append({"model": name, "figure": fig, "mean_over_folds": mean, "ci_low": lo, "ci_high": hi,
+                     "folds": len(folds_table)})
+    per_rec = records_table["F1"].to_numpy(float)
+    q = np.nanpercentile(per_rec, [0, 25, 50, 75]) if len(per_rec) else [np.nan] * 4
+    rows.append({"model": name, "figure": "per-record F1: min / 25% / median / 75%",
+                 "mean_over_folds": float(np.nanmean(per_rec)), "ci_low": np.nan, "ci_high": np.nan,
+                 "folds": len(folds_table), "spread": " / ".join(f"{x:.4f}" for x in q)})
+    return _clip_rates(pd.DataFrame(rows))
+
+
+def collect(ws: paths.Workspace, name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Gathers every finished fold of ``cv/<name>`` into folds.csv, records.csv and summary files."""
+    root = cv_dir(ws, name)
+    done = sorted(root.glob("fold*/fold.json"), key=lambda p: int(p.parent.name[4:]))
+    if not done:
+        raise FileNotFoundError(f"{root}: no finished fold")
+    folds_table = pd.DataFrame([json.loads(p.read_text()) for p in done])
+    records_table = pd.concat([pd.read_csv(p.parent / "records.csv", dtype={"record": str}) for p in done],
+                              ignore_index=True)
+    summary = summarise(name, folds_table, records_table)
+    save_text(root / "folds.csv", folds_table.to_csv(index=False))
+    save_text(root / "records.csv", records_table.to_csv(index=False))
+    save_text(root / "summary.csv", summary.to_csv(index=False))
+    return folds_table, records_table, summary
+
+
+def fold_names(data: CVData, folds: int, seed: int) -> list[list[str]]:
+    return record_folds(data.records, folds, seed)

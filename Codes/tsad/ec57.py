@@ -1,0 +1,219 @@
+"""Beat-by-beat scoring of whole records as the ECG field does it (ANSI/AAMI EC57, PhysioNet ``bxb``).
+
+Detected beats are matched one-to-one to the reference beats within 150 ms, per record, in the
+record's own sample numbers. Reported per record and over a set of records as **gross** figures
+(counts pooled over records) and **average** figures (the mean of the per-record figures), with
+95% bootstrap intervals over records. Optionally the first 5 minutes of each record are left out,
+as EC57 does for a detector's learning period.
+
+Beyond the counts, the timing of the matched beats: the median absolute error in ms, the median
+signed offset (detection minus reference; a per-record offset is how a model misses the
+annotators' fiducial point) and the share of matched beats within +-2 samples at 128 Hz (15.6 ms),
+the tolerance of the window metrics MSP/MSR.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import ecg
+from .geometry import EC57_TOLERANCE_S
+
+# the window metrics' tolerance (w = 2 samples at 128 Hz), as a time, for the timing share
+TIGHT_TOLERANCE_S = 2 / 128
+EC57_LEARNING_PERIOD_S = 300.0
+
+
+class ScoringError(ValueError):
+    """Detections or references that cannot be scored; the message names the file."""
+
+
+@dataclass
+class Match:
+    """Result of matching one record: index pairs into the reference and detection arrays."""
+
+    ref_index: np.ndarray
+    det_index: np.ndarray
+    n_ref: int
+    n_det: int
+
+    @property
+    def tp(self) -> int:
+        return len(self.ref_index)
+
+    @property
+    def fn(self) -> int:
+        return self.n_ref - self.tp
+
+    @property
+    def fp(self) -> int:
+        return self.n_det - self.tp
+
+
+def tolerance_samples(fs: float, seconds: float = EC57_TOLERANCE_S) -> int:
+    """The largest whole number of samples within ``seconds`` (150 ms: 19 at 128 Hz, 54 at 360 Hz)."""
+    return int(math.floor(seconds * fs + 1e-9))
+
+
+def match_beats(ref: np.ndarray, det: np.ndarray, tolerance: int) -> Match:
+    """One-to-one matching of sorted detections to sorted reference beats with ``|d - r| <= tolerance``.
+
+    Each reference beat, in order, takes the nearest unused detection in reach; a detection that is
+    nearer to the next reference beat is left to it and the previous unused one is taken instead.
+    This is the rule of wfdb's ``compare_annotations`` (tests check the counts agree on real
+    records), written for an inclusive tolerance."""
+    ref = np.asarray(ref, np.int64)
+    det = np.asarray(det, np.int64)
+    if np.any(np.diff(ref) < 0) or np.any(np.diff(det) < 0):
+        raise ScoringError("match_beats needs sorted sample numbers")
+    pairs_r, pairs_d = [], []
+    j = 0                                  # first detection not yet used or passed over
+    n_det = len(det)
+    ref_list, det_list = ref.tolist(), det.tolist()
+    for i, r in enumerate(ref_list):
+        while j < n_det and det_list[j] < r - tolerance:
+            j += 1
+        if j >= n_det:
+            break
+        # nearest detection at or after j
+        k = j
+        while k + 1 < n_det and abs(det_list[k + 1] - r) <= abs(det_list[k] - r):
+            k += 1
+        if abs(det_list[k] - r) > tolerance:
+            continue
+        if i + 1 < len(ref_list) and abs(det_list[k] - ref_list[i + 1]) < abs(det_list[k] - r):
+            # contested: the next beat is nearer; take the previous unused detection if in reach
+            if k > j and abs(det_list[k - 1] - r) <= tolerance:
+                k -= 1
+            else:
+                continue
+        pairs_r.append(i)
+        pairs_d.append(k)
+        j = k + 1
+    return Match(np.asarray(pairs_r, np.int64), np.asarray(pairs_d, np.int64), len(ref), n_det)
+
+
+def reference_beats(record_path, annotator: str = "atr") -> tuple[np.ndarray, float, int]:
+    """(beat sample numbers, fs, n_samples) of a record's reference annotations, at its own rate.
+    Only beat annotations count (the ``beats`` label mode), never rhythm, noise or comment marks."""
+    import wfdb
+
+    folder, name = ecg.record_files(record_path)
+    where = f"record {folder / name}"
+    if not (folder / f"{name}.hea").is_file():
+        raise ScoringError(f"{where}: header file {name}.hea not found")
+    if not (folder / f"{name}.{annotator}").is_file():
+        raise ScoringError(f"{where}: reference annotation file {name}.{annotator} not found")
+    try:
+        header = wfdb.rdheader(str(folder / name))
+        ann = wfdb.rdann(str(folder / name), annotator)
+    except Exception as err:  # wfdb raises several types on malformed files
+        raise ScoringError(f"{where}: unreadable ({type(err).__name__}: {err})") from err
+    keep = ecg.label_mask(ann.symbol, "beats")
+    return np.sort(np.asarray(ann.sample, np.int64)[keep]), float(header.fs), int(header.sig_len or 0)
+
+
+def read_detections(det_dir, record: str, ext: str) -> np.ndarray:
+    """Sample numbers of ``<det_dir>/<record>.<ext>`` (every annotation counts as a detected beat)."""
+    import wfdb
+
+    path = Path(det_dir) / f"{record}.{ext}"
+    if not path.is_file():
+        raise ScoringError(f"{path}: detection file not found")
+    try:
+        ann = wfdb.rdann(str(Path(det_dir) / record), ext)
+    except Exception as err:  # wfdb raises several types on malformed files
+        raise ScoringError(f"{path}: unreadable annotation file ({type(err).__name__}: {err})") from err
+    return np.sort(np.asarray(ann.sample, np.int64))
+
+
+def score_record(record: str, ref: np.ndarray, det: np.ndarray, fs: float, skip_s: float = 0.0) -> dict:
+    """Every per-record figure: counts, Se/PPV/F1, timing of the matched beats."""
+    start = int(round(skip_s * fs))
+    ref, det = ref[ref >= start], det[det >= start]
+    tol = tolerance_samples(fs)
+    m = match_beats(ref, det, tol)
+    err = (det[m.det_index] - ref[m.ref_index]) / fs * 1000.0          # ms, detection minus reference
+    tight = tolerance_samples(fs, TIGHT_TOLERANCE_S + 1e-9)
+    counts = {"TP": m.tp, "FP": m.fp, "FN": m.fn}
+    return {"record": record, "fs": fs, "n_ref": len(ref), "n_det": len(det), **counts, **figures(**counts),
+            "median_abs_error_ms": float(np.median(np.abs(err))) if len(err) else float("nan"),
+            "median_offset_ms": float(np.median(err)) if len(err) else float("nan"),
+            "within_2_samples": float(np.mean(np.abs(det[m.det_index] - ref[m.ref_index]) <= tight))
+            if len(err) else float("nan")}
+
+
+def figures(TP: int, FP: int, FN: int) -> dict:
+    """Se = TP/(TP+FN), PPV = TP/(TP+FP), F1 = 2TP/(2TP+FP+FN); NaN where a denominator is 0."""
+    se = TP / (TP + FN) if TP + FN else float("nan")
+    ppv = TP / (TP + FP) if TP + FP else float("nan")
+    f1 = 2 * TP / (2 * TP + FP + FN) if TP + FP + FN else float("nan")
+    return {"Se": se, "PPV": ppv, "F1": f1}
+
+
+def summarise(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Gross (pooled counts) and average (mean of per-record figures) Se/PPV/F1 over the records of
+    ``table``, each with a 95% percentile bootstrap interval over records, plus the timing figures
+    (pooled: medians of the per-record medians; within_2_samples weighted by matched beats)."""
+    rng = np.random.default_rng(seed)
+    n = len(table)
+    if n == 0:
+        raise ScoringError("no record to summarise")
+    counts = table[["TP", "FP", "FN"]].to_numpy(np.float64)
+    per_rec = table[["Se", "PPV", "F1"]].to_numpy(np.float64)
+    boot = rng.integers(0, n, size=(n_boot, n))
+
+    def gross(c):
+        tp, fp, fn = c[..., 0], c[..., 1], c[..., 2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.stack([tp / (tp + fn), tp / (tp + fp), 2 * tp / (2 * tp + fp + fn)], axis=-1)
+
+    g = gross(counts.sum(0))
+    g_boot = gross(counts[boot].sum(1))
+    a = np.nanmean(per_rec, 0)
+    with np.errstate(invalid="ignore"):
+        a_boot = np.nanmean(per_rec[boot], 1)
+    rows = []
+    for k, name in enumerate(("Se", "PPV", "F1")):
+        for label, value, samples in (("gross", g[k], g_boot[:, k]), ("average", a[k], a_boot[:, k])):
+            lo, hi = np.nanpercentile(samples, [2.5, 97.5])
+            rows.append({"figure": f"{label} {name}", "value": value, "ci_low": lo, "ci_high": hi})
+    matched = table["TP"].to_numpy(np.float64)
+    for col in ("median_abs_error_ms", "within_2_samples"):
+        vals = table[col].to_numpy(np.float64)
+        ok = ~np.isnan(vals)
+        value = float(np.average(vals[ok], weights=matched[ok])) if matched[ok].sum() else float("nan")
+        bs = [np.average(vals[b][ok[b]], weights=matched[b][ok[b]]) if matched[b][ok[b]].sum() else np.nan
+              for b in boot[:500]]
+        lo, hi = np.nanpercentile(bs, [2.5, 97.5])
+        rows.append({"figure": f"{col} (beat-weighted mean over records)", "value": value, "ci_low": lo,
+                     "ci_high": hi})
+    out = pd.DataFrame(rows)
+    out.insert(1, "records", n)
+    return out
+
+
+def score_folder(det_dir, input_dir, ext: str, records=None, skip_s: float = 0.0,
+                 annotator: str = "atr") -> pd.DataFrame:
+    """Per-record table for every detection file ``<record>.<ext>`` in ``det_dir`` (or the given
+    records), scored against ``<input_dir>/<record>.<annotator>``."""
+    det_dir, input_dir = Path(det_dir), Path(input_dir)
+    if not det_dir.is_dir():
+        raise ScoringError(f"{det_dir}: detection folder not found")
+    if records is None:
+        records = sorted(p.name[: -len(ext) - 1] for p in det_dir.glob(f"*.{ext}"))
+        if not records:
+            raise ScoringError(f"{det_dir}: no detection files *.{ext} (is --ext right?)")
+    rows = []
+    for rec in records:
+        if not (input_dir / f"{rec}.hea").is_file():
+            raise ScoringError(f"{det_dir / (rec + '.' + ext)}: no matching record {rec}.hea in {input_dir}")
+        ref, fs, _ = reference_beats(input_dir / rec, annotator)
+        det = read_detections(det_dir, rec, ext)
+        rows.append(score_record(rec, ref, det, fs, skip_s))
+    return pd.DataFrame(rows)

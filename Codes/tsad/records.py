@@ -1,0 +1,354 @@
+"""Whole-record beat detection: any WFDB record, any sampling rate, any trained model.
+
+A record is resampled to the model's rate, the model's window slides over the whole record with
+overlap, the overlapping probabilities are combined with a taper that trusts a window's middle more
+than its edges (where most false beats of a window-wise model are made), beats are picked on the
+combined probability, and their positions are mapped back to the record's own sample numbers. The
+classical detectors (wfdb's XQRS and GQRS) run on the whole record at its own rate, as they are meant
+to, and are the baselines.
+
+Detections are written as a WFDB annotation file ``<record>.<ext>`` (``wfdb.wrann``; readable by
+``wfdb.rdann`` and PhysioNet's ``bxb``) plus ``<record>_beats.csv`` (sample, time in seconds,
+probability) and, for learned models, ``<record>_probs.npy`` (the combined probability at the model's
+rate, float16) for figures and the app.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import ecg, paths
+from .fileio import atomic_path, save_json
+from .geometry import WindowGeometry
+
+CLASSICAL_DETECTORS = ("xqrs", "gqrs")
+DEFAULT_EXT = "tsad"
+DEFAULT_THRESHOLD = 0.5
+# Two beats closer than this cannot both be real (300 beats per minute); the higher peak wins.
+DEFAULT_REFRACTORY_S = 0.2
+DETECTIONS_META = "detections.json"
+# A WFDB annotation file with no annotation: only the two-byte end-of-file marker (rdann reads it)
+EMPTY_ANNOTATION_FILE = b"\x00\x00"
+
+
+class DetectionError(ValueError):
+    """A record or run that cannot be detected; the message names the file."""
+
+
+# ---- stitching windows over a record ------------------------------------------------------------
+
+def window_starts(n_samples: int, length: int, hop: int) -> np.ndarray:
+    """First samples of the windows that cover ``[0, n_samples)``: every ``hop`` samples, plus one
+    window flush with the record's end so the last samples are seen too.
+
+    Raises DetectionError when the record is shorter than one window."""
+    if hop <= 0 or hop > length:
+        raise DetectionError(f"--hop must lie in 1..{length} samples, got {hop}")
+    if n_samples < length:
+        raise DetectionError(f"{n_samples} samples, shorter than one window of {length}")
+    starts = np.arange(0, n_samples - length + 1, hop, dtype=np.int64)
+    if starts[-1] != n_samples - length:
+        starts = np.r_[starts, n_samples - length]
+    return starts
+
+
+def taper(length: int, floor: float = 0.05) -> np.ndarray:
+    """Weights of a window's samples when overlapping windows are averaged: a Hann shape lifted by
+    ``floor`` so a record's first and last samples, which only one window sees, still get a value."""
+    return (floor + (1 - floor) * np.hanning(length + 2)[1:-1]).astype(np.float64)
+
+
+def stitch(probs: np.ndarray, starts: np.ndarray, n_samples: int) -> np.ndarray:
+    """Weighted average of overlapping window probabilities (W, L) placed at ``starts``."""
+    probs = np.asarray(probs, np.float64)
+    length = probs.shape[1]
+    w = taper(length)
+    total = np.zeros(n_samples)
+    weight = np.zeros(n_samples)
+    idx = starts[:, None] + np.arange(length)[None, :]
+    np.add.at(total, idx.ravel(), (probs * w).ravel())
+    np.add.at(weight, idx.ravel(), np.broadcast_to(w, probs.shape).ravel())
+    return (total / np.maximum(weight, 1e-12)).astype(np.float32)
+
+
+def pick_beats(prob: np.ndarray, fs: float, threshold: float = DEFAULT_THRESHOLD,
+               refractory_s: float = DEFAULT_REFRACTORY_S) -> np.ndarray:
+    """Beat positions on a record's combined probability: local maxima above ``threshold``, at least
+    ``refractory_s`` apart (of two closer peaks the higher one is kept)."""
+    from scipy.signal import find_peaks
+
+    distance = max(1, int(round(refractory_s * fs)))
+    peaks, _ = find_peaks(np.asarray(prob, np.float64), height=threshold, distance=distance)
+    return peaks.astype(np.int64)
+
+
+# ---- models ---------------------------------------------------------------------------------------
+
+@dataclass
+class Detector:
+    """Something that turns a record into beats. ``window_probs`` maps (W, L, C) windows at
+    ``geometry.fs`` to (W, L) probabilities; classical detectors have none and detect directly."""
+
+    name: str
+    kind: str                                 # "student", "teacher" or "classical"
+    geometry: WindowGeometry
+    window_probs: Callable[[np.ndarray], np.ndarray] | None = None
+    description: str = ""
+    info: dict = field(default_factory=dict)
+    threshold: float = DEFAULT_THRESHOLD      # the run's tuned threshold (detection.json) or 0.5
+
+
+def classical_detector(name: str) -> Detector:
+    if name not in CLASSICAL_DETECTORS:
+        raise DetectionError(f"unknown classical detector {name!r}; choose one of {CLASSICAL_DETECTORS}")
+    # the classical detectors read lead 1 at the record's own rate; fs here is only a placeholder
+    return Detector(name, "classical", WindowGeometry(channels=(0,)),
+                    description=f"wfdb.processing.{name}_detect on lead 1 of the whole record")
+
+
+def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_size: int = 256) -> Detector:
+    """The detector of a trained run in the workspace (student or teacher), or a classical one.
+
+    Raises DetectionError when the run folder holds no trained model."""
+    import torch
+
+    from .checkpoint import load_checkpoint
+    from .common import get_device
+
+    if run in CLASSICAL_DETECTORS:
+        return classical_detector(run)
+    run_dir = ws.run_dir(run)
+    student_ckpt = run_dir / paths.STUDENT_CHECKPOINT
+    teacher_ckpt = run_dir / paths.TEACHER_CHECKPOINT
+    if student_ckpt.is_file():
+        from .student import load_student, student_probs
+
+        state = load_checkpoint(student_ckpt)
+        geometry = checkpoint_geometry(state)
+        model = load_student(run_dir, get_device(device))
+        arch = (state.get("model_config") or {}).get("arch", "bilstm")
+        return Detector(run, "student", geometry,
+                        lambda x: student_probs(model, x, batch_size=batch_size),
+                        description=f"student {arch}", info={"arch": arch, "lam": state.get("lam")},
+                        threshold=tuned_threshold(run_dir))
+    if teacher_ckpt.is_file():
+        from .render import render_window
+        from .teacher import load_teacher, predict_images
+
+        state = load_checkpoint(teacher_ckpt)
+        geometry = checkpoint_geometry(state)
+        bundle = load_teacher(run_dir, device)
+
+        def teacher_probs(windows: np.ndarray) -> np.ndarray:
+            out = []
+            for start in range(0, len(windows), 32):  # plots are rendered on the fly, 32 at a time
+                images = [render_window(w) for w in windows[start:start + 32]]
+                out.append(torch.sigmoid(torch.from_numpy(predict_images(bundle, images))).numpy())
+            return np.concatenate(out) if out else np.zeros((0, geometry.samples), np.float32)
+
+        tiny = bool(getattr(bundle.source, "untrained", False))
+        return Detector(run, "teacher", geometry, teacher_probs,
+                        description="teacher" + (" (tiny random backbone)" if tiny else ""),
+                        info={"tiny_backbone": tiny}, threshold=tuned_threshold(run_dir))
+    raise DetectionError(f"{run_dir}: no trained model ({paths.STUDENT_CHECKPOINT} or "
+                         f"{paths.TEACHER_CHECKPOINT}); train the run first, or use {' / '.join(CLASSICAL_DETECTORS)}")
+
+
+def checkpoint_geometry(state: dict) -> WindowGeometry:
+    """The geometry a checkpoint was trained on; checkpoints written before it was stored were all
+    trained on the original 2-s, 2-lead, 128 Hz windows."""
+    if state.get("geometry"):
+        return WindowGeometry.from_dict(state["geometry"], "checkpoint")
+    n_leads = (state.get("model_config") or {}).get("input_size", 2)
+    return WindowGeometry(channels=tuple(range(n_leads)))
+
+
+# ---- the threshold, tuned on validation records ----------------------------------------------------
+
+THRESHOLD_FILE = "detection.json"
+THRESHOLD_GRID = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))
+
+
+def tuned_threshold(run_dir) -> float:
+    """The threshold tuned for the run (``<run>/detection.json``), else DEFAULT_THRESHOLD."""
+    path = Path(run_dir) / THRESHOLD_FILE
+    if not path.is_file():
+        return DEFAULT_THRESHOLD
+    try:
+        return float(json.loads(path.read_text())["threshold"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise DetectionError(f"{path}: unreadable tuned threshold ({err})") from err
+
+
+def tune_threshold(detector: Detector, record_paths, grid=THRESHOLD_GRID, hop: int | None = None,
+                   refractory_s: float = DEFAULT_REFRACTORY_S) -> dict:
+    """The threshold that maximises the gross F1 at 150 ms on whole validation records (records the
+    model did not train on, and never the test records). Returns the choice and the F1 per threshold."""
+    from . import ec57
+
+    counts = np.zeros((len(grid), 3), np.int64)
+    for path in record_paths:
+        det = detect_record(detector, path, hop=hop, threshold=float(min(grid)), refractory_s=refractory_s)
+        ref, fs, _ = ec57.reference_beats(path)
+        scale = det.fs / det.model_fs
+        for k, thr in enumerate(grid):
+            beats = pick_beats(det.prob, det.model_fs, float(thr), refractory_s)
+            samples = np.round(beats * scale).astype(np.int64)
+            m = ec57.match_beats(ref, samples, ec57.tolerance_samples(fs))
+            counts[k] += (m.tp, m.fp, m.fn)
+    f1 = 2 * counts[:, 0] / np.maximum(2 * counts[:, 0] + counts[:, 1] + counts[:, 2], 1)
+    best = int(np.argmax(f1))
+    return {"threshold": float(grid[best]), "val_F1": float(f1[best]),
+            "records": [ecg.record_files(p)[1] for p in record_paths],
+            "grid": [float(g) for g in grid], "F1": [round(float(x), 5) for x in f1]}
+
+
+def save_tuned_threshold(run_dir, tuned: dict) -> Path:
+    path = Path(run_dir) / THRESHOLD_FILE
+    save_json(path, tuned)
+    return path
+
+
+# ---- one record -----------------------------------------------------------------------------------
+
+@dataclass
+class RecordDetection:
+    record: str
+    fs: float                      # the record's own rate: ``samples`` are in its sample numbers
+    n_samples: int                 # at the record's own rate
+    samples: np.ndarray
+    scores: np.ndarray             # probability at each detected beat (1 for classical detectors)
+    prob: np.ndarray | None        # combined probability at the model's rate
+    model_fs: float
+    seconds: float                 # compute time
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.fs
+
+
+def detect_record(detector: Detector, record_path, hop: int | None = None,
+                  threshold: float | None = None, refractory_s: float = DEFAULT_REFRACTORY_S) -> RecordDetection:
+    """Detects every beat of one WFDB record (annotations are not needed). ``threshold`` None takes
+    the detector's (the run's tuned one)."""
+    threshold = detector.threshold if threshold is None else threshold
+    started = time.perf_counter()
+    if detector.kind == "classical":
+        return _detect_classical(detector, record_path, started)
+    g = detector.geometry
+    record = ecg.read_record(record_path, channels=g.channels, fs=g.fs, require_annotations=False)
+    hop = hop or g.samples // 2
+    try:
+        starts = window_starts(record.n_samples, g.samples, hop)
+    except DetectionError as err:
+        raise DetectionError(f"record {record_path}: {err}") from err
+    windows = record.signal[starts[:, None] + np.arange(g.samples)[None, :]]
+    prob = stitch(detector.window_probs(windows), starts, record.n_samples)
+    beats = pick_beats(prob, g.fs, threshold, refractory_s)
+    scale = record.source_fs / g.fs
+    n_source = int(round(record.n_samples * scale))
+    samples = np.clip(np.round(beats * scale).astype(np.int64), 0, max(n_source - 1, 0))
+    return RecordDetection(record.name, record.source_fs, n_source, samples, prob[beats], prob, g.fs,
+                           time.perf_counter() - started)
+
+
+def _detect_classical(detector: Detector, record_path, started: float) -> RecordDetection:
+    import wfdb.processing
+
+    folder, name = ecg.record_files(record_path)
+    header = _read_header(folder, name)
+    record = ecg.read_record(folder / name, channels=(0,), fs=header.fs, require_annotations=False)
+    sig = record.signal[:, 0].astype(np.float64)
+    if detector.name == "xqrs":
+        samples = wfdb.processing.xqrs_detect(sig, fs=record.fs, verbose=False)
+    else:
+        samples = wfdb.processing.gqrs_detect(sig, fs=record.fs)
+    samples = np.unique(np.asarray(samples, np.int64))
+    samples = samples[(samples >= 0) & (samples < record.n_samples)]
+    return RecordDetection(record.name, record.fs, record.n_samples, samples, np.ones(len(samples), np.float32),
+                           None, record.fs, time.perf_counter() - started)
+
+
+def _read_header(folder: Path, name: str):
+    import wfdb
+
+    if not (folder / f"{name}.hea").is_file():
+        raise ecg.RecordError(f"record {folder / name}: header file {name}.hea not found")
+    try:
+        return wfdb.rdheader(str(folder / name))
+    except Exception as err:  # wfdb raises ValueError, IndexError, ... on a malformed header
+        raise ecg.RecordError(f"record {folder / name}: unreadable header ({err})") from err
+
+
+# ---- writing -------------------------------------------------------------------------------------
+
+def beats_csv_name(record: str) -> str:
+    return f"{record}_beats.csv"
+
+
+def probs_npy_name(record: str) -> str:
+    return f"{record}_probs.npy"
+
+
+def write_detection(det: RecordDetection, out_dir, ext: str = DEFAULT_EXT) -> dict[str, Path]:
+    """Writes ``<record>.<ext>`` (wfdb.wrann, symbol N for every beat), ``<record>_beats.csv`` and,
+    when there is one, ``<record>_probs.npy``; every file appears complete or not at all."""
+    import wfdb
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ann_path = out_dir / f"{det.record}.{ext}"
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{det.record}.", dir=out_dir))
+    try:
+        # wrann writes <record>.<ext> into write_dir: a private folder, then one rename
+        if len(det.samples):
+            wfdb.wrann(det.record, ext, det.samples, symbol=["N"] * len(det.samples), fs=det.fs,
+                       write_dir=str(tmp_dir))
+        else:  # wrann refuses an empty annotation list; an empty file is just the end marker
+            (tmp_dir / f"{det.record}.{ext}").write_bytes(EMPTY_ANNOTATION_FILE)
+        os.replace(tmp_dir / f"{det.record}.{ext}", ann_path)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    files = {"annotations": ann_path, "beats": out_dir / beats_csv_name(det.record)}
+    table = pd.DataFrame({"sample": det.samples, "time_s": np.round(det.samples / det.fs, 4),
+                          "probability": np.round(det.scores.astype(np.float64), 4)})
+    with atomic_path(files["beats"]) as tmp:
+        table.to_csv(tmp, index=False)
+    if det.prob is not None:
+        files["probs"] = out_dir / probs_npy_name(det.record)
+        with atomic_path(files["probs"]) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, det.prob.astype(np.float16))
+    return files
+
+
+def read_detection_meta(out_dir) -> dict:
+    path = Path(out_dir) / DETECTIONS_META
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise DetectionError(f"{path}: unreadable ({err})") from err
+
+
+def write_detection_meta(out_dir, detector: Detector, settings: dict, per_record: list[dict]) -> Path:
+    """``detections.json``: which model made the folder, with which settings, and how fast."""
+    seconds = sum(r["compute_s"] for r in per_record)
+    ecg_s = sum(r["duration_s"] for r in per_record)
+    record = {"run": detector.name, "kind": detector.kind, "description": detector.description,
+              "geometry": detector.geometry.to_dict() if detector.kind != "classical" else None,
+              **detector.info, **settings, "records": per_record, "compute_s": round(seconds, 3),
+              "ecg_s": round(ecg_s, 1), "real_time_factor": round(ecg_s / seconds, 1) if seconds else None}
+    path = Path(out_dir) / DETECTIONS_META
+    save_json(path, record)
+    return path
