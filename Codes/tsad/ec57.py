@@ -132,8 +132,17 @@ def read_detections(det_dir, record: str, ext: str) -> np.ndarray:
     return np.sort(np.asarray(ann.sample, np.int64))
 
 
+def timing_errors_ms(ref: np.ndarray, det: np.ndarray, fs: float, skip_s: float = 0.0) -> np.ndarray:
+    """Detection minus reference time (ms) of every matched beat, in record order."""
+    start = int(round(skip_s * fs))
+    ref, det = ref[ref >= start], det[det >= start]
+    m = match_beats(ref, det, tolerance_samples(fs))
+    return (det[m.det_index] - ref[m.ref_index]) / fs * 1000.0
+
+
 def score_record(record: str, ref: np.ndarray, det: np.ndarray, fs: float, skip_s: float = 0.0) -> dict:
-    """Every per-record figure: counts, Se/PPV/F1, timing of the matched beats."""
+    """Every per-record figure: counts, Se/PPV/F1, timing of the matched beats. ``skip_s`` leaves
+    out the record's first seconds (EC57's 5-minute learning period: 300)."""
     start = int(round(skip_s * fs))
     ref, det = ref[ref >= start], det[det >= start]
     tol = tolerance_samples(fs)
@@ -199,9 +208,10 @@ def summarise(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.Data
 
 
 def score_folder(det_dir, input_dir, ext: str, records=None, skip_s: float = 0.0,
-                 annotator: str = "atr") -> pd.DataFrame:
+                 annotator: str = "atr", errors: dict | None = None) -> pd.DataFrame:
     """Per-record table for every detection file ``<record>.<ext>`` in ``det_dir`` (or the given
-    records), scored against ``<input_dir>/<record>.<annotator>``."""
+    records), scored against ``<input_dir>/<record>.<annotator>``. When ``errors`` is a dict, the
+    timing errors (ms) of each record's matched beats are put in it under the record's name."""
     det_dir, input_dir = Path(det_dir), Path(input_dir)
     if not det_dir.is_dir():
         raise ScoringError(f"{det_dir}: detection folder not found")
@@ -216,4 +226,6 @@ def score_folder(det_dir, input_dir, ext: str, records=None, skip_s: float = 0.0
         ref, fs, _ = reference_beats(input_dir / rec, annotator)
         det = read_detections(det_dir, rec, ext)
         rows.append(score_record(rec, ref, det, fs, skip_s))
+        if errors is not None:
+            errors[rec] = timing_errors_ms(ref, det, fs, skip_s)
     return pd.DataFrame(rows)

@@ -138,3 +138,82 @@ def pr_curves_figure(names, labels_list, probs_list, aps=None) -> Figure:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def records_comparison_figure(tables: dict, errors: dict) -> Figure:
+    """Whole-record comparison of several models: per-record F1 at 150 ms (one column of dots per
+    model, records in the same order) and the histogram of timing errors of matched beats (ms)."""
+    fig, (ax_f1, ax_err) = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [1.4, 1]})
+    names = list(tables)
+    order = sorted(set.intersection(*(set(t["record"].astype(str)) for t in tables.values())))
+    for k, name in enumerate(names):
+        f1 = tables[name].set_index(tables[name]["record"].astype(str)).loc[order, "F1"].to_numpy(float)
+        ax_f1.scatter(np.full(len(f1), k) + np.linspace(-0.25, 0.25, len(f1)), f1, s=14, label=name)
+        worst = int(np.nanargmin(f1)) if len(f1) else None
+        if worst is not None:
+            ax_f1.annotate(order[worst], (k, f1[worst]), fontsize=7, xytext=(4, -2), textcoords="offset points")
+    ax_f1.set_xticks(range(len(names)), names, rotation=20, ha="right")
+    ax_f1.set_ylabel("F1 at 150 ms, per record")
+    ax_f1.set_title(f"{len(order)} records")
+    ax_f1.grid(alpha=0.3)
+    bins = np.arange(-150, 151, 7.8125)          # one sample at 128 Hz per bin
+    for name in names:
+        ax_err.hist(errors[name], bins=bins, histtype="step", linewidth=1.5, label=name)
+    ax_err.set_xlabel("detection - reference (ms), matched beats")
+    ax_err.set_ylabel("beats")
+    ax_err.set_yscale("log")
+    ax_err.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def record_segment_figure(signal, fs: float, start_s: float, seconds: float, ref=None, det=None,
+                          matched_ref=None, matched_det=None, prob=None, prob_fs: float | None = None,
+                          lead_names=None, title: str = "") -> Figure:
+    """A stretch of a whole record: its leads with reference beats (matched: stars; missed: red
+    crosses), detected beats (matched: circles; false: red triangles) and, when given, the model's
+    combined probability below. Sample numbers are the record's own at ``fs``."""
+    signal = np.asarray(signal)
+    lo = max(0, int(start_s * fs))
+    hi = min(len(signal), lo + int(seconds * fs))
+    t = np.arange(lo, hi) / fs
+    rows = 2 if prob is not None else 1
+    fig, axes = plt.subplots(rows, 1, figsize=(13, 4.2 if rows == 2 else 3.2), sharex=True,
+                             gridspec_kw={"height_ratios": [3, 1]} if rows == 2 else None, squeeze=False)
+    ax = axes[0, 0]
+    spread = np.nanmax(np.ptp(signal[lo:hi], axis=0)) if hi > lo else 1.0
+    offsets = -np.arange(signal.shape[1]) * (spread or 1.0)
+    for c in range(signal.shape[1]):
+        name = lead_names[c] if lead_names else f"lead {c + 1}"
+        ax.plot(t, signal[lo:hi, c] + offsets[c], color=LEAD_COLORS[c % 2], linewidth=0.8, label=name)
+
+    def mark(samples, keep, style, label):
+        samples = np.asarray(samples if samples is not None else [], int)
+        if keep is not None:
+            samples = samples[keep]
+        samples = samples[(samples >= lo) & (samples < hi)]
+        ax.scatter(samples / fs, signal[samples, 0], label=f"{label} ({len(samples)})", **style)
+
+    if ref is not None:
+        ref = np.asarray(ref, int)
+        hit = np.zeros(len(ref), bool) if matched_ref is None else np.isin(np.arange(len(ref)), matched_ref)
+        mark(ref, hit, dict(marker="*", s=90, color="#1E3A8A", zorder=3), "reference, matched")
+        mark(ref, ~hit, dict(marker="x", s=80, color="red", zorder=5), "reference, missed")
+    if det is not None:
+        det = np.asarray(det, int)
+        hit = np.zeros(len(det), bool) if matched_det is None else np.isin(np.arange(len(det)), matched_det)
+        mark(det, hit, dict(marker="o", s=45, facecolors="none", edgecolors="#B45309", linewidths=1.6, zorder=4),
+             "detected, matched")
+        mark(det, ~hit, dict(marker="v", s=60, color="red", zorder=5), "detected, false")
+    ax.set_ylabel("mV (leads offset)")
+    ax.legend(fontsize=7, loc="upper right", ncol=3)
+    ax.set_title(title)
+    if prob is not None:
+        pf = prob_fs or fs
+        a, b = int(lo / fs * pf), int(hi / fs * pf)
+        axes[1, 0].plot(np.arange(a, b) / pf, np.asarray(prob[a:b], float), color="black", linewidth=0.8)
+        axes[1, 0].set_ylabel("beat prob.")
+        axes[1, 0].set_ylim(-0.05, 1.05)
+    axes[-1, 0].set_xlabel("time in the record (s)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,95 @@
+"""Score whole-record detections beat by beat at 150 ms, per record, gross and average (EC57 / bxb).
+
+    python Codes/Inference/evaluate_records.py --detections W/detections/LSTM_train --input-dir PATH/svdb
+    python Codes/Inference/evaluate_records.py --detections W/detections/LSTM_train W/detections/xqrs \
+        --input-dir PATH/svdb --skip-learning --out W/detections/comparison
+
+Every detection file <record>.<ext> of a folder is matched one-to-one to the record's reference
+beats (<record>.atr, beat annotations only) within 150 ms, in the record's own sample numbers.
+Writes into each detection folder records.csv (record, n_ref, n_det, TP, FP, FN, Se, PPV, F1,
+median absolute timing error and signed offset in ms, share of matched beats within +-2 samples
+at 128 Hz) and summary.csv / summary.md (gross = pooled counts, average = mean over records, each
+with a 95% bootstrap interval over records). With several folders, --out gets comparison.csv,
+comparison.md and comparison.png (per-record F1, timing-error histogram); only records that every
+folder detected are compared.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
+
+from tsad.common import make_parser  # noqa: E402
+
+
+def parse_args(argv=None):
+    from tsad.ec57 import EC57_LEARNING_PERIOD_S
+    from tsad.records import DEFAULT_EXT
+
+    p = make_parser(__doc__)
+    p.add_argument("--detections", nargs="+", required=True, metavar="DIR",
+                   help="detection folder(s) written by detect.py, one per model")
+    p.add_argument("--input-dir", required=True, help="folder of the WFDB records with their reference annotations")
+    p.add_argument("--ext", default=DEFAULT_EXT, help="extension of the detection annotation files")
+    p.add_argument("--annotator", default="atr", help="extension of the reference annotation files")
+    p.add_argument("--skip-learning", action="store_true",
+                   help=f"leave out the first {EC57_LEARNING_PERIOD_S:g} s of each record (EC57's learning period)")
+    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples of the records for the intervals")
+    p.add_argument("--out", default=None, help="folder for the comparison of several detection folders "
+                                               "(default: <parent of the first>/comparison)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    from tsad import ec57
+    from tsad.common import seed_everything, setup_logging
+    from tsad.evaluate import to_markdown
+    from tsad.fileio import save_text
+    from tsad.plots import records_comparison_figure, save_figure
+
+    args = parse_args(argv)
+    setup_logging()
+    seed_everything(args.seed)
+    skip = ec57.EC57_LEARNING_PERIOD_S if args.skip_learning else 0.0
+    tables, summaries, errors = {}, {}, {}
+    for folder in map(Path, args.detections):
+        errs: dict = {}
+        table = ec57.score_folder(folder, args.input_dir, args.ext, skip_s=skip, annotator=args.annotator,
+                                  errors=errs)
+        summary = ec57.summarise(table, n_boot=args.bootstrap, seed=args.seed)
+        save_text(folder / "records.csv", table.to_csv(index=False))
+        save_text(folder / "summary.csv", summary.to_csv(index=False))
+        save_text(folder / "summary.md", f"# {folder.name}: {len(table)} records at 150 ms"
+                  f"{' (first 5 min left out)' if skip else ''}\n\n{to_markdown(summary)}\n\n{to_markdown(table)}\n")
+        name = folder.name if folder.name not in tables else str(folder)
+        tables[name], summaries[name], errors[name] = table, summary, errs
+        print(f"\n## {folder}\n{to_markdown(table)}\n\n{to_markdown(summary)}")
+    result = {"tables": tables, "summaries": summaries}
+    if len(tables) > 1:
+        common = set.intersection(*(set(t["record"].astype(str)) for t in tables.values()))
+        if not common:
+            raise ec57.ScoringError("the detection folders share no record: nothing to compare")
+        out = Path(args.out) if args.out else Path(args.detections[0]).parent / "comparison"
+        rows = []
+        for name, table in tables.items():
+            sub = table[table["record"].astype(str).isin(common)]
+            s = ec57.summarise(sub, n_boot=args.bootstrap, seed=args.seed).set_index("figure")
+            rows.append({"model": name, "records": len(sub),
+                         **{f: s.loc[f, "value"] for f in s.index},
+                         "gross F1 95% CI": f"{s.loc['gross F1', 'ci_low']:.4f}-{s.loc['gross F1', 'ci_high']:.4f}"})
+        comparison = ec57.pd.DataFrame(rows)
+        save_text(out / "comparison.csv", comparison.to_csv(index=False))
+        save_text(out / "comparison.md", to_markdown(comparison) + "\n")
+        sub_tables = {n: t[t["record"].astype(str).isin(common)] for n, t in tables.items()}
+        sub_errors = {n: ec57.np.concatenate([e[r] for r in sorted(common)] or [ec57.np.zeros(0)])
+                      for n, e in errors.items()}
+        save_figure(records_comparison_figure(sub_tables, sub_errors), out / "comparison.png")
+        print(f"\n## comparison ({len(common)} records) -> {out}\n{to_markdown(comparison)}")
+        result["comparison"] = comparison
+    return result
+
+
+if __name__ == "__main__":
+    main()
