@@ -30,18 +30,27 @@ def load_checkpoint(path, map_location="cpu") -> dict:
 
 
 def trainable_state_dict(model: nn.Module) -> dict:
-    """Only the weights that training changes: the frozen backbone is rebuilt from its source."""
+    """Only the state that training changes: trainable parameters, and the buffers of every module
+    that has one (a BatchNorm's running statistics); the frozen backbone is rebuilt from its source."""
     names = {n for n, p in model.named_parameters() if p.requires_grad}
+    for prefix, module in model.named_modules():
+        if any(p.requires_grad for p in module.parameters(recurse=False)):
+            names.update(f"{prefix}.{b}" if prefix else b for b, _ in module.named_buffers(recurse=False))
     return {k: v.detach().cpu() for k, v in model.state_dict().items() if k in names}
 
 
 def load_trainable(model: nn.Module, weights: dict, source="checkpoint") -> None:
-    """Loads a trainable-only state dict; every trainable parameter must be present."""
-    result = model.load_state_dict(weights, strict=False)
+    """Loads a trainable-only state dict; every trainable parameter and its module's buffers must be
+    present (a checkpoint of another architecture or without BatchNorm statistics is refused)."""
+    try:
+        result = model.load_state_dict(weights, strict=False)
+    except RuntimeError as err:  # shapes that do not fit: another architecture or size
+        first = str(err).strip().splitlines()[1].strip() if "\n" in str(err) else str(err)
+        raise ValueError(f"{source}: weights for another model ({first})") from err
     if result.unexpected_keys:
         raise ValueError(f"{source}: weights for another model (unexpected keys, e.g. "
                          f"{result.unexpected_keys[:3]})")
-    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    trainable = set(trainable_state_dict(model))
     missing = sorted(trainable.intersection(result.missing_keys))
     if missing:
         raise ValueError(f"{source}: weights for another model (missing trainable keys, e.g. {missing[:3]})")
