@@ -15,6 +15,7 @@ the tolerance of the window metrics MSP/MSR.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,13 +185,14 @@ def summarise(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.Data
 
     g = gross(counts.sum(0))
     g_boot = gross(counts[boot].sum(1))
-    a = np.nanmean(per_rec, 0)
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():  # a figure undefined on every record stays NaN, quietly
+        warnings.simplefilter("ignore", RuntimeWarning)
+        a = np.nanmean(per_rec, 0)
         a_boot = np.nanmean(per_rec[boot], 1)
     rows = []
     for k, name in enumerate(("Se", "PPV", "F1")):
         for label, value, samples in (("gross", g[k], g_boot[:, k]), ("average", a[k], a_boot[:, k])):
-            lo, hi = np.nanpercentile(samples, [2.5, 97.5])
+            lo, hi = _percentiles(samples)
             rows.append({"figure": f"{label} {name}", "value": value, "ci_low": lo, "ci_high": hi})
     matched = table["TP"].to_numpy(np.float64)
     for col in ("median_abs_error_ms", "within_2_samples"):
@@ -199,12 +201,21 @@ def summarise(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.Data
         value = float(np.average(vals[ok], weights=matched[ok])) if matched[ok].sum() else float("nan")
         bs = [np.average(vals[b][ok[b]], weights=matched[b][ok[b]]) if matched[b][ok[b]].sum() else np.nan
               for b in boot[:500]]
-        lo, hi = np.nanpercentile(bs, [2.5, 97.5])
+        lo, hi = _percentiles(bs)
         rows.append({"figure": f"{col} (beat-weighted mean over records)", "value": value, "ci_low": lo,
                      "ci_high": hi})
     out = pd.DataFrame(rows)
     out.insert(1, "records", n)
     return out
+
+
+def _percentiles(samples) -> tuple[float, float]:
+    """The 2.5% and 97.5% points of bootstrap samples; NaN when every sample is NaN."""
+    samples = np.asarray(samples, float)
+    if np.isnan(samples).all():
+        return float("nan"), float("nan")
+    lo, hi = np.nanpercentile(samples, [2.5, 97.5])
+    return float(lo), float(hi)
 
 
 def score_folder(det_dir, input_dir, ext: str, records=None, skip_s: float = 0.0,

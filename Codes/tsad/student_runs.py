@@ -204,9 +204,26 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
         extra.update(teacher=teacher, temperature=float(temperature), teacher_checkpoint_sha256=sha)
     log.info("%s: %s student, %d train and %d val windows, lam %g", run_name, model_config.arch, len(train),
              len(val), lam)
-    return fit(build_student(model_config), *datasets, loss_fn, cfg, ws.run_dir(run_name), kind=KIND,
-               model_config=asdict(model_config), best_name=paths.STUDENT_CHECKPOINT, resume=resume,
-               extra=extra)
+    history = fit(build_student(model_config), *datasets, loss_fn, cfg, ws.run_dir(run_name), kind=KIND,
+                  model_config=asdict(model_config), best_name=paths.STUDENT_CHECKPOINT, resume=resume,
+                  extra=extra)
+    from .train import is_main_process
+
+    if is_main_process():
+        _tune_detection_threshold(ws.run_dir(run_name), val, geometry.fs, cfg.device)
+    return history
+
+
+def _tune_detection_threshold(run_dir, val: SplitData, fs: float, device: str) -> None:
+    """Whole-record detection needs a fixed threshold: the best F1 on the validation windows, saved
+    as the run's detection.json (cross-validation retunes it on whole validation records)."""
+    from .records import save_tuned_threshold, tune_threshold_windows
+
+    model = load_student(run_dir, get_device(device))
+    tuned = tune_threshold_windows(student_probs(model, val.series), val.labels, fs)
+    save_tuned_threshold(run_dir, tuned)
+    log.info("%s: detection threshold %.2f (F1 %.4f on the validation windows)", run_dir.name,
+             tuned["threshold"], tuned["val_F1"])
 
 
 def _split_records(ws: paths.Workspace) -> dict | None:

@@ -1,0 +1,284 @@
+"""Whole records: record-wise splits, sliding-window detection, annotation files, EC57 scoring."""
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsad import ec57, records
+from tsad.data import assign_record_parts, record_folds
+from tsad.paths import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+GENERATE = REPO / "Codes/Dataset/data_generate.py"
+SPLIT = REPO / "Codes/Dataset/data_split.py"
+STUDENT = REPO / "Codes/Models/student_train.py"
+DETECT = REPO / "Codes/Inference/detect.py"
+EVALUATE = REPO / "Codes/Inference/evaluate_records.py"
+STUDENT_CV = REPO / "Codes/Models/student_cv.py"
+
+
+def run_script(path, argv):
+    old = sys.argv
+    sys.argv = [str(path), *argv]
+    try:
+        return runpy.run_path(str(path), run_name="not_main")["main"](argv)
+    finally:
+        sys.argv = old
+
+
+# ---- stitching and peaks ------------------------------------------------------------------------
+
+def test_window_starts_cover_the_record_and_end_flush():
+    starts = records.window_starts(1000, 256, 128)
+    assert starts.tolist() == [0, 128, 256, 384, 512, 640, 744]
+    covered = np.zeros(1000, bool)
+    for s in starts:
+        covered[s:s + 256] = True
+    assert covered.all()
+    assert records.window_starts(512, 256, 256).tolist() == [0, 256]
+    with pytest.raises(records.DetectionError, match="shorter than one window"):
+        records.window_starts(200, 256, 128)
+    with pytest.raises(records.DetectionError, match="--hop"):
+        records.window_starts(1000, 256, 0)
+
+
+def test_stitch_is_the_tapered_weighted_mean():
+    starts = np.array([0, 2])
+    probs = np.array([[0.2, 0.2, 0.2, 0.2], [0.8, 0.8, 0.8, 0.8]])
+    out = records.stitch(probs, starts, 6)
+    w = records.taper(4)
+    assert w[0] == w[3] and w[1] == w[2] and w[1] > w[0] > 0        # the middle counts most
+    assert out[:2] == pytest.approx([0.2, 0.2]) and out[4:] == pytest.approx([0.8, 0.8])
+    # sample 2: third sample of window 0 (weight w[2]) and first of window 1 (weight w[0])
+    assert out[2] == pytest.approx((0.2 * w[2] + 0.8 * w[0]) / (w[2] + w[0]), rel=1e-6)
+    assert out[3] == pytest.approx((0.2 * w[3] + 0.8 * w[1]) / (w[3] + w[1]), rel=1e-6)
+
+
+def test_pick_beats_keeps_the_higher_of_two_close_peaks():
+    prob = np.zeros(400)
+    prob[[50, 60, 200, 390]] = [0.7, 0.9, 0.6, 0.3]
+    # 50 and 60 are 78 ms apart at 128 Hz: one beat (the higher); 390 is below the threshold
+    assert records.pick_beats(prob, 128, threshold=0.5).tolist() == [60, 200]
+    assert records.pick_beats(prob, 128, threshold=0.5, refractory_s=0.05).tolist() == [50, 60, 200]
+
+
+# ---- matching -----------------------------------------------------------------------------------
+
+def test_match_beats_hand_cases():
+    m = ec57.match_beats(np.array([100, 200, 300]), np.array([95, 205, 330, 480]), 19)
+    assert (m.tp, m.fn, m.fp) == (2, 1, 2)
+    assert m.ref_index.tolist() == [0, 1] and m.det_index.tolist() == [0, 1]
+    # the tolerance is inclusive: 19 samples away matches, 20 does not
+    assert ec57.match_beats(np.array([100]), np.array([119]), 19).tp == 1
+    assert ec57.match_beats(np.array([100]), np.array([120]), 19).tp == 0
+    # a detection nearer the next reference beat is left to it
+    m = ec57.match_beats(np.array([100, 120]), np.array([115]), 19)
+    assert (m.ref_index.tolist(), m.det_index.tolist()) == ([1], [0])
+    # the nearest detection is paired, not the first one in reach
+    m = ec57.match_beats(np.array([100]), np.array([85, 101]), 19)
+    assert m.det_index.tolist() == [1] and m.fp == 1
+
+
+def test_score_record_figures_by_hand():
+    ref = np.array([128, 256, 384, 512])
+    det = np.array([129, 259, 400, 700])            # errors +1, +3, +16 samples; 700 false; 512 missed
+    row = ec57.score_record("r", ref, det, fs=128)
+    assert (row["TP"], row["FP"], row["FN"]) == (3, 1, 1)
+    assert row["Se"] == pytest.approx(0.75) and row["PPV"] == pytest.approx(0.75)
+    assert row["F1"] == pytest.approx(0.75)
+    assert row["median_abs_error_ms"] == pytest.approx(3 / 128 * 1000)
+    assert row["within_2_samples"] == pytest.approx(1 / 3)
+    skipped = ec57.score_record("r", ref, det, fs=128, skip_s=3.0)     # keeps samples >= 384
+    assert (skipped["n_ref"], skipped["n_det"], skipped["TP"]) == (2, 2, 1)
+
+
+def test_summary_gross_and_average():
+    table = pd.DataFrame([
+        {"record": "a", "TP": 90, "FP": 10, "FN": 0, **ec57.figures(90, 10, 0),
+         "median_abs_error_ms": 5.0, "within_2_samples": 1.0},
+        {"record": "b", "TP": 10, "FP": 0, "FN": 10, **ec57.figures(10, 0, 10),
+         "median_abs_error_ms": 10.0, "within_2_samples": 0.0},
+    ])
+    s = ec57.summarise(table, n_boot=200).set_index("figure")
+    assert s.loc["gross Se", "value"] == pytest.approx(100 / 110)
+    assert s.loc["average Se", "value"] == pytest.approx((1.0 + 0.5) / 2)
+    assert s.loc["gross PPV", "value"] == pytest.approx(100 / 110)
+    assert s.loc["within_2_samples (beat-weighted mean over records)", "value"] == pytest.approx(0.9)
+    assert s.loc["gross F1", "ci_low"] <= s.loc["gross F1", "value"] <= s.loc["gross F1", "ci_high"]
+
+
+@pytest.mark.shared
+def test_matching_agrees_with_wfdb_compare_annotations(svdb_dir):
+    import wfdb.processing
+
+    rng = np.random.default_rng(0)
+    for name in ("800", "805"):
+        ref, fs, _ = ec57.reference_beats(svdb_dir / name)
+        det = records.detect_record(records.classical_detector("xqrs"), svdb_dir / name).samples
+        jittered = np.unique(np.r_[det + rng.integers(-25, 26, len(det)), rng.integers(0, ref[-1], 40)])
+        for d in (det, jittered):
+            ours = ec57.match_beats(ref, d, ec57.tolerance_samples(fs))
+            # wfdb's window is exclusive (|difference| < width): 150 ms inclusive is width 19 + 1
+            theirs = wfdb.processing.compare_annotations(ref, d, ec57.tolerance_samples(fs) + 1)
+            assert (ours.tp, ours.fp, ours.fn) == (theirs.tp, theirs.fp, theirs.fn), name
+
+
+# ---- record-wise splits -------------------------------------------------------------------------
+
+NAMES = [f"r{i:02d}" for i in range(11)]
+
+
+def test_record_folds_cover_every_record_once_and_are_seeded():
+    folds = record_folds(NAMES, 5, seed=3)
+    flat = [r for part in folds for r in part]
+    assert sorted(flat) == NAMES and len(flat) == len(set(flat))
+    assert [len(p) for p in folds] == [3, 2, 2, 2, 2]
+    assert record_folds(NAMES, 5, seed=3) == folds and record_folds(NAMES, 5, seed=4) != folds
+
+
+def test_assign_record_parts_by_fold_and_by_name():
+    parts = assign_record_parts(NAMES * 3, folds=5, fold=2, val=0.2, seed=3)
+    assert parts["test"] == record_folds(NAMES, 5, 3)[2]
+    assert len(parts["val"]) == 2 and not set(parts["val"]) & set(parts["test"])
+    assert sorted(parts["train"] + parts["val"] + parts["test"]) == NAMES
+    named = assign_record_parts(NAMES, test_records=["r01", "r02"], val_records=["r03"])
+    assert named == {"train": [r for r in NAMES if r not in ("r01", "r02", "r03")], "val": ["r03"],
+                     "test": ["r01", "r02"]}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"test_records": ["r99"]}, "r99 not in the workspace"),
+    ({"test_records": ["r01"], "val_records": ["r01"]}, "r01 named twice"),
+    ({"test_records": ["r01", "r01"]}, "r01 named twice"),
+    ({}, "test part is empty"),
+    ({"folds": 5, "fold": 5}, "--fold must lie in 0..4"),
+    ({"folds": 12, "fold": 0}, "--folds must lie in 2..11"),
+    ({"test_records": NAMES[:10], "val_records": ["r10"]}, "train part is empty"),
+])
+def test_assign_record_parts_errors_name_the_problem(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        assign_record_parts(NAMES, **kwargs)
+
+
+# ---- end to end on a synthetic database -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """Five 2-minute synthetic records, their windows, and a cnn_bilstm student trained briefly on
+    records demo02..demo04 (demo00 and demo01 are the test patients)."""
+    from tsad.demo_db import DemoConfig, write_demo_database
+
+    root = tmp_path_factory.mktemp("records")
+    raw = root / "raw"
+    write_demo_database(raw, DemoConfig(n_records=5, minutes=2))
+    ws = Workspace(root / "ws")
+    run_script(GENERATE, ["--workspace", str(ws.root), "--input-dir", str(raw), "--workers", "1"])
+    run_script(SPLIT, ["--workspace", str(ws.root), "--test-records", "demo00", "demo01",
+                       "--val-records", "demo02"])
+    run_script(STUDENT, ["--workspace", str(ws.root), "--arch", "cnn_bilstm", "--epochs", "4", "--lr", "3e-3",
+                         "--batch-size", "16", "--warmup-steps", "10", "--soft-sigma", "1"])
+    return ws, raw
+
+
+def test_split_json_lists_the_named_records(demo):
+    ws, _ = demo
+    split = json.loads((ws.split_root / "split.json").read_text())
+    assert split["by"] == "record"
+    assert split["records"] == {"train": ["demo03", "demo04"], "val": ["demo02"], "test": ["demo00", "demo01"]}
+    assert split["counts"] == {"train": 120, "val": 60, "test": 120}
+
+
+def _resampled_copy(raw: Path, name: str, out: Path, fs_new: int) -> None:
+    """The record at another rate, written without annotations (nothing to score it against)."""
+    import wfdb
+    import wfdb.processing
+
+    rec = wfdb.rdrecord(str(raw / name))
+    sig = np.stack([wfdb.processing.resample_sig(rec.p_signal[:, c], rec.fs, fs_new)[0]
+                    for c in range(rec.n_sig)], axis=1)
+    out.mkdir(parents=True, exist_ok=True)
+    wfdb.wrsamp(name, fs=fs_new, units=rec.units, sig_name=rec.sig_name, p_signal=sig, fmt=["16", "16"],
+                write_dir=str(out))
+
+
+def test_detect_writes_readable_annotations_at_the_records_own_rate(demo, tmp_path):
+    import wfdb
+
+    ws, raw = demo
+    out = tmp_path / "det128"
+    run_script(DETECT, ["--workspace", str(ws.root), "--run", "LSTM_train_cnn_bilstm", "--input-dir", str(raw),
+                        "--records", "demo00", "demo01", "--out", str(out), "--threshold", "0.3"])
+    meta = json.loads((out / "detections.json").read_text())
+    assert meta["kind"] == "student" and meta["arch"] == "cnn_bilstm" and meta["real_time_factor"] > 0
+    beats128 = wfdb.rdann(str(out / "demo00"), "tsad").sample
+    csv = pd.read_csv(out / "demo00_beats.csv")
+    assert csv["sample"].tolist() == beats128.tolist()
+    assert np.allclose(csv["time_s"], beats128 / 128, atol=1e-4)
+    assert np.load(out / "demo00_probs.npy").shape == (2 * 60 * 128,)
+    # the same record at 360 Hz, without its .atr: detected all the same, in 360 Hz sample numbers
+    hi = tmp_path / "raw360"
+    _resampled_copy(raw, "demo00", hi, 360)
+    out360 = tmp_path / "det360"
+    run_script(DETECT, ["--workspace", str(ws.root), "--run", "LSTM_train_cnn_bilstm", "--input-dir", str(hi),
+                        "--out", str(out360), "--threshold", "0.3"])
+    beats360 = wfdb.rdann(str(out360 / "demo00"), "tsad").sample
+    assert len(beats128) > 100 and beats360.max() < 2 * 60 * 360
+    same = ec57.match_beats(np.sort(beats128 * 360 / 128).astype(np.int64), beats360, ec57.tolerance_samples(360))
+    assert same.tp >= 0.95 * len(beats128)
+
+
+def test_evaluate_records_counts_and_comparison(demo, tmp_path):
+    ws, raw = demo
+    student_out, xqrs_out = tmp_path / "student", tmp_path / "xqrs"
+    for run, out in (("LSTM_train_cnn_bilstm", student_out), ("xqrs", xqrs_out)):
+        run_script(DETECT, ["--workspace", str(ws.root), "--run", run, "--input-dir", str(raw),
+                            "--records", "demo00", "demo01", "--out", str(out)])
+    result = run_script(EVALUATE, ["--detections", str(student_out), str(xqrs_out), "--input-dir", str(raw),
+                                   "--bootstrap", "100", "--out", str(tmp_path / "cmp")])
+    table = pd.read_csv(student_out / "records.csv", dtype={"record": str})
+    assert table["record"].tolist() == ["demo00", "demo01"]
+    assert (table["TP"] + table["FN"] == table["n_ref"]).all() and (table["TP"] + table["FP"] == table["n_det"]).all()
+    ref, _, _ = ec57.reference_beats(raw / "demo00")
+    assert table.loc[0, "n_ref"] == len(ref)
+    assert result["tables"]["xqrs"]["F1"].min() > 0.95          # clean synthetic beats: XQRS finds them
+    assert (tmp_path / "cmp" / "comparison.png").stat().st_size > 10_000
+    assert set(pd.read_csv(tmp_path / "cmp" / "comparison.csv")["model"]) == {"student", "xqrs"}
+
+
+def test_detect_and_evaluate_bad_input(demo, tmp_path):
+    ws, raw = demo
+    with pytest.raises(records.DetectionError, match="no trained model"):
+        run_script(DETECT, ["--workspace", str(ws.root), "--run", "nothing_here", "--input-dir", str(raw)])
+    with pytest.raises(records.DetectionError, match="demo99"):
+        run_script(DETECT, ["--workspace", str(ws.root), "--run", "xqrs", "--input-dir", str(raw),
+                            "--records", "demo99"])
+    with pytest.raises(ec57.ScoringError, match=r"no detection files \*\.nope"):
+        run_script(EVALUATE, ["--detections", str(tmp_path), "--input-dir", str(raw), "--ext", "nope"])
+    orphan = tmp_path / "orphan"
+    orphan.mkdir()
+    (orphan / "zz9.tsad").write_bytes(records.EMPTY_ANNOTATION_FILE)
+    with pytest.raises(ec57.ScoringError, match="zz9.tsad: no matching record zz9.hea"):
+        run_script(EVALUATE, ["--detections", str(orphan), "--input-dir", str(raw)])
+
+
+def test_student_cv_scores_every_record_once(demo):
+    ws, raw = demo
+    summary = run_script(STUDENT_CV, ["--workspace", str(ws.root), "--input-dir", str(raw), "--name", "tiny",
+                                      "--folds", "5", "--only-folds", "0", "1", "--arch", "tcn", "--epochs", "1",
+                                      "--batch-size", "16", "--lr", "3e-3", "--warmup-steps", "5",
+                                      "--val", "0.25", "--threads", "1"])
+    root = ws.root / "cv" / "tiny"
+    folds = pd.read_csv(root / "folds.csv")
+    per_record = pd.read_csv(root / "records.csv", dtype={"record": str})
+    assert folds["fold"].tolist() == [0, 1]
+    assert sorted(per_record["record"]) == sorted(" ".join(folds["test_records"]).split())
+    assert per_record["record"].is_unique
+    assert set(summary["figure"]) >= {"gross_F1", "MSP", "MSR", "within_2_samples"}
+    tuned = json.loads((root / "fold0" / "detection.json").read_text())
+    assert tuned["threshold"] in tuned["grid"] and not set(tuned["records"]) & set(folds["test_records"][0].split())
+    assert "student_cv.py" in (root / "command.txt").read_text()
