@@ -65,6 +65,7 @@ def assert_consistent(ws: Workspace) -> int:
     assert manifest["summary"]["n_windows"] == len(ids)
     assert sorted(set(windows["record"])) == manifest["summary"]["records"]
     assert not list(ws.root.glob(".Plots_ECG.*")), "a temporary folder was left behind"
+    assert not (ws.root / data.DATA_INCOMPLETE).exists()
     return len(ids)
 
 
@@ -225,6 +226,8 @@ def test_kill_during_the_swap_then_a_rerun_leaves_a_consistent_workspace(tmp_pat
         assert len(list(ws.plots_ecg.iterdir())) == 3 * 15
     else:  # off Linux's exchange, a reader meanwhile finds no folder, never a partial one
         assert not ws.plots_ecg.exists()
+    with pytest.raises(ValueError, match="the last data stage stopped while replacing its outputs"):
+        data.load_generated(ws)  # new images beside old labels never pass for a whole set
 
     generate_main(generate_argv(ws, 3))  # the lock was freed by the kill: no --wait needed
     assert assert_consistent(ws) == 3 * 15 != before

@@ -17,13 +17,14 @@ from tqdm.auto import tqdm
 from . import ecg
 from .common import log
 from .demo_db import DemoConfig, write_demo_database
-from .fileio import atomic_path, exchange_paths, make_tmp_dir, save_json
+from .fileio import atomic_path, exchange_paths, make_tmp_dir, save_json, save_text
 from .locks import holds, pid_alive
 from .manifest import write_manifest
 from .paths import SPLITS, Workspace, plot_name
 from .render import render_to_png
 
 DATA_MANIFEST = "data_manifest.json"
+DATA_INCOMPLETE = ".data_incomplete"  # present while (or after a kill during) the data stage's replacement
 SPLIT_MANIFEST = "manifest.json"
 
 
@@ -212,6 +213,8 @@ def generate(ws: Workspace, cfg: GenerateConfig) -> GenerateSummary:
     ws.root.mkdir(parents=True, exist_ok=True)
     tmp = fresh_tmp_dir(ws.plots_ecg)
     render_all(series, ids, tmp, cfg.workers or os.cpu_count() or 1)
+    # Four outputs replaced one after another: a kill between them must not pass for a whole set.
+    save_text(ws.root / DATA_INCOMPLETE, f"pid {os.getpid()} started replacing the data stage's outputs\n")
     swap_in(tmp, ws.plots_ecg)
 
     frame = pd.DataFrame(np.column_stack([ids, labels]).astype(np.int64))
@@ -232,6 +235,7 @@ def generate(ws: Workspace, cfg: GenerateConfig) -> GenerateSummary:
                    inputs=[folder / f"{n}.hea" for n in used],
                    outputs=[ws.labels_csv, ws.segments_npy, ws.windows_csv, ws.plots_ecg], started=started,
                    summary=asdict(summary))
+    (ws.root / DATA_INCOMPLETE).unlink()
     return summary
 
 
@@ -241,6 +245,9 @@ def load_generated(ws: Workspace):
     """labels_ECG.csv, ECG_segments.npy and windows.csv, with every count checked."""
     from .fileio import load_npy
 
+    if (ws.root / DATA_INCOMPLETE).exists():
+        raise ValueError(f"{ws.root / DATA_INCOMPLETE}: the last data stage stopped while replacing its "
+                         "outputs; rerun Codes/Dataset/data_generate.py")
     for path in (ws.labels_csv, ws.segments_npy, ws.windows_csv):
         if not path.is_file():
             raise FileNotFoundError(f"{path}: not found; run Codes/Dataset/data_generate.py first")

@@ -87,17 +87,21 @@ class Holder:
 
 
 def pid_alive(pid: int) -> bool:
-    """True if a process with this pid exists on this host (it may belong to another user)."""
+    """True if a process with this pid exists on this host (it may belong to another user).
+
+    On Windows it answers True (``os.kill(pid, 0)`` would end the process there): a leftover is
+    then kept rather than risk removing a live process's folder.
+    """
     if pid <= 0:
         return False
+    if os.name == "nt":
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    except OSError:  # Windows raises OSError for a pid that does not exist
-        return False
     return True
 
 
