@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from tsad import data, locks
+from tsad.fileio import current_umask
 from tsad.paths import Workspace, plot_name
 
 from kd_helpers import StandInTeacher, logits_for_id, write_teacher_checkpoint
@@ -43,16 +43,21 @@ def generate_main(argv):
 
 def start_script(path: Path, argv: list[str]) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO / "Codes")}
-    return subprocess.Popen([sys.executable, str(path), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    return subprocess.Popen([sys.executable, str(path), *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
 
 
-def wait_for(condition, what: str, timeout: float = DEADLINE_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+def start_holder(lock: Path, what: str, seconds: float = 60,
+                 then_touch: Path | None = None) -> subprocess.Popen:
+    """Another process that holds ``lock`` for ``seconds`` (returns once it holds it)."""
+    code = (f"import pathlib, time; from tsad.locks import hold\n"
+            f"with hold({str(lock)!r}, {what!r}, wait=False):\n"
+            f"    print('held', flush=True); time.sleep({seconds})\n"
+            + (f"    pathlib.Path({str(then_touch)!r}).touch()\n" if then_touch else ""))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO / "Codes")})
+    assert proc.stdout.readline().strip() == "held"
+    return proc
 
 
 def assert_consistent(ws: Workspace) -> int:
@@ -88,11 +93,7 @@ def test_a_busy_workspace_stops_the_script_with_one_line_naming_the_holder(tmp_p
 
 def test_the_lock_of_a_killed_holder_is_free_and_its_stale_record_cleared(tmp_path, caplog):
     lock = locks.lock_path(tmp_path, "data")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from tsad.locks import hold\n"
-         f"with hold({str(lock)!r}, 'test outputs', wait=False):\n    print('held', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "Codes")})
-    assert holder.stdout.readline().strip() == "held"
+    holder = start_holder(lock, "test outputs")
     with pytest.raises(locks.LockHeld, match=rf"test outputs: busy, being written by pid {holder.pid} "):
         with locks.hold(lock, "test outputs", wait=False):
             pass
@@ -116,12 +117,7 @@ def test_wait_waits_for_the_holder_and_the_parser_sets_the_policy(tmp_path):
     assert not make_parser("x").parse_args([]).wait and not locks.wait_default()
 
     lock, done = locks.lock_path(tmp_path, "split"), tmp_path / "holder_done"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import pathlib, time; from tsad.locks import hold\n"
-         f"with hold({str(lock)!r}, 'x', wait=False):\n    print('held', flush=True); time.sleep(1.5)\n"
-         f"    pathlib.Path({str(done)!r}).touch()"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "Codes")})
-    assert holder.stdout.readline().strip() == "held"
+    holder = start_holder(lock, "x", seconds=1.5, then_touch=done)
     started = time.monotonic()
     with locks.hold(lock, "x", wait=True):
         assert done.exists(), "acquired while the other process still held it"
@@ -245,19 +241,13 @@ def test_a_temporary_of_a_live_process_is_never_removed(tmp_path):
         left.mkdir()
         mine = data.fresh_tmp_dir(final)
         assert theirs.is_dir() and not left.exists() and mine.is_dir() and mine != theirs
-        assert mine.stat().st_mode & 0o777 == 0o777 & ~_umask(), "a folder's usual permissions, not 0700"
+        assert mine.stat().st_mode & 0o777 == 0o777 & ~current_umask(), "a folder's usual permissions, not 0700"
         (mine / "a.png").write_bytes(b"x")
         data.swap_in(mine, final)
         assert sorted(p.name for p in final.iterdir()) == ["a.png"] and theirs.is_dir()
     finally:
         sleeper.kill()
         sleeper.wait()
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 # ---- the teacher-logit cache, built once ----------------------------------------------------------
@@ -283,8 +273,8 @@ def _kd_run(root: str, lam: float, marker: str, start) -> None:
     from tsad.train import TrainConfig
 
     start.wait(DEADLINE_S)
-    train_run(Workspace(Path(root)), TrainConfig(epochs=1, batch_size=8, device="cpu"), lam=lam, teacher="vlm_1",
-              logits_fn=MarkedTeacher(Path(marker)))
+    train_run(Workspace(Path(root)), TrainConfig(epochs=1, batch_size=8, device="cpu"), lam=lam,
+              teacher="vlm_1", logits_fn=MarkedTeacher(Path(marker)))
 
 
 def test_four_kd_runs_started_together_run_the_teacher_once(split_workspace, tmp_path):
@@ -318,12 +308,8 @@ def test_a_run_folder_has_one_writer(split_workspace):
 
     ws = split_workspace
     lock = locks.lock_path(ws.root, "run-LSTM_train")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import time; from tsad.locks import hold\n"
-         f"with hold({str(lock)!r}, 'the run folder', wait=False):\n    print('held', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "Codes")})
+    holder = start_holder(lock, "the run folder")
     try:
-        assert holder.stdout.readline().strip() == "held"
         with pytest.raises(locks.LockHeld, match=f"being written by pid {holder.pid} "):
             train_run(ws, TrainConfig(epochs=1, batch_size=8, device="cpu"), lam=0.0)
         assert not (ws.run_dir("LSTM_train") / "metadata.json").exists()

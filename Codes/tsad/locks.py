@@ -71,7 +71,8 @@ class Holder:
 
     @classmethod
     def this_process(cls, what: str) -> "Holder":
-        return cls(pid=os.getpid(), host=socket.gethostname(), command=shlex.join([Path(sys.executable).name, *sys.argv]),
+        command = shlex.join([Path(sys.executable).name, *sys.argv])
+        return cls(pid=os.getpid(), host=socket.gethostname(), command=command,
                    started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), what=what)
 
     def describe(self) -> str:
