@@ -58,17 +58,17 @@ def test_killed_data_stage_leaves_previous_outputs_intact(tmp_path):
     # a bigger second run, killed while it renders its images
     proc = subprocess.Popen(_generate(ws.root, "--demo-records", "4", "--demo-minutes", "4"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
-    tmp_images = ws.root / ".Plots_ECG.tmp"
+    tmp_images = ".Plots_ECG.tmp-*/*.png"  # the run's own temporary folder, named with its pid
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(tmp_images.glob("*.png"))) < 20:
+    while time.time() < deadline and len(list(ws.root.glob(tmp_images))) < 20:
         time.sleep(0.1)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert len(list(tmp_images.glob("*.png"))) >= 20, "the run finished before it could be killed"
+    assert len(list(ws.root.glob(tmp_images))) >= 20, "the run finished before it could be killed"
     ids_after, labels, series, windows = load_generated(ws)  # the first run's outputs, still consistent
     np.testing.assert_array_equal(ids_after, ids_before)
     # and a rerun completes the work and clears the leftovers
     subprocess.run(_generate(ws.root, "--demo-records", "4", "--demo-minutes", "4"), check=True,
                    capture_output=True, cwd=tmp_path)
     assert len(load_generated(ws)[0]) == 4 * 120
-    assert not tmp_images.exists()
+    assert not list(ws.root.glob(".Plots_ECG.tmp-*"))

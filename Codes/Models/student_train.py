@@ -28,4 +28,6 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    from tsad.locks import exit_on_lock_held  # a busy workspace: one line, exit 2
+
+    exit_on_lock_held(main)

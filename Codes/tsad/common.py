@@ -79,9 +79,23 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
     """Shows defaults in --help and keeps the docstring's layout."""
 
 
+class StageParser(argparse.ArgumentParser):
+    """Sets the process's lock policy (``tsad.locks``) from ``--wait`` on every parse."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        from .locks import set_wait_default
+
+        namespace, extras = super().parse_known_args(args, namespace)
+        set_wait_default(getattr(namespace, "wait", False))
+        return namespace, extras
+
+
 def make_parser(doc: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=doc, formatter_class=HelpFormatter)
+    parser = StageParser(description=doc, formatter_class=HelpFormatter)
     parser.add_argument("--workspace", default=None,
                         help=f"workspace folder (default: ${WORKSPACE_ENV}, else workspace/ at the repo root)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
+    parser.add_argument("--wait", action="store_true",
+                        help="when another process is writing the same outputs, wait for it instead of "
+                             "stopping with exit status 2 (also: TSAD_LOCK_WAIT=1)")
     return parser

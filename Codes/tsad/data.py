@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,12 +17,14 @@ from tqdm.auto import tqdm
 from . import ecg
 from .common import log
 from .demo_db import DemoConfig, write_demo_database
-from .fileio import atomic_path, save_json
+from .fileio import atomic_path, exchange_paths, make_tmp_dir, save_json, save_text
+from .locks import holds, pid_alive
 from .manifest import write_manifest
 from .paths import SPLITS, Workspace, plot_name
 from .render import render_to_png
 
 DATA_MANIFEST = "data_manifest.json"
+DATA_INCOMPLETE = ".data_incomplete"  # present while (or after a kill during) the data stage's replacement
 SPLIT_MANIFEST = "manifest.json"
 
 
@@ -144,27 +147,50 @@ def render_all(series: np.ndarray, ids: np.ndarray, folder: Path, workers: int, 
 
 
 def swap_in(tmp: Path, final: Path) -> None:
-    """Replaces the folder ``final`` by ``tmp`` with two renames; the old one is removed after."""
-    old = final.with_name(f".{final.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
+    """Puts the complete folder ``tmp`` (from :func:`fresh_tmp_dir`) in place of ``final``.
+
+    The caller holds the lock of ``final``'s artefact group. A reader of ``final`` sees the old
+    complete folder or the new one: on Linux the two are exchanged in one atomic step; elsewhere
+    the old one is first renamed aside under a unique name, so a reader in between finds no
+    folder (and says so), never a mixed one. The old folder, now under a name this process
+    made, is then removed. A kill at any point leaves ``final`` whole (or, off Linux, absent)
+    and at most a leftover that the next :func:`fresh_tmp_dir` removes.
+    """
+    if not final.exists():
+        os.replace(tmp, final)
+        return
+    if exchange_paths(tmp, final):
+        shutil.rmtree(tmp)  # it holds the old folder now
+        return
+    aside = final.with_name(f"{_tmp_prefix(final)}{os.getpid()}-old-{uuid.uuid4().hex[:8]}")
+    os.replace(final, aside)
     os.replace(tmp, final)
-    if old.exists():
-        shutil.rmtree(old)
+    shutil.rmtree(aside)
+
+
+def _tmp_prefix(final: Path) -> str:
+    return f".{final.name}.tmp-"
 
 
 def fresh_tmp_dir(final: Path) -> Path:
-    tmp = final.with_name(f".{final.name}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)  # left by a killed run
-    tmp.mkdir(parents=True)
-    return tmp
+    """A new, uniquely named empty folder beside ``final``, to be filled and then swapped in.
+
+    Its name carries this process's pid. Leftovers of processes no longer alive (a killed run)
+    are removed first; a folder of a live process is never touched.
+    """
+    prefix = _tmp_prefix(final)
+    leftovers = final.parent.glob(prefix + "*") if final.parent.is_dir() else []
+    for leftover in leftovers:
+        pid = leftover.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            log.info("removing %s, left by a killed run", leftover)
+            shutil.rmtree(leftover)
+    return make_tmp_dir(final, prefix=f"{prefix}{os.getpid()}-")
 
 
 # ---- the stage ---------------------------------------------------------------------------------
 
+@holds("data")
 def generate(ws: Workspace, cfg: GenerateConfig) -> GenerateSummary:
     started = time.time()
     if cfg.labels not in ecg.LABEL_MODES:
@@ -187,6 +213,8 @@ def generate(ws: Workspace, cfg: GenerateConfig) -> GenerateSummary:
     ws.root.mkdir(parents=True, exist_ok=True)
     tmp = fresh_tmp_dir(ws.plots_ecg)
     render_all(series, ids, tmp, cfg.workers or os.cpu_count() or 1)
+    # Four outputs replaced one after another: a kill between them must not pass for a whole set.
+    save_text(ws.root / DATA_INCOMPLETE, f"pid {os.getpid()} started replacing the data stage's outputs\n")
     swap_in(tmp, ws.plots_ecg)
 
     frame = pd.DataFrame(np.column_stack([ids, labels]).astype(np.int64))
@@ -207,6 +235,7 @@ def generate(ws: Workspace, cfg: GenerateConfig) -> GenerateSummary:
                    inputs=[folder / f"{n}.hea" for n in used],
                    outputs=[ws.labels_csv, ws.segments_npy, ws.windows_csv, ws.plots_ecg], started=started,
                    summary=asdict(summary))
+    (ws.root / DATA_INCOMPLETE).unlink()
     return summary
 
 
@@ -216,6 +245,9 @@ def load_generated(ws: Workspace):
     """labels_ECG.csv, ECG_segments.npy and windows.csv, with every count checked."""
     from .fileio import load_npy
 
+    if (ws.root / DATA_INCOMPLETE).exists():
+        raise ValueError(f"{ws.root / DATA_INCOMPLETE}: the last data stage stopped while replacing its "
+                         "outputs; rerun Codes/Dataset/data_generate.py")
     for path in (ws.labels_csv, ws.segments_npy, ws.windows_csv):
         if not path.is_file():
             raise FileNotFoundError(f"{path}: not found; run Codes/Dataset/data_generate.py first")
@@ -336,6 +368,7 @@ def _place_image(src: Path, dst: Path, copy: bool) -> None:
         os.symlink(os.path.relpath(src, dst.parent), dst)
 
 
+@holds("data", "split")
 def split(ws: Workspace, train: float = 0.9, val: float = 0.05, seed: int = 42, by: str = "window",
           copy: bool = False, test_records=None, val_records=None, folds: int | None = None,
           fold: int | None = None) -> dict[str, int]:

@@ -8,6 +8,9 @@ Cache format (the contract with the teacher side), for a split ``s`` and teacher
 
     <ws>/cache/teacher_logits/<t>_<sha256[:16]>_<s>.npy       float32 (N, 256) logits
     <ws>/cache/teacher_logits/<t>_<sha256[:16]>_<s>_ids.npy   int64 (N,) window ids, same order
+
+Each entry is built under its lock (``<ws>/.locks/teacher_logits-<t>_<sha256[:16]>_<s>.lock``,
+see ``tsad.locks``): several runs that need it at once wait for the first, then read it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import paths
+from . import locks, paths
 from .common import log
 from .fileio import load_npy, save_npy, sha256_file
 
@@ -85,39 +88,43 @@ def cached_teacher_logits(ws: paths.Workspace, teacher: str, split: str, ids: np
     """The teacher's logits (N, L) float32 for the windows ``ids`` (in that order).
 
     Windows already in the cache are read; the others go to ``logits_fn`` (default
-    ``tsad.teacher.teacher_logits``) in one batched call and are appended to the cache.
+    ``tsad.teacher.teacher_logits``) in one batched call and are appended to the cache. The
+    entry's lock is held throughout, so runs started together compute each window once.
     """
     ids = np.asarray(ids, dtype=np.int64)
     if len(ids) != len(image_paths):
         raise ValueError(f"{split}: {len(ids)} window ids but {len(image_paths)} image paths")
     sha = checkpoint_sha256 or teacher_hash(ws, teacher)
     logits_path, ids_path = cache_paths(ws, teacher, sha, split)
-    cached = _read_cache(logits_path, ids_path)
-    cached_logits, cached_ids = cached if cached else (None, np.empty(0, np.int64))
+    # One builder per entry: other runs wait here, then find their windows cached and only read.
+    with locks.hold_group(ws.root, f"teacher_logits-{logits_path.stem}",
+                          f"the teacher-logit cache {logits_path.name}", wait=True):
+        cached = _read_cache(logits_path, ids_path)
+        cached_logits, cached_ids = cached if cached else (None, np.empty(0, np.int64))
 
-    missing = ~np.isin(ids, cached_ids)
-    if missing.any():
-        todo = [Path(p) for p, m in zip(image_paths, missing) if m]
-        absent = [p for p in todo if not p.is_file()]
-        if absent:
-            raise FileNotFoundError(f"{absent[0]}: image missing ({len(absent)} of {len(todo)} windows "
-                                    f"need teacher logits); rerun data_split.py")
-        log.info("teacher %s: computing logits for %d %s windows (cache: %s)", teacher, len(todo), split,
-                 logits_path)
-        fn = logits_fn or _default_logits_fn()
-        fresh = np.asarray(fn(ws.run_dir(teacher), todo, batch_size=batch_size, device=device,
-                              progress=progress), dtype=np.float32)
-        if fresh.ndim != 2 or len(fresh) != len(todo):
-            raise ValueError(f"teacher {teacher}: expected ({len(todo)}, L) logits, got {fresh.shape}")
-        if cached_logits is not None and cached_logits.shape[1] != fresh.shape[1]:
-            raise ValueError(f"{logits_path}: cached logits have {cached_logits.shape[1]} steps, "
-                             f"the teacher now gives {fresh.shape[1]}")
-        new_ids = np.concatenate([cached_ids, ids[missing]])
-        new_logits = fresh if cached_logits is None else np.concatenate([cached_logits, fresh])
-        # Logits first, ids last: a kill in between is caught by the length check on reading.
-        save_npy(logits_path, new_logits)
-        save_npy(ids_path, new_ids)
-        cached_logits, cached_ids = new_logits, new_ids
+        missing = ~np.isin(ids, cached_ids)
+        if missing.any():
+            todo = [Path(p) for p, m in zip(image_paths, missing) if m]
+            absent = [p for p in todo if not p.is_file()]
+            if absent:
+                raise FileNotFoundError(f"{absent[0]}: image missing ({len(absent)} of {len(todo)} windows "
+                                        f"need teacher logits); rerun data_split.py")
+            log.info("teacher %s: computing logits for %d %s windows (cache: %s)", teacher, len(todo), split,
+                     logits_path)
+            fn = logits_fn or _default_logits_fn()
+            fresh = np.asarray(fn(ws.run_dir(teacher), todo, batch_size=batch_size, device=device,
+                                  progress=progress), dtype=np.float32)
+            if fresh.ndim != 2 or len(fresh) != len(todo):
+                raise ValueError(f"teacher {teacher}: expected ({len(todo)}, L) logits, got {fresh.shape}")
+            if cached_logits is not None and cached_logits.shape[1] != fresh.shape[1]:
+                raise ValueError(f"{logits_path}: cached logits have {cached_logits.shape[1]} steps, "
+                                 f"the teacher now gives {fresh.shape[1]}")
+            new_ids = np.concatenate([cached_ids, ids[missing]])
+            new_logits = fresh if cached_logits is None else np.concatenate([cached_logits, fresh])
+            # Logits first, ids last: a kill in between is caught by the length check on reading.
+            save_npy(logits_path, new_logits)
+            save_npy(ids_path, new_ids)
+            cached_logits, cached_ids = new_logits, new_ids
 
     order = {int(w): i for i, w in enumerate(cached_ids)}
     return cached_logits[[order[int(w)] for w in ids]].astype(np.float32, copy=False)

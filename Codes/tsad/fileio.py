@@ -4,13 +4,32 @@ so a killed stage never leaves a half-written file under a final name."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def make_tmp_dir(final: str | os.PathLike, prefix: str) -> Path:
+    """``tempfile.mkdtemp`` beside ``final``, with a folder's usual permissions (not mkdtemp's 0700)."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=final.parent))
+    os.chmod(tmp, 0o777 & ~current_umask())
+    return tmp
 
 
 @contextlib.contextmanager
@@ -20,12 +39,35 @@ def atomic_path(path: str | os.PathLike):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 would make the final file private
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def exchange_paths(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Swaps the two existing paths ``a`` and ``b`` in one atomic step, if the system can.
+
+    Linux's ``renameat2(..., RENAME_EXCHANGE)``: a reader of either path sees the old entry or
+    the new one, never none. Returns False, having changed nothing, where that call or the file
+    system lacks it (other systems, old kernels, some network file systems).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:  # a C library older than glibc 2.28
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
 
 
 def save_npy(path, array) -> None:

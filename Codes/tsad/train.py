@@ -27,6 +27,7 @@ from . import paths
 from .checkpoint import load_checkpoint, load_trainable, save_checkpoint, trainable_state_dict
 from .common import autocast_dtype, get_device, git_commit, log, package_versions
 from .fileio import save_json, save_npy
+from .locks import holds_run_folder
 
 
 @dataclass
@@ -169,6 +170,7 @@ def _batch_size(batch) -> int:
     return _batch_size(batch[0])
 
 
+@holds_run_folder
 def fit(model: nn.Module, train_ds: Dataset, val_ds: Dataset, loss_fn: LossFn, cfg: TrainConfig,
         run_dir, *, kind: str, model_config: dict, best_name: str = paths.STUDENT_CHECKPOINT,
         collate_fn=None, resume: bool = False, extra: dict | None = None, device=None) -> dict:
@@ -176,6 +178,7 @@ def fit(model: nn.Module, train_ds: Dataset, val_ds: Dataset, loss_fn: LossFn, c
 
     ``kind`` and ``model_config`` go into every checkpoint so that inference rebuilds the model
     from the checkpoint alone; ``extra`` is stored too (backbone name, alpha, lambda, ...).
+    Rank 0 holds the run folder's lock throughout (``tsad.locks``): one writer per run folder.
     """
     run_dir = Path(run_dir)
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
