@@ -232,7 +232,10 @@ def fit(model: nn.Module, train_ds: Dataset, val_ds: Dataset, loss_fn: LossFn, c
     elif resume:
         log.info("--resume: no %s yet, starting %s from scratch", last_path, run_dir.name)
 
-    header = {"kind": kind, "model_config": model_config, "train_config": asdict(cfg), **(extra or {})}
+    # Each process trains on its own shard (DistributedSampler): the record says how the work was split.
+    shard = len(train_loader.sampler)
+    header = {"kind": kind, "model_config": model_config, "train_config": asdict(cfg), "world_size": world,
+              "train_windows_per_process": shard, **(extra or {})}
     first = state["epoch"] + 1
     if state["early_stopped"]:
         log.info("%s stopped early before; nothing to resume", run_dir.name)
