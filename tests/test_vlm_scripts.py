@@ -81,4 +81,6 @@ def test_two_process_ddp_on_cpu(split_workspace):
     assert losses.shape == (2,) and np.isfinite(losses).all()
     assert np.isfinite(np.load(run / paths.VAL_LOSSES)).all()
     assert meta["backbone"] == "tiny" and (run / paths.TEACHER_CHECKPOINT).is_file()
+    # 6 train windows shared by 2 processes (tests/test_ddp.py checks the shards themselves)
+    assert (meta["world_size"], meta["train_windows_per_process"]) == (2, 3)
     assert not list(run.glob("*.tmp*"))
