@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from kd_helpers import train_tiny_teacher
 from test_student_scripts import QUICK, _script
@@ -70,8 +71,8 @@ def test_a_retrained_teacher_invalidates_the_cache(split_workspace):
 
 
 def test_temperature_changes_the_loss_as_the_formula_says(split_workspace):
-    """With lr 0 the student keeps its initial weights, so the logged validation loss is kd_loss of
-    those weights on the val windows and the cached teacher logits, at the run's temperature."""
+    """With lr 0 the student keeps its initial weights, so the logged validation loss is the KD
+    formula of those weights on the val windows and the cached teacher logits, at the run's T."""
     ws = split_workspace
     checkpoint = train_tiny_teacher(ws)
     run = ws.run_dir(paths.kd_run_name(0.5, "vlm_1"))
@@ -84,8 +85,13 @@ def test_temperature_changes_the_loss_as_the_formula_says(split_workspace):
         teacher, _ = cached(ws, checkpoint, "val")
         with torch.no_grad():
             student = load_student(run, torch.device("cpu"))(torch.from_numpy(val.series)).float()
-        expected = kd_loss(student, torch.from_numpy(val.labels), torch.from_numpy(teacher), 0.5, temperature)
+        y, t, T = torch.from_numpy(val.labels), torch.from_numpy(teacher), temperature
+        # (1 - lam) * BCE(s, y) + lam * T^2 * BCE(s / T, sigmoid(t / T)), written out here
+        hard = F.binary_cross_entropy_with_logits(student, y)
+        soft = F.binary_cross_entropy_with_logits(student / T, torch.sigmoid(t / T))
+        expected = 0.5 * hard + 0.5 * T * T * soft
         assert meta["val_losses"][0] == pytest.approx(expected.item(), rel=1e-5)
+        assert kd_loss(student, y, t, 0.5, T).item() == pytest.approx(expected.item(), rel=1e-6)
         losses[temperature] = meta["val_losses"][0]
         run.rename(run.with_name(f"{run.name}_T{temperature:g}"))
     assert abs(losses[1.0] - losses[4.0]) > 1e-3
