@@ -193,12 +193,14 @@ def test_resume_equals_a_straight_run(tmp_path, monkeypatch):
     assert_same_training_state(tmp_path / "straight", tmp_path / "resumed")
 
 
-def test_student_script_resume_equals_a_straight_run(split_workspace, monkeypatch, tmp_path):
+@pytest.mark.parametrize("recipe", [[], ["--aug-noise-mv", "0.05", "--aug-shift", "3"]],
+                         ids=["plain", "augmented"])
+def test_student_script_resume_equals_a_straight_run(split_workspace, monkeypatch, tmp_path, recipe):
     from test_student_scripts import QUICK, _script
 
     student_train = _script("Models/student_train.py")
     ws = split_workspace
-    args = ["--workspace", str(ws.root), "--epochs", "2", "--limit-train", "8", *QUICK]
+    args = ["--workspace", str(ws.root), "--epochs", "2", "--limit-train", "8", *QUICK, *recipe]
     student_train.main([*args, "--seed", "3"])
     straight = tmp_path / "straight"
     ws.run_dir(paths.STUDENT_RUN).rename(straight)
