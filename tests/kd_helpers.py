@@ -1,11 +1,23 @@
-"""Test helpers for the student: a stand-in teacher that counts the windows it is asked for,
-a stand-in teacher checkpoint, and a one-thread fixture."""
+"""Test helpers for distillation: the real tiny teacher trained for a few steps, and, for the cache's
+own bookkeeping, a stand-in teacher that counts the windows it is asked for and a stand-in
+checkpoint."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+
+
+def train_tiny_teacher(ws, alpha: float = 1.0, seed: int = 42, epochs: int = 1) -> Path:
+    """Trains the tiny-backbone teacher on 6 train / 3 val windows (about a second); returns its
+    best checkpoint. Another seed gives other weights, as a retrained teacher would."""
+    from tsad import paths, teacher_train
+
+    teacher_train.main(["--workspace", str(ws.root), "--model", "tiny", "--epochs", str(epochs),
+                        "--limit-train", "6", "--limit-val", "3", "--batch-size", "3", "--warmup-steps", "0",
+                        "--lr", "1e-3", "--device", "cpu", "--seed", str(seed)], alpha=alpha)
+    return ws.run_dir(paths.teacher_run_name(alpha)) / paths.TEACHER_CHECKPOINT
 
 
 def logits_for_id(window_id: int, length: int = 256) -> np.ndarray:

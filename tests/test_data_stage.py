@@ -1,5 +1,6 @@
 """data_generate.py and data_split.py, called through main() as a user would."""
 
+import json
 import os
 import runpy
 import sys
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tsad.fileio import sha256_file
 from tsad.paths import Workspace, plot_name
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +46,14 @@ def test_generate_demo_outputs(demo_ws):
     assert windows["record"].tolist()[:31][-1] == "demo01" and windows["start"].iloc[1] == 256
     assert (windows["n_beats"].to_numpy() == labels[:, 1:].sum(1)).all()
     assert len(list(ws.plots_ecg.glob("ecg_plot_*.png"))) == 90
-    assert (ws.root / "data_manifest.json").is_file()
+    manifest = json.loads((ws.root / "data_manifest.json").read_text())
+    assert manifest["stage"] == "data_generate" and manifest["config"]["demo"] is True
+    assert manifest["config"]["labels"] == "beats" and manifest["config"]["channels"] == [0, 1]
+    assert manifest["summary"]["n_windows"] == 90 and manifest["summary"]["n_beats"] == labels[:, 1:].sum()
+    outputs = {Path(o["path"]).name: o for o in manifest["outputs"]}
+    assert outputs["ECG_segments.npy"]["sha256"] == sha256_file(ws.segments_npy)
+    assert outputs["Plots_ECG"]["kind"] == "folder" and outputs["Plots_ECG"]["files"] == 90
+    assert [Path(i["path"]).name for i in manifest["inputs"]] == ["demo00.hea", "demo01.hea", "demo02.hea"]
 
 
 def test_rerun_replaces_without_duplicates(demo_ws):

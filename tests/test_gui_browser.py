@@ -1,7 +1,7 @@
 """The app in a real browser: `streamlit run` headless on localhost, every page opened in Chromium
 through selenium, a screenshot of each, no error element, the page title there; and one upload
 on the live page. Skips only where chromium or chromedriver is absent (Debian: apt-get install -y
-chromium chromium-driver)."""
+chromium chromium-driver), and fails there instead when TSAD_REQUIRE_SHARED=1 (CI)."""
 
 from __future__ import annotations
 
@@ -18,15 +18,17 @@ import pytest
 from conftest import REPO
 from test_gui import build_tiny_workspace, wfdb_upload
 
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import WebDriverException  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
+from conftest import skip_unless_required  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="chromium and chromedriver are not installed "
-                                       "(apt-get install -y chromium chromium-driver)")
+if not (CHROMIUM and CHROMEDRIVER):
+    skip_unless_required("chromium and chromedriver are not installed "
+                         "(apt-get install -y chromium chromium-driver)")
+
+from selenium import webdriver  # noqa: E402  (a test dependency in requirement.txt)
+from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
 
 # (url path, browser title, text that appears once the page has finished running)
 PAGES = [("", "ECG beat detection with a distilled student · tsad", "Predicted beats"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import sys
@@ -9,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from kd_helpers import StandInTeacher, write_teacher_checkpoint
+from kd_helpers import train_tiny_teacher
 from tsad import distill, paths
 from tsad.checkpoint import load_checkpoint
 from tsad.outputs import load_outputs
@@ -43,18 +44,19 @@ def test_student_train_writes_the_run_and_resumes_from_the_last_epoch(split_work
     assert meta["epochs_run"] == 2 and meta["n_train"] == 8 and meta["train_config"]["epochs"] == 2
 
 
-def test_kd_train_then_infer_scores_every_test_window(split_workspace, monkeypatch):
+def test_kd_train_then_infer_scores_every_test_window(split_workspace):
     ws = split_workspace
-    write_teacher_checkpoint(ws, "vlm_0.5")
-    teacher = StandInTeacher()
-    monkeypatch.setattr(distill, "_default_logits_fn", lambda: teacher)
+    checkpoint = train_tiny_teacher(ws, alpha=0.5)
     _script("Models/kd_train.py").main(["--workspace", str(ws.root), "--lam", "0.5", "--teacher", "vlm_0.5",
                                         "--epochs", "1", "--limit-train", "8", *QUICK])
     name = paths.kd_run_name(0.5, "vlm_0.5")
     ckpt = load_checkpoint(ws.run_dir(name) / paths.STUDENT_CHECKPOINT)
     assert (ckpt["lam"], ckpt["teacher"], ckpt["temperature"]) == (0.5, "vlm_0.5", 2.0)
-    assert len(ckpt["teacher_checkpoint_sha256"]) == 64
-    assert len(teacher.windows) == 8 + 8
+    sha = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    assert ckpt["teacher_checkpoint_sha256"] == sha
+    # the teacher scored the 8 train windows used and all 8 val windows, once
+    for split, ids in (("train", range(8)), ("val", range(24, 32))):
+        assert np.load(distill.cache_paths(ws, "vlm_0.5", sha, split)[1]).tolist() == list(ids)
 
     _script("Inference/lstm/student_infer.py").main(["--workspace", str(ws.root), "--run", name,
                                                      "--batch-size", "3", "--device", "cpu"])

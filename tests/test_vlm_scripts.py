@@ -11,10 +11,12 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tsad import paths
 from tsad.outputs import load_outputs
 from tsad.splits import load_split
+from tsad.teacher import load_teacher, predict_images
 
 REPO = paths.REPO_ROOT
 TRAIN = {a: REPO / "Codes" / "Models" / f"vlm_train_{a}.py" for a in ("0.5", "1")}
@@ -50,7 +52,12 @@ def test_train_then_infer_scores_every_test_window(alpha, split_workspace, monke
     assert out.probs.shape == (8, 256) and out.ts.shape == (8, 256, 2)
     np.testing.assert_array_equal(out.ids, test.ids)
     np.testing.assert_array_equal(out.labels, test.labels)
-    assert (out.probs > 0).all() and (out.probs < 1).all()
+    # every row is the sigmoid of the teacher's logits for that window's image, scored alone in memory
+    bundle = load_teacher(run, "cpu")
+    for row in (0, 7):  # the first batch and the short last one
+        image = np.asarray(Image.open(test.image_paths[row]).convert("RGB"))
+        expected = 1 / (1 + np.exp(-predict_images(bundle, [image])[0].astype(np.float64)))
+        np.testing.assert_allclose(out.probs[row], expected, rtol=0, atol=1e-5)
     assert len(np.unique(out.probs.round(6), axis=0)) > 1  # the windows got their own scores
 
 
@@ -81,4 +88,6 @@ def test_two_process_ddp_on_cpu(split_workspace):
     assert losses.shape == (2,) and np.isfinite(losses).all()
     assert np.isfinite(np.load(run / paths.VAL_LOSSES)).all()
     assert meta["backbone"] == "tiny" and (run / paths.TEACHER_CHECKPOINT).is_file()
+    # 6 train windows shared by 2 processes (tests/test_ddp.py checks the shards themselves)
+    assert (meta["world_size"], meta["train_windows_per_process"]) == (2, 3)
     assert not list(run.glob("*.tmp*"))

@@ -109,6 +109,28 @@ def init_distributed(device_pref: str = "auto"):
     return dist.get_rank(), dist.get_world_size(), device
 
 
+def _rng_states(world: int) -> list[dict]:
+    """Every rank's torch random state (dropout draws from it), in rank order."""
+    state = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    if world == 1:
+        return [state]
+    states = [None] * world
+    dist.all_gather_object(states, state)
+    return states
+
+
+def _restore_rng_state(states: list[dict] | None, rank: int, world: int, source: Path) -> None:
+    if not states or len(states) != world:
+        log.warning("%s holds no random state for %d process(es): dropout after resuming will differ "
+                    "from an uninterrupted run", source, world)
+        return
+    torch.set_rng_state(states[rank]["cpu"])
+    if "cuda" in states[rank] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states[rank]["cuda"])
+
+
 def is_main_process() -> bool:
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
@@ -207,11 +229,16 @@ def fit(model: nn.Module, train_ds: Dataset, val_ds: Dataset, loss_fn: LossFn, c
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         state.update(ckpt["progress"])
+        # Without the random state, the resumed epochs draw other dropout masks than an uninterrupted run.
+        _restore_rng_state(ckpt.get("rng"), rank, world, last_path)
         log.info("resuming %s after epoch %d", run_dir.name, state["epoch"] + 1)
     elif resume:
         log.info("--resume: no %s yet, starting %s from scratch", last_path, run_dir.name)
 
-    header = {"kind": kind, "model_config": model_config, "train_config": asdict(cfg), **(extra or {})}
+    # Each process trains on its own shard (DistributedSampler): the record says how the work was split.
+    shard = len(train_loader.sampler)
+    header = {"kind": kind, "model_config": model_config, "train_config": asdict(cfg), "world_size": world,
+              "train_windows_per_process": shard, **(extra or {})}
     first = state["epoch"] + 1
     if state["early_stopped"]:
         log.info("%s stopped early before; nothing to resume", run_dir.name)
@@ -237,6 +264,7 @@ def fit(model: nn.Module, train_ds: Dataset, val_ds: Dataset, loss_fn: LossFn, c
         stop = state["stale_epochs"] >= cfg.patience
         state["early_stopped"] = stop
         state["finished"] = stop or epoch + 1 >= cfg.epochs
+        rng_states = _rng_states(world)
         if is_main_process():
             log.info("%s: train %.5f  val %.5f%s", tag, train_loss, val_loss, "  (best)" if improved else "")
             weights = trainable_state_dict(core)
@@ -245,7 +273,8 @@ def fit(model: nn.Module, train_ds: Dataset, val_ds: Dataset, loss_fn: LossFn, c
                                                       "val_loss": val_loss})
             save_checkpoint(last_path, {**header, "model": weights, "epoch": epoch, "val_loss": val_loss,
                                         "optimizer": optimizer.state_dict(),
-                                        "scheduler": scheduler.state_dict(), "progress": dict(state)})
+                                        "scheduler": scheduler.state_dict(), "progress": dict(state),
+                                        "rng": rng_states})
             _write_run_files(run_dir, header, state, best_name)
         if stop:
             log.info("%s: early stop, no better validation loss for %d epochs", run_dir.name, cfg.patience)
