@@ -35,8 +35,6 @@ def add_cv_args(parser) -> None:
     g.add_argument("--val", type=float, default=0.05, help="share of the training records that validate")
     g.add_argument("--detector", choices=("xqrs", "gqrs"), default=None,
                    help="score a classical detector instead of training a student")
-    g.add_argument("--train-windows", type=int, default=None,
-                   help="train on this many randomly drawn (seeded) windows of the training records (default: all)")
     g.add_argument("--hop", type=int, default=None, help="detection hop in samples (default: half a window)")
     g.add_argument("--threshold", type=float, default=None,
                    help="beat probability threshold on whole records (default: tuned per fold on its validation records)")
@@ -70,7 +68,8 @@ def main(argv=None):
     def train_fn(ws_, run_name, train, val):
         seed_everything(args.seed)
         train_run(ws_, TrainConfig.from_args(args), run_name=run_name, recipe=recipe, preset=args.preset,
-                  arch=args.arch, data=(train, val), resume=args.resume)
+                  arch=args.arch, data=(train, val), resume=args.resume, train_windows=args.train_windows,
+                  seed=args.seed)
 
     for fold in args.only_folds if args.only_folds is not None else range(args.folds):
         if (root / f"fold{fold}" / "fold.json").is_file():

@@ -44,10 +44,9 @@ class CVData:
     labels: np.ndarray
     records: np.ndarray
 
-    def subset(self, names, name: str, ws: paths.Workspace, limit: int | None = None, seed: int = 0) -> SplitData:
+    def subset(self, names, name: str, ws: paths.Workspace) -> SplitData:
+        """The windows of the records ``names``, in workspace order, as a split."""
         rows = np.flatnonzero(np.isin(self.records, list(names)))
-        if limit is not None and limit < len(rows):
-            rows = np.sort(np.random.default_rng(seed).choice(rows, limit, replace=False))
         return SplitData(name, self.ids[rows], self.series[rows], self.labels[rows].astype(np.float32),
                          ws.plots_ecg)
 
@@ -79,12 +78,12 @@ def positions_in_windows(samples: np.ndarray, n_windows: int, length: int) -> me
 
 def run_fold(ws: paths.Workspace, data: CVData, input_dir: Path, name: str, fold: int, folds: int, *,
              seed: int, train_fn=None, detector_name: str | None = None, val: float = 0.05,
-             hop: int | None = None, threshold: float | None = None,
-             train_windows: int | None = None) -> dict:
+             hop: int | None = None, threshold: float | None = None, train_windows: int | None = None) -> dict:
     """One fold: train (unless ``detector_name`` is classical), tune the beat threshold on the
     fold's validation records (unless ``threshold`` is given), detect the test records whole, score.
 
-    ``train_fn(ws, run_name, train, val)`` trains a student into ``run_name``."""
+    ``train_fn(ws, run_name, train, val)`` trains a student into ``run_name`` (drawing its
+    ``train_windows`` itself, as student_train.py does); the count is only recorded here."""
     parts = assign_record_parts(data.records, folds=folds, fold=fold, val=val, seed=seed)
     fold_dir = cv_dir(ws, name) / f"fold{fold}"
     started = time.perf_counter()
@@ -93,7 +92,7 @@ def run_fold(ws: paths.Workspace, data: CVData, input_dir: Path, name: str, fold
         detector = records.classical_detector(detector_name)
     else:
         run_name = fold_run_name(name, fold)
-        train = data.subset(parts["train"], "train", ws, train_windows, seed)
+        train = data.subset(parts["train"], "train", ws)
         valid = data.subset(parts["val"], "val", ws)
         t0 = time.perf_counter()
         train_fn(ws, run_name, train, valid)

@@ -27,6 +27,14 @@ class SplitData:
     def image_paths(self) -> list[Path]:
         return [self.image_dir / plot_name(i) for i in self.ids]
 
+    def sample(self, n: int | None, seed: int) -> "SplitData":
+        """``n`` windows drawn at random with ``seed``, kept in their order (all when n is None or
+        at least the split's size)."""
+        if n is None or n >= len(self):
+            return self
+        rows = np.sort(np.random.default_rng(seed).choice(len(self), n, replace=False))
+        return SplitData(self.name, self.ids[rows], self.series[rows], self.labels[rows], self.image_dir)
+
     def subset(self, n: int | None) -> "SplitData":
         if n is None or n >= len(self):
             return self

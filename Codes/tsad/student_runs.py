@@ -92,10 +92,11 @@ def make_kd_loss(lam: float, temperature: float):
 PRESETS: dict[str, dict] = {
     "seed": {"arch": "bilstm", "batch_size": 16, "lr": 2e-5, "patience": 5, "warmup_steps": 1000,
              "aug_amplitude": 0.0, "aug_wander_mv": 0.0, "aug_noise_mv": 0.0, "aug_shift": 0,
-             "aug_lead_dropout": 0.0, "pos_weight": 1.0, "soft_sigma": 0.0},
+             "aug_lead_dropout": 0.0, "pos_weight": 1.0, "soft_sigma": 0.0, "train_windows": None},
     "recommended": {"arch": "cnn_bilstm", "epochs": 6, "batch_size": 64, "lr": 3e-3, "patience": 3,
                     "warmup_steps": 200, "aug_amplitude": 0.3, "aug_wander_mv": 0.2, "aug_noise_mv": 0.02,
-                    "aug_shift": 16, "aug_lead_dropout": 0.1, "pos_weight": 1.0, "soft_sigma": 1.0},
+                    "aug_shift": 16, "aug_lead_dropout": 0.1, "pos_weight": 1.0, "soft_sigma": 1.0,
+                    "train_windows": 12000},
 }
 
 
@@ -145,6 +146,9 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
 def add_data_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("data")
     g.add_argument("--limit-train", type=int, default=None, help="use only the first N train windows")
+    g.add_argument("--train-windows", type=int, default=None,
+                   help="train on N windows drawn at random (with --seed) from the train split, the same "
+                        "ones every epoch (default: all)")
     g.add_argument("--limit-val", type=int, default=None, help="use only the first N val windows")
 
 
@@ -162,9 +166,11 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
               resume: bool = False, run_name: str | None = None, teacher_batch_size: int = 32,
               logits_fn: LogitsFn | None = None, model_config: StudentConfig | None = None,
               recipe: Recipe | None = None, preset: str | None = None, arch: str = "bilstm",
-              data: tuple[SplitData, SplitData] | None = None) -> dict:
+              data: tuple[SplitData, SplitData] | None = None, train_windows: int | None = None,
+              seed: int = 42) -> dict:
     """Trains a student (lam = 0) or a distilled student into its run folder; returns fit's history.
 
+    ``train_windows`` trains on that many windows drawn with ``seed`` (the same every epoch).
     ``data`` gives the (train, val) windows in memory (cross-validation) instead of the workspace's
     split. ``model_config`` (default: ``arch``'s table settings, the input size from the data) chooses the
     model; ``recipe`` the augmentation and loss (default: none, as the original)."""
@@ -179,13 +185,15 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
     if from_workspace_split:
         data = (load_split(ws, "train", check_images=False), load_split(ws, "val", check_images=False))
     train, val = data[0].subset(limit_train), data[1].subset(limit_val)
+    train = train.sample(train_windows, seed)
     recipe = recipe or Recipe()
     model_config = model_config or student_config(arch, input_size=train.series.shape[2])
     if model_config.input_size != train.series.shape[2]:
         raise ValueError(f"{ws.split_npy('train')}: windows of {train.series.shape[2]} lead(s), the student "
                          f"config expects input_size {model_config.input_size}")
     extra = {"lam": float(lam), "teacher": None, "temperature": None, "teacher_checkpoint_sha256": None,
-             "limit_train": limit_train, "limit_val": limit_val, "n_train": len(train), "n_val": len(val),
+             "limit_train": limit_train, "limit_val": limit_val, "train_windows": train_windows,
+             "n_train": len(train), "n_val": len(val),
              "recipe": recipe.as_dict(), "preset": preset,
              "split_records": _split_records(ws) if from_workspace_split else None}
     geometry = _workspace_geometry(ws, train)
@@ -316,6 +324,7 @@ def train_main(argv=None, doc: str | None = None, distill: bool = False) -> dict
     return train_run(paths.Workspace.from_arg(args.workspace), TrainConfig.from_args(args), lam=lam,
                      teacher=teacher, temperature=args.temperature if distill else 2.0,
                      limit_train=args.limit_train, limit_val=args.limit_val, resume=args.resume,
+                     train_windows=args.train_windows, seed=args.seed,
                      run_name=args.run_name or default_run_name(lam, teacher, args.arch),
                      teacher_batch_size=args.teacher_batch_size if distill else 32,
                      recipe=recipe_from_args(args), preset=args.preset, arch=args.arch)
