@@ -148,7 +148,7 @@ def add_data_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--limit-train", type=int, default=None, help="use only the first N train windows")
     g.add_argument("--train-windows", type=int, default=None,
                    help="train on N windows drawn at random (with --seed) from the train split, the same "
-                        "ones every epoch (default: all)")
+                        "ones every epoch (None: all)")
     g.add_argument("--limit-val", type=int, default=None, help="use only the first N val windows")
 
 
