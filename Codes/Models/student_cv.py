@@ -2,6 +2,7 @@
 
     python Codes/Models/student_cv.py --workspace W --input-dir PATH/svdb --name recommended --preset recommended
     python Codes/Models/student_cv.py --workspace W --input-dir PATH/svdb --name xqrs --detector xqrs
+    python Codes/Models/student_cv.py --workspace W --compare xqrs recommended     # table of finished CVs
 
 The workspace holds the windows of every record (data_generate.py on the whole database); its
 records are cut into --folds record-wise folds (seeded). For each fold the student trains on the
@@ -28,8 +29,10 @@ from tsad.student_runs import parse_train_args  # noqa: E402
 
 def add_cv_args(parser) -> None:
     g = parser.add_argument_group("cross-validation")
-    g.add_argument("--input-dir", required=True, help="folder of the WFDB records the workspace was made from")
-    g.add_argument("--name", required=True, help="name of this experiment: W/cv/<name>/")
+    g.add_argument("--input-dir", default=None, help="folder of the WFDB records the workspace was made from (required)")
+    g.add_argument("--name", default=None, help="name of this experiment: W/cv/<name>/ (required)")
+    g.add_argument("--compare", nargs="+", default=None, metavar="NAME",
+                   help="print the comparison of finished cross-validations (same folds) and exit")
     g.add_argument("--folds", type=int, default=5, help="number of record-wise folds")
     g.add_argument("--only-folds", type=int, nargs="+", default=None, metavar="K", help="run only these folds")
     g.add_argument("--val", type=float, default=0.05, help="share of the training records that validate")
@@ -58,6 +61,12 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     ws = Workspace.from_arg(args.workspace)
+    if args.compare:
+        table = crossval.comparison(ws, args.compare)
+        print(to_markdown(table))
+        return table
+    if not (args.input_dir and args.name):
+        raise ValueError("student_cv.py needs --input-dir and --name (or --compare NAME ...)")
     data = crossval.load_cv_data(ws)
     recipe = recipe_from_args(args)
     root = crossval.cv_dir(ws, args.name)

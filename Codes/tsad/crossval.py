@@ -209,3 +209,34 @@ def collect(ws: paths.Workspace, name: str) -> tuple[pd.DataFrame, pd.DataFrame,
 
 def fold_names(data: CVData, folds: int, seed: int) -> list[list[str]]:
     return record_folds(data.records, folds, seed)
+
+
+def comparison(ws: paths.Workspace, names) -> pd.DataFrame:
+    """One row per cross-validation of ``names`` (each finished): the headline figures as
+    "mean [95% interval]" over folds, the per-record F1 spread, and the folds' test records must be
+    the same (else the comparison would not be paired): raises ValueError when they differ."""
+    rows, reference = [], None
+    for name in names:
+        folds_table, records_table, summary = collect(ws, name)
+        tests = tuple(folds_table.sort_values("fold")["test_records"])
+        if reference is None:
+            reference = (name, tests)
+        elif tests != reference[1]:
+            raise ValueError(f"{cv_dir(ws, name)}: its folds test other records than {reference[0]}'s; "
+                             "a comparison needs the same folds (same --folds and --seed)")
+        s = summary.set_index("figure")
+
+        def cell(fig, digits=4):
+            m, lo, hi = s.loc[fig, ["mean_over_folds", "ci_low", "ci_high"]]
+            return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]" if not np.isnan(lo) else f"{m:.{digits}f}"
+
+        q = records_table["F1"].to_numpy(float)
+        worst = records_table.loc[records_table["F1"].idxmin(), "record"] if len(q) else ""
+        rows.append({"model": name, "folds": len(folds_table), "records": len(records_table),
+                     "gross Se": cell("gross_Se"), "gross PPV": cell("gross_PPV"), "gross F1": cell("gross_F1"),
+                     "average F1": cell("average_F1"), "within +-2 samples": cell("within_2_samples", 3),
+                     "median abs error (ms)": cell("median_abs_error_ms", 1), "MSP": cell("MSP", 3),
+                     "MSR": cell("MSR", 3), "MSP_rec": cell("MSP_rec", 3), "MSR_rec": cell("MSR_rec", 3),
+                     "per-record F1 min / median": f"{np.nanmin(q):.4f} ({worst}) / {np.nanmedian(q):.4f}",
+                     "train min per fold": f"{folds_table['train_s'].mean() / 60:.1f}"})
+    return pd.DataFrame(rows)
