@@ -35,12 +35,13 @@ def run_script(script: Path, argv: list[str]) -> None:
 
 
 @functools.cache
-def make_detection_setup(root: Path) -> dict[str, Path]:
-    """The demo records, the workspace with detections/xqrs (scored) and a gqrs folder whose
-    demo01 has no reference annotations (not scored). Built once per root."""
+def make_detection_setup(root: Path, ws: Path | None = None) -> dict[str, Path]:
+    """The demo records in ``root``, and in the workspace (default ``root/ws``) detections/xqrs
+    (scored) and detections/gqrs, whose demo01 has no reference annotations (not scored). Built
+    once per root."""
     from tsad.demo_db import DemoConfig, write_demo_database
 
-    db, no_atr, ws = root / "db", root / "db_no_atr", root / "ws"
+    db, no_atr, ws = root / "db", root / "db_no_atr", ws or root / "ws"
     write_demo_database(db, DemoConfig(n_records=2, minutes=1))
     shutil.copytree(db, no_atr)
     (no_atr / "demo01.atr").unlink()
@@ -117,7 +118,8 @@ def test_page_shows_the_scored_table_and_the_record(setup, monkeypatch):
     det = annotation_samples(setup["xqrs"], "demo00", "tsad", False)
     counts = hand_counts(ref, det)
     assert metrics(at) == {"Reference beats": counts["n_ref"], "Detected": counts["n_det"],
-                           "Matched (TP)": counts["TP"], "Missed (FN)": counts["FN"], "False (FP)": counts["FP"]}
+                           "Matched (TP)": counts["TP"], "Missed (FN)": counts["FN"],
+                           "False (FP)": counts["FP"]}
     summary = at.dataframe[1].value.set_index("figure")
     tp, fp, fn = (int(table[c].sum()) for c in ("TP", "FP", "FN"))
     assert summary.loc["gross F1", "value"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
@@ -133,7 +135,8 @@ def test_slider_and_number_move_the_shown_stretch(setup, monkeypatch):
     at.slider(key="tsad_records_start_slider").set_value(20).run()
     in_view = int(((ref >= 20 * FS) & (ref < 30 * FS)).sum())
     detected = int(((det >= 20 * FS) & (det < 30 * FS)).sum())
-    assert shown_stretch(at).startswith(f"demo00: 20–30 s of 60 s: {detected} detected, {in_view} reference beat(s)")
+    assert shown_stretch(at).startswith(f"demo00: 20–30 s of 60 s: {detected} detected, "
+                                        f"{in_view} reference beat(s)")
     assert at.number_input(key="tsad_records_start_number").value == 20
     assert at.image[0].value != first_image
     at.number_input(key="tsad_records_start_number").set_value(44).run()
@@ -183,7 +186,8 @@ def test_an_empty_workspace_says_how_to_make_detections(tmp_path, monkeypatch):
     assert not at.error and not at.image and not at.dataframe
     assert "No detection folder in this workspace" in at.info[0].value
     command = at.code[0].value
-    assert "Codes/Inference/detect.py --run xqrs" in command and f"--workspace {tmp_path / 'empty'}" in command
+    assert "Codes/Inference/detect.py --run xqrs" in command
+    assert f"--workspace {tmp_path / 'empty'}" in command
     assert "evaluate_records.py" in command
 
 

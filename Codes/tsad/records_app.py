@@ -26,7 +26,9 @@ import pandas as pd
 import streamlit as st
 
 from . import ec57, ecg
-from .records import DEFAULT_EXT, DETECTIONS_DIR, DETECTIONS_META, DetectionError, probs_npy_name, read_detection_meta
+from .app import LOAD_ERRORS, figure_png, run_stage  # DetectionError, ScoringError, RecordError: ValueErrors
+from .records import (DEFAULT_EXT, DETECTIONS_DIR, DETECTIONS_META, DetectionError, probs_npy_name,
+                      read_detection_meta)
 
 RECORDS_CSV = "records.csv"    # evaluate_records.py's per-record table in the detection folder
 SUMMARY_CSV = "summary.csv"    # and its gross / average summary
@@ -81,15 +83,15 @@ def read_folder(path) -> DetectionFolder:
         raise DetectionError(f"{path / DETECTIONS_META}: names no input_dir (the records' folder)")
     ext = str(meta.get("ext") or DEFAULT_EXT)
     records = tuple(sorted(p.name[: -len(ext) - 1] for p in path.glob(f"*.{ext}")))
-    return DetectionFolder(path, str(meta.get("run") or path.name), Path(meta["input_dir"]), ext, meta, records)
+    run = str(meta.get("run") or path.name)
+    return DetectionFolder(path, run, Path(meta["input_dir"]), ext, meta, records)
 
 
 def folder_files(folder: DetectionFolder, record: str) -> list[Path]:
     """Every file the view of ``record`` reads: its modification times key the caches."""
-    base = folder.input_dir / record
     return [folder.path / DETECTIONS_META, folder.path / f"{record}.{folder.ext}",
-            folder.path / probs_npy_name(record), base.with_suffix(".hea"), base.with_suffix(".dat"),
-            base.with_suffix(".atr")]
+            folder.path / probs_npy_name(record),
+            *(folder.input_dir / f"{record}.{suffix}" for suffix in ("hea", "dat", "atr"))]
 
 
 @dataclass
@@ -177,7 +179,8 @@ def load_record_view(folder: DetectionFolder, record: str, annotator: str = "atr
         raise DetectionError(f"{folder.path}: no detections of record {record} ({record}.{folder.ext}); "
                              f"run detect.py on it")
     if not folder.input_dir.is_dir():
-        raise DetectionError(f"{folder.path / DETECTIONS_META}: its input_dir {folder.input_dir} is not a folder")
+        raise DetectionError(f"{folder.path / DETECTIONS_META}: its input_dir {folder.input_dir} "
+                             "is not a folder")
     rec = _read_signal(folder.input_dir, record)
     det = ec57.read_detections(folder.path, record, folder.ext)
     ref = match = None
@@ -227,7 +230,8 @@ def folder_table(folder: DetectionFolder, annotator: str = "atr") -> tuple[pd.Da
     annotated = [r for r in folder.records if (folder.input_dir / f"{r}.{annotator}").is_file()]
     if not annotated:
         return pd.DataFrame(), pd.DataFrame(), "no record of this folder has reference beats"
-    table = ec57.score_folder(folder.path, folder.input_dir, folder.ext, records=annotated, annotator=annotator)
+    table = ec57.score_folder(folder.path, folder.input_dir, folder.ext, records=annotated,
+                              annotator=annotator)
     return table, ec57.summarise(table), (f"scored now over the whole records ({len(annotated)} of "
                                           f"{len(folder.records)} have reference beats)")
 
@@ -259,7 +263,6 @@ START_KEY = "tsad_records_start"          # the start second; the two widgets be
 SLIDER_KEY = "tsad_records_start_slider"
 NUMBER_KEY = "tsad_records_start_number"
 SHOWN_KEY = "tsad_records_shown"
-LOAD_ERRORS = (ValueError, OSError, KeyError)  # DetectionError, ScoringError, RecordError are ValueErrors
 
 
 def _stamp(*files: Path) -> tuple:
@@ -289,7 +292,6 @@ def _tables(path: str, version: tuple):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _segment_png(path: str, record: str, version: tuple, start: int, seconds: int) -> bytes:
-    from .app import figure_png
     from .plots import record_segment_figure
 
     view = _view(path, record, version)
@@ -305,11 +307,12 @@ def _segment_png(path: str, record: str, version: tuple, start: int, seconds: in
 def choose_folder(ws) -> DetectionFolder | None:
     """The model: a detection folder of the workspace, or one typed in; None (with the commands
     that make one) when there is none."""
-    from .app import run_stage
-
     paths = [str(p) for p in workspace_folders(ws)]
-    other = st.text_input("Another detection folder (detect.py --out)", key=OTHER_KEY,
-                          help=f"Folders under {Path(ws.root) / DETECTIONS_DIR} are listed without it.").strip()
+    typed = bool(st.session_state.get(OTHER_KEY))
+    with st.expander("A detection folder outside the workspace", expanded=typed):
+        other = st.text_input("Another detection folder (detect.py --out)", key=OTHER_KEY,
+                              help=f"Folders under {Path(ws.root) / DETECTIONS_DIR} are listed without it.")
+    other = other.strip()
     if other:
         paths.append(str(Path(other).expanduser()))
     if not paths:
@@ -350,7 +353,8 @@ def folder_summary(folder: DetectionFolder) -> None:
     if meta.get("real_time_factor"):
         parts.append(f"{meta['real_time_factor']}x real time")
     st.markdown(" · ".join(p for p in parts if p))
-    st.caption(f"Detections: `{folder.path}` · records: `{folder.input_dir}` · {len(folder.records)} record(s), "
+    st.caption(f"Detections: `{folder.path}` · records: `{folder.input_dir}` · "
+               f"{len(folder.records)} record(s), "
                f"extension .{folder.ext}")
 
 
@@ -380,8 +384,9 @@ def record_viewer(folder: DetectionFolder, record: str) -> RecordView | None:
                                               ("Matched (TP)", m.tp), ("Missed (FN)", m.fn),
                                               ("False (FP)", m.fp))):
             col.metric(label, value)
-    if state.get(SHOWN_KEY) != (str(folder.path), record):   # another record: back to its start
-        state[SHOWN_KEY] = (str(folder.path), record)
+    shown_record = (str(folder.input_dir), record)   # another model on the same record keeps the stretch
+    if state.get(SHOWN_KEY) != shown_record:       # another record: back to its start
+        state[SHOWN_KEY] = shown_record
         state[START_KEY] = 0
     state.setdefault(LENGTH_KEY, DEFAULT_WINDOW_S)
     cols = st.columns([4, 1, 1])
@@ -438,4 +443,6 @@ def records_tables(folder: DetectionFolder) -> None:
         st.warning(f"{saved} is older than the detections: score them again with "
                    f"evaluate_records.py --detections {folder.path} --input-dir {folder.input_dir}")
     st.dataframe(table, hide_index=True, width="stretch")
+    st.markdown("**Over the records**: gross (pooled counts) and average (mean of the records), "
+                "with 95% bootstrap intervals over records")
     st.dataframe(summary, hide_index=True, width="stretch")
