@@ -21,7 +21,8 @@ from tsad.stages import all_runs, display_label, find_run, next_stage, pipeline_
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
 GUI = REPO / "Codes" / "GUI"
-PAGES = ("pages/1_Teacher.py", "pages/2_Student.py", "pages/3_Compare.py", "pages/4_Live.py")
+PAGES = ("pages/1_Teacher.py", "pages/2_Student.py", "pages/3_Compare.py", "pages/4_Live.py",
+         "pages/5_Records.py")
 FABRICATED = ("vlm_0.5", "LSTM_train", "KD_train_0.5_vlm_1")
 TIMEOUT = 60
 TEACHER_SCRIPT = REPO / "Codes" / "Models" / "vlm_train_1.py"

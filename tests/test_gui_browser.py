@@ -17,6 +17,7 @@ import pytest
 
 from conftest import REPO
 from test_gui import build_tiny_workspace, wfdb_upload
+from test_gui_records import make_detection_setup
 
 from conftest import skip_unless_required  # noqa: E402
 
@@ -35,7 +36,8 @@ PAGES = [("", "ECG beat detection with a distilled student · tsad", "Predicted 
          ("Teacher", "Teacher · tsad", "Predicted beats"),
          ("Student", "Student · tsad", "Run live on this window"),
          ("Compare", "Compare the models · tsad", "Loss curves"),
-         ("Live", "Live: your own recording · tsad", "Upload a WFDB record")]
+         ("Live", "Live: your own recording · tsad", "Upload a WFDB record"),
+         ("Records", "Whole records · tsad", "Every record of this model")]
 CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", "--window-size=1400,1800")
@@ -50,6 +52,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     ws = build_tiny_workspace(tmp_path_factory.getbasetemp() / "gui_ws")
+    # detection folders for the Records page (the other pages ignore them)
+    make_detection_setup(tmp_path_factory.getbasetemp() / "browser_records", ws.root)
     port = free_port()
     env = {**os.environ, "TSAD_WORKSPACE": str(ws.root), "OMP_NUM_THREADS": "1"}
     log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
@@ -142,3 +146,21 @@ def test_live_upload_in_chromium(server, browser, tmp_path):
     assert f"{len(beats)} annotated beats" in browser.find_element(By.TAG_NAME, "body").text
     assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stImage"] img')
     browser.save_screenshot(str(tmp_path / "Live_upload.png"))
+
+
+def test_records_page_jumps_to_the_next_error_in_chromium(server, browser, tmp_path):
+    url, _ = server
+    browser.get(f"{url}/Records")
+    wait_until_done(browser, "Every record of this model")
+    model = next(box for box in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stSelectbox"]')
+                 if box.text.startswith("Model (detection folder)"))
+    model.find_element(By.CSS_SELECTOR, 'input[role="combobox"]').click()
+    option = next(o for o in browser.find_elements(By.CSS_SELECTOR, '[role="option"]') if o.text == "xqrs")
+    option.click()
+    wait_until_done(browser, "2 error(s) in the record")
+    assert "demo00: 0–10 s" in browser.find_element(By.TAG_NAME, "body").text
+    next(b for b in browser.find_elements(By.TAG_NAME, "button") if "next error" in b.text).click()
+    wait_until_done(browser, "demo00: 2–12 s")   # the first false detection of xqrs, at 3.98 s
+    assert_clean(browser, "Whole records · tsad")
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stImage"] img')
+    browser.save_screenshot(str(tmp_path / "Records_error.png"))

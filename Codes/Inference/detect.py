@@ -69,7 +69,7 @@ def main(argv=None) -> dict:
     if missing:
         raise records.DetectionError(f"{folder}: no header for record(s) {', '.join(missing)}")
     detector = records.load_detector(ws, args.run, device=args.device)
-    out = Path(args.out) if args.out else ws.root / "detections" / args.run
+    out = Path(args.out) if args.out else ws.root / records.DETECTIONS_DIR / args.run
     per_record = []
     bar = tqdm(names, desc=f"detect {args.run}", unit="rec")
     for name in bar:

@@ -37,6 +37,8 @@ DEFAULT_THRESHOLD = 0.5
 # Two beats closer than this cannot both be real (300 beats per minute); the higher peak wins.
 DEFAULT_REFRACTORY_S = 0.2
 DETECTIONS_META = "detections.json"
+# detect.py writes into <workspace>/detections/<run>/ unless --out says otherwise; the app looks there
+DETECTIONS_DIR = "detections"
 # A WFDB annotation file with no annotation: only the two-byte end-of-file marker (rdann reads it)
 EMPTY_ANNOTATION_FILE = b"\x00\x00"
 

@@ -1,0 +1,34 @@
+"""Records page: a model's beats over whole WFDB records (folders written by
+Codes/Inference/detect.py), scrolled through with the reference beats, the matches, misses and
+false detections marked, a jump to the next error, and the per-record table with its summary.
+
+    streamlit run Codes/GUI/0_Homepage.py   (then choose "Records" in the sidebar)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # Codes/: tsad imports without installing
+
+import streamlit as st  # noqa: E402
+
+from tsad import app, records_app  # noqa: E402
+
+
+def main() -> None:
+    ws = app.page("Whole records", "🩺")
+    folder = records_app.choose_folder(ws)
+    if folder is None:
+        return
+    records_app.folder_summary(folder)
+    record = records_app.choose_record(folder)
+    if record is not None:
+        records_app.record_viewer(folder, record)
+    st.header("Every record of this model")
+    records_app.records_tables(folder)
+
+
+if __name__ == "__main__":
+    main()
