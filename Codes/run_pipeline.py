@@ -1,11 +1,12 @@
-"""Run every stage in order: data, split, teacher (alpha 0.5 and 1) and its inference, student
-(lambda 0), distillation (lambda 0.5 and 1 from each teacher), student inference, loss curves and
-the evaluation table.
+"""Run every stage in order: data, split, the teachers and their inference, the plain student, the
+distilled students, student inference, loss curves and the evaluation table; the runs are those of
+tsad/registry.py (by default the seed's grid of teacher alphas and student lambdas).
 
     python Codes/run_pipeline.py                                  # embedded default: demo data, tiny teacher
     python Codes/run_pipeline.py --quick                          # a reduced run (what CI executes)
     python Codes/run_pipeline.py --input-dir ../shared/data/svdb --model HuggingFaceTB/SmolVLM-256M-Instruct
     python Codes/run_pipeline.py --resume                         # skip steps whose outputs are complete
+    python Codes/run_pipeline.py --quick --seconds 4 --fs 250     # another window geometry
 
 Each stage stays runnable alone (the command of every step is logged). A manifest per step goes to
 <workspace>/manifests/.
@@ -13,15 +14,16 @@ Each stage stays runnable alone (the command of every step is logged). A manifes
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # Codes/: tsad imports without installing
-
+try:
+    from tsad.errors import run_cli
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
 from tsad.common import make_parser, setup_logging  # noqa: E402
 from tsad.paths import Workspace  # noqa: E402
-from tsad.pipeline import STAGES, plan, run_steps  # noqa: E402
+from tsad.ecg import LABEL_MODES  # noqa: E402
+from tsad.pipeline import STAGES, data_flags, plan, run_steps  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -29,6 +31,11 @@ def parse_args(argv=None):
     p.add_argument("--input-dir", help="WFDB records to use instead of the demo database")
     p.add_argument("--records", nargs="+", help="record names to use from --input-dir (default: all)")
     p.add_argument("--download", metavar="DB", help="fetch a PhysioNet database (e.g. svdb) first")
+    w = p.add_argument_group("window geometry (passed to data_generate.py; later stages read it from the workspace)")
+    w.add_argument("--seconds", type=float, default=None, help="window length in seconds (default: the script's, 2)")
+    w.add_argument("--fs", type=float, default=None, help="sampling rate of the windows (default: the script's, 128)")
+    w.add_argument("--channels", type=int, nargs="+", default=None, help="leads to keep (default: 0 1)")
+    w.add_argument("--labels", choices=LABEL_MODES, default=None, help="label mode (default: beats)")
     p.add_argument("--model", default="tiny",
                    help="teacher backbone: tiny (offline, untrained), a Hub id, or a local folder")
     p.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES), help="stages to run, in order")
@@ -51,7 +58,8 @@ def main(argv=None):
         schedule = "quick"
     profile = f"{'real data' if real else 'demo data'}, {schedule} schedule"
     steps = plan(ws, schedule=schedule, demo_size="quick" if args.quick else "demo", input_dir=args.input_dir,
-                 records=args.records, download=args.download, model=args.model, epochs=args.epochs, seed=args.seed)
+                 records=args.records, download=args.download, model=args.model, epochs=args.epochs, seed=args.seed,
+                 geometry_flags=data_flags(args.seconds, args.fs, args.channels, args.labels))
     started = time.time()
     report = run_steps(ws, steps, args.stages, args.resume)
     minutes = (time.time() - started) / 60
@@ -65,6 +73,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from tsad.locks import exit_on_lock_held  # a busy workspace: one line, exit 2
-
-    exit_on_lock_held(main)
+    run_cli(main)

@@ -13,6 +13,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "Codes"))
+# Scripts started in a subprocess import this checkout's tsad too (the editable install may point at
+# another checkout of the repository).
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "Codes"), os.environ.get("PYTHONPATH")]))
 # The test models are small: one thread per process runs them fastest on a 2-core machine and
 # keeps subprocesses (torchrun, streamlit, the pipeline) from competing for cores. Set before torch
 # is first imported, and inherited by every subprocess a test starts.

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from tsad import metrics
-from tsad.evaluate import evaluate_workspace, find_runs, to_markdown
+from tsad.evaluate import evaluate_workspace, find_scored_runs, to_markdown
 from tsad.outputs import save_outputs
 from tsad.splits import load_split
 
@@ -117,7 +117,7 @@ def test_partial_outputs_are_reported_not_scored(split_workspace):
     test = load_split(ws, "test", check_images=False)
     save_outputs(ws.run_dir("vlm_1"), "vlm_1", _probs_from_beats(test.labels), test.labels, test.series, test.ids)
     (ws.run_dir("vlm_1") / "ids_vlm_1.npy").unlink()
-    runs, missing = find_runs(ws)
+    runs, missing = find_scored_runs(ws)
     assert runs == [] and any("vlm_1: incomplete outputs, missing ids_vlm_1.npy" in m for m in missing)
 
 

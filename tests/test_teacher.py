@@ -13,8 +13,8 @@ from tsad.checkpoint import load_checkpoint
 from tsad.losses import teacher_loss
 from tsad.paths import TEACHER_CHECKPOINT, teacher_run_name
 from tsad.teacher import (DEFAULT_PROMPT, TeacherInputs, TeacherSettings, WindowImages, build_random_teacher,
-                          build_teacher, load_teacher, normalise_pixels, parameter_counts,
-                           predict_images, teacher_logits)
+                          build_teacher, load_teacher, normalise_pixels, total_and_trainable_parameters,
+                          predict_images, teacher_logits)
 from tsad import teacher_train
 
 HEAD_PREFIXES = ("proj.", "lstm.", "out.")
@@ -35,7 +35,7 @@ def tiny(tmp_path):
 
 def test_real_config_parameter_counts(smolvlm_dir):
     model, inputs = build_random_teacher(smolvlm_dir, device="meta")
-    total, trainable = parameter_counts(model)
+    total, trainable = total_and_trainable_parameters(model)
     assert (total, trainable) == (230_577_280, 9_556_096)
     assert round(100 * trainable / total, 2) == 4.14
     extra = {n for n in trainable_names(model) if not n.startswith(HEAD_PREFIXES)}
@@ -163,7 +163,7 @@ def test_tiny_teacher_loss_goes_down(tiny, split_workspace):
 def test_train_checkpoint_round_trip(split_workspace):
     teacher_train.main(["--workspace", str(split_workspace.root), "--limit-train", "6", "--limit-val", "4",
                         "--epochs", "2", "--batch-size", "3", "--lr", "1e-3", "--warmup-steps", "0",
-                        "--device", "cpu"], alpha=0.5)
+                        "--device", "cpu"], run="vlm_0.5")
     run = split_workspace.run_dir(teacher_run_name(0.5))
     state = load_checkpoint(run / TEACHER_CHECKPOINT)  # weights_only=True inside
     assert state["kind"] == "smolvlm_tsad" and state["backbone"] == "tiny" and state["backbone_untrained"]

@@ -64,15 +64,18 @@ def test_train_then_infer_scores_every_test_window(alpha, split_workspace, monke
 def test_train_defaults_are_the_seeds():
     from tsad.teacher_train import parse_args
 
-    args = parse_args([])
+    args = parse_args([], run="vlm_0.5")
     assert (args.epochs, args.batch_size, args.lr, args.weight_decay, args.warmup_steps, args.grad_clip) == \
         (5, 16, 2e-5, 0.01, 1000, 1.0)
     assert args.model == "tiny" and not args.image_splitting
 
 
-def test_inference_without_a_trained_teacher_fails_clearly(split_workspace, monkeypatch):
-    with pytest.raises(FileNotFoundError, match="smolvlm_best.pth: checkpoint not found"):
+def test_inference_without_a_trained_teacher_fails_clearly(split_workspace, monkeypatch, capsys):
+    with pytest.raises(SystemExit) as exit_info:
         run_script(INFER["1"], monkeypatch, "--workspace", split_workspace.root, "--device", "cpu")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "smolvlm_best.pth: checkpoint not found" in err[0]
 
 
 def test_two_process_ddp_on_cpu(split_workspace):

@@ -12,10 +12,10 @@ split.json lists the records of each part. Counts are checked across labels_ECG.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
+try:
+    from tsad.errors import run_cli
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
 
 from tsad.common import make_parser, seed_everything, setup_logging  # noqa: E402
 from tsad.paths import Workspace  # noqa: E402
@@ -51,6 +51,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from tsad.locks import exit_on_lock_held  # a busy workspace: one line, exit 2
-
-    exit_on_lock_held(main)
+    run_cli(main)

@@ -7,10 +7,10 @@ The workspace comes from $TSAD_WORKSPACE or the sidebar.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
+try:
+    import tsad  # noqa: F401
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
 
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
@@ -60,7 +60,7 @@ def example_window(ws) -> None:
     if not runs:
         st.info("No model has written inference outputs yet: see the next stage above.")
         return
-    run = next((r for r in runs if r.kind == "student"), runs[0])
+    run = next((r for r in runs if r.role == "student"), runs[0])
     data = app.test_windows(ws)
     saved = app.saved_probs(ws, run) if data is not None else None
     if saved is None:

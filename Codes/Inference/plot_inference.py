@@ -9,10 +9,10 @@ W/results.csv, W/results.md and W/Plots/inference_*.png. Definitions: docs/METRI
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
+try:
+    from tsad.errors import run_cli
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
 
 from tsad.common import log, make_parser, seed_everything, setup_logging  # noqa: E402
 from tsad.evaluate import evaluate_workspace, to_markdown, write_figures, write_results  # noqa: E402
@@ -48,4 +48,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -8,25 +8,9 @@ later epochs and runs read the cache. Presets and architectures as in student_tr
 in the seed preset). Writes W/KD_train_<lam>_<teacher>/ (other architectures: ..._<arch>/).
 """
 
-from __future__ import annotations
+try:
+    from tsad import student_runs
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
-
-from tsad.student_runs import parse_train_args, train_main  # noqa: E402
-
-
-def parse_args(argv=None):
-    return parse_train_args(argv, __doc__, distill=True)
-
-
-def main(argv=None) -> dict:
-    return train_main(argv, __doc__, distill=True)
-
-
-if __name__ == "__main__":
-    from tsad.locks import exit_on_lock_held  # a busy workspace: one line, exit 2
-
-    exit_on_lock_held(main)
+main = student_runs.kd_entry(__name__, __doc__)

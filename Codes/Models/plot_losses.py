@@ -8,10 +8,12 @@ writes W/Plots/losses_<run>.png for each and W/Plots/losses_all.png comparing th
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
+try:
+    from tsad.errors import run_cli
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
 
 from tsad.common import log, make_parser, seed_everything, setup_logging  # noqa: E402
 from tsad.curves import plot_all_losses  # noqa: E402
@@ -33,4 +35,4 @@ def main(argv=None) -> list[Path]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

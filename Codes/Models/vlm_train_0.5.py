@@ -1,26 +1,13 @@
-"""Fine-tune the SmolVLM teacher with alpha = 0.5 (cosine weight; 1 - alpha on BCE) into <workspace>/vlm_0.5/.
+"""Fine-tune the SmolVLM teacher vlm_0.5 (its registry entry: alpha = 0.5) into <workspace>/vlm_0.5/.
 
     python Codes/Models/vlm_train_0.5.py --workspace W [--model tiny|HuggingFaceTB/SmolVLM-256M-Instruct|DIR]
     torchrun --nproc_per_node=N Codes/Models/vlm_train_0.5.py --workspace W --model DIR   (several GPUs)
-"""
 
-from __future__ import annotations
+The loss weighs the cosine term by alpha and the BCE by 1 - alpha: half and half here."""
 
-import sys
-from pathlib import Path
+try:
+    from tsad import teacher_train
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
-
-from tsad import teacher_train  # noqa: E402
-
-ALPHA = 0.5
-
-
-def main(argv=None):
-    return teacher_train.main(argv, alpha=ALPHA, doc=__doc__)
-
-
-if __name__ == "__main__":
-    from tsad.locks import exit_on_lock_held  # a busy workspace: one line, exit 2
-
-    exit_on_lock_held(main)
+main = teacher_train.script_main(__file__, __name__, __doc__)

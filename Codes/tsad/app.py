@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from .errors import EXPECTED_ERRORS
 from .outputs import load_outputs, output_paths
 from .paths import Workspace, default_workspace, fmt_num
 from .splits import load_split
@@ -22,7 +23,7 @@ from .stages import (ModelRun, all_runs, commands, data_ready, display_label, is
 
 WS_KEY = "tsad_workspace"
 WINDOW_KEY = "tsad_window"
-LOAD_ERRORS = (ValueError, OSError, KeyError)
+LOAD_ERRORS = EXPECTED_ERRORS  # the messages scripts print as one line
 
 
 # --- workspace and page frame -------------------------------------------------------------
@@ -159,13 +160,13 @@ def _model(kind: str, run_dir: str, version: tuple):
 
 def load_model(ws: Workspace, run: ModelRun):
     run_dir = ws.run_dir(run.name)
-    return _model(run.kind, str(run_dir), stamp(run_dir / run.checkpoint_name))
+    return _model(run.role, str(run_dir), stamp(run_dir / run.checkpoint_name))
 
 
 def infer(ws: Workspace, run: ModelRun, series: np.ndarray, images=None) -> np.ndarray:
     """Probabilities (N, 256) from the run's checkpoint; the teacher sees ``images`` (or renders)."""
     model = load_model(ws, run)
-    if run.kind == "student":
+    if run.role == "student":
         from .student import student_probs
         return student_probs(model, series)
     from .teacher import predict_images
@@ -266,7 +267,7 @@ def loss_curves(ws: Workspace) -> None:
     from . import curves
 
     try:
-        runs = curves.find_runs(ws)
+        runs = curves.find_loss_curves(ws)
     except LOAD_ERRORS as err:
         st.error(f"Loss files cannot be read: {err}")
         return
@@ -337,7 +338,7 @@ def model_page(kind: str) -> None:
     live_key = "tsad_live_result"
     if st.button("Run live on this window", help="Loads the checkpoint once and infers this window."):
         images = None
-        if run.kind == "teacher":
+        if run.role == "teacher":
             from PIL import Image
             from .paths import plot_name
             path = Path(image_dir) / plot_name(wid)

@@ -80,17 +80,24 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 
 
 class StageParser(argparse.ArgumentParser):
-    """Sets the process's lock policy (``tsad.locks``) from ``--wait`` on every parse."""
+    """The parser of every script: a bad flag is the project's one line (``error: <script>: ...``,
+    exit 2), and every parse sets the process's lock policy (``tsad.locks``) from ``--wait``."""
 
     def parse_known_args(self, args=None, namespace=None):
+        """Parses as argparse does, then applies ``--wait``."""
         from .locks import set_wait_default
 
         namespace, extras = super().parse_known_args(args, namespace)
         set_wait_default(getattr(namespace, "wait", False))
         return namespace, extras
 
+    def error(self, message: str):
+        """Prints ``error: <prog>: <message>`` on stderr and exits with status 2."""
+        self.exit(2, f"error: {self.prog}: {message}\n")
+
 
 def make_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The parser every script starts from: its docstring as help, --workspace, --seed, --wait, --debug."""
     parser = StageParser(description=doc, formatter_class=HelpFormatter)
     parser.add_argument("--workspace", default=None,
                         help=f"workspace folder (default: ${WORKSPACE_ENV}, else workspace/ at the repo root)")
@@ -98,4 +105,6 @@ def make_parser(doc: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--wait", action="store_true",
                         help="when another process is writing the same outputs, wait for it instead of "
                              "stopping with exit status 2 (also: TSAD_LOCK_WAIT=1)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an expected error (also: TSAD_DEBUG=1)")
     return parser

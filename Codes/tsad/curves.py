@@ -19,7 +19,7 @@ class LossCurves:
     val: np.ndarray
 
 
-def find_runs(ws: paths.Workspace) -> list[LossCurves]:
+def find_loss_curves(ws: paths.Workspace) -> list[LossCurves]:
     """Every folder of the workspace holding both loss files (student, KD and teacher runs)."""
     runs = []
     if not ws.root.is_dir():
@@ -70,7 +70,7 @@ def plot_comparison(runs: list[LossCurves], path) -> Path:
 
 def plot_all_losses(ws: paths.Workspace) -> list[Path]:
     """Writes Plots/losses_<run>.png for every run and Plots/losses_all.png; returns the paths."""
-    runs = find_runs(ws)
+    runs = find_loss_curves(ws)
     if not runs:
         raise FileNotFoundError(f"{ws.root}: no run folder with {paths.TRAIN_LOSSES} and "
                                 f"{paths.VAL_LOSSES}; train a model first")

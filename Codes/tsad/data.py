@@ -18,6 +18,7 @@ from . import ecg
 from .common import log
 from .demo_db import DemoConfig, write_demo_database
 from .fileio import atomic_path, exchange_paths, make_tmp_dir, save_json, save_text
+from .geometry import WindowGeometry
 from .locks import holds, pid_alive
 from .manifest import write_manifest
 from .paths import SPLITS, Workspace, plot_name
@@ -231,10 +232,11 @@ def generate(ws: Workspace, cfg: GenerateConfig) -> GenerateSummary:
     summary = GenerateSummary(str(folder), used, skipped, len(ids), int(labels.sum()),
                               round(time.time() - started, 2))
     config = asdict(cfg) | {"input_dir": str(folder)}
+    geometry = WindowGeometry(cfg.fs, series.shape[1], cfg.channels, cfg.labels)
     write_manifest(ws.root / DATA_MANIFEST, "data_generate", config,
                    inputs=[folder / f"{n}.hea" for n in used],
                    outputs=[ws.labels_csv, ws.segments_npy, ws.windows_csv, ws.plots_ecg], started=started,
-                   summary=asdict(summary))
+                   summary=asdict(summary), geometry=geometry.to_dict())
     (ws.root / DATA_INCOMPLETE).unlink()
     return summary
 

@@ -1,9 +1,9 @@
 """Scoring every inference output of a workspace into one results table.
 
-A run is any folder ``W/<run>`` holding ``all_probs_<run>.npy`` (teacher vlm_0.5 / vlm_1, student
-LSTM_train, distilled KD_train_<lambda>_<teacher>, the xqrs baseline). Rows are matched by window
-id: every model is scored on the windows all of them share, against the test split's labels
-when the split is there.
+A run is any folder ``W/<run>`` holding ``all_probs_<run>.npy`` (the runs of tsad.registry, the xqrs
+baseline, or any other). Rows are matched by window id: every model is scored on the windows all
+of them share, against the test split's labels when the split is there. The 150 ms beat-matching
+tolerance is counted in samples at the workspace's rate (tsad.geometry).
 """
 
 from __future__ import annotations
@@ -15,53 +15,47 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import paths
+from . import paths, registry
 from .baseline import XQRS_RUN, ensure_xqrs_outputs
 from .common import log
 from .fileio import atomic_path, save_text
+from .geometry import EC57_TOLERANCE_S, WindowGeometry, load_workspace_geometry
 from .metrics import DEFAULT_TOLERANCE, ModelScores, Positions, score_model
 from .outputs import InferenceOutputs, has_outputs, load_outputs, output_paths
 
 COLUMNS = ["model", "n_windows", "n_windows_without_beats", "MSP", "MSR", "Se", "PPV", "F1", "AUC_PR", "note"]
-TEACHER_RUNS = [paths.teacher_run_name(a) for a in paths.TEACHER_ALPHAS]
-KD_PREFIX = "KD_train_"
-STAGES_HELP = (
-    "teacher: python Codes/Models/vlm_train_0.5.py --workspace W, then "
-    "python Codes/Inference/vlm/vlm_0.5_infer.py --workspace W (and the same with 1); "
-    "student: python Codes/Models/student_train.py --workspace W, then "
-    "python Codes/Inference/lstm/student_infer.py --workspace W --run LSTM_train"
-)
 
 
 def _infer_command(run: str) -> str:
-    if run in TEACHER_RUNS:
-        alpha = run.split("_", 1)[1]
-        return (f"python Codes/Models/vlm_train_{alpha}.py then "
-                f"python Codes/Inference/vlm/vlm_{alpha}_infer.py")
-    if run == paths.STUDENT_RUN:
-        return ("python Codes/Models/student_train.py then "
-                "python Codes/Inference/lstm/student_infer.py --run LSTM_train")
-    return f"python Codes/Inference/lstm/student_infer.py --run {run}"
+    """How to produce a run's inference outputs, from the registry (a run it does not know: student_infer)."""
+    try:
+        entry = registry.get(run)
+    except KeyError:
+        return f"python Codes/Inference/lstm/student_infer.py --run {run}"
+    infer = " ".join(registry.command(entry.infer_script, entry.infer_args))
+    return f"{' '.join(registry.command(entry.train_script, entry.train_args))} then {infer}"
+
+
+def stages_help() -> str:
+    """The commands that produce the outputs this module scores, one per run of the grid."""
+    return "; ".join(_infer_command(r.name) for r in registry.runs())
 
 
 def _run_order(name: str):
-    if name in TEACHER_RUNS:
-        return (0, TEACHER_RUNS.index(name), name)
-    if name == paths.STUDENT_RUN:
-        return (1, 0, name)
-    if name.startswith(KD_PREFIX):
-        return (2, 0, name)
-    return (4 if name == XQRS_RUN else 3, 0, name)
+    order = [r.name for r in registry.runs()]
+    if name in order:
+        return (0, order.index(name), name)
+    return (2 if name == XQRS_RUN else 1, 0, name)
 
 
-def find_runs(ws: paths.Workspace) -> tuple[list[str], list[str]]:
+def find_scored_runs(ws: paths.Workspace) -> tuple[list[str], list[str]]:
     """(runs with complete outputs in display order, messages about expected or partial ones)."""
     found, missing = [], []
     folders = sorted(p for p in ws.root.iterdir() if p.is_dir()) if ws.root.is_dir() else []
     for folder in folders:
         run = folder.name
         if not output_paths(folder, run)["probs"].is_file():
-            if run.startswith(KD_PREFIX):
+            if (folder / paths.METADATA).is_file() and run in {r.name for r in registry.runs()}:
                 missing.append(f"{run}: trained but no inference output ({_infer_command(run)})")
             continue
         if has_outputs(folder, run):
@@ -69,13 +63,14 @@ def find_runs(ws: paths.Workspace) -> tuple[list[str], list[str]]:
         else:
             absent = [p.name for p in output_paths(folder, run).values() if not p.is_file()]
             missing.append(f"{run}: incomplete outputs, missing {', '.join(absent)}")
-    for run in TEACHER_RUNS + [paths.STUDENT_RUN]:
+    for run in (r.name for r in registry.runs()):
         if run not in found and not any(m.startswith(f"{run}:") for m in missing):
             missing.append(f"{run}: no inference output ({_infer_command(run)})")
     return sorted(found, key=_run_order), missing
 
 
 def read_metadata(run_dir: Path) -> dict:
+    """A run's metadata.json, or {} when it is missing or unreadable (with a warning)."""
     path = Path(run_dir) / paths.METADATA
     if not path.is_file():
         return {}
@@ -133,9 +128,11 @@ class Evaluation:
     labels: np.ndarray
     models: list[ModelResult]
     missing: list[str] = field(default_factory=list)
+    geometry: WindowGeometry = field(default_factory=WindowGeometry)
 
     @property
     def table(self) -> pd.DataFrame:
+        """One row per model: the scores and the note."""
         rows = [{"model": m.name, **m.scores.row(), "note": m.note} for m in self.models]
         return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -177,11 +174,14 @@ def _reference_labels(ws, loaded, ids):
 def evaluate_workspace(ws: paths.Workspace, threshold: float | None = None,
                        tolerance: int = DEFAULT_TOLERANCE, with_xqrs: bool = True,
                        progress: bool = True) -> Evaluation:
-    runs, missing = find_runs(ws)
+    """Scores every run with inference outputs on the windows they share (and XQRS beside them)."""
+    geometry = load_workspace_geometry(ws)
+    beat_tolerance = geometry.tolerance_samples(EC57_TOLERANCE_S)
+    runs, missing = find_scored_runs(ws)
     models = [r for r in runs if r != XQRS_RUN]
     if not models:
         raise FileNotFoundError(f"{ws.root}: no inference output found (no <run>/all_probs_<run>.npy). "
-                                f"Run the stages first: {STAGES_HELP}")
+                                f"Run the stages first: {stages_help()}")
     runs = models
     if with_xqrs:
         if ws.split_npy("test").is_file():
@@ -208,19 +208,21 @@ def evaluate_workspace(ws: paths.Workspace, threshold: float | None = None,
         meta = read_metadata(ws.run_dir(run))
         if meta.get("scoring") == "positions":
             scores = score_model(labels, predicted=Positions.from_mask(aligned.probs > 0.5),
-                                 tolerance=tolerance)
+                                 tolerance=tolerance, beat_tolerance=beat_tolerance)
         else:
-            scores = score_model(labels, aligned.probs, threshold=threshold, tolerance=tolerance)
+            scores = score_model(labels, aligned.probs, threshold=threshold, tolerance=tolerance,
+                                 beat_tolerance=beat_tolerance)
         teacher_meta = read_metadata(ws.run_dir(meta["teacher"])) if meta.get("teacher") else None
         note = run_note(run, meta, teacher_meta)
         if len(out.ids) != len(common):
             note = "; ".join(filter(None, [note, f"scored {len(common)} of its {len(out.ids)} windows "
                                                  "(ids shared by every run)"]))
         results.append(ModelResult(run, aligned, scores, note))
-    return Evaluation(common, labels, results, missing)
+    return Evaluation(common, labels, results, missing, geometry)
 
 
 def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
+    """The table as Markdown; NaN shows as n/a."""
     def cell(v):
         if isinstance(v, float):
             return "n/a" if np.isnan(v) else f"{v:.{digits}f}"
@@ -232,12 +234,16 @@ def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
 
 
 def write_results(ws: paths.Workspace, evaluation: Evaluation, threshold, tolerance) -> None:
+    """Writes results.csv and results.md (the table under a note on how it was scored)."""
     table = evaluation.table
     with atomic_path(ws.results_csv) as tmp:
         table.to_csv(tmp, index=False)
     rule = "each window's mean probability" if threshold is None else f"{threshold:g}"
+    geometry = evaluation.geometry
+    beat_window = (f"{EC57_TOLERANCE_S * 1000:g} ms window (= {geometry.tolerance_samples(EC57_TOLERANCE_S)} "
+                   f"samples at {geometry.fs:g} Hz)")
     header = (f"# Results\n\n{len(evaluation.ids)} test windows shared by every model. Threshold: {rule}; "
-              f"squeezing tolerance w = {tolerance}; Se/PPV/F1 pooled with a 150 ms (19-sample) window. "
+              f"squeezing tolerance w = {tolerance}; Se/PPV/F1 pooled with a {beat_window}. "
               "Definitions: docs/METRICS.md.\n\n")
     save_text(ws.results_md, header + to_markdown(table))
 
@@ -251,6 +257,7 @@ def example_windows(evaluation: Evaluation, n_examples: int, seed: int) -> np.nd
 
 
 def write_figures(ws: paths.Workspace, evaluation: Evaluation, n_examples: int = 4, seed: int = 42) -> list[Path]:
+    """Writes the example windows, the precision/recall histograms and the PR curves into Plots/."""
     from . import plots
 
     models = evaluation.models
@@ -260,7 +267,7 @@ def write_figures(ws: paths.Workspace, evaluation: Evaluation, n_examples: int =
     figures = {
         "inference_examples.png": plots.examples_figure(
             [(m.name, m.outputs.ts, evaluation.labels, m.scores.predicted.split()) for m in models],
-            rows, evaluation.ids),
+            rows, evaluation.ids, fs=evaluation.geometry.fs),
         "inference_precision_recall_hist.png": plots.histograms_figure(
             names, [m.scores.precision for m in models], [m.scores.recall for m in models]),
     }

@@ -105,3 +105,53 @@ def read_manifest_geometry(manifest_path) -> WindowGeometry | None:
         return WindowGeometry.from_seconds(config["fs"], config["seconds"], config["channels"],
                                            config.get("labels", "beats"))
     return None
+
+
+def load_workspace_geometry(ws) -> WindowGeometry:
+    """The geometry the workspace's data stage recorded in its data manifest.
+
+    Parameters
+    ----------
+    ws : tsad.paths.Workspace
+        The workspace; its ``data_manifest.json`` is written by ``data_generate.py``.
+
+    Returns
+    -------
+    WindowGeometry
+        The recorded geometry; a workspace whose manifest predates it (or that has only a split,
+        as the tests' fixtures) gets the seed's geometry, 256 samples at 128 Hz on two leads,
+        checked against the test split's shape when there is one.
+    """
+    from .data import DATA_MANIFEST
+
+    recorded = read_manifest_geometry(ws.root / DATA_MANIFEST)
+    if recorded is not None:
+        return recorded
+    default = WindowGeometry()
+    test = ws.split_npy("test")
+    if test.is_file():
+        import numpy as np
+
+        shape = np.load(test, mmap_mode="r").shape
+        if len(shape) != 3 or shape[1:] != (default.samples, default.n_leads):
+            raise GeometryError(f"{ws.root / DATA_MANIFEST}: no recorded geometry, and the windows of {test} "
+                                f"({shape}) are not the default {default.describe()}; rerun data_generate.py")
+    return default
+
+
+def check_checkpoint_geometry(header: dict, geometry: WindowGeometry, source) -> None:
+    """Stops with a GeometryError naming ``source`` when a checkpoint was trained on another geometry.
+
+    Parameters
+    ----------
+    header : dict
+        The checkpoint's entries (its ``"geometry"`` is the ``to_dict`` of what it was trained on;
+        a checkpoint from before geometries were recorded is taken to be the default one).
+    geometry : WindowGeometry
+        The workspace's geometry.
+    source : str or Path
+        The checkpoint or run folder, for the message.
+    """
+    trained = header.get("geometry")
+    trained_on = WindowGeometry() if trained is None else WindowGeometry.from_dict(trained, str(source))
+    geometry.check_matches(trained_on, str(source))

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FS = 128
+from .geometry import EC57_TOLERANCE_S, WindowGeometry
+
 MERGE_GAP = 10               # a run starting <= 10 samples after the previous run's end joins it
 DEFAULT_TOLERANCE = 2        # squeezing: each true beat covers [i - w, i + w]
-AAMI_TOLERANCE_S = 0.150     # ANSI/AAMI EC57 matching window
-AAMI_TOLERANCE = int(AAMI_TOLERANCE_S * FS)  # 19 samples at 128 Hz (19.2 floored)
+AAMI_TOLERANCE_S = EC57_TOLERANCE_S  # ANSI/AAMI EC57 matching window
+# The default geometry's 150 ms in samples (19 at 128 Hz); the evaluation passes its workspace's.
+AAMI_TOLERANCE = WindowGeometry().tolerance_samples(AAMI_TOLERANCE_S)
 
 
 @dataclass

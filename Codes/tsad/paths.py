@@ -24,8 +24,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE_ENV = "TSAD_WORKSPACE"
 SPLITS = ("train", "val", "test")
 
-TEACHER_ALPHAS = (0.5, 1.0)
-STUDENT_LAMBDAS = (0.0, 0.5, 1.0)
 STUDENT_RUN = "LSTM_train"
 TEACHER_CHECKPOINT = "smolvlm_best.pth"
 STUDENT_CHECKPOINT = "best.pth"
@@ -41,10 +39,12 @@ def fmt_num(x: float) -> str:
 
 
 def teacher_run_name(alpha: float) -> str:
+    """The run folder of the teacher trained with loss weight ``alpha`` (``vlm_<alpha>``)."""
     return f"vlm_{fmt_num(alpha)}"
 
 
 def kd_run_name(lam: float, teacher: str) -> str:
+    """The run folder of the BiLSTM student distilled from ``teacher`` with weight ``lam``."""
     return f"KD_train_{fmt_num(lam)}_{teacher}"
 
 

@@ -7,6 +7,7 @@ when it is run alone, and the interpreter (torch, transformers) is loaded once.
 
 from __future__ import annotations
 
+import importlib
 import json
 import runpy
 import time
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import paths
+from . import paths, registry
 from .common import log
 from .manifest import write_manifest
 from .paths import SPLITS, Workspace
@@ -40,15 +41,36 @@ SCHEDULES = {
 
 @dataclass
 class Step:
+    """One command of the plan: a script under Codes/ (a Path) or a ``tsad.`` module, and its flags."""
+
     stage: str
     name: str
-    script: Path
+    script: Path | str
     argv: list[str]
     done: Callable[[], bool]
     outputs: list[Path] = field(default_factory=list)
 
+    @property
+    def is_module(self) -> bool:
+        """True when the step runs a module (``python -m tsad.teacher_train``), not a script file."""
+        return isinstance(self.script, str)
+
+    def command(self) -> list[str]:
+        """The step as a shell command, relative to the repository root."""
+        if self.is_module:
+            return ["python", "-m", self.script, *self.argv]
+        return ["python", str(Path(self.script).relative_to(paths.REPO_ROOT)), *self.argv]
+
     def run(self) -> object:
+        """Calls the script's (or module's) ``main(argv)`` in this process."""
+        if self.is_module:
+            return importlib.import_module(self.script).main(self.argv)
         return runpy.run_path(str(self.script), run_name="tsad_pipeline_step")["main"](self.argv)
+
+
+def _entry(script: str) -> Path | str:
+    """A registry script (a path under Codes/ or a ``tsad.`` module) as a Step's script."""
+    return script if script.startswith("tsad.") else CODES / script
 
 
 # ---- completeness checks for --resume ------------------------------------------------------------
@@ -63,12 +85,14 @@ def _quietly(check: Callable[[], object]) -> bool:
 
 
 def data_done(ws: Workspace) -> bool:
+    """The data stage's outputs are all there and consistent."""
     from .data import DATA_MANIFEST, load_generated
 
     return (ws.root / DATA_MANIFEST).is_file() and _quietly(lambda: load_generated(ws))
 
 
 def split_done(ws: Workspace) -> bool:
+    """Every split is there and readable."""
     from .data import SPLIT_MANIFEST
     from .splits import load_split
 
@@ -77,6 +101,7 @@ def split_done(ws: Workspace) -> bool:
 
 
 def run_done(ws: Workspace, run: str, checkpoint: str) -> bool:
+    """A run finished training and its best checkpoint loads."""
     from .checkpoint import load_checkpoint
 
     def check():
@@ -88,6 +113,7 @@ def run_done(ws: Workspace, run: str, checkpoint: str) -> bool:
 
 
 def infer_done(ws: Workspace, run: str) -> bool:
+    """A run's inference outputs cover the test split and are newer than its training."""
     import numpy as np
 
     from .outputs import load_outputs
@@ -103,6 +129,7 @@ def infer_done(ws: Workspace, run: str) -> bool:
 
 
 def paths_newer(run_dir: Path, run: str, than: float) -> bool:
+    """Every output file of ``run`` was written at or after ``than`` (a modification time)."""
     from .outputs import output_paths
 
     return all(p.stat().st_mtime >= than for p in output_paths(run_dir, run).values())
@@ -110,9 +137,26 @@ def paths_newer(run_dir: Path, run: str, than: float) -> bool:
 
 # ---- the plan ----------------------------------------------------------------------------------
 
+def data_flags(seconds: float | None = None, fs: float | None = None, channels: list[int] | None = None,
+               labels: str | None = None) -> list[str]:
+    """data_generate.py's geometry flags for the values given (None: the script's default)."""
+    flags = []
+    for flag, value in (("--seconds", seconds), ("--fs", fs), ("--labels", labels)):
+        if value is not None:
+            flags += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    if channels is not None:
+        flags += ["--channels", *map(str, channels)]
+    return flags
+
+
 def plan(ws: Workspace, *, schedule: str = "short", demo_size: str = "demo", input_dir: str | None = None,
          records: list[str] | None = None, download: str | None = None, model: str = "tiny",
-         epochs: int | None = None, seed: int = 42) -> list[Step]:
+         epochs: int | None = None, seed: int = 42, geometry_flags: list[str] | None = None) -> list[Step]:
+    """Every step of the pipeline in order, for the runs of tsad.registry.
+
+    ``geometry_flags`` are passed to the data stage (``--seconds``, ``--fs``, ``--channels``,
+    ``--labels``); every later stage reads the geometry from the workspace.
+    """
     flags_of = SCHEDULES[schedule]
     common = ["--workspace", str(ws.root), "--seed", str(seed)]
 
@@ -134,36 +178,28 @@ def plan(ws: Workspace, *, schedule: str = "short", demo_size: str = "demo", inp
     else:
         data_args = common
     steps = [
-        Step("data", "data_generate", CODES / "Dataset/data_generate.py", data_args, lambda: data_done(ws),
-             [ws.labels_csv, ws.segments_npy, ws.windows_csv]),
+        Step("data", "data_generate", CODES / "Dataset/data_generate.py", data_args + list(geometry_flags or []),
+             lambda: data_done(ws), [ws.labels_csv, ws.segments_npy, ws.windows_csv]),
         Step("split", "data_split", CODES / "Dataset/data_split.py", common, lambda: split_done(ws),
              [ws.split_root]),
     ]
-    teachers = [paths.teacher_run_name(a) for a in paths.TEACHER_ALPHAS]
-    for alpha, run in zip(paths.TEACHER_ALPHAS, teachers):
-        script = CODES / f"Models/vlm_train_{paths.fmt_num(alpha)}.py"
-        steps.append(Step("teacher", run, script, common + ["--model", model] + train_flags("teacher"),
-                          lambda r=run: run_done(ws, r, paths.TEACHER_CHECKPOINT), [ws.run_dir(run)]))
-    for alpha, run in zip(paths.TEACHER_ALPHAS, teachers):
-        script = CODES / f"Inference/vlm/vlm_{paths.fmt_num(alpha)}_infer.py"
-        steps.append(Step("teacher_infer", f"{run}_infer", script, common,
-                          lambda r=run: infer_done(ws, r), [ws.run_dir(run)]))
-    students = [paths.STUDENT_RUN]
-    steps.append(Step("student", paths.STUDENT_RUN, CODES / "Models/student_train.py",
-                      common + train_flags("student"),
-                      lambda: run_done(ws, paths.STUDENT_RUN, paths.STUDENT_CHECKPOINT), [ws.run_dir(paths.STUDENT_RUN)]))
-    for teacher in teachers:
-        for lam in paths.STUDENT_LAMBDAS:
-            if lam == 0:
-                continue
-            run = paths.kd_run_name(lam, teacher)
-            students.append(run)
-            steps.append(Step("kd", run, CODES / "Models/kd_train.py",
-                              common + ["--lam", paths.fmt_num(lam), "--teacher", teacher] + train_flags("kd"),
-                              lambda r=run: run_done(ws, r, paths.STUDENT_CHECKPOINT), [ws.run_dir(run)]))
+    teachers = registry.runs("teacher")
+    for run in teachers:
+        steps.append(Step("teacher", run.name, _entry(run.train_script),
+                          common + list(run.train_args) + ["--model", model] + train_flags("teacher"),
+                          lambda r=run: run_done(ws, r.name, r.checkpoint_name), [ws.run_dir(run.name)]))
+    for run in teachers:
+        steps.append(Step("teacher_infer", run.infer_step, _entry(run.infer_script), common + list(run.infer_args),
+                          lambda r=run: infer_done(ws, r.name), [ws.run_dir(run.name)]))
+    students = registry.runs("student")
     for run in students:
-        steps.append(Step("student_infer", f"{run}_infer", CODES / "Inference/lstm/student_infer.py",
-                          common + ["--run", run], lambda r=run: infer_done(ws, r), [ws.run_dir(run)]))
+        stage = "kd" if run.teacher else "student"
+        steps.append(Step(stage, run.name, _entry(run.train_script),
+                          common + list(run.train_args) + train_flags(stage),
+                          lambda r=run: run_done(ws, r.name, r.checkpoint_name), [ws.run_dir(run.name)]))
+    for run in students:
+        steps.append(Step("student_infer", run.infer_step, _entry(run.infer_script), common + list(run.infer_args),
+                          lambda r=run: infer_done(ws, r.name), [ws.run_dir(run.name)]))
     steps.append(Step("losses", "plot_losses", CODES / "Models/plot_losses.py", common, lambda: False, [ws.plots]))
     steps.append(Step("evaluate", "plot_inference", CODES / "Inference/plot_inference.py", common, lambda: False,
                       [ws.results_csv, ws.results_md, ws.plots]))
@@ -179,13 +215,12 @@ def run_steps(ws: Workspace, steps: list[Step], stages, resume: bool) -> list[di
             log.info("[%d/%d] %s: complete, skipped (--resume)", k, len(chosen), step.name)
             report.append({"step": step.name, "status": "skipped", "seconds": 0.0})
             continue
-        log.info("[%d/%d] %s: python %s %s", k, len(chosen), step.name,
-                 step.script.relative_to(paths.REPO_ROOT), " ".join(step.argv))
+        log.info("[%d/%d] %s: %s", k, len(chosen), step.name, " ".join(step.command()))
         started = time.time()
         step.run()
         seconds = time.time() - started
         write_manifest(ws.root / "manifests" / f"{step.name}.json", step.name,
-                       {"script": str(step.script.relative_to(paths.REPO_ROOT)), "argv": step.argv},
+                       {"script": step.script if step.is_module else step.command()[1], "argv": step.argv},
                        outputs=step.outputs, started=started)
         report.append({"step": step.name, "status": "ran", "seconds": round(seconds, 1)})
     return report

@@ -37,10 +37,12 @@ def _beats_on_lead(ax, lead: np.ndarray, true_pos, pred_pos, offset: float = 0.0
         ax.scatter(t[pred_pos], lead[pred_pos] + offset, **{**PRED_STYLE, **hide})
 
 
-def plot_window(series, labels, probs=None, pred_positions=None, threshold=None, title: str = "") -> Figure:
+def plot_window(series, labels, probs=None, pred_positions=None, threshold=None, title: str = "",
+                fs: float | None = None) -> Figure:
     """One window: both leads with true (stars) and predicted (circles) beats and, given
     ``probs``, the probability curve with its threshold (default the window's mean, as the
-    metrics use). Predicted positions default to peak picking on ``probs``."""
+    metrics use). Predicted positions default to peak picking on ``probs``; ``fs`` (the workspace's
+    rate) labels the time axis."""
     series = np.asarray(series)
     if series.ndim == 1:
         series = series[:, None]
@@ -69,14 +71,14 @@ def plot_window(series, labels, probs=None, pred_positions=None, threshold=None,
         ax.set_ylabel("p(beat)")
         ax.legend(loc="upper right", fontsize=8)
     axes[0].legend(loc="upper right", fontsize=8)
-    axes[-1].set_xlabel("sample (128 Hz)")
+    axes[-1].set_xlabel("sample" + (f" ({fs:g} Hz)" if fs else ""))
     if title:
         axes[0].set_title(title)
     fig.tight_layout()
     return fig
 
 
-def examples_figure(models, windows, window_ids=None) -> Figure:
+def examples_figure(models, windows, window_ids=None, fs: float | None = None) -> Figure:
     """The same windows for every model: one row per model, one column per window, lead 2
     drawn below lead 1. ``models``: list of (name, series (N,L,C), labels (N,L), predicted
     positions per window (list of arrays)); ``windows``: row indices into those arrays."""
@@ -99,6 +101,8 @@ def examples_figure(models, windows, window_ids=None) -> Figure:
             if c == 0:
                 ax.set_ylabel(name, fontsize=9)
     axes[0, 0].legend(loc="lower left", fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("sample" + (f" ({fs:g} Hz)" if fs else ""), fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -8,74 +8,55 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from . import registry
 from .outputs import has_outputs, output_paths
-from .paths import (REPO_ROOT, STUDENT_CHECKPOINT, STUDENT_LAMBDAS, STUDENT_RUN, TEACHER_ALPHAS,
-                    TEACHER_CHECKPOINT, Workspace, fmt_num, kd_run_name, teacher_run_name)
+from .paths import Workspace
+from .registry import Run as ModelRun
 
 LOSS_FIGURE = "losses_all.png"  # written last by plot_losses.py
 
 
-@dataclass(frozen=True)
-class ModelRun:
-    """One trainable model of the pipeline; ``name`` is its run folder and its output tag."""
-
-    name: str
-    kind: str                 # "teacher" or "student"
-    weight: float             # the teacher's alpha or the student's lambda
-    label: str
-    teacher: str | None = None  # the teacher a distilled student learned from
-
-    @property
-    def checkpoint_name(self) -> str:
-        return TEACHER_CHECKPOINT if self.kind == "teacher" else STUDENT_CHECKPOINT
-
-    @property
-    def infer_step(self) -> str:
-        return f"{self.name}_infer"
-
-
 def teacher_runs() -> list[ModelRun]:
-    return [ModelRun(teacher_run_name(a), "teacher", a, f"Teacher α={fmt_num(a)}") for a in TEACHER_ALPHAS]
+    """The registry's teacher runs."""
+    return registry.runs("teacher")
 
 
 def student_runs() -> list[ModelRun]:
-    runs = [ModelRun(STUDENT_RUN, "student", 0.0, "Student λ=0")]
-    for lam in (x for x in STUDENT_LAMBDAS if x):
-        runs += [ModelRun(kd_run_name(lam, t.name), "student", lam, f"Student λ={fmt_num(lam)} from {t.name}",
-                          t.name) for t in teacher_runs()]
-    return runs
+    """The registry's student runs: the plain student, then the distilled ones."""
+    return registry.runs("student")
 
 
 def all_runs() -> list[ModelRun]:
-    return teacher_runs() + student_runs()
+    """Every run of the registry's grid, teachers first."""
+    return registry.runs()
 
 
 def find_run(name: str) -> ModelRun:
-    for run in all_runs():
-        if run.name == name:
-            return run
-    raise KeyError(f"{name}: not a run of this pipeline ({', '.join(r.name for r in all_runs())})")
+    """The registry's run called ``name``; KeyError lists the runs."""
+    return registry.get(name)
 
 
-def run_note(ws: Workspace, run: ModelRun) -> str:
+def tiny_note(ws: Workspace, run: ModelRun) -> str:
     """The evaluation's note on a run (an untrained tiny backbone in it or in its teacher), or ''."""
-    from .evaluate import read_metadata, run_note as note
+    from .evaluate import read_metadata, run_note
 
     teacher_meta = read_metadata(ws.run_dir(run.teacher)) if run.teacher else None
-    return note(run.name, read_metadata(ws.run_dir(run.name)), teacher_meta)
+    return run_note(run.name, read_metadata(ws.run_dir(run.name)), teacher_meta)
 
 
 def display_label(ws: Workspace, run: ModelRun) -> str:
     """The run's label, with a note wherever an untrained tiny backbone lies behind its results."""
-    note = run_note(ws, run)
+    note = tiny_note(ws, run)
     return f"{run.label} ({note})" if note else run.label
 
 
 def is_trained(ws: Workspace, run: ModelRun) -> bool:
+    """The run's best checkpoint is in the workspace."""
     return (ws.run_dir(run.name) / run.checkpoint_name).is_file()
 
 
 def is_inferred(ws: Workspace, run: ModelRun) -> bool:
+    """The run's inference outputs are complete in the workspace."""
     return has_outputs(ws.run_dir(run.name), run.name)
 
 
@@ -83,6 +64,8 @@ def is_inferred(ws: Workspace, run: ModelRun) -> bool:
 
 @dataclass(frozen=True)
 class Stage:
+    """A step of the plan as the home page shows it: its command and whether it is complete."""
+
     name: str
     command: str
     done: bool
@@ -90,7 +73,7 @@ class Stage:
 
 
 def _command(step) -> str:
-    return " ".join(["python", str(step.script.relative_to(REPO_ROOT)), *map(shlex.quote, step.argv)])
+    return " ".join(map(shlex.quote, step.command()))
 
 
 def commands(ws: Workspace) -> dict[str, str]:
@@ -132,10 +115,12 @@ def next_stage(stages: list[Stage]) -> Stage | None:
 
 
 def resume_command(ws: Workspace) -> str:
+    """The command that runs every remaining stage of this workspace."""
     return f"python Codes/run_pipeline.py --workspace {shlex.quote(str(ws.root))} --resume"
 
 
 def data_ready(ws: Workspace) -> bool:
+    """The test split is there (the app's pages need it)."""
     return ws.split_csv("test").is_file() and ws.split_npy("test").is_file()
 
 

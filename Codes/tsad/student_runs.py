@@ -1,5 +1,7 @@
 """Training and inference runs of the student, shared by student_train.py, kd_train.py and
-student_infer.py (the scripts only parse flags). lam = 0 is the plain student."""
+student_infer.py (the scripts are entries over ``train_main`` and ``infer_main``). lam = 0 is the
+plain student. Every checkpoint records the window geometry it was trained on; inference and
+distillation refuse a checkpoint of another geometry than the workspace's."""
 
 from __future__ import annotations
 
@@ -11,8 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from . import paths
+from . import paths, registry
+from .checkpoint import load_checkpoint
 from .common import get_device, log
+from .errors import script_main
+from .geometry import check_checkpoint_geometry, load_workspace_geometry
 from .augment import AugmentConfig, add_augment_args, augment_batch, soft_targets
 from .distill import LogitsFn, cached_teacher_logits, kd_loss, teacher_hash
 from .outputs import save_outputs
@@ -144,6 +149,7 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
 
 
 def add_data_args(parser: argparse.ArgumentParser) -> None:
+    """Adds --limit-train and --limit-val."""
     g = parser.add_argument_group("data")
     g.add_argument("--limit-train", type=int, default=None, help="use only the first N train windows")
     g.add_argument("--train-windows", type=int, default=None,
@@ -153,10 +159,13 @@ def add_data_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_kd_args(parser: argparse.ArgumentParser) -> None:
+    """Adds --lam, --teacher, --temperature and --teacher-batch-size (defaults from the registry)."""
     g = parser.add_argument_group("distillation")
-    g.add_argument("--lam", type=float, default=0.5, help="weight of the teacher term (0 = plain student)")
-    g.add_argument("--teacher", default=paths.teacher_run_name(1.0),
-                   help="teacher run folder in the workspace (vlm_0.5, vlm_1)")
+    teachers = [r.name for r in registry.runs("teacher")]
+    g.add_argument("--lam", type=float, default=registry.DEFAULT_LAMBDA,
+                   help="weight of the teacher term (0 = plain student)")
+    g.add_argument("--teacher", default=paths.teacher_run_name(registry.DEFAULT_TEACHER_ALPHA),
+                   help=f"teacher run folder in the workspace ({', '.join(teachers)})")
     g.add_argument("--temperature", type=float, default=2.0, help="distillation temperature T")
     g.add_argument("--teacher-batch-size", type=int, default=32, help="windows per teacher batch (cache build)")
 
@@ -180,7 +189,7 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
         raise ValueError("distillation (lam > 0) needs --teacher")
     if temperature <= 0:
         raise ValueError(f"--temperature must be positive, got {temperature}")
-    run_name = run_name or (paths.STUDENT_RUN if lam == 0 else paths.kd_run_name(lam, teacher))
+    run_name = run_name or default_run_name(lam, teacher, arch)
     from_workspace_split = data is None
     if from_workspace_split:
         data = (load_split(ws, "train", check_images=False), load_split(ws, "val", check_images=False))
@@ -204,6 +213,8 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
         loss_fn = make_loss(0.0, recipe=recipe, fs=fs)
     else:
         sha = teacher_hash(ws, teacher)
+        teacher_path = ws.run_dir(teacher) / paths.TEACHER_CHECKPOINT
+        check_checkpoint_geometry(load_checkpoint(teacher_path), geometry, teacher_path)
         device = None if cfg.device == "auto" else cfg.device
         datasets = [WindowDataset(d.series, d.labels, _teacher_logits(ws, teacher, d, sha, logits_fn,
                                                                       teacher_batch_size, device))
@@ -264,7 +275,13 @@ def _teacher_logits(ws, teacher, data: SplitData, sha, logits_fn, batch_size, de
 def infer_run(ws: paths.Workspace, run: str, *, batch_size: int = 256, device: str = "auto",
               limit: int | None = None) -> dict:
     """Scores every test window with the run's best student and writes the output files."""
+    checkpoint = ws.run_dir(run) / paths.STUDENT_CHECKPOINT
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"{checkpoint}: checkpoint not found (no trained student {run!r} here); train it "
+                                f"first (python Codes/Models/student_train.py, or kd_train.py for a distilled one)")
+    geometry = load_workspace_geometry(ws)
     model = load_student(ws.run_dir(run), get_device(device))
+    check_checkpoint_geometry(load_checkpoint(checkpoint), geometry, checkpoint)
     test = load_split(ws, "test", check_images=False).subset(limit)
     probs = student_probs(model, test.series, batch_size=batch_size, progress=True)
     files = save_outputs(ws.run_dir(run), run, probs, test.labels, test.series, test.ids)
@@ -306,9 +323,8 @@ def parse_train_args(argv=None, doc: str | None = None, distill: bool = False,
 
 
 def default_run_name(lam: float, teacher: str | None, arch: str) -> str:
-    """The user's names for the original BiLSTM; other architectures add ``_<arch>``."""
-    base = paths.STUDENT_RUN if lam == 0 else paths.kd_run_name(lam, teacher)
-    return base if arch == "bilstm" else f"{base}_{arch}"
+    """The user's names for the original BiLSTM; other architectures add ``_<arch>`` (tsad.registry)."""
+    return registry.student_run_name(lam, teacher, arch)
 
 
 def train_main(argv=None, doc: str | None = None, distill: bool = False) -> dict:
@@ -328,3 +344,38 @@ def train_main(argv=None, doc: str | None = None, distill: bool = False) -> dict
                      run_name=args.run_name or default_run_name(lam, teacher, args.arch),
                      teacher_batch_size=args.teacher_batch_size if distill else 32,
                      recipe=recipe_from_args(args), preset=args.preset, arch=args.arch)
+
+
+def plain_entry(module_name: str, doc: str):
+    """``main`` of student_train.py: run as a script, it runs under the error wrapper."""
+    return script_main(train_main, False, module_name, doc, option="distill")
+
+
+def kd_entry(module_name: str, doc: str):
+    """``main`` of kd_train.py: run as a script, it runs under the error wrapper."""
+    return script_main(train_main, True, module_name, doc, option="distill")
+
+
+# ---- the inference script (student_infer.py) ------------------------------------------------------
+
+def parse_infer_args(argv=None, doc: str | None = None):
+    """Flags of student_infer.py."""
+    from .common import make_parser
+
+    parser = make_parser(doc)
+    parser.add_argument("--run", default=paths.STUDENT_RUN, help="student run folder in the workspace")
+    parser.add_argument("--batch-size", type=int, default=256, help="windows per forward pass")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N test windows")
+    return parser.parse_args(argv)
+
+
+def infer_main(argv=None, doc: str | None = None) -> dict:
+    """student_infer.py: scores the test split with a trained student run; returns the files."""
+    from .common import seed_everything, setup_logging
+
+    args = parse_infer_args(argv, doc or __doc__)
+    setup_logging()
+    seed_everything(args.seed)
+    return infer_run(paths.Workspace.from_arg(args.workspace), args.run, batch_size=args.batch_size,
+                     device=args.device, limit=args.limit)

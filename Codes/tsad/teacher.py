@@ -11,7 +11,7 @@ setting) the processor itself runs in the DataLoader workers.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +26,20 @@ from .backbone import (IMAGE_TOKEN, BackboneSource, backbone_from_record, load_b
 from .checkpoint import check_kind, load_checkpoint, load_trainable
 from .common import autocast_dtype, get_device
 
-TEACHER_KIND = "smolvlm_tsad"
-WINDOW_LEN = 256
-DEFAULT_PROMPT = (IMAGE_TOKEN + "The given image is a time series of two variable with 256 time stamps. "
-                  "Find out the anomalous time stamps from 0 to 255.")
+from .geometry import WindowGeometry
+from .registry import TEACHER_KIND
+
+_COUNT_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
+def prompt_for(geometry: WindowGeometry) -> str:
+    """The seed's prompt, worded for a window geometry (two leads of 256 samples: the seed's text)."""
+    leads = _COUNT_WORDS.get(geometry.n_leads, str(geometry.n_leads))
+    return (IMAGE_TOKEN + f"The given image is a time series of {leads} variable with {geometry.samples} time "
+            f"stamps. Find out the anomalous time stamps from 0 to {geometry.samples - 1}.")
+
+
+DEFAULT_PROMPT = prompt_for(WindowGeometry())
 
 
 @dataclass
@@ -40,11 +50,18 @@ class TeacherSettings:
     longest_edge: int = 512
     head_hidden: int | None = None  # None: the text decoder's width, as the seed
     dropout: float = 0.2
-    out_len: int = WINDOW_LEN
+    out_len: int = WindowGeometry().samples
 
     def __post_init__(self):
         if self.prompt.count(IMAGE_TOKEN) != 1:
             raise ValueError(f"the prompt must hold {IMAGE_TOKEN} exactly once, got: {self.prompt!r}")
+
+    @classmethod
+    def for_geometry(cls, geometry: WindowGeometry, prompt: str | None = None, **kwargs) -> "TeacherSettings":
+        """Settings whose output length and (default) prompt follow the workspace's windows."""
+        if prompt is None or prompt == DEFAULT_PROMPT:
+            prompt = prompt_for(geometry)
+        return cls(prompt=prompt, out_len=geometry.samples, **kwargs)
 
     @classmethod
     def from_record(cls, record: dict) -> "TeacherSettings":
@@ -53,7 +70,9 @@ class TeacherSettings:
 
 
 def add_teacher_args(parser) -> None:
-    parser.add_argument("--prompt", default=DEFAULT_PROMPT, help="text given with every image; holds <image> once")
+    parser.add_argument("--prompt", default=None,
+                        help="text given with every image; holds <image> once (default: the seed's prompt "
+                             "worded for the workspace's window length and leads)")
     parser.add_argument("--image-splitting", "--seed-processor", dest="image_splitting", action="store_true",
                         help="the seed's preprocessing: upscale to 2048 and cut 16 tiles plus a global view "
                              "(1,088 image tokens instead of 64; about 17 times the vision compute)")
@@ -125,7 +144,7 @@ def normalise_pixels(pixels: torch.Tensor, scale: torch.Tensor, shift: torch.Ten
     return x.permute(0, 3, 1, 2).unsqueeze(1)
 
 
-def parameter_counts(model: nn.Module) -> tuple[int, int]:
+def total_and_trainable_parameters(model: nn.Module) -> tuple[int, int]:
     """(all parameters, trainable parameters)."""
     total = sum(p.numel() for p in model.parameters())
     return total, sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -235,6 +254,7 @@ class TeacherBundle:
     source: BackboneSource
     settings: TeacherSettings
     run_dir: Path | None = None
+    header: dict = field(default_factory=dict)   # the checkpoint's entries but its weights
 
 
 def checkpoint_header(source: BackboneSource, settings: TeacherSettings, inputs: TeacherInputs) -> tuple:
@@ -254,7 +274,8 @@ def load_teacher(run_dir, device=None) -> TeacherBundle:
     load_trainable(model, state["model"], source=str(path))
     device = get_device(device or "auto") if not isinstance(device, torch.device) else device
     model.to(device).eval()
-    return TeacherBundle(model, inputs, device, source, settings, run_dir)
+    header = {k: v for k, v in state.items() if k != "model"}
+    return TeacherBundle(model, inputs, device, source, settings, run_dir, header)
 
 
 def _as_bundle(run_dir_or_bundle, device) -> TeacherBundle:

@@ -1,4 +1,7 @@
-"""Scoring every test window with a trained teacher (vlm_<alpha>_infer.py).
+"""Scoring every test window with a trained teacher run of the registry.
+
+    python Codes/Inference/vlm/vlm_0.5_infer.py --workspace W     # the registry's run for that script
+    python -m tsad.teacher_infer --run vlm_0.25 --workspace W     # any registered teacher run
 
 Everything about the model comes from its checkpoint; the outputs follow tsad.outputs.
 """
@@ -9,27 +12,35 @@ import torch
 
 from .common import log, make_parser, seed_everything, setup_logging
 from .outputs import save_outputs
-from .paths import Workspace, teacher_run_name
+from . import registry
+from .errors import run_cli, script_main as _script_main
+from .geometry import check_checkpoint_geometry, load_workspace_geometry
+from .paths import Workspace
 from .splits import load_split
 from .teacher import load_teacher, teacher_logits
 
 
-def parse_args(argv=None, doc: str | None = None):
+def parse_args(argv=None, doc: str | None = None, run: str | None = None):
     parser = make_parser(doc)
+    parser.add_argument("--run", default=run, required=run is None,
+                        choices=[r.name for r in registry.runs("teacher")], help="teacher run of the registry")
     parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
     parser.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
     return parser.parse_args(argv)
 
 
-def main(argv=None, alpha: float = 0.5, doc: str | None = None) -> dict:
-    args = parse_args(argv, doc or __doc__)
+def main(argv=None, run: str | None = None, doc: str | None = None) -> dict:
+    """Scores the test split with the teacher run ``run`` (default: ``--run``); returns the files."""
+    args = parse_args(argv, doc or __doc__, run)
     setup_logging()
     seed_everything(args.seed)
     ws = Workspace.from_arg(args.workspace)
-    tag = teacher_run_name(alpha)
+    tag = args.run
     run_dir = ws.run_dir(tag)
+    geometry = load_workspace_geometry(ws)
     bundle = load_teacher(run_dir, args.device)
+    check_checkpoint_geometry(bundle.header, geometry, run_dir)
     if bundle.source.untrained:
         log.warning("%s uses the tiny untrained backbone: its scores say nothing about SmolVLM", tag)
     test = load_split(ws, "test")
@@ -38,3 +49,12 @@ def main(argv=None, alpha: float = 0.5, doc: str | None = None) -> dict:
     files = save_outputs(run_dir, tag, probs, test.labels, test.series, test.ids)
     log.info("%s: scored %d test windows -> %s", tag, len(probs), files["probs"])
     return files
+
+
+def script_main(script: str, module_name: str, doc: str):
+    """The ``main`` of a per-run script (vlm_<alpha>_infer.py): its run comes from the registry."""
+    return _script_main(main, registry.run_of_script(script, "infer").name, module_name, doc)
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,4 +1,7 @@
-"""Fine-tuning the teacher on the train split, validated on the val split (vlm_train_<alpha>.py).
+"""Fine-tuning a teacher run of the registry on the train split, validated on the val split.
+
+    python Codes/Models/vlm_train_0.5.py --workspace W      # the registry's run for that script
+    python -m tsad.teacher_train --run vlm_0.25 --workspace W   # any registered teacher run
 
 Runs on one device, or on several GPUs with ``torchrun --nproc_per_node=N`` (tsad.train does the
 distributed part: a distributed sampler, losses averaged across ranks, rank 0 writes).
@@ -11,7 +14,10 @@ import torch.distributed as dist
 from .backbone import add_backbone_args, resolve_backbone
 from .common import log, make_parser, seed_everything, setup_logging
 from .losses import teacher_loss
-from .paths import TEACHER_CHECKPOINT, Workspace, teacher_run_name
+from . import registry
+from .errors import run_cli, script_main as _script_main
+from .geometry import load_workspace_geometry
+from .paths import TEACHER_CHECKPOINT, Workspace
 from .splits import load_split
 from .teacher import TEACHER_KIND, TeacherSettings, WindowImages, add_teacher_args, build_teacher, \
     checkpoint_header
@@ -21,8 +27,10 @@ from .train import TrainConfig, add_train_args, fit, init_distributed
 TEACHER_DEFAULTS = dict(epochs=5, batch_size=16, lr=2e-5, weight_decay=0.01, warmup_steps=1000, grad_clip=1.0)
 
 
-def parse_args(argv=None, doc: str | None = None):
+def parse_args(argv=None, doc: str | None = None, run: str | None = None):
     parser = make_parser(doc)
+    parser.add_argument("--run", default=run, required=run is None,
+                        choices=[r.name for r in registry.runs("teacher")], help="teacher run of the registry")
     add_backbone_args(parser)
     add_teacher_args(parser)
     parser.add_argument("--limit-train", type=int, default=None, help="use only the first N train windows")
@@ -41,8 +49,11 @@ def _resolve_once(model: str, ws: Workspace, rank: int, world: int):
     return source
 
 
-def main(argv=None, alpha: float = 0.5, doc: str | None = None) -> dict:
-    args = parse_args(argv, doc or __doc__)
+def main(argv=None, run: str | None = None, doc: str | None = None) -> dict:
+    """Trains the teacher run ``run`` (default: ``--run``) into its folder; returns fit's history."""
+    args = parse_args(argv, doc or __doc__, run)
+    entry = registry.get(args.run)
+    alpha = entry.settings["alpha"]
     setup_logging()
     seed_everything(args.seed)
     rank, world, device = init_distributed(args.device)
@@ -50,12 +61,13 @@ def main(argv=None, alpha: float = 0.5, doc: str | None = None) -> dict:
     source = _resolve_once(args.model, ws, rank, world)
     if source.untrained:
         log.warning("backbone 'tiny': a small random model; its results are not SmolVLM's")
-    settings = TeacherSettings(prompt=args.prompt, image_splitting=args.image_splitting)
+    geometry = load_workspace_geometry(ws)
+    settings = TeacherSettings.for_geometry(geometry, prompt=args.prompt, image_splitting=args.image_splitting)
     model, inputs = build_teacher(source, settings)
     train = load_split(ws, "train").subset(args.limit_train)
     val = load_split(ws, "val").subset(args.limit_val)
     model_config, extra = checkpoint_header(source, settings, inputs)
-    run_dir = ws.run_dir(teacher_run_name(alpha))
+    run_dir = ws.run_dir(entry.name)
     log.info("teacher alpha=%g on %s: %d train / %d val windows, %d image tokens, %d process(es)",
              alpha, source.name, len(train), len(val), inputs.image_tokens, world)
 
@@ -65,4 +77,13 @@ def main(argv=None, alpha: float = 0.5, doc: str | None = None) -> dict:
     return fit(model, WindowImages(train.image_paths, inputs, train.labels),
                WindowImages(val.image_paths, inputs, val.labels), loss_fn, TrainConfig.from_args(args), run_dir,
                kind=TEACHER_KIND, model_config=model_config, best_name=TEACHER_CHECKPOINT, resume=args.resume,
-               extra={**extra, "alpha": float(alpha)}, device=device)
+               extra={**extra, "alpha": float(alpha), "geometry": geometry.to_dict()}, device=device)
+
+
+def script_main(script: str, module_name: str, doc: str):
+    """The ``main`` of a per-run script (vlm_train_<alpha>.py): its run comes from the registry."""
+    return _script_main(main, registry.run_of_script(script, "train").name, module_name, doc)
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -9,32 +9,17 @@ and ids_<run>.npy into W/<run>/, one row per test window.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+try:
+    from tsad.errors import run_cli
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # Codes/: tsad imports without installing
-
-from tsad.common import make_parser, seed_everything, setup_logging  # noqa: E402
-from tsad.paths import STUDENT_RUN, Workspace  # noqa: E402
-from tsad.student_runs import infer_run  # noqa: E402
-
-
-def parse_args(argv=None):
-    parser = make_parser(__doc__)
-    parser.add_argument("--run", default=STUDENT_RUN, help="student run folder in the workspace")
-    parser.add_argument("--batch-size", type=int, default=256, help="windows per forward pass")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
-    parser.add_argument("--limit", type=int, default=None, help="score only the first N test windows")
-    return parser.parse_args(argv)
+from tsad.student_runs import infer_main  # noqa: E402
 
 
 def main(argv=None) -> dict:
-    args = parse_args(argv)
-    setup_logging()
-    seed_everything(args.seed)
-    return infer_run(Workspace.from_arg(args.workspace), args.run, batch_size=args.batch_size,
-                     device=args.device, limit=args.limit)
+    return infer_main(argv, __doc__)
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -1,23 +1,13 @@
-"""Score every test window with the alpha = 0.5 teacher; writes all_*_vlm_0.5.npy into <workspace>/vlm_0.5/.
+"""Score every test window with the teacher vlm_0.5; writes all_*_vlm_0.5.npy into <workspace>/vlm_0.5/.
 
     python Codes/Inference/vlm/vlm_0.5_infer.py --workspace W [--batch-size 32] [--device cuda]
-"""
 
-from __future__ import annotations
+Everything about the model comes from <workspace>/vlm_0.5/smolvlm_best.pth; the run is registered in
+tsad/registry.py."""
 
-import sys
-from pathlib import Path
+try:
+    from tsad import teacher_infer
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # Codes/: tsad imports without installing
-
-from tsad import teacher_infer  # noqa: E402
-
-ALPHA = 0.5
-
-
-def main(argv=None):
-    return teacher_infer.main(argv, alpha=ALPHA, doc=__doc__)
-
-
-if __name__ == "__main__":
-    main()
+main = teacher_infer.script_main(__file__, __name__, __doc__)
