@@ -38,8 +38,15 @@ class StandInTeacher:
 
 
 def write_teacher_checkpoint(ws, teacher: str = "vlm_1", content: bytes = b"stand-in teacher") -> Path:
-    """Only hashed by the cache, never loaded: any bytes will do."""
+    """A loadable teacher checkpoint without weights: the cache hashes it (``content`` changes the
+    hash) and kd_train reads only its header (kind and geometry); the stand-in teacher gives the logits."""
+    import torch
+
+    from tsad.geometry import WindowGeometry
+    from tsad.registry import TEACHER_KIND
+
     path = ws.run_dir(teacher) / "smolvlm_best.pth"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+    torch.save({"kind": TEACHER_KIND, "model": {}, "geometry": WindowGeometry().to_dict(),
+                "content": content.decode()}, path)
     return path

@@ -26,19 +26,25 @@ from .outputs import InferenceOutputs, has_outputs, load_outputs, output_paths
 COLUMNS = ["model", "n_windows", "n_windows_without_beats", "MSP", "MSR", "Se", "PPV", "F1", "AUC_PR", "note"]
 
 
+def _with_workspace(script: str, args) -> str:
+    return " ".join(registry.command(script, ("--workspace", "W", *args)))
+
+
 def _infer_command(run: str) -> str:
     """How to produce a run's inference outputs, from the registry (a run it does not know: student_infer)."""
     try:
         entry = registry.get(run)
     except KeyError:
-        return f"python Codes/Inference/lstm/student_infer.py --run {run}"
-    infer = " ".join(registry.command(entry.infer_script, entry.infer_args))
-    return f"{' '.join(registry.command(entry.train_script, entry.train_args))} then {infer}"
+        return _with_workspace("Inference/lstm/student_infer.py", ("--run", run))
+    return (f"{_with_workspace(entry.train_script, entry.train_args)}, then "
+            f"{_with_workspace(entry.infer_script, entry.infer_args)}")
 
 
 def stages_help() -> str:
-    """The commands that produce the outputs this module scores, one per run of the grid."""
-    return "; ".join(_infer_command(r.name) for r in registry.runs())
+    """How to produce the outputs this module scores: the first teacher and the plain student."""
+    first = [registry.runs(role)[0] for role in ("teacher", "student") if registry.runs(role)]
+    return "; ".join(f"{r.role}: {_infer_command(r.name)}" for r in first) + \
+        " (and likewise for the other runs; python Codes/run_pipeline.py runs them all)"
 
 
 def _run_order(name: str):
