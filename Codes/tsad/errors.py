@@ -48,8 +48,8 @@ def error_line(err: BaseException, script: str) -> str:
     The project's messages already start with the file they are about; an error that does not
     (an OSError from the system, a KeyError) gets its file, else the script's name, in front.
     """
-    if isinstance(err, OSError) and err.filename and str(err.filename) not in str(err):
-        message = f"{err.filename}: {err.strerror or err}"
+    if isinstance(err, OSError) and err.filename and err.strerror:  # raised by the system, not the project
+        message = f"{err.filename}: {err.strerror}"
     elif isinstance(err, KeyError):
         message = f"missing entry {err.args[0]!r}" if err.args else "missing entry"
     else:
