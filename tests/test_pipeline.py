@@ -117,3 +117,23 @@ def test_checkpoint_of_another_model_is_named(quick_ws, tmp_path):
         run_main(REPO / "Codes/Inference/vlm/vlm_1_infer.py", ["--workspace", str(copy.root)])
     with pytest.raises(FileNotFoundError, match=r"vlm_0.5/best.pth: checkpoint not found"):
         run_main(REPO / "Codes/Inference/lstm/student_infer.py", ["--workspace", str(copy.root), "--run", "vlm_0.5"])
+
+
+@pytest.mark.parametrize("geometry_flags, tolerance_note, samples, leads", [
+    (["--seconds", "4", "--fs", "250"], "150 ms window (= 37 samples at 250 Hz)", 1000, 2),
+    (["--channels", "0"], "150 ms window (= 19 samples at 128 Hz)", 256, 1),
+])
+def test_quick_pipeline_on_another_geometry(tmp_path, geometry_flags, tolerance_note, samples, leads):
+    """The data stage's geometry reaches every later stage: the teacher's output length and prompt,
+    the student's input size, XQRS's rate and the tolerance of the results table."""
+    ws = Workspace(tmp_path / "ws")
+    run_main(PIPELINE, ["--workspace", str(ws.root), "--quick", *geometry_flags])
+    assert tolerance_note in ws.results_md.read_text()
+    assert sorted(pd.read_csv(ws.results_csv)["model"]) == sorted(MODELS)
+    assert np.load(ws.segments_npy, mmap_mode="r").shape[1:] == (samples, leads)
+    teacher = load_checkpoint(ws.run_dir("vlm_1") / paths.TEACHER_CHECKPOINT)
+    assert teacher["model_config"]["out_len"] == samples and f"{samples} time stamps" in teacher["model_config"]["prompt"]
+    student = load_checkpoint(ws.run_dir("KD_train_1_vlm_1") / paths.STUDENT_CHECKPOINT)
+    assert student["model_config"]["input_size"] == leads
+    assert student["geometry"]["samples"] == teacher["geometry"]["samples"] == samples
+    assert np.load(ws.run_dir("LSTM_train") / "all_probs_LSTM_train.npy").shape[1] == samples
