@@ -19,7 +19,7 @@ import time
 try:
     from tsad.errors import run_cli
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 from tsad.common import make_parser, setup_logging  # noqa: E402
 from tsad.paths import Workspace  # noqa: E402
 from tsad.ecg import LABEL_MODES  # noqa: E402

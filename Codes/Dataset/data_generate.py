@@ -16,7 +16,7 @@ from __future__ import annotations
 try:
     from tsad.errors import run_cli
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import make_parser, seed_everything, setup_logging  # noqa: E402
 from tsad.demo_db import DemoConfig  # noqa: E402

@@ -10,31 +10,53 @@ from __future__ import annotations
 try:
     import tsad  # noqa: F401
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from tsad import app  # noqa: E402
-from tsad.stages import all_runs, display_label, is_inferred, next_stage, resume_command  # noqa: E402
+from tsad.geometry import load_workspace_geometry  # noqa: E402
+from tsad.paths import fmt_num  # noqa: E402
+from tsad.stages import (all_runs, display_label, is_inferred, next_stage, resume_command, student_runs,  # noqa: E402
+                         teacher_runs)
 
 ABOUT = """
-**tsad** finds the heartbeats in two-lead ECG windows (2 s at 128 Hz, 256 samples). A vision-language
+**tsad** finds the heartbeats in ECG windows (here: {geometry}). A vision-language
 model (SmolVLM) looks at a plot of each window and learns to mark the beat positions: that is the
 *teacher*. A small bidirectional LSTM reads the raw signal: that is the *student*. Knowledge
 distillation trains the student on the labels and on the teacher's soft predictions (weight λ),
 so that a model small enough for a bedside monitor inherits what the large one learned.
 """
 
-FLOW = """digraph {
+FLOW = """digraph {{
   rankdir=LR; node [shape=box, style=rounded, fontsize=11];
-  raw [label="WFDB records\\n(svdb, mitdb)"]; win [label="2 s windows\\n+ beat labels + plots"];
-  split [label="train / val / test"]; teacher [label="teacher\\nSmolVLM, α = 0.5, 1"];
-  student [label="student\\nBiLSTM, λ = 0"]; kd [label="distilled student\\nλ = 0.5, 1"];
+  raw [label="WFDB records\\n(svdb, mitdb)"]; win [label="windows\\n+ beat labels + plots"];
+  split [label="train / val / test"]; teacher [label="teacher\\nSmolVLM, α = {alphas}"];
+  student [label="student\\nBiLSTM, λ = 0"]; kd [label="distilled student\\nλ = {lambdas}"];
   eval [label="scores\\nMSP, MSR, Se, PPV, F1"];
   raw -> win -> split; split -> teacher; split -> student; teacher -> kd [label="logits"];
   split -> kd; teacher -> eval; student -> eval; kd -> eval;
-}"""
+}}"""
+
+
+def _values(runs) -> str:
+    return ", ".join(sorted({fmt_num(r.weight) for r in runs}, key=float))
+
+
+def flow_chart() -> str:
+    """The pipeline's graph, with the alphas and lambdas of the registry's runs."""
+    return FLOW.format(alphas=_values(teacher_runs()), lambdas=_values(r for r in student_runs() if r.teacher))
+
+
+def about(ws) -> str:
+    """The project in a paragraph, with the workspace's window geometry."""
+    try:
+        geometry = load_workspace_geometry(ws).describe()
+    except app.LOAD_ERRORS as err:
+        st.error(str(err))
+        geometry = "geometry unreadable"
+    return ABOUT.format(geometry=geometry)
 
 
 def stage_table(ws) -> None:
@@ -77,8 +99,8 @@ def example_window(ws) -> None:
 
 def main() -> None:
     ws = app.page("ECG beat detection with a distilled student", "🫀")
-    st.markdown(ABOUT)
-    st.graphviz_chart(FLOW)
+    st.markdown(about(ws))
+    st.graphviz_chart(flow_chart())
     st.caption(f"Workspace: `{ws.root}`")
     st.header("Pipeline")
     stage_table(ws)

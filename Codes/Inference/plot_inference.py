@@ -12,7 +12,7 @@ from __future__ import annotations
 try:
     from tsad.errors import run_cli
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import log, make_parser, seed_everything, setup_logging  # noqa: E402
 from tsad.evaluate import evaluate_workspace, to_markdown, write_figures, write_results  # noqa: E402

@@ -13,7 +13,7 @@ from pathlib import Path
 try:
     from tsad.errors import run_cli
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import log, make_parser, seed_everything, setup_logging  # noqa: E402
 from tsad.curves import plot_all_losses  # noqa: E402

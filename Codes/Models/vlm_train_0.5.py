@@ -8,6 +8,6 @@ The loss weighs the cosine term by alpha and the BCE by 1 - alpha: half and half
 try:
     from tsad import teacher_train
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 main = teacher_train.script_main(__file__, __name__, __doc__)

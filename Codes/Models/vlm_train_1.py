@@ -8,6 +8,6 @@ With alpha = 1 the loss is the cosine term alone (no BCE)."""
 try:
     from tsad import teacher_train
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 main = teacher_train.script_main(__file__, __name__, __doc__)

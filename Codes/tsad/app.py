@@ -150,17 +150,33 @@ def results_table(ws: Workspace) -> None:
 
 
 @st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=4)
-def _model(kind: str, run_dir: str, version: tuple):
-    if kind == "teacher":
+def _model(role: str, run_dir: str, version: tuple, geometry: tuple):
+    from .checkpoint import load_checkpoint
+    from .geometry import WindowGeometry, check_checkpoint_geometry
+    from .paths import STUDENT_CHECKPOINT, TEACHER_CHECKPOINT
+
+    if role == "teacher":
         from .teacher import load_teacher
-        return load_teacher(run_dir, device="cpu")
-    from .student import load_student
-    return load_student(run_dir, device="cpu")
+        model = load_teacher(run_dir, device="cpu")
+        header, path = model.header, Path(run_dir) / TEACHER_CHECKPOINT
+    else:
+        from .student import load_student
+        model = load_student(run_dir, device="cpu")
+        path = Path(run_dir) / STUDENT_CHECKPOINT
+        header = load_checkpoint(path)
+    check_checkpoint_geometry(header, WindowGeometry.from_dict(dict(geometry)), path)
+    return model
 
 
 def load_model(ws: Workspace, run: ModelRun):
+    """The run's model from its checkpoint (cached until the file changes); a checkpoint trained on
+    another window geometry than the workspace's raises GeometryError."""
+    from .geometry import load_workspace_geometry
+
     run_dir = ws.run_dir(run.name)
-    return _model(run.role, str(run_dir), stamp(run_dir / run.checkpoint_name))
+    geometry = tuple((k, tuple(v) if isinstance(v, list) else v)
+                     for k, v in load_workspace_geometry(ws).to_dict().items())
+    return _model(run.role, str(run_dir), stamp(run_dir / run.checkpoint_name), geometry)
 
 
 def infer(ws: Workspace, run: ModelRun, series: np.ndarray, images=None) -> np.ndarray:

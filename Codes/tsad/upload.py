@@ -60,8 +60,9 @@ def _record_name(files: Mapping[str, bytes]) -> str:
     return stem
 
 
-def read_wfdb_upload(files: Mapping[str, bytes], max_mb: float = MAX_UPLOAD_MB, fs: float = TARGET_FS):
-    """The uploaded record, two leads resampled to ``fs``; annotations when a .atr came along."""
+def read_wfdb_upload(files: Mapping[str, bytes], max_mb: float = MAX_UPLOAD_MB, fs: float = TARGET_FS,
+                     channels=(0, 1)):
+    """The uploaded record, its ``channels`` resampled to ``fs``; annotations when a .atr came along."""
     from .ecg import RecordError, read_record
 
     check_size(files, max_mb)
@@ -72,7 +73,8 @@ def read_wfdb_upload(files: Mapping[str, bytes], max_mb: float = MAX_UPLOAD_MB, 
             suffix = Path(name).suffix.lower()
             (Path(tmp) / f"{Path(name).stem}{suffix}").write_bytes(data)
         try:
-            return read_record(Path(tmp) / stem, channels=(0, 1), fs=fs, require_annotations=with_atr)
+            return read_record(Path(tmp) / stem, channels=tuple(channels), fs=fs,
+                               require_annotations=with_atr)
         except RecordError as err:
             raise UploadError(str(err).replace(f"record {Path(tmp) / stem}", f"record {stem}")) from err
 
@@ -105,8 +107,9 @@ def _numeric_rows(text: str, name: str) -> np.ndarray:
 
 
 def read_csv_upload(name: str, data: bytes, source_fs: float, max_mb: float = MAX_UPLOAD_MB,
-                    fs: float = TARGET_FS):
-    """A two-column CSV (one lead per column, an optional header row) sampled at ``source_fs``."""
+                    fs: float = TARGET_FS, channels=(0, 1)):
+    """A two-column CSV (one lead per column, an optional header row) sampled at ``source_fs``; the
+    columns ``channels`` are kept (the workspace's leads), resampled to ``fs``."""
     from .ecg import Record, resample_series
 
     check_size({name: data}, max_mb)
@@ -118,6 +121,9 @@ def read_csv_upload(name: str, data: bytes, source_fs: float, max_mb: float = MA
     except UnicodeDecodeError as err:
         raise UploadError(f"{name}: not a text file ({err.reason} at byte {err.start})") from err
     signal = _numeric_rows(text, name)
+    if max(channels) >= signal.shape[1]:
+        raise UploadError(f"{name}: the models read lead(s) {list(channels)}, the CSV has {signal.shape[1]} columns")
+    signal = signal[:, list(channels)]
     if len(signal) < WINDOW_SECONDS * source_fs:
         raise UploadError(f"{name}: {len(signal)} rows at {source_fs:g} Hz is shorter than one "
                           f"{WINDOW_SECONDS} s window")
@@ -125,8 +131,8 @@ def read_csv_upload(name: str, data: bytes, source_fs: float, max_mb: float = MA
                   source_fs=float(source_fs), ann_samples=np.zeros(0, np.int64), ann_symbols=[])
 
 
-def upload_windows(record, max_seconds: float = MAX_SECONDS):
-    """2 s windows of the record (at most ``max_seconds`` of it) and whether it was cut."""
+def upload_windows(record, max_seconds: float = MAX_SECONDS, seconds: float = WINDOW_SECONDS):
+    """Windows of ``seconds`` of the record (at most ``max_seconds`` of it) and whether it was cut."""
     from .ecg import RecordError, make_windows
 
     limit = int(max_seconds * record.fs)
@@ -137,6 +143,6 @@ def upload_windows(record, max_seconds: float = MAX_SECONDS):
                               record.ann_samples[keep], [s for s, k in zip(record.ann_symbols, keep) if k],
                               record.sig_names)
     try:
-        return make_windows(record, seconds=WINDOW_SECONDS), cut
+        return make_windows(record, seconds=seconds), cut
     except RecordError as err:
         raise UploadError(str(err)) from err

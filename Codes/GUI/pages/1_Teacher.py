@@ -1,4 +1,5 @@
-"""Teacher page: a fine-tuned SmolVLM (alpha 0.5 or 1) on one test window, saved or live.
+"""Teacher page: a fine-tuned SmolVLM teacher (a run of the registry, by alpha) on one test window,
+saved or live.
 
     streamlit run Codes/GUI/0_Homepage.py   (then choose "Teacher" in the sidebar)
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 try:
     import tsad  # noqa: F401
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad import app  # noqa: E402
 

@@ -1,4 +1,5 @@
-"""Student page: the BiLSTM (lambda 0) or a distilled one (lambda 0.5, 1) on one test window.
+"""Student page: the plain student or a distilled one (runs of the registry, by lambda) on one test
+window.
 
     streamlit run Codes/GUI/0_Homepage.py   (then choose "Student" in the sidebar)
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 try:
     import tsad  # noqa: F401
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad import app  # noqa: E402
 

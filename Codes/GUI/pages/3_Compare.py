@@ -9,7 +9,7 @@ from __future__ import annotations
 try:
     import tsad  # noqa: F401
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 import streamlit as st  # noqa: E402
 

@@ -1,5 +1,5 @@
 """Live page: upload a recording (WFDB .hea + .dat with an optional .atr, or a two-column CSV and
-its sampling rate); it is resampled to 128 Hz and cut into 2 s windows, the student (and a
+its sampling rate); it is resampled to the workspace's rate and cut into windows of its length, the student (and a
 teacher where one is trained) marks the beats, and with an .atr the scores are shown.
 
     streamlit run Codes/GUI/0_Homepage.py   (then choose "Live" in the sidebar)
@@ -12,7 +12,7 @@ from pathlib import Path
 try:
     import tsad  # noqa: F401
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -21,24 +21,26 @@ import streamlit as st  # noqa: E402
 from tsad import app  # noqa: E402
 from tsad.stages import commands, display_label, find_run, is_trained, student_runs, teacher_runs  # noqa: E402
 from tsad.paths import STUDENT_RUN  # noqa: E402
-from tsad.upload import (MAX_FS, MAX_SECONDS, MAX_UPLOAD_MB, MIN_FS, UploadError, read_csv_upload,  # noqa: E402
+from tsad.geometry import load_workspace_geometry  # noqa: E402
+from tsad.upload import (MAX_FS, MAX_SECONDS, MAX_UPLOAD_MB, MIN_FS, read_csv_upload,  # noqa: E402
                          read_wfdb_upload, upload_windows)
 
 FORMATS = ("WFDB record", "CSV, two columns")
 
 
 @st.cache_data(show_spinner="Reading the record…", max_entries=4)
-def _wfdb(files: tuple):
-    return read_wfdb_upload(dict(files))
+def _wfdb(files: tuple, fs: float, channels: tuple):
+    return read_wfdb_upload(dict(files), fs=fs, channels=channels)
 
 
 @st.cache_data(show_spinner="Reading the CSV…", max_entries=4)
-def _csv(name: str, data: bytes, fs: float):
-    return read_csv_upload(name, data, fs)
+def _csv(name: str, data: bytes, fs: float, target_fs: float, channels: tuple):
+    return read_csv_upload(name, data, fs, fs=target_fs, channels=channels)
 
 
-def uploaded_record():
-    """(record, whether it has annotations), or None when nothing usable was uploaded."""
+def uploaded_record(geometry):
+    """(record, whether it has annotations), or None when nothing usable was uploaded; the record is
+    resampled to the workspace's rate and keeps its leads."""
     kind = st.radio("Format", FORMATS, horizontal=True, key="tsad_live_format")
     if kind == FORMATS[0]:
         files = st.file_uploader("The record's .hea and .dat, and its .atr for the scores",
@@ -48,7 +50,7 @@ def uploaded_record():
             st.info(f"Upload a WFDB record (at most {MAX_UPLOAD_MB} MB): its .hea and .dat files.")
             return None
         named = tuple((f.name, f.getvalue()) for f in files)
-        return _wfdb(named), any(n.lower().endswith(".atr") for n, _ in named)
+        return _wfdb(named, geometry.fs, geometry.channels), any(n.lower().endswith(".atr") for n, _ in named)
     upload = st.file_uploader("A CSV with two columns, one per lead (a header row is allowed)",
                               type=["csv", "txt"], max_upload_size=MAX_UPLOAD_MB, key="tsad_live_csv")
     fs = st.number_input("Sampling rate of the CSV (Hz)", min_value=MIN_FS, max_value=MAX_FS, value=360.0,
@@ -56,7 +58,7 @@ def uploaded_record():
     if upload is None:
         st.info(f"Upload a CSV (at most {MAX_UPLOAD_MB} MB) and give its sampling rate.")
         return None
-    return _csv(upload.name, upload.getvalue(), float(fs)), False
+    return _csv(upload.name, upload.getvalue(), float(fs), geometry.fs, geometry.channels), False
 
 
 @st.cache_data(show_spinner="The student marks the beats…", max_entries=4)
@@ -85,7 +87,7 @@ def choose_models(ws):
 def summary(record, windows, cut: bool, annotated: bool) -> None:
     seconds = record.n_samples / record.fs
     st.success(f"**{record.name}**: {seconds:.1f} s, {record.source_fs:g} Hz resampled to {record.fs:g} Hz, "
-               f"{len(windows.series)} windows of 2 s"
+               f"{len(windows.series)} windows of {windows.series.shape[1] / record.fs:g} s"
                + (f", {int(windows.labels.sum())} annotated beats" if annotated else ", no annotations"))
     if cut:
         st.warning(f"Only the first {MAX_SECONDS // 60} minutes are analysed.")
@@ -101,12 +103,13 @@ def scores(windows, probs, student, ws) -> None:
 def main() -> None:
     ws = app.page("Live: your own recording", "📈")
     try:
-        got = uploaded_record()
+        geometry = load_workspace_geometry(ws)
+        got = uploaded_record(geometry)
         if got is None:
             return
         record, annotated = got
-        windows, cut = upload_windows(record)
-    except UploadError as err:
+        windows, cut = upload_windows(record, seconds=geometry.seconds)
+    except app.LOAD_ERRORS as err:
         st.error(f"This upload cannot be used: {err}")
         return
     summary(record, windows, cut, annotated)

@@ -12,7 +12,7 @@ from __future__ import annotations
 try:
     from tsad.errors import run_cli
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.student_runs import infer_main  # noqa: E402
 

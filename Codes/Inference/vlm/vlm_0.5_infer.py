@@ -8,6 +8,6 @@ tsad/registry.py."""
 try:
     from tsad import teacher_infer
 except ModuleNotFoundError as err:
-    raise SystemExit(f"error: {err.name} is not installed; run: pip install -r requirement.txt (repository root)")
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 main = teacher_infer.script_main(__file__, __name__, __doc__)
