@@ -41,6 +41,7 @@ def persistent_widget(widget, key: str, default, label: str, **kwargs):
 
 
 def sidebar_workspace() -> Workspace:
+    """The workspace chosen in the sidebar (default: $TSAD_WORKSPACE), kept across pages."""
     with st.sidebar:
         text = persistent_widget(st.text_input, WS_KEY, str(default_workspace()), "Workspace folder",
                                  help="Defaults to $TSAD_WORKSPACE; every stage writes here.")
@@ -51,6 +52,7 @@ def sidebar_workspace() -> Workspace:
 
 
 def page(title: str, icon: str) -> Workspace:
+    """Sets up a page (title, icon, sidebar) and returns the workspace it shows."""
     st.set_page_config(page_title=f"{title} · tsad", page_icon=icon, layout="wide")
     ws = sidebar_workspace()
     st.title(title)
@@ -58,6 +60,7 @@ def page(title: str, icon: str) -> Workspace:
 
 
 def run_stage(message: str, cmd: str) -> None:
+    """A message with the command that produces what is missing."""
     st.info(message)
     st.code(cmd, language="bash")
 
@@ -65,6 +68,7 @@ def run_stage(message: str, cmd: str) -> None:
 # --- cached loaders -----------------------------------------------------------------------
 
 def stamp(*files: Path) -> tuple:
+    """A cache key for files: their modification times (None for a missing file)."""
     return tuple(p.stat().st_mtime_ns if p.is_file() else None for p in files)
 
 
@@ -121,6 +125,7 @@ def _stages(root: str, version: tuple):
 
 
 def stages(ws: Workspace):
+    """The pipeline's stages for the workspace, cached until a file of the workspace changes."""
     return _stages(str(ws.root), workspace_version(ws))
 
 
@@ -130,6 +135,7 @@ def _csv(path: str, version: tuple) -> pd.DataFrame:
 
 
 def read_table(path: Path) -> pd.DataFrame | None:
+    """A CSV as a DataFrame, or None (with a message) when it is unreadable."""
     if not path.is_file():
         return None
     try:
@@ -140,6 +146,7 @@ def read_table(path: Path) -> pd.DataFrame | None:
 
 
 def results_table(ws: Workspace) -> None:
+    """The evaluation table of the workspace, or the command that writes it."""
     table = read_table(ws.results_csv)
     if table is None:
         run_stage("No results table yet: score the inference outputs.", commands(ws)["plot_inference"])
@@ -239,6 +246,7 @@ FIGURE_DPI = 110  # streamlit's 200 triples the drawing time for no visible gain
 
 
 def figure_png(fig) -> bytes:
+    """A matplotlib figure as PNG bytes; the figure is closed."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -326,6 +334,7 @@ def choose_run(kind: str) -> ModelRun:
 
 
 def model_page(kind: str) -> None:
+    """The Teacher or Student page: choose a run and a window, see its saved or live result."""
     ws = page("Teacher" if kind == "teacher" else "Student", "🧠" if kind == "teacher" else "🎓")
     run = choose_run(kind)
     st.subheader(display_label(ws, run))

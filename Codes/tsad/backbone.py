@@ -39,18 +39,22 @@ TINY_WIDTH = 32
 
 @dataclass(frozen=True)
 class BackboneSource:
+    """Where the teacher's backbone comes from: a Hub id, a local folder or the tiny stand-in."""
     name: str   # "tiny", a hub id, or a folder as the user gave it
     path: str   # the folder from_pretrained reads
 
     @property
     def untrained(self) -> bool:
+        """True for the tiny randomly initialised backbone."""
         return self.name == TINY
 
     def as_dict(self) -> dict:
+        """The entries a checkpoint stores so that inference finds the same backbone."""
         return {"backbone": self.name, "backbone_path": self.path, "backbone_untrained": self.untrained}
 
 
 def add_backbone_args(parser) -> None:
+    """Adds --model (the backbone: tiny, a Hub id or a folder) to a parser."""
     parser.add_argument("--model", default=TINY,
                         help=f"backbone: a hub id (e.g. {DEFAULT_MODEL}), a local folder holding one, or "
                              "'tiny' (a small random Idefics3 built offline; results are labelled untrained)")
@@ -108,6 +112,7 @@ def backbone_from_record(record: dict, run_dir: Path) -> BackboneSource:
 # ---- loading ----------------------------------------------------------------------------------
 
 def load_config(path):
+    """The backbone's transformers configuration from a folder."""
     from transformers import AutoConfig
 
     return AutoConfig.from_pretrained(path)
@@ -145,6 +150,7 @@ def load_processor(path, image_splitting: bool = False, longest_edge: int = 512)
 # ---- the tiny backbone ------------------------------------------------------------------------
 
 def tiny_special_tokens() -> list[str]:
+    """The special tokens the tiny stand-in's tokenizer needs."""
     grid = [f"<row_{i + 1}_col_{j + 1}>" for i in range(GRID_SIDE) for j in range(GRID_SIDE)]
     return [FAKE_IMAGE_TOKEN, IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, END_TOKEN, *grid]
 
@@ -166,6 +172,7 @@ def build_tiny_tokenizer():
 
 
 def tiny_image_seq_len() -> int:
+    """Image tokens per tile of the tiny stand-in."""
     return (TINY_IMAGE_SIZE // TINY_PATCH) ** 2 // TINY_SCALE ** 2
 
 

@@ -11,6 +11,7 @@ from .fileio import atomic_path
 
 
 def save_checkpoint(path, state: dict) -> None:
+    """Saves a checkpoint dict atomically (temporary file, then rename)."""
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
@@ -57,6 +58,7 @@ def load_trainable(model: nn.Module, weights: dict, source="checkpoint") -> None
 
 
 def check_kind(state: dict, expected: str, path) -> None:
+    """Raises ValueError naming ``path`` when the checkpoint holds another kind of model."""
     kind = state.get("kind")
     if kind != expected:
         raise ValueError(f"{path}: checkpoint of a {kind!r} model, expected a {expected!r} model")

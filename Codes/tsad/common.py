@@ -18,12 +18,14 @@ log = logging.getLogger("tsad")
 
 
 def setup_logging(level: int = logging.INFO) -> None:
+    """Logs to stderr with timestamps, unless logging is configured already."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                             datefmt="%H:%M:%S")
 
 
 def seed_everything(seed: int = DEFAULT_SEED) -> None:
+    """Seeds Python, NumPy and (when installed) torch."""
     random.seed(seed)
     np.random.seed(seed)
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
@@ -57,6 +59,7 @@ def autocast_dtype(device):
 
 
 def package_versions(names=("numpy", "torch", "transformers", "wfdb", "streamlit", "tsad")) -> dict:
+    """Installed versions of the given packages (None where missing)."""
     out = {}
     for name in names:
         try:
@@ -67,6 +70,7 @@ def package_versions(names=("numpy", "torch", "transformers", "wfdb", "streamlit
 
 
 def git_commit() -> str | None:
+    """The repository's current commit, or None outside a git checkout."""
     try:
         res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
                              text=True, timeout=5, check=False)

@@ -14,6 +14,7 @@ from .plots import save_figure
 
 @dataclass
 class LossCurves:
+    """A run's train and validation loss per epoch."""
     run: str
     train: np.ndarray
     val: np.ndarray
@@ -51,6 +52,7 @@ def _save(fig, ax, path: Path, title: str) -> Path:
 
 
 def plot_run(curves: LossCurves, path) -> Path:
+    """Writes one run's loss curves to ``path``."""
     fig, ax = _figure()
     ax.plot(np.arange(1, len(curves.train) + 1), curves.train, "o-", label="train")
     ax.plot(np.arange(1, len(curves.val) + 1), curves.val, "s--", label="validation")
@@ -58,6 +60,7 @@ def plot_run(curves: LossCurves, path) -> Path:
 
 
 def plot_comparison(runs: list[LossCurves], path) -> Path:
+    """Writes every run's loss curves in one figure to ``path``."""
     fig, ax = _figure()
     for i, c in enumerate(runs):
         color = f"C{i % 10}"

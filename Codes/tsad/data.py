@@ -31,6 +31,7 @@ SPLIT_MANIFEST = "manifest.json"
 
 @dataclass
 class GenerateConfig:
+    """What data_generate.py reads and how it cuts, labels and renders the windows."""
     input_dir: str | None = None
     records: list[str] | None = None
     download: str | None = None
@@ -46,6 +47,7 @@ class GenerateConfig:
 
 @dataclass
 class GenerateSummary:
+    """What the data stage produced: records used and skipped, windows, labelled samples."""
     input_dir: str
     records: list[str]
     skipped: dict[str, str]
@@ -57,11 +59,13 @@ class GenerateSummary:
 # ---- inputs ------------------------------------------------------------------------------------
 
 def list_records(folder) -> list[str]:
+    """Names of the WFDB records (``.hea`` files) in a folder, sorted."""
     folder = Path(folder)
     return sorted(p.stem for p in folder.glob("*.hea"))
 
 
 def download_database(ws: Workspace, database: str) -> Path:
+    """Fetches a PhysioNet database into raw/<database>; a failure says how to work offline."""
     import wfdb
 
     target = ws.raw(database)
@@ -102,6 +106,7 @@ def resolve_input(ws: Workspace, cfg: GenerateConfig) -> Path:
 # ---- windows -----------------------------------------------------------------------------------
 
 def read_windows(folder: Path, names: list[str], cfg: GenerateConfig):
+    """Windows, labels and provenance rows of every record; bad records stop or are skipped."""
     series, labels, rows, skipped = [], [], [], {}
     for name in tqdm(names, desc="records", unit="rec"):
         try:
@@ -134,6 +139,7 @@ def _render_chunk(args) -> int:
 
 
 def render_all(series: np.ndarray, ids: np.ndarray, folder: Path, workers: int, chunk: int = 256) -> None:
+    """Renders every window's plot image into ``folder``, in worker processes."""
     folder.mkdir(parents=True, exist_ok=True)
     jobs = [(str(folder), ids[s:s + chunk], series[s:s + chunk]) for s in range(0, len(ids), chunk)]
     bar = tqdm(total=len(ids), desc="images", unit="win")
@@ -193,6 +199,7 @@ def fresh_tmp_dir(final: Path) -> Path:
 
 @holds("data")
 def generate(ws: Workspace, cfg: GenerateConfig) -> GenerateSummary:
+    """The data stage: records -> windows, labels, images and the data manifest with the geometry."""
     started = time.time()
     if cfg.labels not in ecg.LABEL_MODES:
         raise ValueError(f"--labels must be one of {ecg.LABEL_MODES}, not {cfg.labels!r}")

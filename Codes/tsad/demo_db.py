@@ -33,6 +33,7 @@ _VENTRICULAR = {
 
 @dataclass
 class DemoConfig:
+    """Size and randomness of the synthetic WFDB database."""
     n_records: int = 4
     minutes: float = 4.0
     seed: int = 0

@@ -28,6 +28,7 @@ class RecordError(ValueError):
 
 @dataclass
 class Record:
+    """One WFDB record's signal (resampled), its rates and its annotations."""
     name: str
     signal: np.ndarray                  # (n, C) float32, physical units, at ``fs``
     fs: float
@@ -38,11 +39,13 @@ class Record:
 
     @property
     def n_samples(self) -> int:
+        """Samples in the (resampled) signal."""
         return len(self.signal)
 
 
 @dataclass
 class Windows:
+    """A record cut into windows: series, per-sample labels, start samples and symbols."""
     series: np.ndarray                  # (W, L, C) float32
     labels: np.ndarray                  # (W, L) uint8
     starts: np.ndarray                  # (W,) first sample of each window at the record's fs

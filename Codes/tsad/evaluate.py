@@ -122,6 +122,7 @@ def run_note(run: str, meta: dict, teacher_meta: dict | None = None) -> str:
 
 @dataclass
 class ModelResult:
+    """One model's aligned outputs, scores and note."""
     name: str
     outputs: InferenceOutputs          # rows aligned with Evaluation.ids
     scores: ModelScores
@@ -130,6 +131,7 @@ class ModelResult:
 
 @dataclass
 class Evaluation:
+    """Every model scored on the same windows, with the workspace's geometry."""
     ids: np.ndarray
     labels: np.ndarray
     models: list[ModelResult]

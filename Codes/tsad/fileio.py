@@ -71,17 +71,20 @@ def exchange_paths(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 
 
 def save_npy(path, array) -> None:
+    """Saves an array atomically."""
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.save(fh, np.asarray(array))
 
 
 def save_json(path, obj) -> None:
+    """Saves JSON atomically."""
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(obj, indent=2, default=str) + "\n")
 
 
 def save_text(path, text: str) -> None:
+    """Saves text atomically."""
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text)
 
@@ -101,6 +104,7 @@ def load_npy(path, expect_ndim: int | None = None) -> np.ndarray:
 
 
 def sha256_file(path, chunk: int = 1 << 20) -> str:
+    """The file's SHA-256 in hex, read in chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):

@@ -51,14 +51,17 @@ class WindowGeometry:
 
     @classmethod
     def from_seconds(cls, fs: float, seconds: float, channels=(0, 1), labels: str = "beats") -> "WindowGeometry":
+        """The geometry of windows of ``seconds`` at ``fs``."""
         return cls(fs, int(round(seconds * fs)), tuple(channels), labels)
 
     @property
     def n_leads(self) -> int:
+        """Number of leads, the models' input size."""
         return len(self.channels)
 
     @property
     def seconds(self) -> float:
+        """Window length in seconds."""
         return self.samples / self.fs
 
     def tolerance_samples(self, seconds: float = EC57_TOLERANCE_S) -> int:
@@ -67,12 +70,14 @@ class WindowGeometry:
         return int(math.floor(seconds * self.fs + 1e-9))
 
     def to_dict(self) -> dict:
+        """A JSON-ready dict (what manifests and checkpoints store)."""
         d = asdict(self)
         d["channels"] = list(self.channels)
         return d
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "geometry") -> "WindowGeometry":
+        """The geometry stored by ``to_dict``; GeometryError names ``source`` when it is not one."""
         try:
             return cls(fs=d["fs"], samples=d["samples"], channels=tuple(d["channels"]),
                        labels=d.get("labels", "beats"))
@@ -80,6 +85,7 @@ class WindowGeometry:
             raise GeometryError(f"{source}: not a window geometry ({err!r})") from err
 
     def describe(self) -> str:
+        """The geometry in words, for messages."""
         return (f"{self.samples} samples at {self.fs:g} Hz ({self.seconds:g} s), leads {list(self.channels)}, "
                 f"labels {self.labels}")
 

@@ -13,6 +13,7 @@ MANIFEST = "manifest.json"
 
 
 def describe(path, hash_limit: int = 1 << 30) -> dict:
+    """A file's or folder's path, kind, size and (for files) SHA-256."""
     path = Path(path)
     if path.is_dir():
         files = [p for p in path.rglob("*") if p.is_file()]
@@ -27,6 +28,7 @@ def describe(path, hash_limit: int = 1 << 30) -> dict:
 
 def write_manifest(path, stage: str, config: dict, inputs=(), outputs=(), started: float | None = None,
                    **extra) -> dict:
+    """Writes a stage's manifest: config, inputs, outputs, versions, timing, git commit."""
     record = {
         "stage": stage, "config": config,
         "inputs": [describe(p) for p in inputs], "outputs": [describe(p) for p in outputs],

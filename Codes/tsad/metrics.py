@@ -38,24 +38,29 @@ class Positions:
 
     @classmethod
     def from_mask(cls, mask: np.ndarray) -> "Positions":
+        """Positions of the True samples of a (N, L) mask."""
         rows, pos = np.nonzero(np.asarray(mask))
         return cls(rows, pos, len(mask))
 
     @classmethod
     def from_lists(cls, per_window) -> "Positions":
+        """Positions from one list of sample indices per window."""
         per_window = [np.asarray(p, np.int64).ravel() for p in per_window]
         rows = np.repeat(np.arange(len(per_window)), [len(p) for p in per_window])
         pos = np.concatenate(per_window) if per_window else np.zeros(0, np.int64)
         return cls(rows, pos, len(per_window))
 
     def counts(self) -> np.ndarray:
+        """Number of positions in each window."""
         return np.bincount(self.rows, minlength=self.n_windows)
 
     def for_window(self, i: int) -> np.ndarray:
+        """The positions of window ``row``."""
         lo, hi = np.searchsorted(self.rows, [i, i + 1])
         return self.pos[lo:hi]
 
     def split(self) -> list[np.ndarray]:
+        """One array of positions per window."""
         return np.split(self.pos, np.cumsum(self.counts())[:-1])
 
     def take(self, windows) -> "Positions":
@@ -149,6 +154,7 @@ class SqueezeCounts:
 
     @property
     def n_intervals(self) -> np.ndarray:
+        """Number of squeezed intervals."""
         return self.tp + self.fn
 
 
@@ -270,6 +276,7 @@ def auc_pr(labels: np.ndarray, probs: np.ndarray) -> float:
 
 @dataclass
 class ModelScores:
+    """Every metric of one model, with the per-window values behind them."""
     n_windows: int
     n_windows_without_beats: int
     MSP: float
@@ -283,6 +290,7 @@ class ModelScores:
     predicted: Positions = field(repr=False)
 
     def row(self) -> dict:
+        """The scalar metrics as a dict (a row of the results table)."""
         keys = ("n_windows", "n_windows_without_beats", "MSP", "MSR", "Se", "PPV", "F1", "AUC_PR")
         return {k: getattr(self, k) for k in keys}
 

@@ -18,6 +18,7 @@ FIELDS = ("probs", "labels", "ts", "ids")
 
 
 def output_paths(run_dir, tag: str) -> dict[str, Path]:
+    """The four output files of a run folder for its tag."""
     run_dir = Path(run_dir)
     names = {"probs": f"all_probs_{tag}.npy", "labels": f"all_labels_{tag}.npy",
              "ts": f"all_ts_{tag}.npy", "ids": f"ids_{tag}.npy"}
@@ -26,6 +27,7 @@ def output_paths(run_dir, tag: str) -> dict[str, Path]:
 
 @dataclass
 class InferenceOutputs:
+    """A run's probabilities, labels, input series and window ids, one row per window."""
     tag: str
     probs: np.ndarray
     labels: np.ndarray
@@ -33,6 +35,7 @@ class InferenceOutputs:
     ids: np.ndarray
 
     def validate(self, where: str = "") -> "InferenceOutputs":
+        """Returns itself; raises ValueError (naming ``where``) when the arrays' shapes do not agree."""
         n = len(self.ids)
         where = where or self.tag
         if self.probs.ndim != 2 or self.labels.shape != self.probs.shape:
@@ -45,6 +48,7 @@ class InferenceOutputs:
 
 
 def save_outputs(run_dir, tag: str, probs, labels, ts, ids) -> dict[str, Path]:
+    """Writes a run's inference outputs atomically; returns their paths."""
     out = InferenceOutputs(tag, np.asarray(probs, np.float32), np.asarray(labels, np.float32),
                            np.asarray(ts, np.float32), np.asarray(ids, np.int64)).validate()
     files = output_paths(run_dir, tag)
@@ -54,10 +58,12 @@ def save_outputs(run_dir, tag: str, probs, labels, ts, ids) -> dict[str, Path]:
 
 
 def has_outputs(run_dir, tag: str) -> bool:
+    """All four output files are there."""
     return all(p.is_file() for p in output_paths(run_dir, tag).values())
 
 
 def load_outputs(run_dir, tag: str) -> InferenceOutputs:
+    """A run's inference outputs, checked for consistent shapes."""
     files = output_paths(run_dir, tag)
     arrays = {k: load_npy(p) for k, p in files.items()}
     return InferenceOutputs(tag, **arrays).validate(str(Path(run_dir) / tag))

@@ -49,16 +49,19 @@ def kd_run_name(lam: float, teacher: str) -> str:
 
 
 def plot_name(window_id: int) -> str:
+    """The image file name of a window."""
     return f"ecg_plot_{int(window_id)}.png"
 
 
 def default_workspace() -> Path:
+    """$TSAD_WORKSPACE, else workspace/ at the repository root."""
     env = os.environ.get(WORKSPACE_ENV)
     return Path(env) if env else REPO_ROOT / "workspace"
 
 
 @dataclass(frozen=True)
 class Workspace:
+    """The folder every stage reads and writes; every file name of the layout above."""
     root: Path
 
     @classmethod

@@ -14,6 +14,7 @@ from .paths import Workspace, plot_name
 
 @dataclass
 class SplitData:
+    """One split's ids, labels, series and image folder."""
     name: str
     ids: np.ndarray          # (N,) int64 window ids
     series: np.ndarray       # (N, L, C) float32 raw signal in mV
@@ -25,6 +26,7 @@ class SplitData:
 
     @property
     def image_paths(self) -> list[Path]:
+        """The plot image of every window, in order."""
         return [self.image_dir / plot_name(i) for i in self.ids]
 
     def sample(self, n: int | None, seed: int) -> "SplitData":
@@ -36,6 +38,7 @@ class SplitData:
         return SplitData(self.name, self.ids[rows], self.series[rows], self.labels[rows], self.image_dir)
 
     def subset(self, n: int | None) -> "SplitData":
+        """The first ``n`` windows (all when ``n`` is None)."""
         if n is None or n >= len(self):
             return self
         return SplitData(self.name, self.ids[:n], self.series[:n], self.labels[:n], self.image_dir)
@@ -57,6 +60,7 @@ def read_split_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_split(ws: Workspace, split: str, check_images: bool = True) -> SplitData:
+    """A split from Data_split/, with its counts and (optionally) images checked."""
     ids, labels = read_split_csv(ws.split_csv(split))
     series = load_npy(ws.split_npy(split), expect_ndim=3).astype(np.float32, copy=False)
     if len(series) != len(ids):

@@ -65,11 +65,13 @@ class TeacherSettings:
 
     @classmethod
     def from_record(cls, record: dict) -> "TeacherSettings":
+        """Settings from a checkpoint's model_config (unknown keys ignored)."""
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in record.items() if k in known})
 
 
 def add_teacher_args(parser) -> None:
+    """Adds --prompt and --image-splitting."""
     parser.add_argument("--prompt", default=None,
                         help="text given with every image; holds <image> once (default: the seed's prompt "
                              "worded for the workspace's window length and leads)")
@@ -111,6 +113,7 @@ class SmolVLMTSAD(nn.Module):
         # The decoder's final RMSNorm (576 weights) trains with the connector: that is what makes
         # the trainable count the original model's 9,556,096 on the real config (connector +
         # head alone give 9,555,520), so the original froze the layers and embeddings, not the norm.
+        """Freezes the backbone but for the connector and the decoder's final norm."""
         self.backbone.requires_grad_(False)
         self.backbone.connector.requires_grad_(True)
         self.backbone.text_model.norm.requires_grad_(True)
@@ -122,6 +125,7 @@ class SmolVLMTSAD(nn.Module):
         return normalise_pixels(pixels, self.pixel_scale, self.pixel_shift)
 
     def features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """The mask-weighted mean of the backbone's last hidden state, (B, width)."""
         pixel_values = self.pixel_values(pixels)
         batch = pixel_values.shape[0]
         mask = self.prompt_mask.expand(batch, -1)
@@ -131,6 +135,7 @@ class SmolVLMTSAD(nn.Module):
         return (hidden * weights).sum(1) / weights.sum(1).clamp_min(1)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, H, W, 3) uint8 plots (or processor output) -> (B, out_len) logits."""
         x = self.proj(self.features(pixels)).unsqueeze(1)
         x, _ = self.lstm(x)
         return self.out(x.squeeze(1))
@@ -172,6 +177,7 @@ class TeacherInputs:
 
     @property
     def raw_pixels(self) -> bool:
+        """True when batches carry raw uint8 pixels (one tile), False when the processor splits images."""
         return not self.settings.image_splitting
 
     def __call__(self, image, where="image") -> torch.Tensor:
@@ -189,6 +195,7 @@ class TeacherInputs:
         return pixels
 
     def load(self, path) -> torch.Tensor:
+        """An image file as the model's input."""
         from PIL import Image, UnidentifiedImageError
 
         try:
@@ -248,6 +255,7 @@ def build_random_teacher(config_dir, settings: TeacherSettings | None = None, de
 
 @dataclass
 class TeacherBundle:
+    """A loaded teacher: model, inputs, device, backbone source, settings and checkpoint header."""
     model: SmolVLMTSAD
     inputs: TeacherInputs
     device: torch.device

@@ -21,6 +21,7 @@ from .teacher import load_teacher, teacher_logits
 
 
 def parse_args(argv=None, doc: str | None = None, run: str | None = None):
+    """Flags of the teacher inference scripts."""
     parser = make_parser(doc)
     parser.add_argument("--run", default=run, required=run is None,
                         choices=[r.name for r in registry.runs("teacher")], help="teacher run of the registry")

@@ -28,6 +28,7 @@ TEACHER_DEFAULTS = dict(epochs=5, batch_size=16, lr=2e-5, weight_decay=0.01, war
 
 
 def parse_args(argv=None, doc: str | None = None, run: str | None = None):
+    """Flags of the teacher training scripts."""
     parser = make_parser(doc)
     parser.add_argument("--run", default=run, required=run is None,
                         choices=[r.name for r in registry.runs("teacher")], help="teacher run of the registry")

@@ -32,6 +32,7 @@ from .locks import holds_run_folder
 
 @dataclass
 class TrainConfig:
+    """Optimisation settings of a training run (stored in every checkpoint)."""
     epochs: int = 15
     batch_size: int = 16
     lr: float = 2e-5
@@ -47,6 +48,7 @@ class TrainConfig:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "TrainConfig":
+        """The config from parsed flags (add_train_args)."""
         return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
 
 
@@ -72,6 +74,7 @@ def add_train_args(parser: argparse.ArgumentParser, **defaults) -> None:
 
 
 def linear_warmup_decay(optimizer, warmup_steps: int, total_steps: int):
+    """A LambdaLR scheduler: linear warm-up to the full rate, then linear decay to 0 at ``total_steps``."""
     def factor(step: int) -> float:
         if warmup_steps > 0 and step < warmup_steps:
             return (step + 1) / warmup_steps
@@ -81,6 +84,7 @@ def linear_warmup_decay(optimizer, warmup_steps: int, total_steps: int):
 
 
 def to_device(batch, device):
+    """A batch (dict of tensors) moved to ``device``."""
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=True)
     if isinstance(batch, dict):
@@ -132,6 +136,7 @@ def _restore_rng_state(states: list[dict] | None, rank: int, world: int, source:
 
 
 def is_main_process() -> bool:
+    """True outside distributed runs and on rank 0."""
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 

@@ -31,6 +31,7 @@ class UploadError(ValueError):
 
 
 def check_size(files: Mapping[str, bytes], max_mb: float = MAX_UPLOAD_MB) -> None:
+    """Raises UploadError when the uploaded files exceed ``max_mb`` together."""
     total = sum(len(b) for b in files.values())
     if total > max_mb * 1024 * 1024:
         raise UploadError(f"{', '.join(files)}: {total / 2**20:.1f} MB uploaded, the limit is {max_mb:g} MB; "
