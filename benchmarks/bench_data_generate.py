@@ -11,12 +11,14 @@ whole data_generate stage (read, window, render on --workers cores, write) on th
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Codes"))
+try:
+    import tsad  # noqa: F401
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 import numpy as np  # noqa: E402
 

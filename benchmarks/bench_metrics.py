@@ -11,11 +11,12 @@ merging, overlapping intervals merged, defined results for windows without beats
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Codes"))  # tsad imports without installing
+try:
+    import tsad  # noqa: F401
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 import numpy as np  # noqa: E402
 

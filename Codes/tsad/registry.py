@@ -168,10 +168,18 @@ DEFAULT_LAMBDA = 0.5              # kd_train.py's default --lam
 DEFAULT_TEACHER_ALPHA = 1.0       # kd_train.py's default --teacher
 
 
+def _existing(script: str) -> str | None:
+    return script if (CODES / script).is_file() else None
+
+
 def standard_grid() -> list[Run]:
-    """The seed's grid: two teachers, the plain student, and every (lambda, teacher) distillation."""
-    teachers = [teacher_run(a, f"Models/vlm_train_{fmt_num(a)}.py", f"Inference/vlm/vlm_{fmt_num(a)}_infer.py")
-                for a in TEACHER_ALPHAS]
+    """The grid: the teachers, the plain student, and every (lambda, teacher) distillation.
+
+    A teacher keeps its own scripts (``vlm_train_<alpha>.py``, ``vlm_<alpha>_infer.py``) where they
+    exist; an alpha added to TEACHER_ALPHAS without them runs through ``python -m tsad.teacher_train``.
+    """
+    teachers = [teacher_run(a, _existing(f"Models/vlm_train_{fmt_num(a)}.py"),
+                            _existing(f"Inference/vlm/vlm_{fmt_num(a)}_infer.py")) for a in TEACHER_ALPHAS]
     students = [student_run()] + [student_run(lam, t.name) for lam in KD_LAMBDAS for t in teachers]
     return teachers + students
 
