@@ -21,11 +21,16 @@ class LossCurves:
 
 
 def find_loss_curves(ws: paths.Workspace) -> list[LossCurves]:
-    """Every folder of the workspace holding both loss files (student, KD and teacher runs)."""
+    """Every folder of the workspace holding both loss files: the registry's runs in its order, then
+    any other run folder by name."""
+    from . import registry
+
     runs = []
     if not ws.root.is_dir():
         return runs
-    for folder in sorted(p for p in ws.root.iterdir() if p.is_dir()):
+    order = {run.name: k for k, run in enumerate(registry.runs())}
+    folders = sorted((p for p in ws.root.iterdir() if p.is_dir()), key=lambda p: (order.get(p.name, len(order)), p.name))
+    for folder in folders:
         train, val = folder / paths.TRAIN_LOSSES, folder / paths.VAL_LOSSES
         if train.is_file() and val.is_file():
             runs.append(LossCurves(folder.name, load_npy(train, expect_ndim=1), load_npy(val, expect_ndim=1)))
