@@ -22,7 +22,10 @@ import shlex
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
+try:
+    from tsad.errors import run_cli
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.student_runs import parse_train_args  # noqa: E402
 
@@ -96,4 +99,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

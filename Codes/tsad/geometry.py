@@ -125,24 +125,33 @@ def load_workspace_geometry(ws) -> WindowGeometry:
     -------
     WindowGeometry
         The recorded geometry; a workspace whose manifest predates it (or that has only a split,
-        as the tests' fixtures) gets the seed's geometry, 256 samples at 128 Hz on two leads,
-        checked against the test split's shape when there is one.
+        as the tests' fixtures) gets the original 128 Hz with the test split's window length and
+        leads (256 samples on two leads without a split).
     """
     from .data import DATA_MANIFEST
 
     recorded = read_manifest_geometry(ws.root / DATA_MANIFEST)
     if recorded is not None:
         return recorded
-    default = WindowGeometry()
     test = ws.split_npy("test")
-    if test.is_file():
-        import numpy as np
+    if not test.is_file():
+        return WindowGeometry()
+    import numpy as np
 
-        shape = np.load(test, mmap_mode="r").shape
-        if len(shape) != 3 or shape[1:] != (default.samples, default.n_leads):
-            raise GeometryError(f"{ws.root / DATA_MANIFEST}: no recorded geometry, and the windows of {test} "
-                                f"({shape}) are not the default {default.describe()}; rerun data_generate.py")
-    return default
+    shape = np.load(test, mmap_mode="r").shape
+    if len(shape) != 3:
+        raise GeometryError(f"{test}: windows of shape {shape}, expected (windows, samples, leads)")
+    return WindowGeometry(samples=shape[1], channels=tuple(range(shape[2])))
+
+
+def checkpoint_geometry(header: dict, source: str = "checkpoint") -> WindowGeometry:
+    """The geometry a checkpoint was trained on (its ``"geometry"`` entry); checkpoints written
+    before it was stored were all trained on the original 2-s, 128 Hz windows, with as many leads
+    as the model's input size."""
+    if header.get("geometry"):
+        return WindowGeometry.from_dict(header["geometry"], str(source))
+    n_leads = (header.get("model_config") or {}).get("input_size", 2)
+    return WindowGeometry(channels=tuple(range(n_leads)))
 
 
 def check_checkpoint_geometry(header: dict, geometry: WindowGeometry, source) -> None:
@@ -151,13 +160,10 @@ def check_checkpoint_geometry(header: dict, geometry: WindowGeometry, source) ->
     Parameters
     ----------
     header : dict
-        The checkpoint's entries (its ``"geometry"`` is the ``to_dict`` of what it was trained on;
-        a checkpoint from before geometries were recorded is taken to be the default one).
+        The checkpoint's entries (see ``checkpoint_geometry``).
     geometry : WindowGeometry
         The workspace's geometry.
     source : str or Path
         The checkpoint or run folder, for the message.
     """
-    trained = header.get("geometry")
-    trained_on = WindowGeometry() if trained is None else WindowGeometry.from_dict(trained, str(source))
-    geometry.check_matches(trained_on, str(source))
+    geometry.check_matches(checkpoint_geometry(header, str(source)), str(source))

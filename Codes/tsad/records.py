@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import ecg, paths
 from .fileio import atomic_path, save_json
-from .geometry import WindowGeometry
+from .geometry import WindowGeometry, checkpoint_geometry
 
 CLASSICAL_DETECTORS = ("xqrs", "gqrs")
 DEFAULT_EXT = "tsad"
@@ -164,15 +164,6 @@ def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_siz
                         info={"tiny_backbone": tiny}, threshold=tuned_threshold(run_dir))
     raise DetectionError(f"{run_dir}: no trained model ({paths.STUDENT_CHECKPOINT} or "
                          f"{paths.TEACHER_CHECKPOINT}); train the run first, or use {' / '.join(CLASSICAL_DETECTORS)}")
-
-
-def checkpoint_geometry(state: dict) -> WindowGeometry:
-    """The geometry a checkpoint was trained on; checkpoints written before it was stored were all
-    trained on the original 2-s, 2-lead, 128 Hz windows."""
-    if state.get("geometry"):
-        return WindowGeometry.from_dict(state["geometry"], "checkpoint")
-    n_leads = (state.get("model_config") or {}).get("input_size", 2)
-    return WindowGeometry(channels=tuple(range(n_leads)))
 
 
 # ---- the threshold, tuned on validation records ----------------------------------------------------
