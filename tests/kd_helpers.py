@@ -16,7 +16,7 @@ def train_tiny_teacher(ws, alpha: float = 1.0, seed: int = 42, epochs: int = 1) 
 
     teacher_train.main(["--workspace", str(ws.root), "--model", "tiny", "--epochs", str(epochs),
                         "--limit-train", "6", "--limit-val", "3", "--batch-size", "3", "--warmup-steps", "0",
-                        "--lr", "1e-3", "--device", "cpu", "--seed", str(seed)], alpha=alpha)
+                        "--lr", "1e-3", "--device", "cpu", "--seed", str(seed)], run=paths.teacher_run_name(alpha))
     return ws.run_dir(paths.teacher_run_name(alpha)) / paths.TEACHER_CHECKPOINT
 
 

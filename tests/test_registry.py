@@ -21,8 +21,8 @@ EXTRA_STEPS = (EXTRA_TEACHER, f"{EXTRA_TEACHER}_infer", EXTRA_STUDENT, f"{EXTRA_
 
 def test_the_standard_grid_is_the_seeds():
     names = [r.name for r in registry.runs()]
-    assert names == ["vlm_0.5", "vlm_1", "LSTM_train", "KD_train_0.5_vlm_0.5", "KD_train_0.5_vlm_1",
-                     "KD_train_1_vlm_0.5", "KD_train_1_vlm_1"]
+    assert names == ["vlm_0.5", "vlm_1", "LSTM_train", "KD_train_0.5_vlm_0.5", "KD_train_1_vlm_0.5",
+                     "KD_train_0.5_vlm_1", "KD_train_1_vlm_1"]
     assert registry.get("vlm_1").train_script == "Models/vlm_train_1.py"
     assert registry.get("KD_train_1_vlm_0.5").train_args == ("--lam", "1", "--teacher", "vlm_0.5")
     assert registry.get("KD_train_1_vlm_0.5").depends_on == ("vlm_0.5",)

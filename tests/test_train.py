@@ -218,13 +218,13 @@ def test_teacher_resume_equals_a_straight_run(split_workspace, monkeypatch, tmp_
     ws = split_workspace
     args = ["--workspace", str(ws.root), "--model", "tiny", "--epochs", "2", "--limit-train", "6",
             "--limit-val", "3", "--batch-size", "3", "--warmup-steps", "1", "--lr", "1e-3", "--device", "cpu"]
-    teacher_train.main(args, alpha=0.5)
+    teacher_train.main(args, run="vlm_0.5")
     run = ws.run_dir(paths.teacher_run_name(0.5))
     straight = tmp_path / "straight"
     run.rename(straight)
     with monkeypatch.context() as m:
         stop_after_first_epoch(m)
         with pytest.raises(Stop):
-            teacher_train.main(args, alpha=0.5)
-    teacher_train.main([*args, "--resume"], alpha=0.5)
+            teacher_train.main(args, run="vlm_0.5")
+    teacher_train.main([*args, "--resume"], run="vlm_0.5")
     assert_same_training_state(straight, run)

@@ -180,7 +180,7 @@ def standard_grid() -> list[Run]:
     """
     teachers = [teacher_run(a, _existing(f"Models/vlm_train_{fmt_num(a)}.py"),
                             _existing(f"Inference/vlm/vlm_{fmt_num(a)}_infer.py")) for a in TEACHER_ALPHAS]
-    students = [student_run()] + [student_run(lam, t.name) for lam in KD_LAMBDAS for t in teachers]
+    students = [student_run()] + [student_run(lam, t.name) for t in teachers for lam in KD_LAMBDAS]
     return teachers + students
 
 
