@@ -20,11 +20,12 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Codes"))  # tsad imports without installing
+try:
+    import tsad  # noqa: F401
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -16,10 +16,12 @@ beside them, to see whether a model's timing misses follow the annotations' own 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
+try:
+    from tsad.errors import run_cli
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import make_parser  # noqa: E402
 
@@ -108,4 +110,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)
