@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from tsad.paths import Workspace
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 

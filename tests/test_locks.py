@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tsad.errors import run_cli
 from tsad import data, locks
 from tsad.fileio import current_umask
 from tsad.paths import Workspace, plot_name
@@ -38,7 +39,7 @@ def generate_argv(ws: Workspace, records: int) -> list[str]:
 def generate_main(argv):
     """data_generate.py's main as its ``__main__`` runs it (LockHeld -> one line, exit 2)."""
     main = runpy.run_path(str(GENERATE), run_name="not_main")["main"]
-    return locks.exit_on_lock_held(main, argv)
+    return run_cli(main, argv)
 
 
 def start_script(path: Path, argv: list[str]) -> subprocess.Popen:

@@ -140,7 +140,7 @@ def run_fold(ws: paths.Workspace, data: CVData, input_dir: Path, name: str, fold
 def _detections_window_scores(test: SplitData, data: CVData, test_records, det_dir: Path) -> dict:
     """MSP/MSR of the whole-record detections cut into the test records' windows (the records must be
     at the windows' rate, as svdb is)."""
-    labels_all, pos_rows, pos_pos, offset = [], [], [], 0
+    pos_rows, pos_pos, offset = [], [], 0
     length = test.series.shape[1]
     for rec in test_records:
         n = int((data.records == rec).sum())

@@ -261,15 +261,3 @@ def holds_run_folder(fn: Callable) -> Callable:
         with hold_group(run_dir.parent, f"run-{run_dir.name}", f"the run folder {run_dir.name}/"):
             return fn(*args, **kwargs)
     return wrapper
-
-
-def exit_on_lock_held(main: Callable, argv=None):
-    """Runs a script's ``main``; a :class:`LockHeld` becomes one ``error: ...`` line and exit 2.
-
-    Kept minimal on purpose: the project-wide CLI error wrapper can absorb it.
-    """
-    try:
-        return main(argv)
-    except LockHeld as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None

@@ -254,16 +254,14 @@ def _split_records(ws: paths.Workspace) -> dict | None:
 
 
 def _workspace_geometry(ws: paths.Workspace, train: SplitData):
-    """The data stage's geometry (its manifest), checked against the windows actually loaded."""
-    from .data import DATA_MANIFEST
-    from .geometry import GeometryError, WindowGeometry, read_manifest_geometry
+    """The data stage's geometry (geometry.load_workspace_geometry), checked against the windows
+    actually loaded."""
+    from .geometry import GeometryError
 
-    geometry = read_manifest_geometry(ws.root / DATA_MANIFEST)
-    if geometry is None:  # a workspace without the manifest: the original 128 Hz windows
-        geometry = WindowGeometry(samples=train.series.shape[1], channels=tuple(range(train.series.shape[2])))
+    geometry = load_workspace_geometry(ws)
     if (geometry.samples, geometry.n_leads) != train.series.shape[1:]:
-        raise GeometryError(f"{ws.root / DATA_MANIFEST}: says {geometry.describe()}, but the training windows "
-                            f"have shape {train.series.shape[1:]}")
+        raise GeometryError(f"{ws.root}: the data stage recorded {geometry.describe()}, but the training "
+                            f"windows have shape {train.series.shape[1:]}")
     return geometry
 
 
