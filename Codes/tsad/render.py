@@ -32,12 +32,37 @@ def _limits(values: np.ndarray) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
+def step_x(n_steps: int, size: int = SIZE) -> np.ndarray:
+    """The x pixel coordinate of each time step on the plot (PIL coordinates: x = i lies on pixel
+    column i), the same for both panels: the x-axis spans 0.125..0.9 of the width with 5 % margins."""
+    x_lo, x_hi = -_MARGIN * (n_steps - 1), (n_steps - 1) * (1 + _MARGIN)
+    return (_LEFT + (np.arange(n_steps) - x_lo) / (x_hi - x_lo) * (_RIGHT - _LEFT)) * size
+
+
+def column_to_step_weights(n_columns: int, n_steps: int, size: int = SIZE) -> np.ndarray:
+    """(n_steps, n_columns) linear-interpolation weights that read a feature laid out in
+    ``n_columns`` equal vertical strips of the image at each time step's x position.
+
+    Strip j covers pixels [j, j + 1) * size / n_columns, its centre at (j + 0.5) * size / n_columns;
+    a step at PIL coordinate x lies at the continuous position x + 0.5. Each row sums to 1; steps
+    left of the first centre (or right of the last) take that strip alone.
+    """
+    strip = size / n_columns
+    u = np.clip((step_x(n_steps, size) + 0.5) / strip - 0.5, 0, n_columns - 1)
+    left = np.floor(u).astype(int)
+    right = np.minimum(left + 1, n_columns - 1)
+    frac = u - left
+    weights = np.zeros((n_steps, n_columns))
+    rows = np.arange(n_steps)
+    np.add.at(weights, (rows, left), 1 - frac)
+    np.add.at(weights, (rows, right), frac)
+    return weights
+
+
 def panel_points(series: np.ndarray, size: int = SIZE) -> list[np.ndarray]:
     """Pixel coordinates (x right, y down) of each lead's polyline."""
     series = np.asarray(series, np.float64)
-    n = series.shape[0]
-    x_lo, x_hi = -_MARGIN * (n - 1), (n - 1) * (1 + _MARGIN)
-    xs = (_LEFT + (np.arange(n) - x_lo) / (x_hi - x_lo) * (_RIGHT - _LEFT)) * size
+    xs = step_x(series.shape[0], size)
     out = []
     for lead, (bottom, top) in enumerate(_PANELS[: series.shape[1]]):
         y_lo, y_hi = _limits(series[:, lead])

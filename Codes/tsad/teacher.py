@@ -40,6 +40,7 @@ def prompt_for(geometry: WindowGeometry) -> str:
 
 
 DEFAULT_PROMPT = prompt_for(WindowGeometry())
+HEADS = ("seed", "spatial")
 
 
 @dataclass
@@ -51,10 +52,16 @@ class TeacherSettings:
     head_hidden: int | None = None  # None: the text decoder's width, as the seed
     dropout: float = 0.2
     out_len: int = WindowGeometry().samples
+    # "seed": the original head (mean of every token -> MLP -> BiLSTM of length one -> 256 logits);
+    # "spatial": the image tokens in their grid, pooled over height, columns read at each step's x.
+    head: str = "seed"
+    spatial_width: int = 128  # the spatial head's per-step width
 
     def __post_init__(self):
         if self.prompt.count(IMAGE_TOKEN) != 1:
             raise ValueError(f"the prompt must hold {IMAGE_TOKEN} exactly once, got: {self.prompt!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"--head must be one of {HEADS}, got {self.head!r}")
 
     @classmethod
     def for_geometry(cls, geometry: WindowGeometry, prompt: str | None = None, **kwargs) -> "TeacherSettings":
@@ -78,15 +85,88 @@ def add_teacher_args(parser) -> None:
     parser.add_argument("--image-splitting", "--seed-processor", dest="image_splitting", action="store_true",
                         help="the seed's preprocessing: upscale to 2048 and cut 16 tiles plus a global view "
                              "(1,088 image tokens instead of 64; about 17 times the vision compute)")
+    parser.add_argument("--head", choices=HEADS, default="seed",
+                        help="seed: the original head (mean of all tokens -> MLP -> BiLSTM -> 256 logits); "
+                             "spatial: image tokens in their grid, pooled over height, columns mapped to the "
+                             "256 steps by the plot's x-axis, then a small per-step network (default: seed)")
+    parser.add_argument("--spatial-width", type=int, default=128, help="the spatial head's per-step width")
 
 
 # ---- the model --------------------------------------------------------------------------------
 
-class SmolVLMTSAD(nn.Module):
-    """Backbone features (mask-weighted mean of the last hidden state) -> MLP -> BiLSTM -> 256 logits.
+def image_token_grid(prompt_ids, image_token_id: int) -> np.ndarray:
+    """Sequence positions of the image tokens laid out as the image: (rows, cols) int64.
 
-    Trainable: the connector (modality projection), the decoder's final RMSNorm whose output the
-    features average, and the head. The BiLSTM sees a sequence of length one, as in the seed.
+    The processor writes each tile's tokens as one contiguous run, row by row (Idefics3's pixel
+    shuffle keeps the patches' row-major order); with image splitting the tiles come row by row
+    (``<row_i_col_j>``) and a downscaled global view last, which the grid leaves out (it holds the
+    same image at a quarter of the resolution). One tile: an 8 x 8 grid on SmolVLM-256M.
+    """
+    ids = np.asarray(prompt_ids).ravel()
+    positions = np.flatnonzero(ids == image_token_id)
+    if not len(positions):
+        raise ValueError("the prompt holds no image token")
+    runs = np.split(positions, np.flatnonzero(np.diff(positions) > 1) + 1)
+    per_tile = len(runs[0])
+    side = int(round(per_tile ** 0.5))
+    if side * side != per_tile or any(len(r) != per_tile for r in runs):
+        raise ValueError(f"image token runs of lengths {[len(r) for r in runs]}: not square tiles of one size")
+    if len(runs) == 1:
+        tiles_side, runs = 1, runs
+    else:
+        tiles_side = int(round((len(runs) - 1) ** 0.5))
+        if tiles_side * tiles_side != len(runs) - 1:
+            raise ValueError(f"{len(runs)} image tiles: not an n x n grid plus a global view")
+        runs = runs[:-1]
+    grid = np.empty((tiles_side * side, tiles_side * side), np.int64)
+    for k, run in enumerate(runs):
+        tile_row, tile_col = divmod(k, tiles_side)
+        grid[tile_row * side:(tile_row + 1) * side, tile_col * side:(tile_col + 1) * side] = run.reshape(side, side)
+    return grid
+
+
+class SpatialHead(nn.Module):
+    """Image-token hidden states -> 256 logits, keeping where things are in the picture.
+
+    The tokens are read in their grid (``image_token_grid``), averaged over the image's height, and
+    the resulting columns, left to right, are interpolated at each time step's x position on the
+    plot (``tsad.render.column_to_step_weights``); a per-step network (a linear map plus a learned
+    step embedding, a 5-step convolution, a linear read-out) turns them into one logit per step.
+    """
+
+    def __init__(self, width: int, grid: np.ndarray, settings: "TeacherSettings", image_size: int):
+        super().__init__()
+        from .render import column_to_step_weights
+
+        hidden = settings.spatial_width
+        weights = column_to_step_weights(grid.shape[1], settings.out_len, image_size)
+        self.register_buffer("grid", torch.as_tensor(grid, dtype=torch.long), persistent=False)
+        self.register_buffer("step_weights", torch.as_tensor(weights, dtype=torch.float32), persistent=False)
+        self.norm = nn.LayerNorm(width)
+        self.proj = nn.Linear(width, hidden)
+        self.step_embedding = nn.Parameter(torch.zeros(settings.out_len, hidden))
+        self.local = nn.Conv1d(hidden, hidden, 5, padding=2)
+        self.dropout = nn.Dropout(settings.dropout)
+        self.out = nn.Linear(hidden, 1)
+
+    def columns(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) last hidden state -> (B, cols, D): image tokens averaged over the grid's rows."""
+        return hidden[:, self.grid].mean(dim=1)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        cols = self.norm(self.columns(hidden).float())
+        steps = torch.einsum("sc,bcd->bsd", self.step_weights, cols)
+        x = nn.functional.gelu(self.proj(steps) + self.step_embedding)
+        x = nn.functional.gelu(self.local(self.dropout(x).transpose(1, 2))).transpose(1, 2)
+        return self.out(self.dropout(x)).squeeze(-1)
+
+
+class SmolVLMTSAD(nn.Module):
+    """Backbone -> head -> 256 logits. The ``seed`` head: mask-weighted mean of the last hidden state
+    -> MLP -> BiLSTM -> 256 logits (the BiLSTM sees a sequence of length one, as in the seed); the
+    ``spatial`` head: ``SpatialHead`` on the image tokens.
+
+    Trainable: the connector (modality projection), the decoder's final RMSNorm, and the head.
     """
 
     def __init__(self, backbone: nn.Module, settings: TeacherSettings, prompt_ids: torch.Tensor,
@@ -95,14 +175,18 @@ class SmolVLMTSAD(nn.Module):
         self.backbone = backbone
         self.settings = settings
         width = backbone.config.text_config.hidden_size
-        hidden = settings.head_hidden or width
-        if hidden % 2:
-            raise ValueError(f"head width {hidden} must be even (two LSTM directions of half of it)")
-        self.proj = nn.Sequential(nn.Linear(width, hidden), nn.LayerNorm(hidden), nn.GELU(),
-                                  nn.Dropout(settings.dropout))
-        self.lstm = nn.LSTM(hidden, hidden // 2, batch_first=True, bidirectional=True)
-        self.out = nn.Sequential(nn.LayerNorm(hidden), nn.GELU(), nn.Dropout(settings.dropout),
-                                 nn.Linear(hidden, settings.out_len))
+        if settings.head == "spatial":
+            grid = image_token_grid(prompt_ids.cpu().numpy(), backbone.config.image_token_id)
+            self.spatial = SpatialHead(width, grid, settings, settings.longest_edge)
+        else:
+            hidden = settings.head_hidden or width
+            if hidden % 2:
+                raise ValueError(f"head width {hidden} must be even (two LSTM directions of half of it)")
+            self.proj = nn.Sequential(nn.Linear(width, hidden), nn.LayerNorm(hidden), nn.GELU(),
+                                      nn.Dropout(settings.dropout))
+            self.lstm = nn.LSTM(hidden, hidden // 2, batch_first=True, bidirectional=True)
+            self.out = nn.Sequential(nn.LayerNorm(hidden), nn.GELU(), nn.Dropout(settings.dropout),
+                                     nn.Linear(hidden, settings.out_len))
         self.register_buffer("prompt_ids", prompt_ids.view(1, -1).long(), persistent=False)
         self.register_buffer("prompt_mask", prompt_mask.view(1, -1).long(), persistent=False)
         self.register_buffer("pixel_scale", pixel_scale.float().clone(), persistent=False)
@@ -124,18 +208,24 @@ class SmolVLMTSAD(nn.Module):
             return pixels
         return normalise_pixels(pixels, self.pixel_scale, self.pixel_shift)
 
-    def features(self, pixels: torch.Tensor) -> torch.Tensor:
-        """The mask-weighted mean of the backbone's last hidden state, (B, width)."""
+    def hidden_states(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) last hidden state of the prompt with the image."""
         pixel_values = self.pixel_values(pixels)
         batch = pixel_values.shape[0]
         mask = self.prompt_mask.expand(batch, -1)
-        hidden = self.backbone(input_ids=self.prompt_ids.expand(batch, -1), attention_mask=mask,
-                               pixel_values=pixel_values, use_cache=False).last_hidden_state
-        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        return self.backbone(input_ids=self.prompt_ids.expand(batch, -1), attention_mask=mask,
+                             pixel_values=pixel_values, use_cache=False).last_hidden_state
+
+    def features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """The seed head's input: the mask-weighted mean over every token."""
+        hidden = self.hidden_states(pixels)
+        weights = self.prompt_mask.expand(hidden.shape[0], -1).unsqueeze(-1).to(hidden.dtype)
         return (hidden * weights).sum(1) / weights.sum(1).clamp_min(1)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         """(B, H, W, 3) uint8 plots (or processor output) -> (B, out_len) logits."""
+        if self.settings.head == "spatial":
+            return self.spatial(self.hidden_states(pixels))
         x = self.proj(self.features(pixels)).unsqueeze(1)
         x, _ = self.lstm(x)
         return self.out(x.squeeze(1))

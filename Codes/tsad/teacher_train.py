@@ -63,7 +63,8 @@ def main(argv=None, run: str | None = None, doc: str | None = None) -> dict:
     if source.untrained:
         log.warning("backbone 'tiny': a small random model; its results are not SmolVLM's")
     geometry = load_workspace_geometry(ws)
-    settings = TeacherSettings.for_geometry(geometry, prompt=args.prompt, image_splitting=args.image_splitting)
+    settings = TeacherSettings.for_geometry(geometry, prompt=args.prompt, image_splitting=args.image_splitting,
+                                            head=args.head, spatial_width=args.spatial_width)
     model, inputs = build_teacher(source, settings)
     train = load_split(ws, "train").subset(args.limit_train)
     val = load_split(ws, "val").subset(args.limit_val)
