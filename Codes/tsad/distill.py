@@ -57,15 +57,17 @@ def teacher_hash(ws: paths.Workspace, teacher: str) -> str:
 
 
 def cache_paths(ws: paths.Workspace, teacher: str, checkpoint_sha256: str, split: str) -> tuple[Path, Path]:
-    stem = f"{teacher}_{checkpoint_sha256[:16]}_{split}"
+    # a teacher run inside a sub-folder (a study's fold) keeps a flat cache name
+    stem = f"{teacher.replace('/', '__')}_{checkpoint_sha256[:16]}_{split}"
     folder = ws.cache_dir / "teacher_logits"
     return folder / f"{stem}.npy", folder / f"{stem}_ids.npy"
 
 
 def _default_logits_fn() -> LogitsFn:
-    # Imported here: the teacher module pulls in transformers, which the plain student never needs.
-    from .teacher import teacher_logits
-    return teacher_logits
+    # The checkpoint's kind picks the teacher code (the VLM teacher, or a picture or context teacher);
+    # transformers is imported only for the VLM teacher, which the plain student never needs.
+    from .teachers import run_logits
+    return run_logits
 
 
 def _read_cache(logits_path: Path, ids_path: Path) -> tuple[np.ndarray, np.ndarray] | None:
@@ -88,7 +90,7 @@ def cached_teacher_logits(ws: paths.Workspace, teacher: str, split: str, ids: np
     """The teacher's logits (N, L) float32 for the windows ``ids`` (in that order).
 
     Windows already in the cache are read; the others go to ``logits_fn`` (default
-    ``tsad.teacher.teacher_logits``) in one batched call and are appended to the cache. The
+    ``tsad.teachers.run_logits``) in one batched call and are appended to the cache. The
     entry's lock is held throughout, so runs started together compute each window once.
     """
     ids = np.asarray(ids, dtype=np.int64)

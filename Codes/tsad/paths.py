@@ -53,6 +53,14 @@ def plot_name(window_id: int) -> str:
     return f"ecg_plot_{int(window_id)}.png"
 
 
+def window_id_of_plot(path) -> int:
+    """The window id in a plot's file name (the inverse of ``plot_name``)."""
+    name = Path(path).name
+    if not (name.startswith("ecg_plot_") and name.endswith(".png") and name[9:-4].isdigit()):
+        raise ValueError(f"{path}: not a window plot name (ecg_plot_<id>.png)")
+    return int(name[9:-4])
+
+
 def default_workspace() -> Path:
     """$TSAD_WORKSPACE, else workspace/ at the repository root."""
     env = os.environ.get(WORKSPACE_ENV)
