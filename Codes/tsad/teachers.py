@@ -293,7 +293,11 @@ def logits(run_dir, image_paths, batch_size: int = 32, device=None, progress: bo
         ds = PlotImages(image_paths, size=config.image_size)
     else:
         ids = [paths.window_id_of_plot(p) for p in image_paths] if ids is None else ids
-        ds = Arrays(WorkspaceSignals(workspace_of(run_dir)).context(ids, config.context))
+        signals = WorkspaceSignals(workspace_of(run_dir))
+        if signals.series.shape[1:] != (config.samples, config.leads):
+            raise ValueError(f"{run_dir}: a context teacher for windows of ({config.samples}, {config.leads}), "
+                             f"but {signals.root} has windows of shape {signals.series.shape[1:]}")
+        ds = Arrays(signals.context(ids, config.context))
     out = [model(batch["x"].to(device)).float().cpu().numpy()
            for batch in DataLoader(ds, batch_size=batch_size, shuffle=False)]
     return np.concatenate(out) if out else np.empty((0, config.samples), np.float32)
