@@ -31,7 +31,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
+try:
+    from tsad.errors import run_cli
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import make_parser  # noqa: E402
 from tsad.kd_study import Grid, StudyError  # noqa: E402
@@ -143,10 +146,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from tsad.locks import exit_on_lock_held  # a busy workspace: one line, exit 2
-
-    try:
-        exit_on_lock_held(main)
-    except StudyError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    run_cli(main)  # StudyError is a ValueError: one line, exit 2

@@ -12,10 +12,10 @@ teacher. Defaults (tsad.teachers.TRAIN_DEFAULTS) are sized for a 2-core CPU.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Codes/: tsad imports without installing
+try:
+    from tsad.errors import run_cli
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad import teachers  # noqa: E402
 
@@ -25,6 +25,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    from tsad.locks import exit_on_lock_held  # a busy workspace: one line, exit 2
-
-    exit_on_lock_held(main)
+    run_cli(main)

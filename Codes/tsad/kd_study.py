@@ -158,6 +158,7 @@ def _student_args(grid: Grid, seed: int, device: str):
     args = parse_train_args(["--preset", "recommended", "--arch", grid.arch, "--seed", str(seed),
                              "--device", device], distill=True)
     args.epochs = grid.student_epochs  # the study's budget, not the preset's
+    args.train_windows = grid.train_windows
     return args
 
 
@@ -171,7 +172,8 @@ def execute(ws: paths.Workspace, data: crossval.CVData, input_dir: Path, name: s
     parts = assign_record_parts(data.records, folds=grid.folds, fold=run.fold, val=grid.val, seed=grid.fold_seed)
     if run.what == "teacher":
         seed_everything(grid.fold_seed)
-        train = data.subset(parts["train"], "train", ws, grid.teacher_train_windows, grid.fold_seed)
+        # the windows the fold's students train on when the counts agree (same draw, same seed)
+        train = data.subset(parts["train"], "train", ws).sample(grid.teacher_train_windows, grid.fold_seed)
         val = data.subset(parts["val"], "val", ws)
         config = teachers.TeacherConfig(type=run.teacher, samples=data.series.shape[1], leads=data.series.shape[2])
         cfg = TrainConfig(**{**teachers.TRAIN_DEFAULTS[run.teacher], "epochs": grid.teacher_epochs,
@@ -191,7 +193,7 @@ def execute(ws: paths.Workspace, data: crossval.CVData, input_dir: Path, name: s
         seed_everything(run.seed)
         train_run(ws_, TrainConfig.from_args(args), lam=run.lam, teacher=teacher, temperature=grid.temperature,
                   run_name=run_name, recipe=recipe_from_args(args), preset=args.preset, arch=args.arch,
-                  data=(train, val), resume=True)
+                  data=(train, val), resume=True, train_windows=grid.train_windows, seed=grid.fold_seed)
 
     crossval.run_fold(ws, data, input_dir, student_cv_name(name, run), run.fold, grid.folds, seed=grid.fold_seed,
                       train_fn=train_fn, val=grid.val, train_windows=grid.train_windows)

@@ -264,12 +264,15 @@ def train_teacher(ws: paths.Workspace, run_name: str, config: TeacherConfig, tra
     def loss_fn(model, batch):
         return F.binary_cross_entropy_with_logits(model(batch["x"]).float(), batch["y"])
 
+    from .geometry import load_workspace_geometry
+
+    geometry = load_workspace_geometry(ws)  # stored with the weights: kd_train.py checks it against its data
     log.info("%s teacher %s: %d train / %d val windows (%s)", config.type, run_name, len(train), len(val),
              config.note)
     return fit(build(config), dataset(config, train, ws.root), dataset(config, val, ws.root), loss_fn, cfg,
                ws.run_dir(run_name), kind=KIND, model_config=asdict(config), best_name=paths.TEACHER_CHECKPOINT,
                resume=resume, extra={"note": config.note, "n_train": len(train), "n_val": len(val),
-                                     **(extra or {})})
+                                     "geometry": geometry.to_dict(), **(extra or {})})
 
 
 def load(run_dir, device=None) -> tuple[nn.Module, TeacherConfig]:

@@ -6,10 +6,12 @@ difference against lambda 0), its figure and its table of runs (Codes/Models/kd_
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # Codes/: tsad imports without installing
+try:
+    import tsad  # noqa: F401
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
