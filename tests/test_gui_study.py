@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from tsad import kd_study
 from tsad.fileio import save_text
 from tsad.paths import REPO_ROOT, Workspace

@@ -12,7 +12,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-
 from tsad import kd_study
 from tsad.checkpoint import load_checkpoint
 from tsad.data import assign_record_parts
@@ -104,7 +103,7 @@ def test_resume_skips_finished_runs_and_refuses_another_grid(study, capsys):
 
 
 def test_print_commands_lists_every_run(study, capsys):
-    ws, base, _ = study
+    _, base, _ = study
     run_script(SCRIPT, [*base, "--print-commands"])
     lines = capsys.readouterr().out.strip().splitlines()
     keys = [line.split("--one ")[1] for line in lines[:-1]]

@@ -7,15 +7,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from tsad import backbone as bb
+from tsad import teacher_train
 from tsad.checkpoint import load_checkpoint
 from tsad.losses import teacher_loss
 from tsad.paths import TEACHER_CHECKPOINT, teacher_run_name
 from tsad.render import column_to_step_weights, render_window, step_x
-from tsad.teacher import (SmolVLMTSAD, TeacherInputs, TeacherSettings, build_random_teacher, build_teacher,
-                          image_token_grid, load_teacher, total_and_trainable_parameters)
-from tsad import teacher_train
+from tsad.teacher import (
+    SmolVLMTSAD,
+    TeacherInputs,
+    TeacherSettings,
+    build_random_teacher,
+    build_teacher,
+    image_token_grid,
+    load_teacher,
+    total_and_trainable_parameters,
+)
 
 
 def _inputs(smolvlm_dir, splitting: bool) -> TeacherInputs:
@@ -105,8 +112,8 @@ def test_grid_cell_reads_its_own_part_of_the_picture(smolvlm_dir, shallow_real_b
 
 
 def test_real_config_spatial_head_counts(smolvlm_dir):
-    model, inputs = build_random_teacher(smolvlm_dir, TeacherSettings(head="spatial"), device="meta")
-    total, trainable = total_and_trainable_parameters(model)
+    model, _ = build_random_teacher(smolvlm_dir, TeacherSettings(head="spatial"), device="meta")
+    _, trainable = total_and_trainable_parameters(model)
     head = sum(p.numel() for p in model.spatial.parameters())
     connector_and_norm = 576 * 12288 + 576
     assert trainable == head + connector_and_norm

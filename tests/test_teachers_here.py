@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from tsad import teachers
 from tsad.checkpoint import load_checkpoint
 from tsad.distill import cache_paths, teacher_hash

@@ -36,8 +36,8 @@ try:
 except ModuleNotFoundError as err:
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.common import make_parser  # noqa: E402
-from tsad.kd_study import Grid, StudyError  # noqa: E402
+from tsad.common import make_parser
+from tsad.kd_study import Grid, StudyError
 
 SCRIPT = Path(__file__).resolve()
 
@@ -131,7 +131,7 @@ def main(argv=None):
         else:
             env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
-            def one(run):
+            def one(run, env=env):
                 res = subprocess.run(_run_command(argv, run.key), env=env, capture_output=True, text=True, check=False)
                 if res.returncode:
                     raise RuntimeError(f"{run.key} failed (exit {res.returncode}): {res.stderr.strip()[-2000:]}")

@@ -17,7 +17,7 @@ try:
 except ModuleNotFoundError as err:
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad import teachers  # noqa: E402
+from tsad import teachers
 
 
 def main(argv=None) -> dict:

@@ -61,7 +61,7 @@ class Grid:
     val: float = 0.05
 
     @classmethod
-    def full(cls, **overrides) -> "Grid":
+    def full(cls, **overrides) -> Grid:
         """The full-size grid: 5 folds, 5 seeds, every training window, the recommended schedules."""
         return cls(**{"folds": 5, "seeds": [0, 1, 2, 3, 4], "student_epochs": 6, "train_windows": None,
                       "teacher_epochs": 3, "teacher_train_windows": None, **overrides})
@@ -94,7 +94,7 @@ class Run:
         return f"student:{self.teacher}:lam{paths.fmt_num(self.lam)}:seed{self.seed}:fold{self.fold}"
 
     @classmethod
-    def parse(cls, key: str) -> "Run":
+    def parse(cls, key: str) -> Run:
         parts = key.split(":")
         try:
             if parts[0] == "teacher" and len(parts) == 3:

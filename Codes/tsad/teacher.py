@@ -108,13 +108,12 @@ def image_token_grid(prompt_ids, image_token_id: int) -> np.ndarray:
         raise ValueError("the prompt holds no image token")
     runs = np.split(positions, np.flatnonzero(np.diff(positions) > 1) + 1)
     per_tile = len(runs[0])
-    side = int(round(per_tile ** 0.5))
+    side = round(per_tile ** 0.5)
     if side * side != per_tile or any(len(r) != per_tile for r in runs):
         raise ValueError(f"image token runs of lengths {[len(r) for r in runs]}: not square tiles of one size")
-    if len(runs) == 1:
-        tiles_side, runs = 1, runs
-    else:
-        tiles_side = int(round((len(runs) - 1) ** 0.5))
+    tiles_side = 1
+    if len(runs) > 1:
+        tiles_side = round((len(runs) - 1) ** 0.5)
         if tiles_side * tiles_side != len(runs) - 1:
             raise ValueError(f"{len(runs)} image tiles: not an n x n grid plus a global view")
         runs = runs[:-1]
@@ -134,7 +133,7 @@ class SpatialHead(nn.Module):
     step embedding, a 5-step convolution, a linear read-out) turns them into one logit per step.
     """
 
-    def __init__(self, width: int, grid: np.ndarray, settings: "TeacherSettings", image_size: int):
+    def __init__(self, width: int, grid: np.ndarray, settings: TeacherSettings, image_size: int):
         super().__init__()
         from .render import column_to_step_weights
 

@@ -19,6 +19,7 @@ Both are checkpoints of kind ``teacher`` (``model_config["type"]`` says which) i
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -62,7 +63,7 @@ class TeacherConfig:
             raise ValueError(f"teacher type must be one of {TYPES}, got {self.type!r}")
 
     @classmethod
-    def from_dict(cls, d: dict, source="checkpoint") -> "TeacherConfig":
+    def from_dict(cls, d: dict, source="checkpoint") -> TeacherConfig:
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"{source}: unknown teacher config keys {sorted(unknown)}")
@@ -91,7 +92,7 @@ class PictureTeacher(nn.Module):
         side = c.image_size // c.pool
         widths = [3, c.channels // 2, c.channels, c.channels, c.channels]
         layers = []
-        for w_in, w_out in zip(widths[:-1], widths[1:]):
+        for w_in, w_out in itertools.pairwise(widths):
             layers += [nn.Conv2d(w_in, w_out, 3, stride=(2, 1), padding=1), nn.BatchNorm2d(w_out), nn.GELU()]
         self.image = nn.Sequential(*layers)
         rows = side // 2 ** 4
@@ -324,8 +325,8 @@ def run_logits(run_dir, image_paths, **kwargs) -> np.ndarray:
 
 # Sized for a 2-core CPU (docs in the scripts); every flag overrides them.
 TRAIN_DEFAULTS = {
-    "picture": dict(epochs=3, batch_size=32, lr=2e-3, weight_decay=0.01, warmup_steps=100, patience=2),
-    "context": dict(epochs=6, batch_size=64, lr=2e-3, weight_decay=0.01, warmup_steps=100, patience=2),
+    "picture": {"epochs": 3, "batch_size": 32, "lr": 2e-3, "weight_decay": 0.01, "warmup_steps": 100, "patience": 2},
+    "context": {"epochs": 6, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.01, "warmup_steps": 100, "patience": 2},
 }
 
 

@@ -13,10 +13,9 @@ try:
 except ModuleNotFoundError as err:
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from tsad import app, kd_study  # noqa: E402
+import pandas as pd
+import streamlit as st
+from tsad import app, kd_study
 
 
 def studies(ws) -> list[Path]:
