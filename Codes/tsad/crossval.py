@@ -213,14 +213,16 @@ def fold_names(data: CVData, folds: int, seed: int) -> list[list[str]]:
 
 def comparison(ws: paths.Workspace, names) -> pd.DataFrame:
     """One row per cross-validation of ``names`` (each finished): the headline figures as
-    "mean [95% interval]" over folds, the per-record F1 spread, and the folds' test records must be
-    the same (else the comparison would not be paired): raises ValueError when they differ."""
+    "mean [95% interval]" over folds, the per-record F1 spread, and the paired difference of gross F1
+    and of the share within +-2 samples against the first name, fold by fold. The folds' test
+    records must be the same (else nothing is paired): raises ValueError when they differ."""
     rows, reference = [], None
     for name in names:
         folds_table, records_table, summary = collect(ws, name)
-        tests = tuple(folds_table.sort_values("fold")["test_records"])
+        folds_table = folds_table.sort_values("fold").reset_index(drop=True)
+        tests = tuple(folds_table["test_records"])
         if reference is None:
-            reference = (name, tests)
+            reference = (name, tests, folds_table)
         elif tests != reference[1]:
             raise ValueError(f"{cv_dir(ws, name)}: its folds test other records than {reference[0]}'s; "
                              "a comparison needs the same folds (same --folds and --seed)")
@@ -232,11 +234,16 @@ def comparison(ws: paths.Workspace, names) -> pd.DataFrame:
 
         q = records_table["F1"].to_numpy(float)
         worst = records_table.loc[records_table["F1"].idxmin(), "record"] if len(q) else ""
+        paired = {}
+        if name != reference[0]:
+            for fig in ("gross_F1", "within_2_samples"):
+                m, lo, hi = t_interval(folds_table[fig] - reference[2][fig])
+                paired[f"{fig} - {reference[0]} (paired over folds)"] = f"{m:+.4f} [{lo:+.4f}, {hi:+.4f}]"
         rows.append({"model": name, "folds": len(folds_table), "records": len(records_table),
                      "gross Se": cell("gross_Se"), "gross PPV": cell("gross_PPV"), "gross F1": cell("gross_F1"),
                      "average F1": cell("average_F1"), "within +-2 samples": cell("within_2_samples", 3),
                      "median abs error (ms)": cell("median_abs_error_ms", 1), "MSP": cell("MSP", 3),
                      "MSR": cell("MSR", 3), "MSP_rec": cell("MSP_rec", 3), "MSR_rec": cell("MSR_rec", 3),
                      "per-record F1 min / median": f"{np.nanmin(q):.4f} ({worst}) / {np.nanmedian(q):.4f}",
-                     "train min per fold": f"{folds_table['train_s'].mean() / 60:.1f}"})
+                     "train min per fold": f"{folds_table['train_s'].mean() / 60:.1f}", **paired})
     return pd.DataFrame(rows)
