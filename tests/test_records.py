@@ -282,3 +282,21 @@ def test_student_cv_scores_every_record_once(demo):
     tuned = json.loads((root / "fold0" / "detection.json").read_text())
     assert tuned["threshold"] in tuned["grid"] and not set(tuned["records"]) & set(folds["test_records"][0].split())
     assert "student_cv.py" in (root / "command.txt").read_text()
+
+
+def test_evaluate_records_as_folds_adds_the_mean_over_fold_models(demo, tmp_path):
+    ws, raw = demo
+    outs = []
+    for k, hop in enumerate((128, 64)):            # two "fold models": the same run at two hops
+        out = tmp_path / f"fold{k}"
+        run_script(DETECT, ["--workspace", str(ws.root), "--run", "LSTM_train_cnn_bilstm", "--input-dir", str(raw),
+                            "--records", "demo00", "demo01", "--out", str(out), "--hop", str(hop),
+                            "--threshold", "0.3"])
+        outs.append(str(out))
+    result = run_script(EVALUATE, ["--detections", *outs, "--input-dir", str(raw), "--bootstrap", "50",
+                                   "--as-folds", "--out", str(tmp_path / "cmp")])
+    table = result["comparison"]
+    values = [float(v) for v in table["gross F1"].iloc[:2]]
+    mean_cell = table["gross F1"].iloc[2]
+    assert table["model"].iloc[2].startswith("mean [95% interval] over 2 fold models")
+    assert mean_cell.startswith(f"{np.mean(values):.4f} [")

@@ -39,6 +39,9 @@ def parse_args(argv=None):
     p.add_argument("--skip-learning", action="store_true",
                    help=f"leave out the first {EC57_LEARNING_PERIOD_S:g} s of each record (EC57's learning period)")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples of the records for the intervals")
+    p.add_argument("--as-folds", action="store_true",
+                   help="the folders are one method's fold models (student_cv.py): add their mean and 95%% "
+                        "t-interval to the comparison")
     p.add_argument("--out", default=None, help="folder for the comparison of several detection folders "
                                                "(default: <parent of the first>/comparison)")
     return p.parse_args(argv)
@@ -82,6 +85,8 @@ def main(argv=None) -> dict:
                          **{f: s.loc[f, "value"] for f in s.index},
                          "gross F1 95% CI": f"{s.loc['gross F1', 'ci_low']:.4f}-{s.loc['gross F1', 'ci_high']:.4f}"})
         comparison = ec57.pd.DataFrame(rows)
+        if args.as_folds:
+            comparison = ec57.pd.concat([comparison, _mean_over_folds(comparison)], ignore_index=True)
         save_text(out / "comparison.csv", comparison.to_csv(index=False))
         save_text(out / "comparison.md", to_markdown(comparison) + "\n")
         sub_tables = {n: t[t["record"].astype(str).isin(common)] for n, t in tables.items()}
@@ -91,6 +96,19 @@ def main(argv=None) -> dict:
         print(f"\n## comparison ({len(common)} records) -> {out}\n{to_markdown(comparison)}")
         result["comparison"] = comparison
     return result
+
+
+def _mean_over_folds(comparison):
+    """A row with the mean and the 95% Student-t interval of each figure over the fold models."""
+    from tsad.crossval import t_interval
+
+    row = {"model": f"mean [95% interval] over {len(comparison)} fold models", "records": comparison["records"].iloc[0]}
+    for col in comparison.columns:
+        if col in row or not ec57.pd.api.types.is_numeric_dtype(comparison[col]):
+            continue
+        m, lo, hi = t_interval(comparison[col])
+        row[col] = f"{m:.4f} [{lo:.4f}, {hi:.4f}]"
+    return ec57.pd.DataFrame([row])
 
 
 if __name__ == "__main__":
