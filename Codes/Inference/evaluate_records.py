@@ -100,15 +100,17 @@ def main(argv=None) -> dict:
 
 def _mean_over_folds(comparison):
     """A row with the mean and the 95% Student-t interval of each figure over the fold models."""
+    import pandas as pd
+
     from tsad.crossval import t_interval
 
     row = {"model": f"mean [95% interval] over {len(comparison)} fold models", "records": comparison["records"].iloc[0]}
     for col in comparison.columns:
-        if col in row or not ec57.pd.api.types.is_numeric_dtype(comparison[col]):
+        if col in row or not pd.api.types.is_numeric_dtype(comparison[col]):
             continue
         m, lo, hi = t_interval(comparison[col])
         row[col] = f"{m:.4f} [{lo:.4f}, {hi:.4f}]"
-    return ec57.pd.DataFrame([row])
+    return pd.DataFrame([row])
 
 
 if __name__ == "__main__":
