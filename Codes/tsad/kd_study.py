@@ -152,11 +152,13 @@ def is_done(ws: paths.Workspace, name: str, run: Run) -> bool:
 
 
 def _student_args(grid: Grid, seed: int, device: str):
-    """The lead's recommended student recipe (arch, augmentation, soft targets), the grid's epochs."""
+    """The recommended recipe (augmentation, soft targets, schedule) for the grid's student architecture,
+    with the grid's epochs and training windows."""
     from .student_runs import parse_train_args
 
-    args = parse_train_args(["--preset", "recommended", "--arch", grid.arch, "--seed", str(seed),
+    args = parse_train_args(["--preset", "recommended", "--seed", str(seed),
                              "--device", device], distill=True)
+    args.arch = grid.arch  # the study's (fast) student, which may differ from the preset's
     args.epochs = grid.student_epochs  # the study's budget, not the preset's
     args.train_windows = grid.train_windows
     return args
