@@ -41,6 +41,19 @@ def skip_unless_required(reason: str) -> None:
     pytest.skip(reason, allow_module_level=True)
 
 
+def run_script(path, argv):
+    """A stage script's ``main(argv)`` as a user runs it (sys.argv set alike), for tests that check
+    what it wrote; dotted script names cannot be imported, so it is loaded with runpy."""
+    import runpy
+
+    old = sys.argv
+    sys.argv = [str(path), *argv]
+    try:
+        return runpy.run_path(str(path), run_name="not_main")["main"](argv)
+    finally:
+        sys.argv = old
+
+
 def shared_dir(var: str) -> Path:
     value = os.environ.get(var)
     if not value:

@@ -2,8 +2,6 @@
 
 import json
 import os
-import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,19 +10,11 @@ import pytest
 
 from tsad.fileio import sha256_file
 from tsad.paths import Workspace, plot_name
+from conftest import run_script
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATE = REPO / "Codes/Dataset/data_generate.py"
 SPLIT = REPO / "Codes/Dataset/data_split.py"
-
-
-def run_script(path, argv):
-    old = sys.argv
-    sys.argv = [str(path), *argv]
-    try:
-        return runpy.run_path(str(path), run_name="not_main")["main"](argv)
-    finally:
-        sys.argv = old
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ the figure, --resume, --print-commands and the refusal of another grid."""
 from __future__ import annotations
 
 import json
-import runpy
 import subprocess
 import sys
 
@@ -16,19 +15,11 @@ from tsad import kd_study
 from tsad.checkpoint import load_checkpoint
 from tsad.data import assign_record_parts
 from tsad.paths import REPO_ROOT, TEACHER_CHECKPOINT, Workspace
+from conftest import run_script
 
 SCRIPT = REPO_ROOT / "Codes/Models/kd_study.py"
 GRID = ["--name", "tiny", "--teachers", "context", "--lams", "0", "1", "--folds", "2", "--seeds", "0", "1",
         "--train-windows", "40", "--student-epochs", "1", "--teacher-epochs", "1"]
-
-
-def run_script(path, argv):
-    old = sys.argv
-    sys.argv = [str(path), *argv]
-    try:
-        return runpy.run_path(str(path), run_name="not_main")["main"](argv)
-    finally:
-        sys.argv = old
 
 
 @pytest.fixture(scope="module")

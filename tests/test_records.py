@@ -1,8 +1,6 @@
 """Whole records: record-wise splits, sliding-window detection, annotation files, EC57 scoring."""
 
 import json
-import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ import pytest
 from tsad import ec57, records
 from tsad.data import assign_record_parts, record_folds
 from tsad.paths import Workspace
+from conftest import run_script
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATE = REPO / "Codes/Dataset/data_generate.py"
@@ -20,15 +19,6 @@ STUDENT = REPO / "Codes/Models/student_train.py"
 DETECT = REPO / "Codes/Inference/detect.py"
 EVALUATE = REPO / "Codes/Inference/evaluate_records.py"
 STUDENT_CV = REPO / "Codes/Models/student_cv.py"
-
-
-def run_script(path, argv):
-    old = sys.argv
-    sys.argv = [str(path), *argv]
-    try:
-        return runpy.run_path(str(path), run_name="not_main")["main"](argv)
-    finally:
-        sys.argv = old
 
 
 # ---- stitching and peaks ------------------------------------------------------------------------

@@ -3,8 +3,6 @@ teachers learning, and distillation from them through the teacher-logit cache.""
 
 from __future__ import annotations
 
-import runpy
-import sys
 
 import numpy as np
 import pytest
@@ -16,17 +14,9 @@ from tsad.distill import cache_paths, teacher_hash
 from tsad.fileio import sha256_file
 from tsad.paths import REPO_ROOT, TEACHER_CHECKPOINT, Workspace, plot_name, window_id_of_plot
 from tsad.splits import load_split
+from conftest import run_script
 
 CODES = REPO_ROOT / "Codes"
-
-
-def run_script(path, argv):
-    old = sys.argv
-    sys.argv = [str(path), *argv]
-    try:
-        return runpy.run_path(str(path), run_name="not_main")["main"](argv)
-    finally:
-        sys.argv = old
 
 
 @pytest.fixture(scope="module")
