@@ -30,6 +30,7 @@ import pandas as pd
 from . import ecg, paths
 from .fileio import atomic_path, save_json
 from .geometry import WindowGeometry, checkpoint_geometry
+from .registry import TEACHER_KIND
 
 CLASSICAL_DETECTORS = ("xqrs", "gqrs")
 DEFAULT_EXT = "tsad"
@@ -148,6 +149,9 @@ def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_siz
         from .teacher import load_teacher, predict_images
 
         state = load_checkpoint(teacher_ckpt)
+        if state.get("kind") != TEACHER_KIND:  # a picture or context teacher (tsad.teachers)
+            raise DetectionError(f"{teacher_ckpt}: a {(state.get('model_config') or {}).get('type', state.get('kind'))} "
+                                 f"teacher; whole-record detection runs students, the VLM teacher, xqrs and gqrs")
         geometry = checkpoint_geometry(state)
         bundle = load_teacher(run_dir, device)
 
