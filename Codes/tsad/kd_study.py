@@ -96,16 +96,17 @@ class Run:
     @classmethod
     def parse(cls, key: str) -> Run:
         parts = key.split(":")
+        message = (f"--one {key}: not a run key (teacher:<type>:fold<k> or "
+                   "student:<teacher>:lam<x>:seed<s>:fold<k>)")
         try:
             if parts[0] == "teacher" and len(parts) == 3:
                 return cls("teacher", int(parts[2].removeprefix("fold")), parts[1])
             if parts[0] == "student" and len(parts) == 5:
                 return cls("student", int(parts[4].removeprefix("fold")), parts[1],
                            float(parts[2].removeprefix("lam")), int(parts[3].removeprefix("seed")))
-        except ValueError:
-            pass
-        raise StudyError(f"--one {key}: not a run key (teacher:<type>:fold<k> or "
-                         "student:<teacher>:lam<x>:seed<s>:fold<k>)")
+        except ValueError as err:  # a fold, lambda or seed that is not a number
+            raise StudyError(message) from err
+        raise StudyError(message)
 
 
 def study_dir(ws: paths.Workspace, name: str) -> Path:
