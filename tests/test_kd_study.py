@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from tsad import kd_study
 from tsad.checkpoint import load_checkpoint
-from tsad.data import assign_record_parts
+from tsad.folds import assign_record_parts
 from tsad.paths import REPO_ROOT, TEACHER_CHECKPOINT, Workspace
 from conftest import run_script
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tsad import ec57, records
-from tsad.data import assign_record_parts, record_folds
+from tsad.folds import assign_record_parts, record_folds
 from tsad.paths import Workspace
 from conftest import run_script
 

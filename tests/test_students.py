@@ -107,6 +107,39 @@ def test_amplitude_noise_wander_and_lead_dropout_each_do_what_they_say():
     assert 0.3 < zeroed.any(1).float().mean() < 0.7
 
 
+def test_morphology_augmentations_invert_swap_and_stretch_with_the_labels():
+    x, y = _spiky_batch()
+    x[:, :, 1] = x[:, :, 0] * 0.5                                     # tell the leads apart
+    off = AugmentConfig.off()
+    torch.manual_seed(2)
+    xa, ya, _ = augment_batch(x, y, AugmentConfig(**{**vars(off), "invert": 1.0}))
+    assert torch.equal(xa, -x) and torch.equal(ya, y)
+    xa, _, _ = augment_batch(x, y, AugmentConfig(**{**vars(off), "lead_swap": 1.0}))
+    assert torch.equal(xa, x.flip(2))
+    xa, ya, ta = augment_batch(x, y, AugmentConfig(**{**vars(off), "stretch": 0.3}), aligned=y.clone() * 5)
+    moved = 0
+    for b in range(4):                # each beat moves with its spike, and the teacher's logits with both
+        assert ya[b].sum() == 1 and abs(int(xa[b, :, 0].argmax()) - int(ya[b].argmax())) <= 1
+        assert abs(int(ta[b].argmax()) - int(ya[b].argmax())) <= 1
+        moved += int(ya[b].argmax() != y[b].argmax())
+    assert moved >= 2
+
+
+def test_rarity_weights_draw_rare_beats_more_often():
+    from tsad.sampling import parse_symbols, rarity_weights
+    from tsad.splits import SplitData
+
+    assert parse_symbols("3:N 40:+ 90:V 200:~") == ["N", "V"]
+    symbols = [["N"]] * 90 + [["V"]] * 10 + [[]] * 100
+    w = rarity_weights(symbols, power=1.0)
+    assert w[0] == 1 and w[95] == 9 and w[150] == 1
+    assert rarity_weights(symbols, power=0.0).tolist() == [1.0] * 200
+    data = SplitData("train", np.arange(200), np.zeros((200, 4, 1), np.float32), np.zeros((200, 4), np.float32), None)
+    uniform = data.sample(40, seed=0).ids
+    weighted = data.sample(40, seed=0, weights=w).ids
+    assert ((weighted >= 90) & (weighted < 100)).sum() > 2 * ((uniform >= 90) & (uniform < 100)).sum()
+
+
 def test_soft_targets_by_hand():
     y = torch.zeros(1, 12)
     y[0, 5] = 1

@@ -1,6 +1,7 @@
 """Turn WFDB ECG records into 2-second windows, per-sample beat labels and 512x512 plot images.
 
     python Codes/Dataset/data_generate.py --input-dir ../shared/data/svdb --records 800 801
+    python Codes/Dataset/data_generate.py --input-dir PATH/svdb PATH/mitdb   # two databases together
     python Codes/Dataset/data_generate.py --download svdb      # PhysioNet, needs the network
     python Codes/Dataset/data_generate.py                      # the synthetic demo database
 
@@ -27,7 +28,9 @@ from tsad.paths import Workspace  # noqa: E402
 def parse_args(argv=None):
     p = make_parser(__doc__)
     src = p.add_argument_group("input (default: records already in <workspace>/raw, else the demo database)")
-    src.add_argument("--input-dir", help="folder with WFDB records (.hea, .dat, .atr)")
+    src.add_argument("--input-dir", nargs="+", metavar="DIR",
+                     help="folder(s) of WFDB records (.hea, .dat, .atr); several databases are read together, "
+                          "each named by its folder (svdb, mitdb, ...)")
     src.add_argument("--records", nargs="+", help="record names to use, e.g. 800 801 (default: all)")
     src.add_argument("--download", metavar="DB", help="fetch a PhysioNet database (e.g. svdb) into raw/DB")
     src.add_argument("--demo", action="store_true", help="write and use the synthetic demo database")

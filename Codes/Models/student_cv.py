@@ -1,26 +1,29 @@
 """Record-wise cross-validation of a student (or a classical detector) on whole records.
 
-    python Codes/Models/student_cv.py --workspace W --input-dir PATH/svdb --name recommended --preset recommended
-    python Codes/Models/student_cv.py --workspace W --input-dir PATH/svdb --name xqrs --detector xqrs
+    python Codes/Models/student_cv.py --workspace W --name recommended --preset recommended
+    python Codes/Models/student_cv.py --workspace W --name xqrs --detector xqrs
+    python Codes/Models/student_cv.py --workspace W --name lodo-mitdb --test-database mitdb --preset recommended
     python Codes/Models/student_cv.py --workspace W --compare xqrs recommended     # table of finished CVs
 
-The workspace holds the windows of every record (data_generate.py on the whole database); its
-records are cut into --folds record-wise folds (seeded). For each fold the student trains on the
-other records' windows (a few of those records validate), runs over the whole test records
-(detect.py's procedure: overlapping windows, stitched probabilities, beats at the record's own
-sample numbers) and is scored beat by beat at 150 ms (evaluate_records.py's procedure) and with
-MSP/MSR on the test records' windows. Every student flag of student_train.py applies.
+The workspace holds the windows of every record (data_generate.py on one database or several:
+``--input-dir PATH/svdb PATH/mitdb``); its records are cut into --folds record-wise folds (seeded;
+with several databases each database is spread over the folds, and each fold validates on
+records of every database). For each fold the student trains on the other records' windows,
+runs over the whole test records (detect.py's procedure: overlapping windows, stitched
+probabilities, beats at the record's own sample numbers) and is scored beat by beat at 150 ms
+(evaluate_records.py's procedure) and with MSP/MSR on the test records' windows. Every student
+flag of student_train.py applies. --test-database leaves one database out instead.
 
 Writes W/cv/<name>/: fold<k>/ (run, detections/, records.csv, fold.json), folds.csv, records.csv,
-summary.csv and summary.md (mean and 95% interval over folds, per-record spread). Finished folds
-are skipped on a rerun; --resume also continues a fold's interrupted training.
+summary.csv and summary.md (mean and 95% interval over folds, per database too; per-record
+spread). Finished folds are skipped on a rerun; --resume also continues a fold's interrupted
+training.
 """
 
 from __future__ import annotations
 
 import shlex
 import sys
-from pathlib import Path
 
 try:
     from tsad.errors import run_cli
@@ -32,12 +35,16 @@ from tsad.student_runs import parse_train_args  # noqa: E402
 
 def add_cv_args(parser) -> None:
     g = parser.add_argument_group("cross-validation")
-    g.add_argument("--input-dir", default=None, help="folder of the WFDB records the workspace was made from (required)")
+    g.add_argument("--input-dir", default=None,
+                   help="folder of the WFDB records (default: each record's folder as the data stage read it)")
     g.add_argument("--name", default=None, help="name of this experiment: W/cv/<name>/ (required)")
     g.add_argument("--compare", nargs="+", default=None, metavar="NAME",
                    help="print the comparison of finished cross-validations (same folds) and exit")
     g.add_argument("--folds", type=int, default=5, help="number of record-wise folds")
     g.add_argument("--only-folds", type=int, nargs="+", default=None, metavar="K", help="run only these folds")
+    g.add_argument("--test-database", default=None, metavar="DB",
+                   help="leave one database out: train on the workspace's other databases, test on every record "
+                        "of DB (a folder name given to data_generate.py), instead of --folds")
     g.add_argument("--val", type=float, default=0.05, help="share of the training records that validate")
     g.add_argument("--detector", choices=("xqrs", "gqrs"), default=None,
                    help="score a classical detector instead of training a student")
@@ -53,7 +60,9 @@ def main(argv=None):
     from tsad import crossval
     from tsad.common import seed_everything, setup_logging
     from tsad.evaluate import to_markdown
+    from tsad.data import record_sources
     from tsad.fileio import save_text
+    from tsad.folds import database_test_parts
     from tsad.paths import Workspace
     from tsad.student_runs import recipe_from_args, train_run
     from tsad.train import TrainConfig
@@ -68,9 +77,10 @@ def main(argv=None):
         table = crossval.comparison(ws, args.compare)
         print(to_markdown(table))
         return table
-    if not (args.input_dir and args.name):
-        raise ValueError("student_cv.py needs --input-dir and --name (or --compare NAME ...)")
+    if not args.name:
+        raise ValueError("student_cv.py needs --name (or --compare NAME ...)")
     data = crossval.load_cv_data(ws)
+    sources = record_sources(ws, args.input_dir)
     recipe = recipe_from_args(args)
     root = crossval.cv_dir(ws, args.name)
     root.mkdir(parents=True, exist_ok=True)
@@ -83,13 +93,17 @@ def main(argv=None):
                   arch=args.arch, data=(train, val), resume=args.resume, train_windows=args.train_windows,
                   seed=args.seed)
 
-    for fold in args.only_folds if args.only_folds is not None else range(args.folds):
+    if args.test_database:   # one "fold": every record of one database tests
+        plan = [(0, database_test_parts(data.groups, args.test_database, val=args.val, seed=args.seed))]
+    else:
+        plan = [(k, None) for k in (args.only_folds if args.only_folds is not None else range(args.folds))]
+    for fold, parts in plan:
         if (root / f"fold{fold}" / "fold.json").is_file():
             print(f"fold {fold}: finished before, skipped")
             continue
-        crossval.run_fold(ws, data, Path(args.input_dir), args.name, fold, args.folds, seed=args.seed,
+        crossval.run_fold(ws, data, sources, args.name, fold, args.folds, seed=args.seed,
                           train_fn=train_fn, detector_name=args.detector, val=args.val, hop=args.hop,
-                          threshold=args.threshold, train_windows=args.train_windows)
+                          threshold=args.threshold, train_windows=args.train_windows, parts=parts)
     folds_table, records_table, summary = crossval.collect(ws, args.name)
     text = (f"# Cross-validation `{args.name}`\n\n`{command}`\n\n" + to_markdown(summary) + "\n\n## Folds\n\n"
             + to_markdown(folds_table) + "\n")

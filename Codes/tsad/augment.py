@@ -33,6 +33,19 @@ class AugmentConfig:
         repeats the last sample and carries no beat.
     lead_dropout : float
         Probability that one lead of a multi-lead window is set to zero.
+    invert : float
+        Probability that each lead's polarity is flipped: a lead placed otherwise, or a bundle
+        branch block or ventricular beat whose QRS points the other way.
+    lead_swap : float
+        Probability that the leads of a two-lead window trade places (databases order their leads
+        differently: mitdb's first lead is MLII in most records, V5 in others).
+    stretch : float
+        The window is stretched in time about its centre by a factor ``exp(u)``, ``u`` uniform in
+        [-stretch, stretch]: wider or narrower QRS complexes and slower or faster rhythms; beats
+        (and a teacher's logits) move alike.
+
+    The last three change morphology rather than recording conditions; they are off unless set
+    (``--aug-invert`` ...), so that older runs keep their meaning.
     """
 
     amplitude: float = 0.3
@@ -40,6 +53,9 @@ class AugmentConfig:
     noise_mv: float = 0.02
     shift: int = 16
     lead_dropout: float = 0.1
+    invert: float = 0.0
+    lead_swap: float = 0.0
+    stretch: float = 0.0
 
     @property
     def active(self) -> bool:
@@ -47,7 +63,7 @@ class AugmentConfig:
 
     @classmethod
     def off(cls) -> "AugmentConfig":
-        return cls(0.0, 0.0, 0.0, 0, 0.0)
+        return cls(**{f.name: type(f.default)(0) for f in fields(cls)})
 
 
 def add_augment_args(parser: argparse.ArgumentParser, defaults: AugmentConfig | None = None) -> None:
@@ -61,6 +77,11 @@ def add_augment_args(parser: argparse.ArgumentParser, defaults: AugmentConfig | 
     g.add_argument("--aug-shift", type=int, default=d["shift"], help="largest time shift in samples (labels move alike)")
     g.add_argument("--aug-lead-dropout", type=float, default=d["lead_dropout"],
                    help="probability of zeroing one lead of a window")
+    g.add_argument("--aug-invert", type=float, default=d["invert"], help="probability of flipping each lead's polarity")
+    g.add_argument("--aug-lead-swap", type=float, default=d["lead_swap"],
+                   help="probability of swapping the two leads of a window")
+    g.add_argument("--aug-stretch", type=float, default=d["stretch"],
+                   help="log-range of stretching a window in time about its centre (labels move alike)")
 
 
 def augment_batch(x: torch.Tensor, y: torch.Tensor, cfg: AugmentConfig, fs: float = 128.0,
@@ -84,6 +105,8 @@ def augment_batch(x: torch.Tensor, y: torch.Tensor, cfg: AugmentConfig, fs: floa
         y = torch.gather(y, 1, src) * valid
         if aligned is not None:
             aligned = torch.gather(aligned, 1, src)
+    if cfg.stretch:
+        x, y, aligned = _stretch(x, y, aligned, torch.exp((rand(b) * 2 - 1) * cfg.stretch))
     if cfg.amplitude:
         x = x * torch.exp((rand(b, 1, leads) * 2 - 1) * cfg.amplitude)
     if cfg.wander_mv:
@@ -99,7 +122,38 @@ def augment_batch(x: torch.Tensor, y: torch.Tensor, cfg: AugmentConfig, fs: floa
         mask = torch.ones(b, 1, leads, device=dev, dtype=x.dtype)
         mask[drop, 0, which[drop]] = 0
         x = x * mask
+    if cfg.invert:
+        x = x * torch.where(rand(b, 1, leads) < cfg.invert, -1.0, 1.0).to(x.dtype)
+    if cfg.lead_swap and leads == 2:
+        swap = rand(b) < cfg.lead_swap
+        x = torch.where(swap[:, None, None], x.flip(2), x)
     return x, y, aligned
+
+
+def _stretch(x: torch.Tensor, y: torch.Tensor, aligned: torch.Tensor | None, factor: torch.Tensor):
+    """Windows stretched in time about their centre by ``factor`` (B,) (> 1: slower, wider beats).
+    The signal (and ``aligned``) is interpolated linearly, edges repeat their last sample; each
+    labelled beat moves to its stretched position (beats pushed out of the window are dropped)."""
+    b, length, _ = x.shape
+    centre = (length - 1) / 2
+    t = torch.arange(length, device=x.device, dtype=x.dtype)
+    src = (centre + (t[None, :] - centre) / factor[:, None]).clamp(0, length - 1)   # (B, L)
+    lo = src.floor().long().clamp(max=length - 2) if length > 1 else src.floor().long()
+    frac = (src - lo).unsqueeze(-1)
+
+    def interp(v):  # v (B, L, C)
+        idx = lo.unsqueeze(-1).expand(-1, -1, v.shape[2])
+        return torch.gather(v, 1, idx) * (1 - frac) + torch.gather(v, 1, (idx + 1).clamp(max=length - 1)) * frac
+
+    x = interp(x)
+    if aligned is not None:
+        aligned = interp(aligned.unsqueeze(-1)).squeeze(-1)
+    rows, cols = torch.nonzero(y > 0.5, as_tuple=True)
+    new_cols = torch.round(centre + (cols.to(x.dtype) - centre) * factor[rows]).long()
+    keep = (new_cols >= 0) & (new_cols < length)
+    out = torch.zeros_like(y)
+    out[rows[keep], new_cols[keep]] = 1
+    return x, out, aligned
 
 
 def soft_targets(y: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -27,8 +27,10 @@ import pandas as pd
 
 from . import ec57, metrics, paths, records
 from .common import log
-from .data import assign_record_parts, load_generated, record_folds
+from .data import load_generated
+from .folds import assign_record_parts, record_folds
 from .fileio import save_json, save_text
+from .geometry import load_workspace_geometry
 from .splits import SplitData
 
 FOLD_FIGURES = ("gross_Se", "gross_PPV", "gross_F1", "average_F1", "within_2_samples", "median_abs_error_ms",
@@ -37,12 +39,21 @@ FOLD_FIGURES = ("gross_Se", "gross_PPV", "gross_F1", "average_F1", "within_2_sam
 
 @dataclass
 class CVData:
-    """Every window of the workspace with its record, loaded once for all folds."""
+    """Every window of the workspace with its record and database, loaded once for all folds."""
 
     ids: np.ndarray
     series: np.ndarray
     labels: np.ndarray
     records: np.ndarray
+    databases: np.ndarray | None = None     # the folder each window's record came from
+    source_fs: np.ndarray | None = None     # each window's record's own sampling rate
+
+    @property
+    def groups(self) -> dict[str, str]:
+        """Record -> database (one database "data" for a workspace written before databases were kept)."""
+        if self.databases is None:
+            return {str(r): "data" for r in pd.unique(self.records)}
+        return dict(zip(map(str, self.records), map(str, self.databases)))
 
     def subset(self, names, name: str, ws: paths.Workspace) -> SplitData:
         """The windows of the records ``names``, in workspace order, as a split."""
@@ -53,7 +64,38 @@ class CVData:
 
 def load_cv_data(ws: paths.Workspace) -> CVData:
     ids, labels, series, windows = load_generated(ws)
-    return CVData(ids, series.astype(np.float32, copy=False), labels, windows["record"].astype(str).to_numpy())
+    databases = windows["database"].astype(str).to_numpy() if "database" in windows else None
+    source_fs = windows["fs"].to_numpy(float) if "fs" in windows else None
+    return CVData(ids, series.astype(np.float32, copy=False), labels, windows["record"].astype(str).to_numpy(),
+                  databases, source_fs)
+
+
+def source_map(sources, names) -> dict[str, Path]:
+    """Record -> folder of its files: ``sources`` is one folder for every record or a mapping
+    (``tsad.data.record_sources``). Raises FileNotFoundError naming a record with no folder."""
+    if isinstance(sources, (str, Path)):
+        return {str(n): Path(sources) for n in names}
+    missing = [str(n) for n in names if str(n) not in sources]
+    if missing:
+        raise FileNotFoundError(f"no folder known for record(s) {', '.join(missing[:5])}; pass --input-dir")
+    return {str(n): Path(sources[str(n)]) for n in names}
+
+
+def score_records(det_dir: Path, sources: dict[str, Path], names, groups: dict | None = None) -> pd.DataFrame:
+    """EC57 table of the detections of ``names`` in ``det_dir``, each record scored against the
+    reference annotations in its own folder; a ``database`` column when ``groups`` is given."""
+    tables = []
+    by_folder: dict[Path, list[str]] = {}
+    for n in names:
+        by_folder.setdefault(sources[str(n)], []).append(str(n))
+    for folder, recs in by_folder.items():
+        tables.append(ec57.score_folder(det_dir, folder, records.DEFAULT_EXT, records=recs))
+    table = pd.concat(tables, ignore_index=True)
+    order = {str(n): k for k, n in enumerate(names)}
+    table = table.sort_values("record", key=lambda c: c.astype(str).map(order)).reset_index(drop=True)
+    if groups is not None:
+        table.insert(1, "database", [groups.get(str(r), "") for r in table["record"]])
+    return table
 
 
 def cv_dir(ws: paths.Workspace, name: str) -> Path:
@@ -76,15 +118,21 @@ def positions_in_windows(samples: np.ndarray, n_windows: int, length: int) -> me
     return metrics.Positions(samples // length, samples % length, n_windows)
 
 
-def run_fold(ws: paths.Workspace, data: CVData, input_dir: Path, name: str, fold: int, folds: int, *,
+def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, folds: int, *,
              seed: int, train_fn=None, detector_name: str | None = None, val: float = 0.05,
-             hop: int | None = None, threshold: float | None = None, train_windows: int | None = None) -> dict:
+             hop: int | None = None, threshold: float | None = None, train_windows: int | None = None,
+             parts: dict | None = None) -> dict:
     """One fold: train (unless ``detector_name`` is classical), tune the beat threshold on the
     fold's validation records (unless ``threshold`` is given), detect the test records whole, score.
 
-    ``train_fn(ws, run_name, train, val)`` trains a student into ``run_name`` (drawing its
-    ``train_windows`` itself, as student_train.py does); the count is only recorded here."""
-    parts = assign_record_parts(data.records, folds=folds, fold=fold, val=val, seed=seed)
+    ``sources`` is the records' folder, or record -> folder for records of several databases.
+    ``parts`` (train/val/test record names) replaces fold ``fold`` of ``folds`` (leave one
+    database out: ``tsad.folds.database_test_parts``). ``train_fn(ws, run_name, train, val)``
+    trains a student into ``run_name`` (drawing its ``train_windows`` itself, as student_train.py
+    does); the count is only recorded here."""
+    groups = data.groups
+    parts = parts or assign_record_parts(data.records, folds=folds, fold=fold, val=val, seed=seed, groups=groups)
+    where = source_map(sources, [*parts["val"], *parts["test"]])
     fold_dir = cv_dir(ws, name) / f"fold{fold}"
     started = time.perf_counter()
     train_s = 0.0
@@ -99,22 +147,22 @@ def run_fold(ws: paths.Workspace, data: CVData, input_dir: Path, name: str, fold
         train_s = time.perf_counter() - t0
         detector = records.load_detector(ws, run_name)
         if threshold is None:
-            tuned = records.tune_threshold(detector, [input_dir / r for r in parts["val"]], hop=hop)
+            tuned = records.tune_threshold(detector, [where[r] / r for r in parts["val"]], hop=hop)
             records.save_tuned_threshold(ws.run_dir(run_name), tuned)
             detector.threshold = tuned["threshold"]
     det_dir = fold_dir / "detections"
     per_record = []
     for rec in parts["test"]:
-        det = records.detect_record(detector, input_dir / rec, hop=hop, threshold=threshold)
+        det = records.detect_record(detector, where[rec] / rec, hop=hop, threshold=threshold)
         records.write_detection(det, det_dir)
         per_record.append({"record": rec, "compute_s": det.seconds, "duration_s": det.duration_s})
     records.write_detection_meta(det_dir, detector, {"hop": hop, "threshold": detector.threshold}, per_record)
-    table = ec57.score_folder(det_dir, input_dir, records.DEFAULT_EXT, records=parts["test"])
+    table = score_records(det_dir, where, parts["test"], groups)
     table.insert(0, "fold", fold)
     # the original window metrics on the same test records: window-by-window inference for a model
     # (MSP, MSR), and the whole-record detections cut into the same windows (MSP_rec, MSR_rec)
     test = data.subset(parts["test"], "test", ws)
-    cut = _detections_window_scores(test, data, parts["test"], det_dir)
+    cut = _detections_window_scores(test, data, parts["test"], det_dir, load_workspace_geometry(ws).fs)
     if detector.window_probs is not None:
         win = window_scores(test.labels, detector.window_probs(test.series))
     else:
@@ -130,6 +178,7 @@ def run_fold(ws: paths.Workspace, data: CVData, input_dir: Path, name: str, fold
         "within_2_samples": float(np.average(table["within_2_samples"], weights=matched)),
         "median_abs_error_ms": float(np.median(table["median_abs_error_ms"])), **win,
         "threshold": detector.threshold, "train_s": round(train_s, 1), "total_s": round(time.perf_counter() - started, 1)}
+    row.update(per_database_figures(table))
     save_text(fold_dir / "records.csv", table.to_csv(index=False))
     save_json(fold_dir / "fold.json", row)
     log.info("%s fold %d: gross F1 %.4f, MSP %.3f, MSR %.3f (%.0f s)", name, fold, row["gross_F1"], row["MSP"],
@@ -137,22 +186,41 @@ def run_fold(ws: paths.Workspace, data: CVData, input_dir: Path, name: str, fold
     return row
 
 
-def _detections_window_scores(test: SplitData, data: CVData, test_records, det_dir: Path) -> dict:
-    """MSP/MSR of the whole-record detections cut into the test records' windows (the records must be
-    at the windows' rate, as svdb is)."""
+def _detections_window_scores(test: SplitData, data: CVData, test_records, det_dir: Path, model_fs: float) -> dict:
+    """MSP/MSR of the whole-record detections cut into the test records' windows. Detections are in
+    the record's own sample numbers: a record at another rate than the windows (mitdb at 360 Hz) is
+    mapped to the windows' rate ``model_fs`` first."""
     pos_rows, pos_pos, offset = [], [], 0
     length = test.series.shape[1]
-    for rec in test_records:
-        n = int((data.records == rec).sum())
+    in_test = np.isin(data.records, list(test_records))
+    # test.labels are in workspace order, and a record's windows are contiguous and ordered there
+    for rec in pd.unique(data.records[in_test]):
+        rows = data.records == rec
+        n = int(rows.sum())
         samples = ec57.read_detections(det_dir, rec, records.DEFAULT_EXT)
+        source_fs = float(data.source_fs[rows][0]) if data.source_fs is not None else model_fs
+        if source_fs != model_fs:
+            samples = np.unique(np.round(samples * model_fs / source_fs).astype(np.int64))
         p = positions_in_windows(samples, n, length)
         pos_rows.append(p.rows + offset)
         pos_pos.append(p.pos)
         offset += n
-    # test.labels are in record order, as the windows of each record are contiguous and ordered
     pred = metrics.Positions(np.concatenate(pos_rows), np.concatenate(pos_pos), offset)
     s = metrics.score_model(test.labels, predicted=pred)
     return {"MSP": s.MSP, "MSR": s.MSR, "window_F1": s.F1}
+
+
+def per_database_figures(table: pd.DataFrame) -> dict:
+    """Gross Se/PPV/F1 of each database's records in an EC57 table (``"gross_F1 [svdb]"``, ...):
+    a detector is judged on each database, never only pooled over them."""
+    out = {}
+    if "database" not in table:
+        return out
+    for db, sub in table.groupby("database"):
+        c = sub[["TP", "FP", "FN"]].sum()
+        for fig, value in ec57.figures(int(c.TP), int(c.FP), int(c.FN)).items():
+            out[f"gross_{fig} [{db}]"] = value
+    return out
 
 
 def t_interval(values) -> tuple[float, float, float]:
@@ -179,7 +247,8 @@ def summarise(name: str, folds_table: pd.DataFrame, records_table: pd.DataFrame)
     """One row per figure: mean and 95% t-interval over folds (rates clipped to [0, 1]), and the
     per-record spread of F1."""
     rows = []
-    for fig in FOLD_FIGURES:
+    per_db = [c for c in folds_table.columns if c.startswith("gross_") and c.endswith("]")]
+    for fig in (*FOLD_FIGURES, *per_db):
         mean, lo, hi = t_interval(folds_table[fig])
         rows.append({"model": name, "figure": fig, "mean_over_folds": mean, "ci_low": lo, "ci_high": hi,
                      "folds": len(folds_table)})
@@ -188,6 +257,13 @@ def summarise(name: str, folds_table: pd.DataFrame, records_table: pd.DataFrame)
     rows.append({"model": name, "figure": "per-record F1: min / 25% / median / 75%",
                  "mean_over_folds": float(np.nanmean(per_rec)), "ci_low": np.nan, "ci_high": np.nan,
                  "folds": len(folds_table), "spread": " / ".join(f"{x:.4f}" for x in q)})
+    if "database" in records_table and records_table["database"].nunique() > 1:
+        for db, sub in records_table.groupby("database"):
+            f1 = sub["F1"].to_numpy(float)
+            q = np.nanpercentile(f1, [0, 25, 50, 75])
+            rows.append({"model": name, "figure": f"per-record F1 [{db}]: min / 25% / median / 75%",
+                         "mean_over_folds": float(np.nanmean(f1)), "ci_low": np.nan, "ci_high": np.nan,
+                         "folds": len(folds_table), "spread": " / ".join(f"{x:.4f}" for x in q)})
     return _clip_rates(pd.DataFrame(rows))
 
 
@@ -205,10 +281,6 @@ def collect(ws: paths.Workspace, name: str) -> tuple[pd.DataFrame, pd.DataFrame,
     save_text(root / "records.csv", records_table.to_csv(index=False))
     save_text(root / "summary.csv", summary.to_csv(index=False))
     return folds_table, records_table, summary
-
-
-def fold_names(data: CVData, folds: int, seed: int) -> list[list[str]]:
-    return record_folds(data.records, folds, seed)
 
 
 def comparison(ws: paths.Workspace, names) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from . import ecg
 from .common import log
 from .demo_db import DemoConfig, write_demo_database
 from .fileio import atomic_path, exchange_paths, make_tmp_dir, save_json, save_text
+from .folds import assign_record_parts, assign_splits
 from .geometry import WindowGeometry
 from .locks import holds, pid_alive
 from .manifest import write_manifest
@@ -32,7 +33,7 @@ SPLIT_MANIFEST = "manifest.json"
 @dataclass
 class GenerateConfig:
     """What data_generate.py reads and how it cuts, labels and renders the windows."""
-    input_dir: str | None = None
+    input_dir: str | list[str] | None = None   # one folder, or several databases read together
     records: list[str] | None = None
     download: str | None = None
     demo: bool = False
@@ -47,13 +48,15 @@ class GenerateConfig:
 
 @dataclass
 class GenerateSummary:
-    """What the data stage produced: records used and skipped, windows, labelled samples."""
+    """What the data stage produced: records used and skipped, windows, labelled samples, and the
+    folder (database) of every record, so later stages find each record's files."""
     input_dir: str
     records: list[str]
     skipped: dict[str, str]
     n_windows: int
     n_beats: int
     seconds: float
+    record_dirs: dict[str, str] = field(default_factory=dict)
 
 
 # ---- inputs ------------------------------------------------------------------------------------
@@ -78,37 +81,65 @@ def download_database(ws: Workspace, database: str) -> Path:
     return target
 
 
-def resolve_input(ws: Workspace, cfg: GenerateConfig) -> Path:
-    """Where the records come from: --download, --demo, --input-dir, else raw/ in the workspace,
-    else the demo database (written on first use)."""
+def resolve_inputs(ws: Workspace, cfg: GenerateConfig) -> list[Path]:
+    """Where the records come from: --download, --demo, --input-dir (one folder or several), else
+    raw/ in the workspace, else the demo database (written on first use)."""
     if cfg.download:
-        return download_database(ws, cfg.download)
+        return [download_database(ws, cfg.download)]
     if cfg.demo:
         write_demo_database(ws.raw("demo"), cfg.demo_config)
-        return ws.raw("demo")
+        return [ws.raw("demo")]
     if cfg.input_dir:
-        folder = Path(cfg.input_dir).expanduser().resolve()
-        if not folder.is_dir():
-            raise FileNotFoundError(f"{folder}: input folder not found")
-        return folder
+        given = [cfg.input_dir] if isinstance(cfg.input_dir, (str, Path)) else list(cfg.input_dir)
+        folders = [Path(d).expanduser().resolve() for d in given]
+        for folder in folders:
+            if not folder.is_dir():
+                raise FileNotFoundError(f"{folder}: input folder not found")
+        names = [f.name for f in folders]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"--input-dir: two folders named {twice[0]!r}; a folder's name is its database's "
+                             "name, so each must differ")
+        return folders
     found = sorted(d for d in ws.raw_root.glob("*") if d.is_dir() and list_records(d)) \
         if ws.raw_root.is_dir() else []
     if len(found) > 1:
         raise ValueError(f"several databases in {ws.raw_root} ({', '.join(d.name for d in found)}): "
-                         "choose one with --input-dir")
+                         "choose with --input-dir (several folders are read together)")
     if found:
-        return found[0]
+        return found
     log.info("no input given and no records in %s: using the synthetic demo database", ws.raw_root)
     write_demo_database(ws.raw("demo"), cfg.demo_config)
-    return ws.raw("demo")
+    return [ws.raw("demo")]
+
+
+def choose_records(folders: list[Path], wanted: list[str] | None) -> dict[str, Path]:
+    """Record name -> folder for every record of ``folders`` (or the ``wanted`` ones). A chosen name
+    found in two folders is refused: windows, splits and folds name records by name alone."""
+    found: dict[str, list[Path]] = {}
+    for folder in folders:
+        for name in list_records(folder):
+            found.setdefault(name, []).append(folder)
+    missing = [r for r in wanted or [] if r not in found]
+    if missing:
+        raise FileNotFoundError(f"{', '.join(map(str, folders))}: no header for record(s) {', '.join(missing)}")
+    names = list(wanted) if wanted else [n for folder in folders for n in list_records(folder)]
+    for name in names:
+        if len(found[name]) > 1:
+            raise ValueError(f"record {name} is in {found[name][0]} and in {found[name][1]}; rename one of them "
+                             "or choose with --records")
+    if not names:
+        raise FileNotFoundError(f"{', '.join(map(str, folders))}: no WFDB records (.hea files) found")
+    return {n: found[n][0] for n in dict.fromkeys(names)}
 
 
 # ---- windows -----------------------------------------------------------------------------------
 
-def read_windows(folder: Path, names: list[str], cfg: GenerateConfig):
-    """Windows, labels and provenance rows of every record; bad records stop or are skipped."""
+def read_windows(where: dict[str, Path], cfg: GenerateConfig):
+    """Windows, labels and provenance rows (record, database, start, ...) of every record; bad
+    records stop or are skipped."""
     series, labels, rows, skipped = [], [], [], {}
-    for name in tqdm(names, desc="records", unit="rec"):
+    for name, folder in tqdm(where.items(), desc="records", unit="rec"):
         try:
             record = ecg.read_record(folder / name, channels=cfg.channels, fs=cfg.fs)
             win = ecg.make_windows(record, seconds=cfg.seconds, labels=cfg.labels)
@@ -122,10 +153,11 @@ def read_windows(folder: Path, names: list[str], cfg: GenerateConfig):
         labels.append(win.labels)
         scale = record.source_fs / record.fs
         for k, start in enumerate(win.starts):
-            rows.append({"record": name, "start": int(round(start * scale)), "fs": record.source_fs,
-                         "n_beats": int(win.labels[k].sum()), "annotations": win.symbols[k]})
+            rows.append({"record": name, "database": folder.name, "start": int(round(start * scale)),
+                         "fs": record.source_fs, "n_beats": int(win.labels[k].sum()),
+                         "annotations": win.symbols[k]})
     if not series:
-        raise ValueError(f"{folder}: no usable record among {len(names)}")
+        raise ValueError(f"{', '.join(sorted({str(f) for f in where.values()}))}: no usable record among {len(where)}")
     return np.concatenate(series), np.concatenate(labels), rows, skipped
 
 
@@ -203,19 +235,10 @@ def generate(ws: Workspace, cfg: GenerateConfig) -> GenerateSummary:
     started = time.time()
     if cfg.labels not in ecg.LABEL_MODES:
         raise ValueError(f"--labels must be one of {ecg.LABEL_MODES}, not {cfg.labels!r}")
-    folder = resolve_input(ws, cfg)
-    available = list_records(folder)
-    if cfg.records:
-        missing = [r for r in cfg.records if r not in available]
-        if missing:
-            raise FileNotFoundError(f"{folder}: no header for record(s) {', '.join(missing)}")
-        names = list(cfg.records)
-    else:
-        names = available
-    if not names:
-        raise FileNotFoundError(f"{folder}: no WFDB records (.hea files) found")
-    log.info("reading %d record(s) from %s", len(names), folder)
-    series, labels, rows, skipped = read_windows(folder, names, cfg)
+    folders = resolve_inputs(ws, cfg)
+    where = choose_records(folders, cfg.records)
+    log.info("reading %d record(s) from %s", len(where), ", ".join(map(str, folders)))
+    series, labels, rows, skipped = read_windows(where, cfg)
     ids = np.arange(len(series), dtype=np.int64)
 
     ws.root.mkdir(parents=True, exist_ok=True)
@@ -235,13 +258,13 @@ def generate(ws: Workspace, cfg: GenerateConfig) -> GenerateSummary:
     with atomic_path(ws.windows_csv) as p:
         windows.to_csv(p, index=False)
 
-    used = [n for n in names if n not in skipped]
-    summary = GenerateSummary(str(folder), used, skipped, len(ids), int(labels.sum()),
-                              round(time.time() - started, 2))
-    config = asdict(cfg) | {"input_dir": str(folder)}
+    used = [n for n in where if n not in skipped]
+    summary = GenerateSummary(" ".join(map(str, folders)), used, skipped, len(ids), int(labels.sum()),
+                              round(time.time() - started, 2), {n: str(where[n]) for n in used})
+    config = asdict(cfg) | {"input_dir": str(folders[0]) if len(folders) == 1 else [str(f) for f in folders]}
     geometry = WindowGeometry(cfg.fs, series.shape[1], cfg.channels, cfg.labels)
     write_manifest(ws.root / DATA_MANIFEST, "data_generate", config,
-                   inputs=[folder / f"{n}.hea" for n in used],
+                   inputs=[where[n] / f"{n}.hea" for n in used],
                    outputs=[ws.labels_csv, ws.segments_npy, ws.windows_csv, ws.plots_ecg], started=started,
                    summary=asdict(summary), geometry=geometry.to_dict())
     (ws.root / DATA_INCOMPLETE).unlink()
@@ -249,6 +272,32 @@ def generate(ws: Workspace, cfg: GenerateConfig) -> GenerateSummary:
 
 
 # ---- the split ---------------------------------------------------------------------------------
+
+def record_sources(ws: Workspace, override: str | Path | None = None) -> dict[str, Path]:
+    """Record name -> folder of its WFDB files, as the data stage read them (its manifest), for the
+    stages that go back to whole records (threshold tuning, detection, scoring). ``override``, one
+    folder, replaces them all (records moved since). Raises FileNotFoundError when neither says."""
+    import json
+
+    path = ws.root / DATA_MANIFEST
+    try:
+        manifest = json.loads(path.read_text()) if path.is_file() else {}
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: unreadable ({err})") from err
+    summary = manifest.get("summary") or {}
+    names = summary.get("records") or []
+    if override is not None:
+        folder = Path(override)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: input folder not found")
+        return {n: folder for n in names} if names else {n: folder for n in list_records(folder)}
+    dirs = summary.get("record_dirs")
+    if not dirs and names and isinstance(manifest.get("config", {}).get("input_dir"), str):
+        dirs = {n: manifest["config"]["input_dir"] for n in names}   # a workspace of one folder, written before
+    if not dirs:
+        raise FileNotFoundError(f"{path}: names no record folders; pass --input-dir")
+    return {n: Path(d) for n, d in dirs.items()}
+
 
 def load_generated(ws: Workspace):
     """labels_ECG.csv, ECG_segments.npy and windows.csv, with every count checked."""
@@ -280,91 +329,6 @@ def load_generated(ws: Workspace):
         raise FileNotFoundError(f"{ws.plots_ecg / plot_name(missing[0])}: image missing "
                                 f"({len(missing)} of {len(ids)} missing); rerun data_generate.py")
     return ids, labels, series, windows
-
-
-def assign_splits(ids, records, fractions, seed: int, by: str) -> dict[str, np.ndarray]:
-    """Window-wise (shuffled) or record-wise (no record in two splits) assignment."""
-    train, val = fractions
-    if not (0 < train < 1 and 0 <= val < 1 and train + val < 1):
-        raise ValueError(f"fractions train={train} val={val} leave no test split")
-    rng = np.random.default_rng(seed)
-    n = len(ids)
-    if by == "window":
-        order = rng.permutation(n)
-        n_train, n_val = int(round(n * train)), int(round(n * val))
-        parts = np.split(order, [n_train, n_train + n_val])
-    elif by == "record":
-        names = pd.unique(records)
-        if len(names) < 3:
-            raise ValueError(f"--by record needs at least 3 records, found {len(names)}")
-        names = names[rng.permutation(len(names))]
-        counts = pd.Series(records).value_counts()[names].to_numpy()
-        cum = np.cumsum(counts) / n
-        split_of = np.where(cum <= train + 1e-9, 0, np.where(cum <= train + val + 1e-9, 1, 2))
-        split_of[0] = 0
-        for k in (1, 2):  # every split gets a record, taken from the end of the one before
-            if not (split_of == k).any():
-                split_of[np.nonzero(split_of == k - 1)[0][-1]] = k
-        if not (split_of == 0).any():
-            raise ValueError("too few records for a record-wise split")
-        member = dict(zip(names, split_of))
-        which = np.array([member[r] for r in records])
-        parts = [np.nonzero(which == k)[0] for k in range(3)]
-    else:
-        raise ValueError(f"--by must be 'window' or 'record', not {by!r}")
-    return {name: np.sort(ids[idx]) for name, idx in zip(SPLITS, parts)}
-
-
-def record_folds(names, folds: int, seed: int) -> list[list[str]]:
-    """Record-wise k-fold: the records, shuffled with ``seed``, cut into ``folds`` near-equal parts.
-    Deterministic for a seed; every record is in exactly one part."""
-    names = sorted(set(map(str, names)))
-    if not 2 <= folds <= len(names):
-        raise ValueError(f"--folds must lie in 2..{len(names)} (the number of records), got {folds}")
-    order = np.random.default_rng(seed).permutation(len(names))
-    return [sorted(names[i] for i in part) for part in np.array_split(order, folds)]
-
-
-def assign_record_parts(names, *, test_records=None, val_records=None, folds: int | None = None,
-                        fold: int | None = None, val: float = 0.05, seed: int = 42) -> dict[str, list[str]]:
-    """Which records form train, val and test, chosen by name or by fold.
-
-    ``test_records``/``val_records`` name them (the rest train); ``folds``/``fold`` take fold
-    ``fold`` of ``record_folds`` as test. Without named val records, ``round(val * n)`` records (at
-    least one) of the non-test records, drawn with ``seed``, validate. Raises ValueError naming an
-    unknown record, a record named twice or an empty part."""
-    names = sorted(set(map(str, names)))
-    test_records = [str(r) for r in (test_records or [])]
-    val_records = [str(r) for r in (val_records or [])]
-    named = test_records + val_records
-    unknown = [r for r in named if r not in names]
-    if unknown:
-        raise ValueError(f"record(s) {', '.join(unknown)} not in the workspace (it has {', '.join(names)})")
-    twice = sorted({r for r in named if named.count(r) > 1})
-    if twice:
-        raise ValueError(f"record(s) {', '.join(twice)} named twice in --test-records/--val-records")
-    if folds is not None:
-        if test_records:
-            raise ValueError("give either --test-records or --folds/--fold, not both")
-        if fold is None or not 0 <= fold < folds:
-            raise ValueError(f"--fold must lie in 0..{folds - 1} with --folds {folds}, got {fold}")
-        test_records = record_folds(names, folds, seed)[fold]
-        clash = sorted(set(val_records) & set(test_records))
-        if clash:
-            raise ValueError(f"--val-records {', '.join(clash)} lie in test fold {fold}")
-    if not test_records:
-        raise ValueError("the test part is empty: name --test-records or choose --folds/--fold")
-    rest = [r for r in names if r not in test_records and r not in val_records]
-    if not val_records:
-        n_val = max(1, int(round(val * (len(rest)))))
-        pick = np.random.default_rng(seed + 1).permutation(len(rest))[:n_val]
-        val_records = sorted(rest[i] for i in pick)
-        rest = [r for r in rest if r not in val_records]
-    parts = {"train": rest, "val": sorted(val_records), "test": sorted(test_records)}
-    for split_name, part in parts.items():
-        if not part:
-            raise ValueError(f"the {split_name} part is empty ({len(names)} records in the workspace)")
-    return parts
 
 
 def _place_image(src: Path, dst: Path, copy: bool) -> None:

@@ -1,6 +1,6 @@
 """The distillation study: does a teacher make the student better on patients it has never seen?
 
-For every record-wise fold (``tsad.data.assign_record_parts``, the folds of ``tsad.crossval``), each
+For every record-wise fold (``tsad.folds.assign_record_parts``, the folds of ``tsad.crossval``), each
 teacher is trained on that fold's training records only (a teacher that saw the test patients would
 leak them into the student), then students are trained at each lambda and seed on the same training
 windows, run over the whole test records and scored beat by beat at 150 ms (``crossval.run_fold``).
@@ -168,11 +168,12 @@ def _student_args(grid: Grid, seed: int, device: str):
 def execute(ws: paths.Workspace, data: crossval.CVData, input_dir: Path, name: str, grid: Grid, run: Run,
             device: str = "cpu") -> None:
     """Runs one run of the grid (its results land where ``is_done`` looks)."""
-    from .data import assign_record_parts
+    from .folds import assign_record_parts
     from .student_runs import recipe_from_args, train_run
     from .train import TrainConfig
 
-    parts = assign_record_parts(data.records, folds=grid.folds, fold=run.fold, val=grid.val, seed=grid.fold_seed)
+    parts = assign_record_parts(data.records, folds=grid.folds, fold=run.fold, val=grid.val, seed=grid.fold_seed,
+                                groups=data.groups)
     if run.what == "teacher":
         seed_everything(grid.fold_seed)
         # the windows the fold's students train on when the counts agree (same draw, same seed)

@@ -29,12 +29,14 @@ class SplitData:
         """The plot image of every window, in order."""
         return [self.image_dir / plot_name(i) for i in self.ids]
 
-    def sample(self, n: int | None, seed: int) -> "SplitData":
+    def sample(self, n: int | None, seed: int, weights: np.ndarray | None = None) -> "SplitData":
         """``n`` windows drawn at random with ``seed``, kept in their order (all when n is None or
-        at least the split's size)."""
+        at least the split's size). ``weights`` (one per window) draws them in proportion, without
+        replacement (rare beats' windows more often)."""
         if n is None or n >= len(self):
             return self
-        rows = np.sort(np.random.default_rng(seed).choice(len(self), n, replace=False))
+        p = None if weights is None else np.asarray(weights, float) / np.sum(weights)
+        rows = np.sort(np.random.default_rng(seed).choice(len(self), n, replace=False, p=p))
         return SplitData(self.name, self.ids[rows], self.series[rows], self.labels[rows], self.image_dir)
 
     def subset(self, n: int | None) -> "SplitData":

@@ -21,6 +21,7 @@ from .geometry import check_checkpoint_geometry, load_workspace_geometry
 from .augment import AugmentConfig, add_augment_args, augment_batch, soft_targets
 from .distill import LogitsFn, cached_teacher_logits, kd_loss, teacher_hash
 from .outputs import save_outputs
+from .sampling import rarity_weights, window_symbols
 from .splits import SplitData, load_split
 from .student import ARCHITECTURES, KIND, StudentConfig, build_student, load_student, student_config, student_probs
 from .train import TrainConfig, fit
@@ -55,9 +56,11 @@ class Recipe:
     augment: AugmentConfig = field(default_factory=AugmentConfig.off)
     pos_weight: float = 1.0
     soft_sigma: float = 0.0
+    balance: float = 0.0      # windows with rare beat types drawn more often (tsad.sampling); 0: uniform
 
     def as_dict(self) -> dict:
-        return {"augment": asdict(self.augment), "pos_weight": self.pos_weight, "soft_sigma": self.soft_sigma}
+        return {"augment": asdict(self.augment), "pos_weight": self.pos_weight, "soft_sigma": self.soft_sigma,
+                "balance": self.balance}
 
 
 def make_loss(lam: float = 0.0, temperature: float = 2.0, recipe: Recipe | None = None, fs: float = 128.0):
@@ -97,7 +100,8 @@ def make_kd_loss(lam: float, temperature: float):
 PRESETS: dict[str, dict] = {
     "seed": {"arch": "bilstm", "batch_size": 16, "lr": 2e-5, "patience": 5, "warmup_steps": 1000,
              "aug_amplitude": 0.0, "aug_wander_mv": 0.0, "aug_noise_mv": 0.0, "aug_shift": 0,
-             "aug_lead_dropout": 0.0, "pos_weight": 1.0, "soft_sigma": 0.0, "train_windows": None},
+             "aug_lead_dropout": 0.0, "aug_invert": 0.0, "aug_lead_swap": 0.0, "aug_stretch": 0.0,
+             "pos_weight": 1.0, "soft_sigma": 0.0, "balance": 0.0, "train_windows": None},
     "recommended": {"arch": "tcn", "epochs": 4, "batch_size": 64, "lr": 3e-3, "patience": 3,
                     "warmup_steps": 200, "aug_amplitude": 0.3, "aug_wander_mv": 0.2, "aug_noise_mv": 0.02,
                     "aug_shift": 16, "aug_lead_dropout": 0.1, "pos_weight": 1.0, "soft_sigma": 1.0,
@@ -117,6 +121,9 @@ def add_student_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--pos-weight", type=float, default=None, help="weight of beat samples in the BCE")
     g.add_argument("--soft-sigma", type=float, default=None,
                    help="soften each beat label into a Gaussian of this width in samples (0: hard labels)")
+    g.add_argument("--balance", type=float, default=None,
+                   help="draw the --train-windows in proportion to (count of the commonest beat type / count of "
+                        "the window's rarest beat type) ** BALANCE (0: uniform; tsad.sampling)")
     add_augment_args(parser)
 
 
@@ -145,7 +152,9 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         raise ValueError(f"--pos-weight must be positive, got {args.pos_weight}")
     if args.soft_sigma < 0:
         raise ValueError(f"--soft-sigma must be >= 0, got {args.soft_sigma}")
-    return Recipe(aug, float(args.pos_weight), float(args.soft_sigma))
+    if args.balance < 0:
+        raise ValueError(f"--balance must be >= 0, got {args.balance}")
+    return Recipe(aug, float(args.pos_weight), float(args.soft_sigma), float(args.balance))
 
 
 def add_data_args(parser: argparse.ArgumentParser) -> None:
@@ -194,8 +203,13 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
     if from_workspace_split:
         data = (load_split(ws, "train", check_images=False), load_split(ws, "val", check_images=False))
     train, val = data[0].subset(limit_train), data[1].subset(limit_val)
-    train = train.sample(train_windows, seed)
     recipe = recipe or Recipe()
+    weights = None
+    if recipe.balance:
+        if train_windows is None:
+            raise ValueError("--balance draws --train-windows windows: give --train-windows too")
+        weights = rarity_weights(window_symbols(ws, train.ids), recipe.balance)
+    train = train.sample(train_windows, seed, weights)
     model_config = model_config or student_config(arch, input_size=train.series.shape[2])
     if model_config.input_size != train.series.shape[2]:
         raise ValueError(f"{ws.split_npy('train')}: windows of {train.series.shape[2]} lead(s), the student "

@@ -1,0 +1,121 @@
+"""Several databases in one workspace: the data stage keeps each record's database and folder,
+folds and validation records are drawn per database, cross-validation scores each record against
+its own folder and reports each database, and one database can be left out."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import run_script
+from tsad.data import record_sources
+from tsad.folds import assign_record_parts, database_test_parts, record_folds
+from tsad.paths import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+GENERATE = REPO / "Codes/Dataset/data_generate.py"
+STUDENT_CV = REPO / "Codes/Models/student_cv.py"
+
+
+def _two_databases(root: Path) -> tuple[Path, Path]:
+    """Folders 'alpha' (demo00-demo03) and 'beta' (demo04, demo05, the latter at 256 Hz)."""
+    import wfdb
+    import wfdb.processing
+
+    from tsad.demo_db import DemoConfig, write_demo_database
+
+    alpha, beta = root / "alpha", root / "beta"
+    write_demo_database(alpha, DemoConfig(n_records=6, minutes=1))
+    beta.mkdir()
+    for name in ("demo04", "demo05"):
+        for f in alpha.glob(f"{name}.*"):
+            shutil.move(str(f), beta / f.name)
+    # demo05 at another rate, with its annotations moved alike
+    rec, ann = wfdb.rdrecord(str(beta / "demo05")), wfdb.rdann(str(beta / "demo05"), "atr")
+    sig = np.stack([wfdb.processing.resample_sig(rec.p_signal[:, c], rec.fs, 256)[0] for c in range(2)], axis=1)
+    for f in beta.glob("demo05.*"):
+        f.unlink()
+    wfdb.wrsamp("demo05", fs=256, units=rec.units, sig_name=rec.sig_name, p_signal=sig, fmt=["16", "16"],
+                write_dir=str(beta))
+    wfdb.wrann("demo05", "atr", np.round(ann.sample * 2).astype(int), symbol=ann.symbol, write_dir=str(beta))
+    return alpha, beta
+
+
+@pytest.fixture(scope="module")
+def two_db(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dbs")
+    alpha, beta = _two_databases(root)
+    ws = Workspace(root / "ws")
+    summary = run_script(GENERATE, ["--workspace", str(ws.root), "--input-dir", str(alpha), str(beta),
+                                    "--workers", "1"])
+    return ws, alpha, beta, summary
+
+
+def test_data_stage_keeps_each_records_database_and_folder(two_db):
+    ws, alpha, beta, summary = two_db
+    assert summary.records == [f"demo0{k}" for k in range(6)]
+    windows = pd.read_csv(ws.windows_csv)
+    per_db = windows.groupby("database")["record"].unique().to_dict()
+    assert sorted(per_db["alpha"]) == ["demo00", "demo01", "demo02", "demo03"]
+    assert sorted(per_db["beta"]) == ["demo04", "demo05"]
+    assert set(windows.loc[windows["record"] == "demo05", "fs"]) == {256}
+    # 1 minute of each record at 128 Hz: 30 windows each, whatever the record's own rate
+    assert (windows.groupby("record").size() == 30).all()
+    sources = record_sources(ws)
+    assert sources["demo01"] == alpha.resolve() and sources["demo05"] == beta.resolve()
+    assert record_sources(ws, alpha)["demo05"] == alpha            # --input-dir overrides every folder
+
+
+def test_a_record_name_in_two_folders_is_one_clear_error(tmp_path):
+    from tsad.demo_db import DemoConfig, write_demo_database
+
+    for name in ("a", "b"):
+        write_demo_database(tmp_path / name, DemoConfig(n_records=1, minutes=1))
+    with pytest.raises(ValueError, match=r"record demo00 is in .*a and in .*b"):
+        run_script(GENERATE, ["--workspace", str(tmp_path / "ws"), "--input-dir", str(tmp_path / "a"),
+                              str(tmp_path / "b"), "--workers", "1"])
+
+
+def test_folds_spread_every_database_and_match_the_plain_folds_for_one():
+    names = [f"s{k:02d}" for k in range(20)] + [f"m{k:02d}" for k in range(5)]
+    groups = {n: ("svdb" if n.startswith("s") else "mitdb") for n in names}
+    folds = record_folds(names, 5, seed=1, groups=groups)
+    assert sorted(sum(folds, [])) == sorted(names)
+    for fold in folds:                                   # 4 svdb and 1 mitdb record in each fold
+        assert sum(groups[r] == "svdb" for r in fold) == 4 and sum(groups[r] == "mitdb" for r in fold) == 1
+    one_db = [n for n in names if n.startswith("s")]
+    assert record_folds(one_db, 5, 1, {n: "svdb" for n in one_db}) == record_folds(one_db, 5, 1)
+    parts = assign_record_parts(names, folds=5, fold=0, val=0.1, seed=1, groups=groups)
+    assert {groups[r] for r in parts["val"]} == {"svdb", "mitdb"}   # the threshold sees both databases
+
+
+def test_leave_one_database_out_parts():
+    groups = {"a1": "A", "a2": "A", "a3": "A", "b1": "B", "b2": "B"}
+    parts = database_test_parts(groups, "B", val=0.3, seed=0)
+    assert parts["test"] == ["b1", "b2"] and set(parts["train"] + parts["val"]) == {"a1", "a2", "a3"}
+    with pytest.raises(ValueError, match="database 'C' not in the workspace"):
+        database_test_parts(groups, "C")
+
+
+def test_student_cv_over_two_databases_reports_each(two_db):
+    ws, *_ = two_db
+    common = ["--workspace", str(ws.root), "--arch", "tcn", "--epochs", "1", "--batch-size", "16", "--lr", "3e-3",
+              "--warmup-steps", "5", "--val", "0.25", "--threads", "1"]
+    summary = run_script(STUDENT_CV, [*common, "--name", "both", "--folds", "2", "--only-folds", "0"])
+    root = ws.root / "cv" / "both"
+    per_record = pd.read_csv(root / "records.csv", dtype={"record": str})
+    assert set(per_record["database"]) == {"alpha", "beta"}
+    figures = set(summary["figure"])
+    assert {"gross_F1 [alpha]", "gross_F1 [beta]"} <= figures
+    # each record is scored at its own rate (demo05 at 256 Hz) against its own folder's annotations
+    own_rate = {"demo04": 128, "demo05": 256}
+    for _, row in per_record[per_record["database"] == "beta"].iterrows():
+        assert row["fs"] == own_rate[row["record"]] and row["n_ref"] > 50
+    lodo = run_script(STUDENT_CV, [*common, "--name", "lodo-beta", "--test-database", "beta"])
+    lodo_records = pd.read_csv(ws.root / "cv" / "lodo-beta" / "records.csv", dtype={"record": str})
+    assert sorted(lodo_records["record"]) == ["demo04", "demo05"]
+    fold = json.loads((ws.root / "cv" / "lodo-beta" / "fold0" / "fold.json").read_text())
+    assert fold["test_records"] == "demo04 demo05" and "gross_F1" in set(lodo["figure"])
