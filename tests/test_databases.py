@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import run_script
 from tsad.data import record_sources
 from tsad.folds import assign_record_parts, database_test_parts, record_folds
@@ -24,7 +23,6 @@ def _two_databases(root: Path) -> tuple[Path, Path]:
     """Folders 'alpha' (demo00-demo03) and 'beta' (demo04, demo05, the latter at 256 Hz)."""
     import wfdb
     import wfdb.processing
-
     from tsad.demo_db import DemoConfig, write_demo_database
 
     alpha, beta = root / "alpha", root / "beta"
@@ -119,3 +117,35 @@ def test_student_cv_over_two_databases_reports_each(two_db):
     assert sorted(lodo_records["record"]) == ["demo04", "demo05"]
     fold = json.loads((ws.root / "cv" / "lodo-beta" / "fold0" / "fold.json").read_text())
     assert fold["test_records"] == "demo04 demo05" and "gross_F1" in set(lodo["figure"])
+
+
+def test_train_pretrained_ships_a_run_folder_that_detect_loads_by_path(two_db, tmp_path):
+    ws, alpha, beta, _ = two_db
+    from tsad.checkpoint import load_checkpoint
+
+    out = run_script(REPO / "Codes/Models/train_pretrained.py",
+                     ["--workspace", str(ws.root), "--arch", "tcn", "--epochs", "1", "--batch-size", "16",
+                      "--lr", "3e-3", "--warmup-steps", "5", "--train-windows", "60", "--val", "0.2",
+                      "--threads", "1", "--out-dir", str(tmp_path / "pretrained"), "--name", "tiny"])
+    assert out == tmp_path / "pretrained" / "tiny"
+    assert sorted(p.name for p in out.iterdir()) == ["MODEL_CARD.md", "best.pth", "detection.json", "metadata.json"]
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "alpha: " in card and "beta: " in card and "not** SmolVLM" in card
+    tuned = json.loads((out / "detection.json").read_text())
+    val = tuned["records"]
+    assert {("alpha" if r in ("demo00", "demo01", "demo02", "demo03") else "beta") for r in val} == {"alpha", "beta"}
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["preset"] == "seed" and meta["n_train"] == 60
+    assert load_checkpoint(out / "best.pth")["model_config"]["arch"] == "tcn"
+    det = run_script(REPO / "Codes/Inference/detect.py", ["--workspace", str(ws.root), "--run", str(out),
+                                                         "--input-dir", str(beta), "--threads", "1"])
+    assert det["out"] == ws.root / "detections" / "tiny"
+    assert [r["record"] for r in det["records"]] == ["demo04", "demo05"]
+
+
+def test_the_shipped_model_missing_is_one_clear_error(tmp_path, monkeypatch):
+    from tsad import paths, records
+
+    monkeypatch.setattr(paths, "PRETRAINED_DIR", tmp_path / "nowhere")
+    with pytest.raises(records.DetectionError, match="shipped model's weights are missing"):
+        records.load_detector(Workspace(tmp_path / "ws"), "pretrained")

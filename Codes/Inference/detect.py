@@ -1,5 +1,6 @@
 """Detect every beat of whole WFDB records with a trained model or a classical detector.
 
+    python Codes/Inference/detect.py --run pretrained --input-dir PATH/records      # the shipped model
     python Codes/Inference/detect.py --run LSTM_train --input-dir PATH/svdb --records 803 807
     python Codes/Inference/detect.py --run xqrs --input-dir PATH/mitdb --out detections/xqrs
 
@@ -32,7 +33,9 @@ def parse_args(argv=None):
     from tsad.records import DEFAULT_EXT, DEFAULT_REFRACTORY_S
 
     p = make_parser(__doc__)
-    p.add_argument("--run", required=True, help="run folder in the workspace (LSTM_train, vlm_1, ...), or xqrs / gqrs")
+    p.add_argument("--run", required=True,
+                   help="pretrained (the model shipped in pretrained/, no training needed), a run folder of the "
+                        "workspace (LSTM_train, vlm_1, ...) or any run folder's path, or a classical detector (xqrs, gqrs)")
     p.add_argument("--input-dir", required=True, help="folder of WFDB records (.hea, .dat; .atr not needed)")
     p.add_argument("--records", nargs="+", default=None, metavar="R", help="records to detect (default: all)")
     p.add_argument("--out", default=None, help="output folder (default: <workspace>/detections/<run>)")
@@ -71,7 +74,9 @@ def main(argv=None) -> dict:
     if missing:
         raise records.DetectionError(f"{folder}: no header for record(s) {', '.join(missing)}")
     detector = records.load_detector(ws, args.run, device=args.device)
-    out = Path(args.out) if args.out else ws.root / records.DETECTIONS_DIR / args.run
+    # a run given by its path (a folder outside the workspace) is filed under its folder's name
+    label = Path(args.run).name if Path(args.run).is_absolute() or args.run.startswith(".") else args.run
+    out = Path(args.out) if args.out else ws.root / records.DETECTIONS_DIR / label
     per_record = []
     bar = tqdm(names, desc=f"detect {args.run}", unit="rec")
     for name in bar:

@@ -56,11 +56,10 @@ def add_cv_args(parser) -> None:
 
 def main(argv=None):
     import torch
-
     from tsad import crossval
     from tsad.common import seed_everything, setup_logging
-    from tsad.evaluate import to_markdown
     from tsad.data import record_sources
+    from tsad.evaluate import to_markdown
     from tsad.fileio import save_text
     from tsad.folds import database_test_parts
     from tsad.paths import Workspace

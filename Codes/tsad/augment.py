@@ -134,7 +134,7 @@ def _stretch(x: torch.Tensor, y: torch.Tensor, aligned: torch.Tensor | None, fac
     """Windows stretched in time about their centre by ``factor`` (B,) (> 1: slower, wider beats).
     The signal (and ``aligned``) is interpolated linearly, edges repeat their last sample; each
     labelled beat moves to its stretched position (beats pushed out of the window are dropped)."""
-    b, length, _ = x.shape
+    length = x.shape[1]
     centre = (length - 1) / 2
     t = torch.arange(length, device=x.device, dtype=x.dtype)
     src = (centre + (t[None, :] - centre) / factor[:, None]).clamp(0, length - 1)   # (B, L)

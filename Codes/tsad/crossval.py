@@ -28,8 +28,8 @@ import pandas as pd
 from . import ec57, metrics, paths, records
 from .common import log
 from .data import load_generated
-from .folds import assign_record_parts, record_folds
 from .fileio import save_json, save_text
+from .folds import assign_record_parts
 from .geometry import load_workspace_geometry
 from .splits import SplitData
 

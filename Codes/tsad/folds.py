@@ -135,22 +135,30 @@ def assign_record_parts(names, *, test_records=None, val_records=None, folds: in
         raise ValueError("the test part is empty: name --test-records or choose --folds/--fold")
     rest = [r for r in names if r not in test_records and r not in val_records]
     if not val_records:
-        rng = np.random.default_rng(seed + 1)
-        for members in _by_group(rest, groups).values():
-            if not members:
-                continue
-            n_val = max(1, int(round(val * len(members))))
-            if groups is not None and n_val >= len(members):
-                continue  # a database with a single training record keeps it for training
-            pick = rng.permutation(len(members))[:n_val]
-            val_records += [members[i] for i in pick]
-        val_records = sorted(val_records)
+        val_records = draw_validation(rest, val, seed, groups)
         rest = [r for r in rest if r not in val_records]
     parts = {"train": rest, "val": sorted(val_records), "test": sorted(test_records)}
     for split_name, part in parts.items():
         if not part:
             raise ValueError(f"the {split_name} part is empty ({len(names)} records in the workspace)")
     return parts
+
+
+def draw_validation(names, val: float, seed: int, groups: dict | None = None) -> list[str]:
+    """``round(val * n)`` (at least one) of ``names`` drawn with ``seed + 1`` to validate; with
+    ``groups`` (record -> database) that many from each database, except a database with a single
+    record, which keeps it for training."""
+    out: list[str] = []
+    rng = np.random.default_rng(seed + 1)
+    for members in _by_group(names, groups).values():
+        if not members:
+            continue
+        n_val = max(1, int(round(val * len(members))))
+        if groups is not None and n_val >= len(members):
+            continue
+        pick = rng.permutation(len(members))[:n_val]
+        out += [members[i] for i in pick]
+    return sorted(out)
 
 
 def database_test_parts(groups: dict, test_database: str, val: float = 0.05, seed: int = 42) -> dict[str, list[str]]:

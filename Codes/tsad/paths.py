@@ -32,6 +32,12 @@ TRAIN_LOSSES = "train_losses.npy"
 VAL_LOSSES = "val_losses.npy"
 METADATA = "metadata.json"
 
+# Models shipped with the repository (trained on the shared records, each with a MODEL_CARD.md):
+# a name that detect.py's --run, the app and ``resolve_run_dir`` accept -> its folder under pretrained/.
+PRETRAINED_DIR = REPO_ROOT / "pretrained"
+PRETRAINED_MODELS = {"pretrained": "tcn_svdb_mitdb"}
+MODEL_CARD = "MODEL_CARD.md"
+
 
 def fmt_num(x: float) -> str:
     """0.5 -> '0.5', 1.0 -> '1', 0 -> '0': the spelling used in run and script names."""
@@ -118,6 +124,17 @@ class Workspace:
 
     def run_dir(self, name: str) -> Path:
         return self.root / name
+
+    def resolve_run_dir(self, run: str) -> Path:
+        """Where a model named on the command line lives: a shipped model (``pretrained``, see
+        PRETRAINED_MODELS), a run folder given by its path (anywhere, holding a checkpoint), or a run
+        of this workspace."""
+        if run in PRETRAINED_MODELS:
+            return PRETRAINED_DIR / PRETRAINED_MODELS[run]
+        path = Path(run).expanduser()
+        if (path / STUDENT_CHECKPOINT).is_file() or (path / TEACHER_CHECKPOINT).is_file():
+            return path.resolve()
+        return self.run_dir(run)
 
     @property
     def models_dir(self) -> Path:

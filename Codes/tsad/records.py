@@ -130,7 +130,10 @@ def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_siz
 
     if run in CLASSICAL_DETECTORS:
         return classical_detector(run)
-    run_dir = ws.run_dir(run)
+    run_dir = ws.resolve_run_dir(run)
+    if run in paths.PRETRAINED_MODELS and not (run_dir / paths.STUDENT_CHECKPOINT).is_file():
+        raise DetectionError(f"{run_dir}: the shipped model's weights are missing (a checkout without "
+                             f"pretrained/? train one with Codes/Models/train_pretrained.py)")
     student_ckpt = run_dir / paths.STUDENT_CHECKPOINT
     teacher_ckpt = run_dir / paths.TEACHER_CHECKPOINT
     if student_ckpt.is_file():

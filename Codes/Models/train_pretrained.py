@@ -1,0 +1,96 @@
+"""Train the model that ships in pretrained/: every record of the workspace, a few validating.
+
+    python Codes/Dataset/data_generate.py --workspace W --input-dir PATH/svdb PATH/mitdb
+    python Codes/Models/train_pretrained.py --workspace W --preset recommended \
+        --cv-summary W/cv/both-recommended/summary.csv
+
+The workspace's records (one database or several) are all used: --val of each database's records
+(at least one per database) validate, the rest train. The student is trained with the student
+flags (those of student_train.py: give --preset recommended and the recipe the cross-validation
+chose), its detection threshold is
+tuned on the whole validation records (records.tune_threshold, as cross-validation does), and the
+run is copied into --out-dir/<--name>/ (default pretrained/tcn_svdb_mitdb/, the folder
+``detect.py --run pretrained`` loads): best.pth (weights with their configuration and window
+geometry), detection.json, metadata.json and MODEL_CARD.md (data, recipe, command, cost, the
+cross-validation figures of --cv-summary, licence of the data). The folder is replaced whole.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+try:
+    from tsad.errors import run_cli
+except ModuleNotFoundError as err:
+    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
+
+from tsad.student_runs import parse_train_args  # noqa: E402
+
+
+def add_args(parser) -> None:
+    from tsad.paths import PRETRAINED_DIR, PRETRAINED_MODELS
+
+    g = parser.add_argument_group("the shipped model")
+    g.add_argument("--name", default=PRETRAINED_MODELS["pretrained"], help="folder name under --out-dir")
+    g.add_argument("--out-dir", default=str(PRETRAINED_DIR), help="where shipped models live")
+    g.add_argument("--val", type=float, default=0.05, help="share of each database's records that validate")
+    g.add_argument("--cv-summary", nargs="*", default=[], metavar="CSV",
+                   help="summary.csv files of cross-validations of this recipe, quoted in the model card")
+    g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+
+
+def main(argv=None):
+    import platform
+    import time
+
+    import torch
+    from tsad import records
+    from tsad.common import seed_everything, setup_logging
+    from tsad.crossval import load_cv_data, source_map
+    from tsad.data import record_sources
+    from tsad.folds import draw_validation
+    from tsad.model_card import write_shipped_model
+    from tsad.paths import Workspace
+    from tsad.student_runs import recipe_from_args, train_run
+    from tsad.train import TrainConfig
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_train_args(argv, __doc__, add_extra=add_args)
+    setup_logging()
+    seed_everything(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ws = Workspace.from_arg(args.workspace)
+    data = load_cv_data(ws)
+    groups = data.groups
+    val_records = draw_validation(sorted(groups), args.val, args.seed, groups)
+    train_records = [r for r in sorted(groups) if r not in val_records]
+    if not train_records or not val_records:
+        raise ValueError(f"{ws.root}: {len(groups)} record(s) cannot give both training and validation records")
+    sources = source_map(record_sources(ws), val_records)
+    run_name = f"pretrained_build/{args.name}"
+    command = "python Codes/Models/train_pretrained.py " + shlex.join(argv)
+    started = time.perf_counter()
+    train_run(ws, TrainConfig.from_args(args), run_name=run_name, recipe=recipe_from_args(args),
+              preset=args.preset, arch=args.arch, resume=args.resume, train_windows=args.train_windows,
+              seed=args.seed, data=(data.subset(train_records, "train", ws), data.subset(val_records, "val", ws)))
+    train_s = time.perf_counter() - started
+    detector = records.load_detector(ws, run_name)
+    tuned = records.tune_threshold(detector, [sources[r] / r for r in val_records])
+    records.save_tuned_threshold(ws.run_dir(run_name), tuned)
+    cost = {"train_minutes": round(train_s / 60, 1), "total_minutes": round((time.perf_counter() - started) / 60, 1),
+            "torch_threads": torch.get_num_threads(), "machine": f"{platform.machine()}, {platform.processor() or '?'}, "
+            f"{__import__('os').cpu_count()} cores"}
+    out = write_shipped_model(ws.run_dir(run_name), Path(args.out_dir) / args.name, command=command,
+                              train_records={db: sorted(r for r in train_records if groups[r] == db)
+                                             for db in sorted(set(groups.values()))},
+                              val_records=val_records, cv_summaries=[Path(p) for p in args.cv_summary], cost=cost)
+    print(f"shipped model -> {out} (threshold {tuned['threshold']:g}, validation F1 {tuned['val_F1']:.4f}, "
+          f"{cost['train_minutes']} min of training)")
+    return out
+
+
+if __name__ == "__main__":
+    run_cli(main)
