@@ -14,89 +14,20 @@ the tolerance of the window metrics MSP/MSR.
 
 from __future__ import annotations
 
-import math
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import ecg
-from .geometry import EC57_TOLERANCE_S
+from .beats import EC57_TOLERANCE_S, Match, ScoringError, figures, match_beats, tolerance_samples  # noqa: F401
+
+# The matcher, the tolerance and Se/PPV/F1 are tsad.beats's, kept importable from here too.
 
 # the window metrics' tolerance (w = 2 samples at 128 Hz), as a time, for the timing share
 TIGHT_TOLERANCE_S = 2 / 128
 EC57_LEARNING_PERIOD_S = 300.0
-
-
-class ScoringError(ValueError):
-    """Detections or references that cannot be scored; the message names the file."""
-
-
-@dataclass
-class Match:
-    """Result of matching one record: index pairs into the reference and detection arrays."""
-
-    ref_index: np.ndarray
-    det_index: np.ndarray
-    n_ref: int
-    n_det: int
-
-    @property
-    def tp(self) -> int:
-        return len(self.ref_index)
-
-    @property
-    def fn(self) -> int:
-        return self.n_ref - self.tp
-
-    @property
-    def fp(self) -> int:
-        return self.n_det - self.tp
-
-
-def tolerance_samples(fs: float, seconds: float = EC57_TOLERANCE_S) -> int:
-    """The largest whole number of samples within ``seconds`` (150 ms: 19 at 128 Hz, 54 at 360 Hz)."""
-    return int(math.floor(seconds * fs + 1e-9))
-
-
-def match_beats(ref: np.ndarray, det: np.ndarray, tolerance: int) -> Match:
-    """One-to-one matching of sorted detections to sorted reference beats with ``|d - r| <= tolerance``.
-
-    Each reference beat, in order, takes the nearest unused detection in reach; a detection that is
-    nearer to the next reference beat is left to it and the previous unused one is taken instead.
-    This is the rule of wfdb's ``compare_annotations`` (tests check the counts agree on real
-    records), written for an inclusive tolerance."""
-    ref = np.asarray(ref, np.int64)
-    det = np.asarray(det, np.int64)
-    if np.any(np.diff(ref) < 0) or np.any(np.diff(det) < 0):
-        raise ScoringError("match_beats needs sorted sample numbers")
-    pairs_r, pairs_d = [], []
-    j = 0                                  # first detection not yet used or passed over
-    n_det = len(det)
-    ref_list, det_list = ref.tolist(), det.tolist()
-    for i, r in enumerate(ref_list):
-        while j < n_det and det_list[j] < r - tolerance:
-            j += 1
-        if j >= n_det:
-            break
-        # nearest detection at or after j
-        k = j
-        while k + 1 < n_det and abs(det_list[k + 1] - r) <= abs(det_list[k] - r):
-            k += 1
-        if abs(det_list[k] - r) > tolerance:
-            continue
-        if i + 1 < len(ref_list) and abs(det_list[k] - ref_list[i + 1]) < abs(det_list[k] - r):
-            # contested: the next beat is nearer; take the previous unused detection if in reach
-            if k > j and abs(det_list[k - 1] - r) <= tolerance:
-                k -= 1
-            else:
-                continue
-        pairs_r.append(i)
-        pairs_d.append(k)
-        j = k + 1
-    return Match(np.asarray(pairs_r, np.int64), np.asarray(pairs_d, np.int64), len(ref), n_det)
 
 
 def reference_beats(record_path, annotator: str = "atr") -> tuple[np.ndarray, float, int]:
@@ -156,14 +87,6 @@ def score_record(record: str, ref: np.ndarray, det: np.ndarray, fs: float, skip_
             "median_offset_ms": float(np.median(err)) if len(err) else float("nan"),
             "within_2_samples": float(np.mean(np.abs(det[m.det_index] - ref[m.ref_index]) <= tight))
             if len(err) else float("nan")}
-
-
-def figures(TP: int, FP: int, FN: int) -> dict:
-    """Se = TP/(TP+FN), PPV = TP/(TP+FP), F1 = 2TP/(2TP+FP+FN); NaN where a denominator is 0."""
-    se = TP / (TP + FN) if TP + FN else float("nan")
-    ppv = TP / (TP + FP) if TP + FP else float("nan")
-    f1 = 2 * TP / (2 * TP + FP + FN) if TP + FP + FN else float("nan")
-    return {"Se": se, "PPV": ppv, "F1": f1}
 
 
 def summarise(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:

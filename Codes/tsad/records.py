@@ -28,15 +28,15 @@ import numpy as np
 import pandas as pd
 
 from . import ecg, paths
+from .beats import DEFAULT_REFRACTORY_S, DEFAULT_THRESHOLD, pick_beats  # noqa: F401
 from .fileio import atomic_path, save_json
 from .geometry import WindowGeometry, checkpoint_geometry
 from .registry import TEACHER_KIND
 
 CLASSICAL_DETECTORS = ("xqrs", "gqrs")
+# The record peak picker (pick_beats) and its defaults live with the other beat-scoring rules in
+# tsad.beats; they are imported above under the names callers use here.
 DEFAULT_EXT = "tsad"
-DEFAULT_THRESHOLD = 0.5
-# Two beats closer than this cannot both be real (300 beats per minute); the higher peak wins.
-DEFAULT_REFRACTORY_S = 0.2
 DETECTIONS_META = "detections.json"
 # detect.py writes into <workspace>/detections/<run>/ unless --out says otherwise; the app looks there
 DETECTIONS_DIR = "detections"
@@ -82,17 +82,6 @@ def stitch(probs: np.ndarray, starts: np.ndarray, n_samples: int) -> np.ndarray:
     np.add.at(total, idx.ravel(), (probs * w).ravel())
     np.add.at(weight, idx.ravel(), np.broadcast_to(w, probs.shape).ravel())
     return (total / np.maximum(weight, 1e-12)).astype(np.float32)
-
-
-def pick_beats(prob: np.ndarray, fs: float, threshold: float = DEFAULT_THRESHOLD,
-               refractory_s: float = DEFAULT_REFRACTORY_S) -> np.ndarray:
-    """Beat positions on a record's combined probability: local maxima above ``threshold``, at least
-    ``refractory_s`` apart (of two closer peaks the higher one is kept)."""
-    from scipy.signal import find_peaks
-
-    distance = max(1, int(round(refractory_s * fs)))
-    peaks, _ = find_peaks(np.asarray(prob, np.float64), height=threshold, distance=distance)
-    return peaks.astype(np.int64)
 
 
 # ---- models ---------------------------------------------------------------------------------------
