@@ -158,6 +158,64 @@ def test_matching_agrees_with_wfdb_compare_annotations(svdb_dir):
             assert (ours.tp, ours.fp, ours.fn) == (theirs.tp, theirs.fp, theirs.fn), name
 
 
+# ---- classical detectors ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_record(tmp_path_factory):
+    """One 2-minute synthetic record (N, S and V beats)."""
+    from tsad.demo_db import DemoConfig, write_demo_database
+
+    raw = tmp_path_factory.mktemp("classical") / "raw"
+    write_demo_database(raw, DemoConfig(n_records=1, minutes=2))
+    return raw
+
+
+@pytest.mark.parametrize("name", list(records.CLASSICAL_DETECTORS))
+def test_every_classical_detector_runs_through_detect_py_and_finds_the_beats(name, demo_record, tmp_path):
+    out = tmp_path / name
+    run_script(DETECT, ["--workspace", str(tmp_path / "ws"), "--run", name, "--input-dir", str(demo_record),
+                        "--out", str(out)])
+    meta = json.loads((out / "detections.json").read_text())
+    assert meta["kind"] == "classical" and meta["run"] == name
+    assert meta["description"] == f"{records.CLASSICAL_DETECTORS[name].description} on lead 1 of the whole record"
+    row = ec57.score_folder(out, demo_record, records.DEFAULT_EXT).iloc[0]
+    assert row["n_ref"] > 150 and row["F1"] > 0.9, row.to_dict()
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name", ["neurokit", "sleepecg"])
+def test_neurokit_and_sleepecg_on_a_real_record(name, svdb_dir):
+    det = records.detect_record(records.classical_detector(name), svdb_dir / "800")
+    ref, fs, n_samples = ec57.reference_beats(svdb_dir / "800")
+    assert det.fs == fs == 128 and det.n_samples == n_samples and det.prob is None
+    row = ec57.score_record("800", ref, det.samples, fs)
+    assert row["F1"] > 0.9, row                       # measured: neurokit 0.985, sleepecg 0.9997
+
+
+def test_classical_detector_errors_name_the_problem(demo_record, monkeypatch):
+    import sys
+
+    with pytest.raises(records.DetectionError, match="unknown classical detector 'pt'; choose one of xqrs, gqrs, "
+                                                     "neurokit, sleepecg"):
+        records.classical_detector("pt")
+    monkeypatch.setitem(sys.modules, "sleepecg", None)          # as if it were not installed
+    with pytest.raises(records.DetectionError, match="sleepecg needs the package sleepecg"):
+        records.detect_record(records.classical_detector("sleepecg"), demo_record / "demo00")
+
+
+def test_student_cv_accepts_every_classical_detector():
+    import runpy
+
+    from tsad.student_runs import parse_train_args
+
+    add_cv_args = runpy.run_path(str(STUDENT_CV), run_name="not_main")["add_cv_args"]
+    for name in records.CLASSICAL_DETECTORS:
+        args = parse_train_args(["--detector", name, "--name", "x"], "doc", add_extra=add_cv_args)
+        assert args.detector == name
+    with pytest.raises(SystemExit):
+        parse_train_args(["--detector", "pantompkins"], "doc", add_extra=add_cv_args)
+
+
 # ---- record-wise splits -------------------------------------------------------------------------
 
 NAMES = [f"r{i:02d}" for i in range(11)]

@@ -8,7 +8,8 @@ the whole record (--hop, default half a window), the overlapping probabilities a
 taper that trusts each window's middle most, beats are picked on the combined probability (above
 the run's tuned threshold, at least 200 ms apart) and mapped back to the record's own sample numbers.
 RUN is a trained student or teacher run of the workspace (a teacher renders its plots on the fly),
-or xqrs / gqrs (wfdb's classical detectors, run on lead 1 of the whole record).
+or a classical detector run on lead 1 of the whole record at its own rate: xqrs / gqrs (wfdb's),
+neurokit (NeuroKit2's ecg_clean + ecg_peaks, its defaults) or sleepecg (SleepECG's detect_heartbeats).
 
 Writes, in --out (default <workspace>/detections/<run>/): <record>.<ext> (a WFDB annotation file,
 wfdb.rdann and PhysioNet's bxb read it), <record>_beats.csv (sample, time_s, probability),
@@ -29,10 +30,11 @@ from tsad.common import make_parser  # noqa: E402
 
 
 def parse_args(argv=None):
-    from tsad.records import DEFAULT_EXT, DEFAULT_REFRACTORY_S
+    from tsad.records import CLASSICAL_DETECTORS, DEFAULT_EXT, DEFAULT_REFRACTORY_S
 
     p = make_parser(__doc__)
-    p.add_argument("--run", required=True, help="run folder in the workspace (LSTM_train, vlm_1, ...), or xqrs / gqrs")
+    p.add_argument("--run", required=True, help="run folder in the workspace (LSTM_train, vlm_1, ...), or "
+                                                f"a classical detector: {' / '.join(CLASSICAL_DETECTORS)}")
     p.add_argument("--input-dir", required=True, help="folder of WFDB records (.hea, .dat; .atr not needed)")
     p.add_argument("--records", nargs="+", default=None, metavar="R", help="records to detect (default: all)")
     p.add_argument("--out", default=None, help="output folder (default: <workspace>/detections/<run>)")
