@@ -177,7 +177,8 @@ def test_every_classical_detector_runs_through_detect_py_and_finds_the_beats(nam
                         "--out", str(out)])
     meta = json.loads((out / "detections.json").read_text())
     assert meta["kind"] == "classical" and meta["run"] == name
-    assert meta["description"] == f"{records.CLASSICAL_DETECTORS[name].description} on lead 1 of the whole record"
+    described = records.CLASSICAL_DETECTORS[name].description
+    assert meta["description"] == f"{described} on lead 1 of the whole record"
     row = ec57.score_folder(out, demo_record, records.DEFAULT_EXT).iloc[0]
     assert row["n_ref"] > 150 and row["F1"] > 0.9, row.to_dict()
 
@@ -195,8 +196,8 @@ def test_neurokit_and_sleepecg_on_a_real_record(name, svdb_dir):
 def test_classical_detector_errors_name_the_problem(demo_record, monkeypatch):
     import sys
 
-    with pytest.raises(records.DetectionError, match="unknown classical detector 'pt'; choose one of xqrs, gqrs, "
-                                                     "neurokit, sleepecg"):
+    with pytest.raises(records.DetectionError,
+                       match="unknown classical detector 'pt'; choose one of xqrs, gqrs, neurokit, sleepecg"):
         records.classical_detector("pt")
     monkeypatch.setitem(sys.modules, "sleepecg", None)          # as if it were not installed
     with pytest.raises(records.DetectionError, match="sleepecg needs the package sleepecg"):

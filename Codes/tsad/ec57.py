@@ -27,9 +27,14 @@ import numpy as np
 import pandas as pd
 
 from . import ecg
-from .beats import EC57_TOLERANCE_S, Match, ScoringError, figures, match_beats, tolerance_samples  # noqa: F401
-
-# The matcher, the tolerance and Se/PPV/F1 are tsad.beats's, kept importable from here too.
+from .beats import (  # noqa: F401  (re-exported: the callers import these from here)
+    EC57_TOLERANCE_S,
+    Match,
+    ScoringError,
+    figures,
+    match_beats,
+    tolerance_samples,
+)
 
 # the window metrics' tolerance (w = 2 samples at 128 Hz), as a time, for the timing share
 TIGHT_TOLERANCE_S = 2 / 128
