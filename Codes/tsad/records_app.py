@@ -121,16 +121,16 @@ class RecordView:
         return np.delete(self.ref, self.match.ref_index)
 
     def missed_symbols(self) -> np.ndarray:
-        """The .atr symbol of each missed beat, in the order of ``misses()``."""
-        if self.match is None or self.ref_symbols is None:
+        """The .atr symbol of each missed beat, in the order of ``misses()`` ("" when unknown)."""
+        if self.match is None:
             return np.zeros(0, dtype=object)
+        if self.ref_symbols is None:
+            return np.full(self.match.fn, "", dtype=object)
         return np.delete(np.asarray(self.ref_symbols, dtype=object), self.match.ref_index)
 
     def missed_beats(self, start_s: float = 0.0, seconds: float = math.inf) -> pd.DataFrame:
         """The missed beats in ``[start_s, start_s + seconds)``: time, sample, symbol, AAMI class."""
         samples, symbols = self.misses(), self.missed_symbols()
-        if len(symbols) != len(samples):       # no symbols: the classes are unknown
-            symbols = np.full(len(samples), "?", dtype=object)
         inside = (samples >= start_s * self.fs) & (samples < (start_s + seconds) * self.fs)
         return pd.DataFrame({"time_s": np.round(samples[inside] / self.fs, 3), "sample": samples[inside],
                              "symbol": symbols[inside].astype(str),
@@ -146,8 +146,9 @@ class RecordView:
     def miss_times(self, beat_class: str) -> np.ndarray:
         """Seconds of the missed beats of ``beat_class`` (a key of ``ecg.REPORTED_CLASSES``), in order."""
         members = ecg.REPORTED_CLASSES[beat_class]
-        keep = np.fromiter((x in members for x in self.missed_symbols()), bool, len(self.missed_symbols()))
-        return self.misses()[keep] / self.fs if len(keep) == len(self.misses()) else np.zeros(0)
+        symbols = self.missed_symbols()
+        keep = np.fromiter((x in members for x in symbols), bool, len(symbols))
+        return self.misses()[keep] / self.fs
 
     def false_detections(self) -> np.ndarray:
         if self.match is None:
