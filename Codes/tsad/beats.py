@@ -37,7 +37,7 @@ def tolerance_samples(fs: float, seconds: float = EC57_TOLERANCE_S) -> int:
         The largest whole number of samples within ``seconds``: 150 ms is 19 samples at 128 Hz,
         37 at 250 Hz, 54 at 360 Hz (the 1e-9 keeps 0.150 x 360 = 54 from flooring to 53).
     """
-    return int(math.floor(seconds * fs + 1e-9))
+    return math.floor(seconds * fs + 1e-9)
 
 
 # ---- matching ----------------------------------------------------------------------------------
@@ -177,13 +177,13 @@ class Positions:
             self.rows, self.pos = self.rows[order], self.pos[order]
 
     @classmethod
-    def from_mask(cls, mask: np.ndarray) -> "Positions":
+    def from_mask(cls, mask: np.ndarray) -> Positions:
         """Positions of the True samples of a (N, L) mask."""
         rows, pos = np.nonzero(np.asarray(mask))
         return cls(rows, pos, len(mask))
 
     @classmethod
-    def from_lists(cls, per_window) -> "Positions":
+    def from_lists(cls, per_window) -> Positions:
         """Positions from one list of sample indices per window."""
         per_window = [np.asarray(p, np.int64).ravel() for p in per_window]
         rows = np.repeat(np.arange(len(per_window)), [len(p) for p in per_window])
@@ -203,7 +203,7 @@ class Positions:
         """One array of positions per window."""
         return np.split(self.pos, np.cumsum(self.counts())[:-1])
 
-    def take(self, windows) -> "Positions":
+    def take(self, windows) -> Positions:
         """The positions of the given window indices, renumbered 0..len(windows)-1."""
         windows = np.asarray(windows, np.int64)
         new_index = np.full(self.n_windows, -1, np.int64)
@@ -301,6 +301,6 @@ def pick_beats(prob: np.ndarray, fs: float, threshold: float = DEFAULT_THRESHOLD
     """
     from scipy.signal import find_peaks
 
-    distance = max(1, int(round(refractory_s * fs)))
+    distance = max(1, round(refractory_s * fs))
     peaks, _ = find_peaks(np.asarray(prob, np.float64), height=threshold, distance=distance)
     return peaks.astype(np.int64)
