@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tsad import baseline
-from tsad.metrics import Positions, match_beats
+from tsad.metrics import Positions, match_positions
 
 FS = 128
 
@@ -38,7 +38,8 @@ def test_flat_and_failing_windows_give_no_detection_and_keep_their_row(monkeypat
                        np.zeros((256, 2))])
     positions, failures = baseline.detect_windows(series, progress=False)
     assert len(positions) == 2 and positions[1].size == 0 and failures == 0
-    assert match_beats(Positions.from_lists([[40, 142]]), Positions.from_lists(positions[:1]), 3) == (2, 0, 0)
+    m = match_positions(Positions.from_lists([[40, 142]]), Positions.from_lists(positions[:1]), 3)
+    assert (m.tp, m.fn, m.fp) == (2, 0, 0)
 
     def broken(signal_1d, fs=FS):
         raise ValueError("too short to filter")

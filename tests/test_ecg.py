@@ -125,3 +125,14 @@ def test_resample_series_length():
     x = np.random.default_rng(0).normal(size=(3600, 2))
     y = ecg.resample_series(x, 360, 128)
     assert y.shape == (1280, 2) and y.dtype == np.float32
+
+
+def test_aami_classes_are_one_table_of_beat_symbols():
+    from tsad import ecg
+
+    members = [s for symbols in ecg.AAMI_CLASSES.values() for s in symbols]
+    assert len(members) == len(set(members)) and set(members) <= ecg.BEAT_SYMBOLS   # one class a beat
+    assert [ecg.beat_class(s) for s in "NLRejAaJSVEF/fQ"] == list("NNNNNSSSSVVFQQQ")
+    assert ecg.beat_class("B") == "-" and ecg.beat_class("+") == "-"                 # in no class
+    assert ecg.NORMAL_SYMBOLS == ecg.AAMI_CLASSES["N"]
+    assert ecg.REPORTED_CLASSES["paced"] == {"/"} <= ecg.AAMI_CLASSES["Q"]

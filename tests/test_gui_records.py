@@ -249,3 +249,51 @@ def test_a_folder_without_the_record_and_the_saved_probability(setup, tmp_path):
     (copy / "demo00_probs.npy").write_bytes(b"not numpy")
     with pytest.raises(DetectionError, match="demo00_probs.npy: unreadable"):
         records_app.load_record_view(records_app.read_folder(copy), "demo00")
+
+
+def test_missed_beats_show_their_class_and_the_next_miss_of_a_class(setup, monkeypatch, tmp_path):
+    """A copy of the xqrs folder whose demo00 lacks the detections of every V beat and of one N
+    beat: those beats are the record's misses, with the classes read here from the .atr."""
+    import wfdb
+
+    from tsad import records_app
+
+    ann = wfdb.rdann(str(setup["db"] / "demo00"), "atr")
+    symbol_at = {int(s): sym for s, sym in zip(ann.sample, ann.symbol) if sym in DEMO_BEAT_SYMBOLS}
+    v_beats = sorted(s for s, sym in symbol_at.items() if sym == "V")
+    n_beat = sorted(s for s, sym in symbol_at.items() if sym == "N")[10]
+    dropped = np.array(sorted([*v_beats, n_beat]))
+    det = annotation_samples(setup["xqrs"], "demo00", "tsad", False)
+    kept = det[np.abs(det[:, None] - dropped[None, :]).min(axis=1) > TOLERANCE]
+    folder = tmp_path / "fewer"
+    shutil.copytree(setup["xqrs"], folder)
+    for name in ("records.csv", "summary.csv", "demo00.tsad"):
+        (folder / name).unlink()
+    wfdb.wrann("demo00", "tsad", kept, symbol=["N"] * len(kept), fs=FS, write_dir=str(folder))
+    assert len(v_beats) >= 2
+
+    view = records_app.load_record_view(records_app.read_folder(folder), "demo00")
+    missed = view.missed_beats()
+    assert missed["sample"].tolist() == dropped.tolist()
+    assert missed["symbol"].tolist() == [symbol_at[s] for s in dropped]
+    assert missed["class"].tolist() == ["N" if s == n_beat else "V" for s in dropped]
+    assert view.misses_by_class() == {"N": 1, "V": len(v_beats)}
+
+    at = other_folder(setup, monkeypatch, folder)
+    assert not at.error, [e.value for e in at.error]
+    choice = at.selectbox(key="tsad_records_miss_class")
+    assert choice.options == ["N (1 missed)", f"V ({len(v_beats)} missed)"]
+    assert f"Missed beats by class: N 1, V {len(v_beats)}" in " ".join(c.value for c in at.caption)
+    choice.set_value("V").run()
+    starts = sorted({max(0, int(np.floor(s / FS - 1.0))) for s in v_beats} - {0})
+    assert starts and max(0, int(np.floor(n_beat / FS - 1.0))) not in starts
+    for start in starts:
+        at.button(key="tsad_records_next_miss").click().run()
+        assert at.session_state["tsad_records_start"] == start
+        shown = at.table[0].value
+        assert "V" in shown["class"].tolist()                  # the V beat jumped to is listed, as V
+        assert set(shown["symbol"]) <= {"V", "N"}
+    assert at.button(key="tsad_records_next_miss").disabled
+    at.button(key="tsad_records_previous_miss").click().run()
+    assert at.session_state["tsad_records_start"] == ([0, *starts])[-2]
+    assert not at.exception and not at.error

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsad import ec57, records
+from tsad import ec57, ecg, records
 from tsad.folds import assign_record_parts, record_folds
 from tsad.paths import Workspace
 from conftest import run_script
@@ -102,6 +102,46 @@ def test_summary_gross_and_average():
     assert s.loc["gross F1", "ci_low"] <= s.loc["gross F1", "value"] <= s.loc["gross F1", "ci_high"]
 
 
+def test_sensitivity_per_beat_class_by_hand():
+    ref = np.array([100, 300, 500, 700, 900, 1100])
+    symbols = ["N", "V", "N", "/", "L", "A"]
+    det = np.array([101, 505, 702, 1090])            # matches N@100, N@500, /@700, A@1100; V and L missed
+    row = ec57.score_record("r", ref, det, fs=128, symbols=symbols)
+    # AAMI N holds N and L (3 beats, 2 matched); Q holds the paced beat; S the A beat
+    assert (row["n_N"], row["TP_N"], row["Se_N"]) == (3, 2, pytest.approx(2 / 3))
+    assert (row["n_V"], row["TP_V"], row["Se_V"]) == (1, 0, 0.0)
+    assert (row["n_S"], row["TP_S"], row["Se_S"]) == (1, 1, 1.0)
+    assert (row["n_Q"], row["TP_Q"], row["n_paced"], row["TP_paced"]) == (1, 1, 1, 1)
+    assert (row["n_L"], row["TP_L"], row["Se_L"]) == (1, 0, 0.0)
+    for absent in ("F", "R"):                         # no beat of the class: n/a, not 0
+        assert (row[f"n_{absent}"], row[f"TP_{absent}"]) == (0, 0) and np.isnan(row[f"Se_{absent}"])
+    # the symbols are cut with the beats: after 5 s (sample 640) only /, L and A remain
+    late = ec57.score_record("r", ref, det, fs=128, skip_s=5.0, symbols=symbols)
+    assert (late["n_N"], late["n_V"], late["n_Q"], late["n_S"]) == (1, 0, 1, 1) and np.isnan(late["Se_V"])
+    assert "n_V" not in ec57.score_record("r", ref, det, fs=128)      # no symbols, no classes
+    with pytest.raises(ec57.ScoringError, match="5 beat symbols for 6 reference beats"):
+        ec57.class_sensitivity(symbols[:5], np.ones(6, bool))
+
+
+def test_summary_gross_sensitivity_per_class():
+    a = ec57.score_record("a", np.array([100, 300, 500, 700]), np.array([100, 500]), 128,
+                          symbols=["N", "V", "N", "V"])
+    b = ec57.score_record("b", np.array([100, 300, 500]), np.array([100, 300, 500]), 128,
+                          symbols=["S", "S", "V"])
+    s = ec57.summarise(pd.DataFrame([a, b]), n_boot=300).set_index("figure")
+    assert s.loc["gross Se_V", "value"] == pytest.approx(1 / 3)       # 0 of 2 in a, 1 of 1 in b
+    assert s.loc["gross Se_N", "value"] == 1.0 and s.loc["gross Se_S", "value"] == 1.0
+    assert s.loc["gross Se_V", "ci_low"] <= 1 / 3 <= s.loc["gross Se_V", "ci_high"]
+    # S only in b: resamples without b have no S beat and are left out, not counted as 0
+    assert s.loc["gross Se_S", "ci_low"] == 1.0
+    assert np.isnan(s.loc["gross Se_F", "value"]) and np.isnan(s.loc["gross Se_F", "ci_low"])
+    # a table scored without classes (an older records.csv) has no per-class rows
+    per_class = {f"{kind}_{c}" for c in ecg.REPORTED_CLASSES for kind in ("n", "TP", "Se")}
+    plain = pd.DataFrame([{k: v for k, v in a.items() if k not in per_class}])
+    assert "n_V" not in plain and "TP" in plain
+    assert not any(f.startswith("gross Se_") for f in ec57.summarise(plain, n_boot=10)["figure"])
+
+
 @pytest.mark.shared
 def test_matching_agrees_with_wfdb_compare_annotations(svdb_dir):
     import wfdb.processing
@@ -116,6 +156,65 @@ def test_matching_agrees_with_wfdb_compare_annotations(svdb_dir):
             # wfdb's window is exclusive (|difference| < width): 150 ms inclusive is width 19 + 1
             theirs = wfdb.processing.compare_annotations(ref, d, ec57.tolerance_samples(fs) + 1)
             assert (ours.tp, ours.fp, ours.fn) == (theirs.tp, theirs.fp, theirs.fn), name
+
+
+# ---- classical detectors ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_record(tmp_path_factory):
+    """One 2-minute synthetic record (N, S and V beats)."""
+    from tsad.demo_db import DemoConfig, write_demo_database
+
+    raw = tmp_path_factory.mktemp("classical") / "raw"
+    write_demo_database(raw, DemoConfig(n_records=1, minutes=2))
+    return raw
+
+
+@pytest.mark.parametrize("name", list(records.CLASSICAL_DETECTORS))
+def test_every_classical_detector_runs_through_detect_py_and_finds_the_beats(name, demo_record, tmp_path):
+    out = tmp_path / name
+    run_script(DETECT, ["--workspace", str(tmp_path / "ws"), "--run", name, "--input-dir", str(demo_record),
+                        "--out", str(out)])
+    meta = json.loads((out / "detections.json").read_text())
+    assert meta["kind"] == "classical" and meta["run"] == name
+    described = records.CLASSICAL_DETECTORS[name].description
+    assert meta["description"] == f"{described} on lead 1 of the whole record"
+    row = ec57.score_folder(out, demo_record, records.DEFAULT_EXT).iloc[0]
+    assert row["n_ref"] > 150 and row["F1"] > 0.9, row.to_dict()
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name", ["neurokit", "sleepecg"])
+def test_neurokit_and_sleepecg_on_a_real_record(name, svdb_dir):
+    det = records.detect_record(records.classical_detector(name), svdb_dir / "800")
+    ref, fs, n_samples = ec57.reference_beats(svdb_dir / "800")
+    assert det.fs == fs == 128 and det.n_samples == n_samples and det.prob is None
+    row = ec57.score_record("800", ref, det.samples, fs)
+    assert row["F1"] > 0.9, row                       # measured: neurokit 0.985, sleepecg 0.9997
+
+
+def test_classical_detector_errors_name_the_problem(demo_record, monkeypatch):
+    import sys
+
+    with pytest.raises(records.DetectionError,
+                       match="unknown classical detector 'pt'; choose one of xqrs, gqrs, neurokit, sleepecg"):
+        records.classical_detector("pt")
+    monkeypatch.setitem(sys.modules, "sleepecg", None)          # as if it were not installed
+    with pytest.raises(records.DetectionError, match="sleepecg needs the package sleepecg"):
+        records.detect_record(records.classical_detector("sleepecg"), demo_record / "demo00")
+
+
+def test_student_cv_accepts_every_classical_detector():
+    import runpy
+
+    from tsad.student_runs import parse_train_args
+
+    add_cv_args = runpy.run_path(str(STUDENT_CV), run_name="not_main")["add_cv_args"]
+    for name in records.CLASSICAL_DETECTORS:
+        args = parse_train_args(["--detector", name, "--name", "x"], "doc", add_extra=add_cv_args)
+        assert args.detector == name
+    with pytest.raises(SystemExit):
+        parse_train_args(["--detector", "pantompkins"], "doc", add_extra=add_cv_args)
 
 
 # ---- record-wise splits -------------------------------------------------------------------------
@@ -236,6 +335,15 @@ def test_evaluate_records_counts_and_comparison(demo, tmp_path):
     ref, _, _ = ec57.reference_beats(raw / "demo00")
     assert table.loc[0, "n_ref"] == len(ref)
     assert result["tables"]["xqrs"]["F1"].min() > 0.95          # clean synthetic beats: XQRS finds them
+    # per beat class: the demo writes N, S and V beats only; the other classes are n/a, never 0
+    assert {"n_V", "TP_V", "Se_V", "n_paced", "Se_R"} <= set(table.columns)
+    assert (table["n_N"] + table["n_S"] + table["n_V"] == table["n_ref"]).all()
+    assert (table["TP_N"] + table["TP_S"] + table["TP_V"] == table["TP"]).all()
+    assert table["Se_F"].isna().all() and table["Se_paced"].isna().all() and table["Se_V"].notna().all()
+    assert "| gross Se_F | 2 | n/a | n/a | n/a |" in (student_out / "summary.md").read_text()
+    compared = pd.read_csv(tmp_path / "cmp" / "comparison.csv").set_index("model")
+    assert compared.loc["xqrs", "gross Se_V"] == pytest.approx(
+        result["tables"]["xqrs"]["TP_V"].sum() / result["tables"]["xqrs"]["n_V"].sum())
     assert (tmp_path / "cmp" / "comparison.png").stat().st_size > 10_000
     assert set(pd.read_csv(tmp_path / "cmp" / "comparison.csv")["model"]) == {"student", "xqrs"}
 

@@ -9,7 +9,8 @@ the whole record (--hop, default half a window), the overlapping probabilities a
 taper that trusts each window's middle most, beats are picked on the combined probability (above
 the run's tuned threshold, at least 200 ms apart) and mapped back to the record's own sample numbers.
 RUN is a trained student or teacher run of the workspace (a teacher renders its plots on the fly),
-or xqrs / gqrs (wfdb's classical detectors, run on lead 1 of the whole record).
+or a classical detector run on lead 1 of the whole record at its own rate: xqrs / gqrs (wfdb's),
+neurokit (NeuroKit2's ecg_clean + ecg_peaks, its defaults) or sleepecg (SleepECG's detect_heartbeats).
 
 Writes, in --out (default <workspace>/detections/<run>/): <record>.<ext> (a WFDB annotation file,
 wfdb.rdann and PhysioNet's bxb read it), <record>_beats.csv (sample, time_s, probability),
@@ -30,12 +31,13 @@ from tsad.common import make_parser  # noqa: E402
 
 
 def parse_args(argv=None):
-    from tsad.records import DEFAULT_EXT, DEFAULT_REFRACTORY_S
+    from tsad.records import CLASSICAL_DETECTORS, DEFAULT_EXT, DEFAULT_REFRACTORY_S
 
     p = make_parser(__doc__)
     p.add_argument("--run", required=True,
                    help="pretrained (the model shipped in pretrained/, no training needed), a run folder of the "
-                        "workspace (LSTM_train, vlm_1, ...) or any run folder's path, or a classical detector (xqrs, gqrs)")
+                        "workspace (LSTM_train, vlm_1, ...) or any run folder's path, or a classical detector: "
+                        f"{' / '.join(CLASSICAL_DETECTORS)}")
     p.add_argument("--input-dir", required=True, help="folder of WFDB records (.hea, .dat; .atr not needed)")
     p.add_argument("--records", nargs="+", default=None, metavar="R", help="records to detect (default: all)")
     p.add_argument("--out", default=None, help="output folder (default: <workspace>/detections/<run>)")

@@ -8,10 +8,13 @@ Every detection file <record>.<ext> of a folder is matched one-to-one to the rec
 beats (<record>.atr, beat annotations only) within 150 ms, in the record's own sample numbers.
 Writes into each detection folder records.csv (record, n_ref, n_det, TP, FP, FN, Se, PPV, F1,
 median absolute timing error and signed offset in ms, share of matched beats within +-2 samples
-at 128 Hz) and summary.csv / summary.md (gross = pooled counts, average = mean over records, each
-with a 95% bootstrap interval over records). With several folders, --out gets comparison.csv,
-comparison.md and comparison.png (per-record F1, timing-error histogram); only records that every
-folder detected are compared.
+at 128 Hz, and the sensitivity per beat class: n_<c>, TP_<c>, Se_<c> for the AAMI classes N S V F Q
+and for paced, L and R beats, Se_<c> empty (n/a) where the record has no beat of the class) and
+summary.csv / summary.md (gross = pooled counts, average = mean over records, each with a 95%
+bootstrap interval over records; gross Se_<c> per class). With several folders, --out gets
+comparison.csv, comparison.md and comparison.png (per-record F1, timing-error histogram); only
+records that every folder detected are compared, and the per-class gross Se is a column of the
+comparison too.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ from tsad.student_runs import parse_train_args  # noqa: E402
 
 
 def add_cv_args(parser) -> None:
+    from tsad.records import CLASSICAL_DETECTORS
+
     g = parser.add_argument_group("cross-validation")
     g.add_argument("--input-dir", default=None,
                    help="folder of the WFDB records (default: each record's folder as the data stage read it)")
@@ -46,8 +48,9 @@ def add_cv_args(parser) -> None:
                    help="leave one database out: train on the workspace's other databases, test on every record "
                         "of DB (a folder name given to data_generate.py), instead of --folds")
     g.add_argument("--val", type=float, default=0.05, help="share of the training records that validate")
-    g.add_argument("--detector", choices=("xqrs", "gqrs"), default=None,
-                   help="score a classical detector instead of training a student")
+    g.add_argument("--detector", choices=tuple(CLASSICAL_DETECTORS), default=None,
+                   help="score a classical detector (tsad.records.CLASSICAL_DETECTORS) instead of "
+                        "training a student")
     g.add_argument("--hop", type=int, default=None, help="detection hop in samples (default: half a window)")
     g.add_argument("--threshold", type=float, default=None,
                    help="beat probability threshold on whole records (default: tuned per fold on its validation records)")

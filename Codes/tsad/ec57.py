@@ -10,98 +10,65 @@ Beyond the counts, the timing of the matched beats: the median absolute error in
 signed offset (detection minus reference; a per-record offset is how a model misses the
 annotators' fiducial point) and the share of matched beats within +-2 samples at 128 Hz (15.6 ms),
 the tolerance of the window metrics MSP/MSR.
+
+Per beat class: the sensitivity of each class of reference beat (the AAMI classes N, S, V, F, Q
+and, beside them, paced, L and R beats; ``tsad.ecg.REPORTED_CLASSES``), per record (``n_V``,
+``TP_V``, ``Se_V``: reference beats of the class, how many were matched, their share) and gross over
+records with a bootstrap interval. A class absent from a record has ``Se`` NaN there, never 0.
+Only sensitivity: a detection carries no class, so a false detection belongs to none.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import ecg
-from .geometry import EC57_TOLERANCE_S
+from .beats import (  # noqa: F401  (re-exported: the callers import these from here)
+    EC57_TOLERANCE_S,
+    Match,
+    ScoringError,
+    figures,
+    match_beats,
+    tolerance_samples,
+)
 
 # the window metrics' tolerance (w = 2 samples at 128 Hz), as a time, for the timing share
 TIGHT_TOLERANCE_S = 2 / 128
 EC57_LEARNING_PERIOD_S = 300.0
 
 
-class ScoringError(ValueError):
-    """Detections or references that cannot be scored; the message names the file."""
+def read_reference(record_path, annotator: str = "atr") -> tuple[np.ndarray, np.ndarray, float, int]:
+    """A record's reference beats with their annotation symbols.
 
+    Only beat annotations count (the ``beats`` label mode), never rhythm, noise or comment marks.
 
-@dataclass
-class Match:
-    """Result of matching one record: index pairs into the reference and detection arrays."""
+    Parameters
+    ----------
+    record_path : str or Path
+        The record (``dir/800``, ``dir/800.hea``, ...).
+    annotator : str
+        Extension of the reference annotation file.
 
-    ref_index: np.ndarray
-    det_index: np.ndarray
-    n_ref: int
-    n_det: int
+    Returns
+    -------
+    samples : array of int
+        Sorted sample numbers of the beats, at the record's own rate.
+    symbols : array of str
+        The annotation symbol of each beat (``N``, ``V``, ``/``, ...), in the same order.
+    fs : float
+        The record's sampling rate.
+    n_samples : int
+        The record's length in samples (0 when the header does not say).
 
-    @property
-    def tp(self) -> int:
-        return len(self.ref_index)
-
-    @property
-    def fn(self) -> int:
-        return self.n_ref - self.tp
-
-    @property
-    def fp(self) -> int:
-        return self.n_det - self.tp
-
-
-def tolerance_samples(fs: float, seconds: float = EC57_TOLERANCE_S) -> int:
-    """The largest whole number of samples within ``seconds`` (150 ms: 19 at 128 Hz, 54 at 360 Hz)."""
-    return int(math.floor(seconds * fs + 1e-9))
-
-
-def match_beats(ref: np.ndarray, det: np.ndarray, tolerance: int) -> Match:
-    """One-to-one matching of sorted detections to sorted reference beats with ``|d - r| <= tolerance``.
-
-    Each reference beat, in order, takes the nearest unused detection in reach; a detection that is
-    nearer to the next reference beat is left to it and the previous unused one is taken instead.
-    This is the rule of wfdb's ``compare_annotations`` (tests check the counts agree on real
-    records), written for an inclusive tolerance."""
-    ref = np.asarray(ref, np.int64)
-    det = np.asarray(det, np.int64)
-    if np.any(np.diff(ref) < 0) or np.any(np.diff(det) < 0):
-        raise ScoringError("match_beats needs sorted sample numbers")
-    pairs_r, pairs_d = [], []
-    j = 0                                  # first detection not yet used or passed over
-    n_det = len(det)
-    ref_list, det_list = ref.tolist(), det.tolist()
-    for i, r in enumerate(ref_list):
-        while j < n_det and det_list[j] < r - tolerance:
-            j += 1
-        if j >= n_det:
-            break
-        # nearest detection at or after j
-        k = j
-        while k + 1 < n_det and abs(det_list[k + 1] - r) <= abs(det_list[k] - r):
-            k += 1
-        if abs(det_list[k] - r) > tolerance:
-            continue
-        if i + 1 < len(ref_list) and abs(det_list[k] - ref_list[i + 1]) < abs(det_list[k] - r):
-            # contested: the next beat is nearer; take the previous unused detection if in reach
-            if k > j and abs(det_list[k - 1] - r) <= tolerance:
-                k -= 1
-            else:
-                continue
-        pairs_r.append(i)
-        pairs_d.append(k)
-        j = k + 1
-    return Match(np.asarray(pairs_r, np.int64), np.asarray(pairs_d, np.int64), len(ref), n_det)
-
-
-def reference_beats(record_path, annotator: str = "atr") -> tuple[np.ndarray, float, int]:
-    """(beat sample numbers, fs, n_samples) of a record's reference annotations, at its own rate.
-    Only beat annotations count (the ``beats`` label mode), never rhythm, noise or comment marks."""
+    Raises
+    ------
+    ScoringError
+        One line naming the record: header or annotation file missing or unreadable.
+    """
     import wfdb
 
     folder, name = ecg.record_files(record_path)
@@ -116,7 +83,45 @@ def reference_beats(record_path, annotator: str = "atr") -> tuple[np.ndarray, fl
     except Exception as err:  # wfdb raises several types on malformed files
         raise ScoringError(f"{where}: unreadable ({type(err).__name__}: {err})") from err
     keep = ecg.label_mask(ann.symbol, "beats")
-    return np.sort(np.asarray(ann.sample, np.int64)[keep]), float(header.fs), int(header.sig_len or 0)
+    samples = np.asarray(ann.sample, np.int64)[keep]
+    symbols = np.asarray(ann.symbol, dtype=object)[keep].astype(str)
+    order = np.argsort(samples, kind="stable")
+    return samples[order], symbols[order], float(header.fs), int(header.sig_len or 0)
+
+
+def reference_beats(record_path, annotator: str = "atr") -> tuple[np.ndarray, float, int]:
+    """(beat sample numbers, fs, n_samples) of a record's reference annotations, at its own rate:
+    ``read_reference`` without the symbols."""
+    samples, _, fs, n_samples = read_reference(record_path, annotator)
+    return samples, fs, n_samples
+
+
+def class_sensitivity(symbols, matched) -> dict:
+    """Per reported beat class (``ecg.REPORTED_CLASSES``): reference beats, matched ones, sensitivity.
+
+    Parameters
+    ----------
+    symbols : sequence of str
+        Annotation symbol of each reference beat.
+    matched : array of bool
+        Whether each reference beat was matched (``Match.matched_ref``).
+
+    Returns
+    -------
+    dict
+        ``n_<class>``, ``TP_<class>`` (ints) and ``Se_<class>`` (NaN when the record has no beat of
+        the class: absent, not missed) for every class in ``ecg.REPORTED_CLASSES``.
+    """
+    symbols = np.asarray(symbols, dtype=object)
+    matched = np.asarray(matched, bool)
+    if len(symbols) != len(matched):
+        raise ScoringError(f"{len(symbols)} beat symbols for {len(matched)} reference beats")
+    out = {}
+    for name, members in ecg.REPORTED_CLASSES.items():
+        of_class = np.fromiter((s in members for s in symbols), bool, len(symbols))
+        n, tp = int(of_class.sum()), int((of_class & matched).sum())
+        out.update({f"n_{name}": n, f"TP_{name}": tp, f"Se_{name}": tp / n if n else float("nan")})
+    return out
 
 
 def read_detections(det_dir, record: str, ext: str) -> np.ndarray:
@@ -141,35 +146,36 @@ def timing_errors_ms(ref: np.ndarray, det: np.ndarray, fs: float, skip_s: float 
     return (det[m.det_index] - ref[m.ref_index]) / fs * 1000.0
 
 
-def score_record(record: str, ref: np.ndarray, det: np.ndarray, fs: float, skip_s: float = 0.0) -> dict:
-    """Every per-record figure: counts, Se/PPV/F1, timing of the matched beats. ``skip_s`` leaves
-    out the record's first seconds (EC57's 5-minute learning period: 300)."""
+def score_record(record: str, ref: np.ndarray, det: np.ndarray, fs: float, skip_s: float = 0.0,
+                 symbols=None) -> dict:
+    """Every per-record figure: counts, Se/PPV/F1, timing of the matched beats and, when the
+    reference beats' ``symbols`` are given, the sensitivity per beat class (``class_sensitivity``).
+    ``skip_s`` leaves out the record's first seconds (EC57's 5-minute learning period: 300)."""
     start = int(round(skip_s * fs))
-    ref, det = ref[ref >= start], det[det >= start]
+    kept = ref >= start
+    ref, det = ref[kept], det[det >= start]
     tol = tolerance_samples(fs)
     m = match_beats(ref, det, tol)
     err = (det[m.det_index] - ref[m.ref_index]) / fs * 1000.0          # ms, detection minus reference
     tight = tolerance_samples(fs, TIGHT_TOLERANCE_S + 1e-9)
     counts = {"TP": m.tp, "FP": m.fp, "FN": m.fn}
-    return {"record": record, "fs": fs, "n_ref": len(ref), "n_det": len(det), **counts, **figures(**counts),
-            "median_abs_error_ms": float(np.median(np.abs(err))) if len(err) else float("nan"),
-            "median_offset_ms": float(np.median(err)) if len(err) else float("nan"),
-            "within_2_samples": float(np.mean(np.abs(det[m.det_index] - ref[m.ref_index]) <= tight))
-            if len(err) else float("nan")}
-
-
-def figures(TP: int, FP: int, FN: int) -> dict:
-    """Se = TP/(TP+FN), PPV = TP/(TP+FP), F1 = 2TP/(2TP+FP+FN); NaN where a denominator is 0."""
-    se = TP / (TP + FN) if TP + FN else float("nan")
-    ppv = TP / (TP + FP) if TP + FP else float("nan")
-    f1 = 2 * TP / (2 * TP + FP + FN) if TP + FP + FN else float("nan")
-    return {"Se": se, "PPV": ppv, "F1": f1}
+    row = {"record": record, "fs": fs, "n_ref": len(ref), "n_det": len(det), **counts, **figures(**counts),
+           "median_abs_error_ms": float(np.median(np.abs(err))) if len(err) else float("nan"),
+           "median_offset_ms": float(np.median(err)) if len(err) else float("nan"),
+           "within_2_samples": float(np.mean(np.abs(det[m.det_index] - ref[m.ref_index]) <= tight))
+           if len(err) else float("nan")}
+    if symbols is not None:
+        row.update(class_sensitivity(np.asarray(symbols, dtype=object)[kept], m.matched_ref()))
+    return row
 
 
 def summarise(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Gross (pooled counts) and average (mean of per-record figures) Se/PPV/F1 over the records of
     ``table``, each with a 95% percentile bootstrap interval over records, plus the timing figures
-    (pooled: medians of the per-record medians; within_2_samples weighted by matched beats)."""
+    (pooled: medians of the per-record medians; within_2_samples weighted by matched beats) and,
+    when the table has the per-class counts, the gross sensitivity of each beat class
+    (``gross Se_V``: matched V beats over all V beats of the records; NaN, shown as n/a, when no
+    record has the class; a resample without the class is left out of the interval)."""
     rng = np.random.default_rng(seed)
     n = len(table)
     if n == 0:
@@ -204,6 +210,16 @@ def summarise(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.Data
         lo, hi = _percentiles(bs)
         rows.append({"figure": f"{col} (beat-weighted mean over records)", "value": value, "ci_low": lo,
                      "ci_high": hi})
+    for name in ecg.REPORTED_CLASSES:
+        if f"n_{name}" not in table or f"TP_{name}" not in table:
+            continue                   # a table scored without the beats' classes
+        beats = table[[f"TP_{name}", f"n_{name}"]].to_numpy(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = beats[:, 0].sum() / beats[:, 1].sum()           # NaN when no record has the class
+            resampled = beats[boot].sum(1)
+            samples = resampled[:, 0] / resampled[:, 1]
+        lo, hi = _percentiles(samples)
+        rows.append({"figure": f"gross Se_{name}", "value": float(value), "ci_low": lo, "ci_high": hi})
     out = pd.DataFrame(rows)
     out.insert(1, "records", n)
     return out
@@ -221,7 +237,8 @@ def _percentiles(samples) -> tuple[float, float]:
 def score_folder(det_dir, input_dir, ext: str, records=None, skip_s: float = 0.0,
                  annotator: str = "atr", errors: dict | None = None) -> pd.DataFrame:
     """Per-record table for every detection file ``<record>.<ext>`` in ``det_dir`` (or the given
-    records), scored against ``<input_dir>/<record>.<annotator>``. When ``errors`` is a dict, the
+    records), scored against ``<input_dir>/<record>.<annotator>``, with the sensitivity per beat class
+    (``score_record``). When ``errors`` is a dict, the
     timing errors (ms) of each record's matched beats are put in it under the record's name."""
     det_dir, input_dir = Path(det_dir), Path(input_dir)
     if not det_dir.is_dir():
@@ -234,9 +251,9 @@ def score_folder(det_dir, input_dir, ext: str, records=None, skip_s: float = 0.0
     for rec in records:
         if not (input_dir / f"{rec}.hea").is_file():
             raise ScoringError(f"{det_dir / (rec + '.' + ext)}: no matching record {rec}.hea in {input_dir}")
-        ref, fs, _ = reference_beats(input_dir / rec, annotator)
+        ref, symbols, fs, _ = read_reference(input_dir / rec, annotator)
         det = read_detections(det_dir, rec, ext)
-        rows.append(score_record(rec, ref, det, fs, skip_s))
+        rows.append(score_record(rec, ref, det, fs, skip_s, symbols=symbols))
         if errors is not None:
             errors[rec] = timing_errors_ms(ref, det, fs, skip_s)
     return pd.DataFrame(rows)

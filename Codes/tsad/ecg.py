@@ -14,8 +14,18 @@ import numpy as np
 # Beat annotation codes of the PhysioNet/WFDB annotation scheme; everything else (~ | + x [ ] ! "
 # and friends) marks rhythm, signal quality or comments, not a heartbeat.
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
-# AAMI EC57 groups N, L, R, e, j as the normal class; every other beat counts as abnormal.
-NORMAL_SYMBOLS = frozenset("NLRej")
+# The heartbeat classes of ANSI/AAMI EC57 (1998, R2008; the mapping of MIT-BIH symbols used by de
+# Chazal et al., IEEE TBME 51(7), 2004): N normal and bundle branch block, S supraventricular
+# ectopic, V ventricular ectopic, F fusion, Q paced and unclassifiable. The one table of classes:
+# every per-class figure and the "abnormal" label mode derive from it. B, r, n and ? are beats
+# (BEAT_SYMBOLS) that this table leaves out; they count in the totals only.
+AAMI_CLASSES = {"N": frozenset("NLRej"), "S": frozenset("AaJS"), "V": frozenset("VE"), "F": frozenset("F"),
+                "Q": frozenset("/fQ")}
+# Reported beside the five AAMI classes (they lie within Q and N): paced beats, left and right
+# bundle branch block beats, which detectors tuned on normal beats tend to miss.
+REPORTED_CLASSES = {**AAMI_CLASSES, "paced": frozenset("/"), "L": frozenset("L"), "R": frozenset("R")}
+# The AAMI normal class; every other beat counts as abnormal.
+NORMAL_SYMBOLS = AAMI_CLASSES["N"]
 LABEL_MODES = ("beats", "all", "abnormal")
 # Bytes per sample of WFDB's storage formats, to spot a truncated signal file before reading it.
 _FORMAT_BYTES = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5,
@@ -63,6 +73,14 @@ def label_mask(symbols, mode: str) -> np.ndarray:
     if mode == "abnormal":
         return is_beat & np.array([s not in NORMAL_SYMBOLS for s in symbols], bool)
     raise ValueError(f"unknown label mode {mode!r}; choose one of {LABEL_MODES}")
+
+
+def beat_class(symbol: str) -> str:
+    """The AAMI class (N, S, V, F or Q) of an annotation symbol; "-" for a symbol in no class."""
+    for name, symbols in AAMI_CLASSES.items():
+        if symbol in symbols:
+            return name
+    return "-"
 
 
 def record_files(path) -> tuple[Path, str]:

@@ -9,12 +9,10 @@ and every tolerance in samples follows from the rate.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-# ANSI/AAMI EC57 and PhysioNet's bxb match a detected beat to a reference beat within 150 ms.
-EC57_TOLERANCE_S = 0.150
+from .beats import EC57_TOLERANCE_S, tolerance_samples
 
 
 class GeometryError(ValueError):
@@ -66,8 +64,8 @@ class WindowGeometry:
 
     def tolerance_samples(self, seconds: float = EC57_TOLERANCE_S) -> int:
         """A time tolerance in whole samples at this rate (floored: 150 ms is 19 samples at 128 Hz,
-        37 at 250 Hz, 54 at 360 Hz)."""
-        return int(math.floor(seconds * self.fs + 1e-9))
+        37 at 250 Hz, 54 at 360 Hz): ``beats.tolerance_samples`` at this rate."""
+        return tolerance_samples(self.fs, seconds)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (what manifests and checkpoints store)."""

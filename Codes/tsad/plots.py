@@ -173,10 +173,11 @@ def records_comparison_figure(tables: dict, errors: dict) -> Figure:
 
 def record_segment_figure(signal, fs: float, start_s: float, seconds: float, ref=None, det=None,
                           matched_ref=None, matched_det=None, prob=None, prob_fs: float | None = None,
-                          lead_names=None, title: str = "") -> Figure:
+                          lead_names=None, title: str = "", ref_symbols=None) -> Figure:
     """A stretch of a whole record: its leads with reference beats (matched: stars; missed: red
-    crosses), detected beats (matched: circles; false: red triangles) and, when given, the model's
-    combined probability below. Sample numbers are the record's own at ``fs``."""
+    crosses, labelled with their annotation symbol when ``ref_symbols`` is given), detected beats
+    (matched: circles; false: red triangles) and, when given, the model's combined probability
+    below. Sample numbers are the record's own at ``fs``."""
     signal = np.asarray(signal)
     lo = max(0, int(start_s * fs))
     hi = min(len(signal), lo + int(seconds * fs))
@@ -203,6 +204,11 @@ def record_segment_figure(signal, fs: float, start_s: float, seconds: float, ref
         hit = np.zeros(len(ref), bool) if matched_ref is None else np.isin(np.arange(len(ref)), matched_ref)
         mark(ref, hit, dict(marker="*", s=90, color="#1E3A8A", zorder=3), "reference, matched")
         mark(ref, ~hit, dict(marker="x", s=80, color="red", zorder=5), "reference, missed")
+        if ref_symbols is not None:
+            for sample, symbol in zip(ref[~hit], np.asarray(ref_symbols, dtype=object)[~hit]):
+                if lo <= sample < hi:
+                    ax.annotate(str(symbol), (sample / fs, signal[sample, 0]), xytext=(0, 8),
+                                textcoords="offset points", ha="center", color="red", fontsize=9)
     if det is not None:
         det = np.asarray(det, int)
         hit = np.zeros(len(det), bool) if matched_det is None else np.isin(np.arange(len(det)), matched_det)

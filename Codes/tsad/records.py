@@ -4,8 +4,9 @@ A record is resampled to the model's rate, the model's window slides over the wh
 overlap, the overlapping probabilities are combined with a taper that trusts a window's middle more
 than its edges (where most false beats of a window-wise model are made), beats are picked on the
 combined probability, and their positions are mapped back to the record's own sample numbers. The
-classical detectors (wfdb's XQRS and GQRS) run on the whole record at its own rate, as they are meant
-to, and are the baselines.
+classical detectors (wfdb's XQRS and GQRS, NeuroKit2's and SleepECG's; the one table
+``CLASSICAL_DETECTORS``) run on lead 1 of the whole record at its own rate, as they are meant to, and
+are the baselines.
 
 Detections are written as a WFDB annotation file ``<record>.<ext>`` (``wfdb.wrann``; readable by
 ``wfdb.rdann`` and PhysioNet's ``bxb``) plus ``<record>_beats.csv`` (sample, time in seconds,
@@ -28,15 +29,14 @@ import numpy as np
 import pandas as pd
 
 from . import ecg, paths
+from .beats import DEFAULT_REFRACTORY_S, DEFAULT_THRESHOLD, pick_beats  # noqa: F401
 from .fileio import atomic_path, save_json
 from .geometry import WindowGeometry, checkpoint_geometry
 from .registry import TEACHER_KIND
 
-CLASSICAL_DETECTORS = ("xqrs", "gqrs")
+# The record peak picker (pick_beats) and its defaults live with the other beat-scoring rules in
+# tsad.beats; they are imported above under the names callers use here.
 DEFAULT_EXT = "tsad"
-DEFAULT_THRESHOLD = 0.5
-# Two beats closer than this cannot both be real (300 beats per minute); the higher peak wins.
-DEFAULT_REFRACTORY_S = 0.2
 DETECTIONS_META = "detections.json"
 # detect.py writes into <workspace>/detections/<run>/ unless --out says otherwise; the app looks there
 DETECTIONS_DIR = "detections"
@@ -84,17 +84,6 @@ def stitch(probs: np.ndarray, starts: np.ndarray, n_samples: int) -> np.ndarray:
     return (total / np.maximum(weight, 1e-12)).astype(np.float32)
 
 
-def pick_beats(prob: np.ndarray, fs: float, threshold: float = DEFAULT_THRESHOLD,
-               refractory_s: float = DEFAULT_REFRACTORY_S) -> np.ndarray:
-    """Beat positions on a record's combined probability: local maxima above ``threshold``, at least
-    ``refractory_s`` apart (of two closer peaks the higher one is kept)."""
-    from scipy.signal import find_peaks
-
-    distance = max(1, int(round(refractory_s * fs)))
-    peaks, _ = find_peaks(np.asarray(prob, np.float64), height=threshold, distance=distance)
-    return peaks.astype(np.int64)
-
-
 # ---- models ---------------------------------------------------------------------------------------
 
 @dataclass
@@ -111,12 +100,72 @@ class Detector:
     threshold: float = DEFAULT_THRESHOLD      # the run's tuned threshold (detection.json) or 0.5
 
 
+# ---- classical detectors: one function each, one table ------------------------------------------
+# Each takes lead 1 of a whole record (float64, physical units) and its rate, and returns the sample
+# numbers of the beats it finds. Their packages are imported inside, so only a detector in use needs
+# its package.
+
+def _xqrs(signal: np.ndarray, fs: float) -> np.ndarray:
+    import wfdb.processing
+
+    return wfdb.processing.xqrs_detect(signal, fs=fs, verbose=False)
+
+
+def _gqrs(signal: np.ndarray, fs: float) -> np.ndarray:
+    import wfdb.processing
+
+    return wfdb.processing.gqrs_detect(signal, fs=fs)
+
+
+def _neurokit(signal: np.ndarray, fs: float) -> np.ndarray:
+    import neurokit2 as nk
+
+    # ecg_peaks' documented input is a cleaned signal: its default band-pass first, then its
+    # default ("neurokit") R-peak method, both at the record's rate
+    cleaned = nk.ecg_clean(signal, sampling_rate=fs)
+    _, info = nk.ecg_peaks(cleaned, sampling_rate=fs)
+    return np.asarray(info["ECG_R_Peaks"])
+
+
+def _sleepecg(signal: np.ndarray, fs: float) -> np.ndarray:
+    from sleepecg import detect_heartbeats
+
+    return detect_heartbeats(signal, fs)   # takes the unfiltered ECG (its own Pan-Tompkins filtering)
+
+
+@dataclass(frozen=True)
+class ClassicalDetector:
+    """An entry of ``CLASSICAL_DETECTORS``: the function, its package (for the message when it is
+    missing) and what it is, in words."""
+
+    detect: Callable[[np.ndarray, float], np.ndarray]
+    package: str
+    description: str
+
+
+CLASSICAL_DETECTORS = {
+    "xqrs": ClassicalDetector(_xqrs, "wfdb", "wfdb.processing.xqrs_detect"),
+    "gqrs": ClassicalDetector(_gqrs, "wfdb", "wfdb.processing.gqrs_detect"),
+    "neurokit": ClassicalDetector(_neurokit, "neurokit2",
+                                  "neurokit2 ecg_clean + ecg_peaks (default neurokit method)"),
+    "sleepecg": ClassicalDetector(_sleepecg, "sleepecg", "sleepecg.detect_heartbeats (Pan-Tompkins)"),
+}
+
+
 def classical_detector(name: str) -> Detector:
+    """The classical detector ``name`` (a key of ``CLASSICAL_DETECTORS``).
+
+    Raises
+    ------
+    DetectionError
+        When ``name`` is not in the table.
+    """
     if name not in CLASSICAL_DETECTORS:
-        raise DetectionError(f"unknown classical detector {name!r}; choose one of {CLASSICAL_DETECTORS}")
+        raise DetectionError(f"unknown classical detector {name!r}; choose one of "
+                             f"{', '.join(CLASSICAL_DETECTORS)}")
     # the classical detectors read lead 1 at the record's own rate; fs here is only a placeholder
     return Detector(name, "classical", WindowGeometry(channels=(0,)),
-                    description=f"wfdb.processing.{name}_detect on lead 1 of the whole record")
+                    description=f"{CLASSICAL_DETECTORS[name].description} on lead 1 of the whole record")
 
 
 def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_size: int = 256) -> Detector:
@@ -154,7 +203,8 @@ def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_siz
         state = load_checkpoint(teacher_ckpt)
         if state.get("kind") != TEACHER_KIND:  # a picture or context teacher (tsad.teachers)
             raise DetectionError(f"{teacher_ckpt}: a {(state.get('model_config') or {}).get('type', state.get('kind'))} "
-                                 f"teacher; whole-record detection runs students, the VLM teacher, xqrs and gqrs")
+                                 f"teacher; whole-record detection runs students, the VLM teacher and "
+                                 f"{', '.join(CLASSICAL_DETECTORS)}")
         geometry = checkpoint_geometry(state)
         bundle = load_teacher(run_dir, device)
 
@@ -282,16 +332,16 @@ def detect_record(detector: Detector, record_path, hop: int | None = None,
 
 
 def _detect_classical(detector: Detector, record_path, started: float) -> RecordDetection:
-    import wfdb.processing
-
     folder, name = ecg.record_files(record_path)
     header = _read_header(folder, name)
     record = ecg.read_record(folder / name, channels=(0,), fs=header.fs, require_annotations=False)
     sig = record.signal[:, 0].astype(np.float64)
-    if detector.name == "xqrs":
-        samples = wfdb.processing.xqrs_detect(sig, fs=record.fs, verbose=False)
-    else:
-        samples = wfdb.processing.gqrs_detect(sig, fs=record.fs)
+    entry = CLASSICAL_DETECTORS[detector.name]
+    try:
+        samples = entry.detect(sig, record.fs)
+    except ModuleNotFoundError as err:
+        raise DetectionError(f"{detector.name} needs the package {entry.package} ({err.name} is not "
+                             "installed): pip install -r requirement.txt") from err
     samples = np.unique(np.asarray(samples, np.int64))
     samples = samples[(samples >= 0) & (samples < record.n_samples)]
     return RecordDetection(record.name, record.fs, record.n_samples, samples, np.ones(len(samples), np.float32),

@@ -5,9 +5,10 @@ by default): ``<record>.<ext>`` annotation files, ``detections.json`` (the model
 the ``input_dir`` of the records), ``<record>_probs.npy`` for learned models, and, once
 ``Codes/Inference/evaluate_records.py`` has run, ``records.csv`` and ``summary.csv``. The page
 scrolls through a record with its reference beats and the detections marked as matches, misses
-and false detections (matched one-to-one within 150 ms, ``tsad.ec57``), can jump from one error
-to the next, and shows the folder's per-record table and summary (scored on the fly when
-evaluate_records.py has not run). A record without ``.atr`` shows its detections only.
+and false detections (matched one-to-one within 150 ms, ``tsad.beats``), can jump from one error
+to the next, shows the class of every missed beat (its ``.atr`` symbol and AAMI class) and jumps to
+the next miss of a chosen class, and shows the folder's per-record table and summary (scored on the
+fly when evaluate_records.py has not run). A record without ``.atr`` shows its detections only.
 
 The first part is plain data (tests call it directly); the second draws the page. Only Codes/GUI
 and the tests import this module (it needs streamlit). Every error the user can cause (no folder,
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from . import ec57, ecg
+from . import beats, ec57, ecg
 from .app import LOAD_ERRORS, figure_png, run_stage  # DetectionError, ScoringError, RecordError: ValueErrors
 from .records import (DEFAULT_EXT, DETECTIONS_DIR, DETECTIONS_META, DetectionError, probs_npy_name,
                       read_detection_meta)
@@ -104,18 +105,50 @@ class RecordView:
     lead_names: list[str]
     ref: np.ndarray | None           # reference beats; None without an .atr
     det: np.ndarray
-    match: ec57.Match | None
+    match: beats.Match | None
     prob: np.ndarray | None          # the model's combined probability at ``prob_fs``
     prob_fs: float | None
+    ref_symbols: np.ndarray | None = None   # the .atr symbol of each reference beat
 
     @property
     def duration_s(self) -> float:
         return len(self.signal) / self.fs
 
     def misses(self) -> np.ndarray:
+        """Sample numbers of the reference beats no detection matched."""
         if self.match is None:
             return np.zeros(0, np.int64)
         return np.delete(self.ref, self.match.ref_index)
+
+    def missed_symbols(self) -> np.ndarray:
+        """The .atr symbol of each missed beat, in the order of ``misses()`` ("" when unknown)."""
+        if self.match is None:
+            return np.zeros(0, dtype=object)
+        if self.ref_symbols is None:
+            return np.full(self.match.fn, "", dtype=object)
+        return np.delete(np.asarray(self.ref_symbols, dtype=object), self.match.ref_index)
+
+    def missed_beats(self, start_s: float = 0.0, seconds: float = math.inf) -> pd.DataFrame:
+        """The missed beats in ``[start_s, start_s + seconds)``: time, sample, symbol, AAMI class."""
+        samples, symbols = self.misses(), self.missed_symbols()
+        inside = (samples >= start_s * self.fs) & (samples < (start_s + seconds) * self.fs)
+        return pd.DataFrame({"time_s": np.round(samples[inside] / self.fs, 3), "sample": samples[inside],
+                             "symbol": symbols[inside].astype(str),
+                             "class": [ecg.beat_class(x) for x in symbols[inside]]})
+
+    def misses_by_class(self) -> dict[str, int]:
+        """Missed beats per reported class (``ecg.REPORTED_CLASSES``), classes without a miss left out."""
+        symbols = self.missed_symbols()
+        counts = {name: int(sum(x in members for x in symbols))
+                  for name, members in ecg.REPORTED_CLASSES.items()}
+        return {name: n for name, n in counts.items() if n}
+
+    def miss_times(self, beat_class: str) -> np.ndarray:
+        """Seconds of the missed beats of ``beat_class`` (a key of ``ecg.REPORTED_CLASSES``), in order."""
+        members = ecg.REPORTED_CLASSES[beat_class]
+        symbols = self.missed_symbols()
+        keep = np.fromiter((x in members for x in symbols), bool, len(symbols))
+        return self.misses()[keep] / self.fs
 
     def false_detections(self) -> np.ndarray:
         if self.match is None:
@@ -183,17 +216,17 @@ def load_record_view(folder: DetectionFolder, record: str, annotator: str = "atr
                              "is not a folder")
     rec = _read_signal(folder.input_dir, record)
     det = ec57.read_detections(folder.path, record, folder.ext)
-    ref = match = None
+    ref = match = symbols = None
     if (folder.input_dir / f"{record}.{annotator}").is_file():
-        ref, _, _ = ec57.reference_beats(folder.input_dir / record, annotator)
-        match = ec57.match_beats(ref, det, ec57.tolerance_samples(rec.fs))
+        ref, symbols, _, _ = ec57.read_reference(folder.input_dir / record, annotator)
+        match = beats.match_beats(ref, det, beats.tolerance_samples(rec.fs))
     prob = _read_probs(folder.path / probs_npy_name(record))
     prob_fs = None
     if prob is not None:
         geometry = folder.meta.get("geometry") or {}
         prob_fs = float(geometry.get("fs") or len(prob) * rec.fs / rec.n_samples)
     names = rec.sig_names or [f"lead {c + 1}" for c in range(rec.signal.shape[1])]
-    return RecordView(record, rec.fs, rec.signal, list(names), ref, det, match, prob, prob_fs)
+    return RecordView(record, rec.fs, rec.signal, list(names), ref, det, match, prob, prob_fs, symbols)
 
 
 def error_start(time_s: float, max_start: int) -> int:
@@ -263,6 +296,7 @@ START_KEY = "tsad_records_start"          # the start second; the two widgets be
 SLIDER_KEY = "tsad_records_start_slider"
 NUMBER_KEY = "tsad_records_start_number"
 SHOWN_KEY = "tsad_records_shown"
+MISS_CLASS_KEY = "tsad_records_miss_class"
 
 
 def _stamp(*files: Path) -> tuple:
@@ -300,6 +334,7 @@ def _segment_png(path: str, record: str, version: tuple, start: int, seconds: in
                                 matched_ref=None if m is None else m.ref_index,
                                 matched_det=None if m is None else m.det_index,
                                 prob=view.prob, prob_fs=view.prob_fs, lead_names=view.lead_names,
+                                ref_symbols=view.ref_symbols,
                                 title=f"{record} · {Path(path).name} · {start}-{start + seconds} s")
     return figure_png(fig)
 
@@ -413,6 +448,7 @@ def record_viewer(folder: DetectionFolder, record: str) -> RecordView | None:
         jump[2].caption(f"{len(errors)} error(s) in the record: {len(view.misses())} missed, "
                         f"{len(view.false_detections())} false detection(s)." if len(errors)
                         else "No miss and no false detection in this record.")
+        miss_jumps(view, start, max_start)
     shown = view.in_view(start, seconds)
     end = min(start + seconds, view.duration_s)
     text = f"{start}–{end:g} s of {view.duration_s:g} s: {shown['detected']} detected"
@@ -421,9 +457,35 @@ def record_viewer(folder: DetectionFolder, record: str) -> RecordView | None:
                  f"{shown['false']} false")
     st.subheader(f"{record}: {text}")
     st.image(_segment_png(str(folder.path), record, version, start, seconds))
+    if view.ref is not None and shown["missed"]:
+        st.markdown("**Missed beats in view** (symbol of the reference annotation and its AAMI class)")
+        st.table(view.missed_beats(start, seconds).set_index("time_s"))
     if view.prob is None:
         st.caption("No combined probability saved for this record (classical detectors have none).")
     return view
+
+
+def miss_jumps(view: RecordView, start: int, max_start: int) -> None:
+    """The missed beats per class, and the jumps to the previous / next miss of a chosen class."""
+    by_class = view.misses_by_class()
+    if not by_class:
+        return
+    state = st.session_state
+    if state.get(MISS_CLASS_KEY) not in by_class:
+        state[MISS_CLASS_KEY] = next(iter(by_class))
+    cols = st.columns([2, 1, 1, 3])
+    chosen = cols[0].selectbox("Misses of class", list(by_class), key=MISS_CLASS_KEY,
+                               format_func=lambda c: f"{c} ({by_class[c]} missed)",
+                               help="AAMI classes N, S, V, F, Q (ANSI/AAMI EC57) and, within them, "
+                                    "paced (/), L and R beats")
+    times = view.miss_times(chosen)
+    back = previous_error_start(times, start, max_start)
+    ahead = next_error_start(times, start, max_start)
+    cols[1].button("◀ previous miss", key="tsad_records_previous_miss", disabled=back is None,
+                   on_click=_jump, args=(back or 0,))
+    cols[2].button("next miss ▶", key="tsad_records_next_miss", disabled=ahead is None,
+                   on_click=_jump, args=(ahead or 0,))
+    cols[3].caption("Missed beats by class: " + ", ".join(f"{c} {n}" for c, n in by_class.items()))
 
 
 def records_tables(folder: DetectionFolder) -> None:

@@ -1,6 +1,8 @@
 """Records page: a model's beats over whole WFDB records (folders written by
 Codes/Inference/detect.py), scrolled through with the reference beats, the matches, misses and
-false detections marked, a jump to the next error, and the per-record table with its summary.
+false detections marked, a jump to the next error, the class of every missed beat with a jump to
+the next miss of a chosen class, and the per-record table (with the sensitivity per beat class) and
+its summary.
 
     streamlit run Codes/GUI/0_Homepage.py   (then choose "Records" in the sidebar)
 """
