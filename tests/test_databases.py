@@ -107,11 +107,23 @@ def test_student_cv_over_two_databases_reports_each(two_db):
     per_record = pd.read_csv(root / "records.csv", dtype={"record": str})
     assert set(per_record["database"]) == {"alpha", "beta"}
     figures = set(summary["figure"])
-    assert {"gross_F1 [alpha]", "gross_F1 [beta]"} <= figures
+    assert {"gross_F1 [alpha]", "gross_F1 [beta]", "gross_Se_N", "gross_Se_V [beta]"} <= figures
+    # classes the demo records lack are n/a, never 0 (the demo has N, S and V beats only)
+    fold = json.loads((root / "fold0" / "fold.json").read_text())
+    assert np.isnan(fold["gross_Se_paced"]) and fold["gross_Se_N"] > 0
     # each record is scored at its own rate (demo05 at 256 Hz) against its own folder's annotations
     own_rate = {"demo04": 128, "demo05": 256}
     for _, row in per_record[per_record["database"] == "beta"].iterrows():
         assert row["fs"] == own_rate[row["record"]] and row["n_ref"] > 50
+    # --rescore keeps the fold's model and its training time, and scores again
+    from tsad.fileio import sha256_file
+
+    weights = sha256_file(root / "fold0" / "best.pth")
+    (root / "fold0" / "records.csv").write_text("stale")
+    run_script(STUDENT_CV, [*common, "--name", "both", "--folds", "2", "--only-folds", "0", "--rescore"])
+    assert sha256_file(root / "fold0" / "best.pth") == weights
+    assert json.loads((root / "fold0" / "fold.json").read_text())["train_s"] == fold["train_s"] > 0
+    assert pd.read_csv(root / "fold0" / "records.csv").shape[0] == len(per_record)
     lodo = run_script(STUDENT_CV, [*common, "--name", "lodo-beta", "--test-database", "beta"])
     lodo_records = pd.read_csv(ws.root / "cv" / "lodo-beta" / "records.csv", dtype={"record": str})
     assert sorted(lodo_records["record"]) == ["demo04", "demo05"]

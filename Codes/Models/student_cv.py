@@ -44,6 +44,9 @@ def add_cv_args(parser) -> None:
                    help="print the comparison of finished cross-validations (same folds) and exit")
     g.add_argument("--folds", type=int, default=5, help="number of record-wise folds")
     g.add_argument("--only-folds", type=int, nargs="+", default=None, metavar="K", help="run only these folds")
+    g.add_argument("--rescore", action="store_true",
+                   help="for folds finished before: keep their trained models, tune the threshold, detect and "
+                        "score again with the current code (a new scorer or threshold rule)")
     g.add_argument("--test-database", default=None, metavar="DB",
                    help="leave one database out: train on the workspace's other databases, test on every record "
                         "of DB (a folder name given to data_generate.py), instead of --folds")
@@ -100,12 +103,13 @@ def main(argv=None):
     else:
         plan = [(k, None) for k in (args.only_folds if args.only_folds is not None else range(args.folds))]
     for fold, parts in plan:
-        if (root / f"fold{fold}" / "fold.json").is_file():
+        if (root / f"fold{fold}" / "fold.json").is_file() and not args.rescore:
             print(f"fold {fold}: finished before, skipped")
             continue
         crossval.run_fold(ws, data, sources, args.name, fold, args.folds, seed=args.seed,
                           train_fn=train_fn, detector_name=args.detector, val=args.val, hop=args.hop,
-                          threshold=args.threshold, train_windows=args.train_windows, parts=parts)
+                          threshold=args.threshold, train_windows=args.train_windows, parts=parts,
+                          reuse_model=args.rescore)
     folds_table, records_table, summary = crossval.collect(ws, args.name)
     text = (f"# Cross-validation `{args.name}`\n\n`{command}`\n\n" + to_markdown(summary) + "\n\n## Folds\n\n"
             + to_markdown(folds_table) + "\n")

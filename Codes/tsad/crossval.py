@@ -121,13 +121,15 @@ def positions_in_windows(samples: np.ndarray, n_windows: int, length: int) -> me
 def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, folds: int, *,
              seed: int, train_fn=None, detector_name: str | None = None, val: float = 0.05,
              hop: int | None = None, threshold: float | None = None, train_windows: int | None = None,
-             parts: dict | None = None) -> dict:
+             parts: dict | None = None, reuse_model: bool = False) -> dict:
     """One fold: train (unless ``detector_name`` is classical), tune the beat threshold on the
     fold's validation records (unless ``threshold`` is given), detect the test records whole, score.
 
     ``sources`` is the records' folder, or record -> folder for records of several databases.
     ``parts`` (train/val/test record names) replaces fold ``fold`` of ``folds`` (leave one
-    database out: ``tsad.folds.database_test_parts``). ``train_fn(ws, run_name, train, val)``
+    database out: ``tsad.folds.database_test_parts``). ``reuse_model`` keeps a fold model trained
+    before (its training time is taken from the fold's previous fold.json) and only tunes, detects
+    and scores again. ``train_fn(ws, run_name, train, val)``
     trains a student into ``run_name`` (drawing its ``train_windows`` itself, as student_train.py
     does); the count is only recorded here."""
     groups = data.groups
@@ -140,11 +142,15 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
         detector = records.classical_detector(detector_name)
     else:
         run_name = fold_run_name(name, fold)
-        train = data.subset(parts["train"], "train", ws)
-        valid = data.subset(parts["val"], "val", ws)
-        t0 = time.perf_counter()
-        train_fn(ws, run_name, train, valid)
-        train_s = time.perf_counter() - t0
+        previous = fold_dir / "fold.json"
+        if reuse_model and (ws.run_dir(run_name) / paths.STUDENT_CHECKPOINT).is_file():
+            train_s = float(json.loads(previous.read_text()).get("train_s", 0.0)) if previous.is_file() else 0.0
+        else:
+            train = data.subset(parts["train"], "train", ws)
+            valid = data.subset(parts["val"], "val", ws)
+            t0 = time.perf_counter()
+            train_fn(ws, run_name, train, valid)
+            train_s = time.perf_counter() - t0
         detector = records.load_detector(ws, run_name)
         if threshold is None:
             tuned = records.tune_threshold(detector, [where[r] / r for r in parts["val"]], hop=hop)
@@ -210,16 +216,31 @@ def _detections_window_scores(test: SplitData, data: CVData, test_records, det_d
     return {"MSP": s.MSP, "MSR": s.MSR, "window_F1": s.F1}
 
 
-def per_database_figures(table: pd.DataFrame) -> dict:
-    """Gross Se/PPV/F1 of each database's records in an EC57 table (``"gross_F1 [svdb]"``, ...):
-    a detector is judged on each database, never only pooled over them."""
+def class_figures(table: pd.DataFrame, suffix: str = "") -> dict:
+    """Gross sensitivity of each reported beat class (``ecg.REPORTED_CLASSES``) over an EC57 table's
+    records (``"gross_Se_V"``); NaN for a class none of them has."""
+    from .ecg import REPORTED_CLASSES
+
     out = {}
+    for c in REPORTED_CLASSES:
+        if f"n_{c}" in table:
+            n, tp = table[f"n_{c}"].sum(), table[f"TP_{c}"].sum()
+            out[f"gross_Se_{c}{suffix}"] = float(tp / n) if n else float("nan")
+    return out
+
+
+def per_database_figures(table: pd.DataFrame) -> dict:
+    """Gross Se/PPV/F1 and per-class sensitivity of each database's records in an EC57 table
+    (``"gross_F1 [svdb]"``, ``"gross_Se_V [mitdb]"``, ...), and the per-class sensitivity over
+    all: a detector is judged on each database and by the beats it misses, never only pooled."""
+    out = class_figures(table)
     if "database" not in table:
         return out
     for db, sub in table.groupby("database"):
         c = sub[["TP", "FP", "FN"]].sum()
         for fig, value in ec57.figures(int(c.TP), int(c.FP), int(c.FN)).items():
             out[f"gross_{fig} [{db}]"] = value
+        out.update(class_figures(sub, f" [{db}]"))
     return out
 
 
@@ -247,8 +268,8 @@ def summarise(name: str, folds_table: pd.DataFrame, records_table: pd.DataFrame)
     """One row per figure: mean and 95% t-interval over folds (rates clipped to [0, 1]), and the
     per-record spread of F1."""
     rows = []
-    per_db = [c for c in folds_table.columns if c.startswith("gross_") and c.endswith("]")]
-    for fig in (*FOLD_FIGURES, *per_db):
+    extra = [c for c in folds_table.columns if c.startswith("gross_Se_") or (c.startswith("gross_") and c.endswith("]"))]
+    for fig in (*FOLD_FIGURES, *extra):
         mean, lo, hi = t_interval(folds_table[fig])
         rows.append({"model": name, "figure": fig, "mean_over_folds": mean, "ci_low": lo, "ci_high": hi,
                      "folds": len(folds_table)})
