@@ -15,6 +15,7 @@ rate, float16) for figures and the app.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -109,6 +110,7 @@ class Detector:
     description: str = ""
     info: dict = field(default_factory=dict)
     threshold: float = DEFAULT_THRESHOLD      # the run's tuned threshold (detection.json) or 0.5
+    warnings: list[str] = field(default_factory=list)   # recorded when the threshold was tuned
 
 
 def classical_detector(name: str) -> Detector:
@@ -143,7 +145,7 @@ def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_siz
         return Detector(run, "student", geometry,
                         lambda x: student_probs(model, x, batch_size=batch_size),
                         description=f"student {arch}", info={"arch": arch, "lam": state.get("lam")},
-                        threshold=tuned_threshold(run_dir))
+                        threshold=tuned_threshold(run_dir), warnings=tuned_warnings(run_dir))
     if teacher_ckpt.is_file():
         from .render import render_window
         from .teacher import load_teacher, predict_images
@@ -165,7 +167,8 @@ def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_siz
         tiny = bool(getattr(bundle.source, "untrained", False))
         return Detector(run, "teacher", geometry, teacher_probs,
                         description="teacher" + (" (tiny random backbone)" if tiny else ""),
-                        info={"tiny_backbone": tiny}, threshold=tuned_threshold(run_dir))
+                        info={"tiny_backbone": tiny}, threshold=tuned_threshold(run_dir),
+                        warnings=tuned_warnings(run_dir))
     raise DetectionError(f"{run_dir}: no trained model ({paths.STUDENT_CHECKPOINT} or "
                          f"{paths.TEACHER_CHECKPOINT}); train the run first, or use {' / '.join(CLASSICAL_DETECTORS)}")
 
@@ -173,24 +176,130 @@ def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_siz
 # ---- the threshold, tuned on validation records ----------------------------------------------------
 
 THRESHOLD_FILE = "detection.json"
+# The fixed grid of thresholds, 0.05 to 0.95 ...
 THRESHOLD_GRID = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))
+# ... extended downwards geometrically to THRESHOLD_FLOOR, so that a model whose beats peak under 0.05
+# (barely trained, or badly calibrated as distilled students can be) still gets a threshold that finds
+# them instead of one that finds nothing.
+THRESHOLD_FLOOR = 1e-3
+THRESHOLD_LOW_STEPS = 10           # thresholds between the floor and the fixed grid (a factor ~1.48 apart)
+# A tuned threshold whose F1 on the validation data is under this is reported: such a model misses
+# or invents a large share of the beats.
+MIN_VALIDATION_F1 = 0.5
+# What to try when a student has not learned; every student training script takes these flags.
+TRAINING_HINT = ("try more training steps (--epochs, or more windows), a shorter warm-up (--warmup-steps), "
+                 "or --preset recommended")
+
+
+def threshold_candidates(floor: float = THRESHOLD_FLOOR, low_steps: int = THRESHOLD_LOW_STEPS) -> tuple:
+    """Every threshold the tuning tries, ascending: ``low_steps`` geometric steps from ``floor`` up to
+    the fixed grid's lowest value (rounded to 3 significant digits), then THRESHOLD_GRID.
+
+    The one place that builds the candidates: ``tune_threshold`` and ``tune_threshold_windows`` use it."""
+    low = np.geomspace(floor, THRESHOLD_GRID[0], low_steps + 1)[:-1] if low_steps > 0 else np.zeros(0)
+    return tuple(float(f"{x:.3g}") for x in low) + tuple(float(x) for x in THRESHOLD_GRID)
+
+
+THRESHOLD_CANDIDATES = threshold_candidates()
+
+
+def choose_threshold(grid, counts: np.ndarray) -> tuple[int, np.ndarray]:
+    """The chosen threshold from the pooled (TP, FP, FN) counts at each threshold of ``grid``.
+
+    Parameters
+    ----------
+    grid : sequence of float
+        The thresholds, ascending.
+    counts : ndarray, shape (len(grid), 3)
+        TP, FP and FN summed over the validation data at each threshold.
+
+    Returns
+    -------
+    index : int
+        Position in ``grid`` of the best score. Among equal best scores, the middle of their longest
+        run of neighbouring thresholds (the first such run): the choice with the most room either
+        side. (The lowest of them would put a sharp model, whose F1 is the same from 0.001 up, at
+        the floor, where any background noise on new records becomes a beat.)
+    scores : ndarray, shape (len(grid),)
+        The score of every threshold: the F1 at 150 ms, 2 TP / (2 TP + FP + FN) (0 without any beat).
+    """
+    counts = np.asarray(counts, np.int64).reshape(len(grid), 3)
+    tp, fp, fn = counts[:, 0], counts[:, 1], counts[:, 2]
+    scores = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+    best = np.flatnonzero(scores == scores.max())
+    runs = np.split(best, np.flatnonzero(np.diff(best) > 1) + 1)   # neighbouring thresholds together
+    longest = max(runs, key=len)                                   # the first of the longest
+    return int(longest[(len(longest) - 1) // 2]), scores
+
+
+def threshold_warnings(grid, index: int, scores, tuned_on: str) -> list[str]:
+    """What is doubtful about a tuned threshold, as sentences for the user (empty when nothing is).
+
+    A best F1 of 0 means no threshold finds a beat: the model has not learned. A best F1 under
+    MIN_VALIDATION_F1, or a best threshold at the lowest candidate (the beats barely rise above the
+    background) or at the highest (false peaks reach that high), means the detections will be poor."""
+    best, thr = float(scores[index]), float(grid[index])
+    span = f"{float(grid[0]):g} to {float(grid[-1]):g}"
+    if best == 0:
+        message = (f"no threshold from {span} finds a beat on {tuned_on} (F1 0): the model has not learned to "
+                   f"mark beats, and its detections will be empty or wrong; {TRAINING_HINT}")
+        return [message]
+    out = []
+    if best < MIN_VALIDATION_F1:
+        out.append(f"F1 {best:.4f} on {tuned_on} at the best threshold {thr:g}, under {MIN_VALIDATION_F1:g}: "
+                   f"the model misses or invents many beats; {TRAINING_HINT}")
+    if index == 0:
+        out.append(f"the best threshold is the lowest tried ({thr:g}): the model's beat probabilities barely "
+                   f"rise above the background (barely trained or badly calibrated); {TRAINING_HINT}")
+    elif index == len(grid) - 1:
+        out.append(f"the best threshold is the highest tried ({thr:g}): the model's false peaks reach that "
+                   f"high (an overconfident model); check its detections, or set detect.py --threshold")
+    return out
+
+
+def _tuned(grid, counts: np.ndarray, tuned_on: str, **extra) -> dict:
+    """The record of a tuning (detection.json): the choice, its F1, the grid, the warnings."""
+    index, scores = choose_threshold(grid, counts)
+    return {"threshold": float(grid[index]), "val_F1": float(scores[index]), "tuned_on": tuned_on, **extra,
+            "grid": [float(g) for g in grid], "F1": [round(float(x), 5) for x in scores],
+            "counts": np.asarray(counts, np.int64).tolist(),
+            "warnings": threshold_warnings(grid, index, scores, tuned_on)}
+
+
+def read_tuned(run_dir) -> dict:
+    """The run's ``detection.json`` ({} when there is none).
+
+    Raises
+    ------
+    DetectionError
+        The file is unreadable or names no threshold.
+    """
+    path = Path(run_dir) / THRESHOLD_FILE
+    if not path.is_file():
+        return {}
+    try:
+        tuned = json.loads(path.read_text())
+        float(tuned["threshold"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise DetectionError(f"{path}: unreadable tuned threshold ({err})") from err
+    return tuned
 
 
 def tuned_threshold(run_dir) -> float:
     """The threshold tuned for the run (``<run>/detection.json``), else DEFAULT_THRESHOLD."""
-    path = Path(run_dir) / THRESHOLD_FILE
-    if not path.is_file():
-        return DEFAULT_THRESHOLD
-    try:
-        return float(json.loads(path.read_text())["threshold"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        raise DetectionError(f"{path}: unreadable tuned threshold ({err})") from err
+    return float(read_tuned(run_dir).get("threshold", DEFAULT_THRESHOLD))
 
 
-def tune_threshold(detector: Detector, record_paths, grid=THRESHOLD_GRID, hop: int | None = None,
+def tuned_warnings(run_dir) -> list[str]:
+    """The warnings recorded when the run's threshold was tuned (``detection.json``), else []."""
+    return [str(w) for w in read_tuned(run_dir).get("warnings") or []]
+
+
+def tune_threshold(detector: Detector, record_paths, grid=THRESHOLD_CANDIDATES, hop: int | None = None,
                    refractory_s: float = DEFAULT_REFRACTORY_S) -> dict:
     """The threshold that maximises the gross F1 at 150 ms on whole validation records (records the
-    model did not train on, and never the test records). Returns the choice and the F1 per threshold."""
+    model did not train on, and never the test records). Returns the choice, the F1 per threshold
+    and the warnings (``threshold_warnings``)."""
     from . import ec57
 
     counts = np.zeros((len(grid), 3), np.int64)
@@ -203,17 +312,14 @@ def tune_threshold(detector: Detector, record_paths, grid=THRESHOLD_GRID, hop: i
             samples = np.round(beats * scale).astype(np.int64)
             m = ec57.match_beats(ref, samples, ec57.tolerance_samples(fs))
             counts[k] += (m.tp, m.fp, m.fn)
-    f1 = 2 * counts[:, 0] / np.maximum(2 * counts[:, 0] + counts[:, 1] + counts[:, 2], 1)
-    best = int(np.argmax(f1))
-    return {"threshold": float(grid[best]), "val_F1": float(f1[best]), "tuned_on": "whole validation records",
-            "records": [ecg.record_files(p)[1] for p in record_paths],
-            "grid": [float(g) for g in grid], "F1": [round(float(x), 5) for x in f1]}
+    return _tuned(grid, counts, "whole validation records",
+                  records=[ecg.record_files(p)[1] for p in record_paths])
 
 
-def tune_threshold_windows(probs: np.ndarray, labels: np.ndarray, fs: float, grid=THRESHOLD_GRID,
+def tune_threshold_windows(probs: np.ndarray, labels: np.ndarray, fs: float, grid=THRESHOLD_CANDIDATES,
                            refractory_s: float = DEFAULT_REFRACTORY_S) -> dict:
     """The threshold that maximises the pooled F1 at 150 ms over validation *windows* (each window
-    alone), for runs whose validation set is windows rather than whole records."""
+    alone), for runs whose validation set is windows rather than whole records; with the warnings."""
     from . import ec57
 
     tol = ec57.tolerance_samples(fs)
@@ -223,15 +329,18 @@ def tune_threshold_windows(probs: np.ndarray, labels: np.ndarray, fs: float, gri
         for p, ref in zip(probs, refs):
             m = ec57.match_beats(ref, pick_beats(p, fs, float(thr), refractory_s), tol)
             counts[k] += (m.tp, m.fp, m.fn)
-    f1 = 2 * counts[:, 0] / np.maximum(2 * counts[:, 0] + counts[:, 1] + counts[:, 2], 1)
-    best = int(np.argmax(f1))
-    return {"threshold": float(grid[best]), "val_F1": float(f1[best]), "tuned_on": f"{len(probs)} validation windows",
-            "grid": [float(g) for g in grid], "F1": [round(float(x), 5) for x in f1]}
+    return _tuned(grid, counts, f"{len(probs)} validation windows")
 
 
 def save_tuned_threshold(run_dir, tuned: dict) -> Path:
+    """Writes ``<run>/detection.json`` and shows each of its warnings as a ``warning:`` line on stderr:
+    every path that tunes a threshold saves it here, so none keeps a doubtful one silently."""
+    from .errors import warn
+
     path = Path(run_dir) / THRESHOLD_FILE
     save_json(path, tuned)
+    for message in tuned.get("warnings") or []:
+        warn(f"{path}: {message}")
     return path
 
 
@@ -247,6 +356,11 @@ class RecordDetection:
     prob: np.ndarray | None        # combined probability at the model's rate
     model_fs: float
     seconds: float                 # compute time
+    warnings: list[str] = field(default_factory=list)   # why the result is implausible for a heart
+
+    @property
+    def implausible(self) -> bool:
+        return bool(self.warnings)
 
     @property
     def duration_s(self) -> float:
@@ -274,8 +388,13 @@ def detect_record(detector: Detector, record_path, hop: int | None = None,
     scale = record.source_fs / g.fs
     n_source = int(round(record.n_samples * scale))
     samples = np.clip(np.round(beats * scale).astype(np.int64), 0, max(n_source - 1, 0))
+    warnings = detection_warnings(samples, record.source_fs, n_source, record.signal, g.fs)
+    if not len(samples):   # why: the model's probability never rose above the threshold
+        warnings[0] += (f" (the model's probability peaks at {float(prob.max()):.3g}, under the threshold "
+                        f"{threshold:g}: a model that has not learned, see its detection.json, or a threshold "
+                        f"too high for it)")
     return RecordDetection(record.name, record.source_fs, n_source, samples, prob[beats], prob, g.fs,
-                           time.perf_counter() - started)
+                           time.perf_counter() - started, warnings)
 
 
 def _detect_classical(detector: Detector, record_path, started: float) -> RecordDetection:
@@ -292,7 +411,8 @@ def _detect_classical(detector: Detector, record_path, started: float) -> Record
     samples = np.unique(np.asarray(samples, np.int64))
     samples = samples[(samples >= 0) & (samples < record.n_samples)]
     return RecordDetection(record.name, record.fs, record.n_samples, samples, np.ones(len(samples), np.float32),
-                           None, record.fs, time.perf_counter() - started)
+                           None, record.fs, time.perf_counter() - started,
+                           detection_warnings(samples, record.fs, record.n_samples, record.signal, record.fs))
 
 
 def _read_header(folder: Path, name: str):
@@ -304,6 +424,63 @@ def _read_header(folder: Path, name: str):
         return wfdb.rdheader(str(folder / name))
     except Exception as err:  # wfdb raises ValueError, IndexError, ... on a malformed header
         raise ecg.RecordError(f"record {folder / name}: unreadable header ({err})") from err
+
+
+# ---- is a record's detection plausible for a heart? ----------------------------------------------
+
+# A mean rate outside these bounds over a whole record is no heart's (or no detector's success).
+MIN_RATE_BPM = 20.0
+MAX_RATE_BPM = 300.0
+# A stretch longer than this without a beat, where the signal is not flat, is a detector missing beats.
+MAX_GAP_S = 10.0
+# A stretch is flat (a lead off, the signal lost: no beat to find there) when every lead's standard
+# deviation over it is under this share of the lead's standard deviation over the whole record.
+FLAT_FRACTION = 0.05
+
+
+def detection_warnings(samples: np.ndarray, fs: float, n_samples: int, signal: np.ndarray | None = None,
+                       signal_fs: float | None = None) -> list[str]:
+    """Why a record's detected beats are implausible for a heart (empty when they are plausible).
+
+    Parameters
+    ----------
+    samples : ndarray
+        Detected beats, in sample numbers at ``fs``.
+    fs, n_samples : float, int
+        The rate and the length of the record the samples refer to.
+    signal : ndarray (n, leads), optional
+        The record's signal at ``signal_fs``: a long stretch without a beat counts only where it is
+        not flat (FLAT_FRACTION). Without it, every long stretch counts.
+
+    Returns
+    -------
+    list of str
+        No beat at all; a mean rate under MIN_RATE_BPM or over MAX_RATE_BPM; stretches over MAX_GAP_S
+        without a beat where the signal is not flat.
+    """
+    duration = n_samples / fs
+    if not len(samples):
+        return [f"no beat detected in {duration:.0f} s"]
+    out = []
+    rate = 60.0 * len(samples) / duration
+    if rate < MIN_RATE_BPM or rate > MAX_RATE_BPM:
+        out.append(f"{rate:.1f} beats per minute over the record, outside {MIN_RATE_BPM:g}-{MAX_RATE_BPM:g}")
+    edges = np.r_[0.0, np.sort(samples) / fs, duration]
+    gaps = [(a, b) for a, b in itertools.pairwise(edges) if b - a > MAX_GAP_S]
+    if signal is not None and gaps:
+        signal = np.asarray(signal, np.float64).reshape(len(signal), -1)
+        spread = np.nanstd(signal, axis=0)
+
+        def flat(a: float, b: float) -> bool:
+            part = signal[int(a * signal_fs):int(np.ceil(b * signal_fs))]
+            return bool(np.all(np.nanstd(part, axis=0) <= FLAT_FRACTION * spread))
+
+        gaps = [(a, b) for a, b in gaps if not flat(a, b)]
+    if gaps:
+        a, b = max(gaps, key=lambda g: g[1] - g[0])
+        out.append(f"{len(gaps)} stretch(es) over {MAX_GAP_S:g} s without a beat where the signal is not flat "
+                   f"(the longest {b - a:.1f} s from {a:.1f} s; {sum(e - s for s, e in gaps):.0f} s in all)")
+    return out
 
 
 # ---- writing -------------------------------------------------------------------------------------
@@ -358,13 +535,36 @@ def read_detection_meta(out_dir) -> dict:
 
 
 def write_detection_meta(out_dir, detector: Detector, settings: dict, per_record: list[dict]) -> Path:
-    """``detections.json``: which model made the folder, with which settings, and how fast."""
+    """``detections.json``: which model made the folder, with which settings, how fast, and what is
+    doubtful: ``run_warnings`` (recorded when the run's threshold was tuned), each record's
+    ``warnings`` and ``implausible_records`` (the records that have some)."""
     seconds = sum(r["compute_s"] for r in per_record)
     ecg_s = sum(r["duration_s"] for r in per_record)
     record = {"run": detector.name, "kind": detector.kind, "description": detector.description,
               "geometry": detector.geometry.to_dict() if detector.kind != "classical" else None,
-              **detector.info, **settings, "records": per_record, "compute_s": round(seconds, 3),
+              **detector.info, **settings, "run_warnings": list(detector.warnings),
+              "implausible_records": [r["record"] for r in per_record if r.get("warnings")],
+              "records": per_record, "compute_s": round(seconds, 3),
               "ecg_s": round(ecg_s, 1), "real_time_factor": round(ecg_s / seconds, 1) if seconds else None}
     path = Path(out_dir) / DETECTIONS_META
     save_json(path, record)
     return path
+
+
+def record_warnings(meta: dict) -> dict[str, list[str]]:
+    """{record: its warnings} of a detections.json (only the records that have some)."""
+    return {str(r["record"]): [str(w) for w in r["warnings"]] for r in meta.get("records") or []
+            if isinstance(r, dict) and r.get("warnings")}
+
+
+IMPLAUSIBLE_COLUMN = "implausible"   # the flag evaluate_records.py and the app add to a per-record table
+WARNINGS_COLUMN = "warnings"
+
+
+def mark_implausible(table: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    """The per-record table with IMPLAUSIBLE_COLUMN (True where detect.py warned about the record)
+    and WARNINGS_COLUMN (its warnings, '; '-joined), from the folder's detections.json."""
+    warned = record_warnings(meta)
+    names = table["record"].astype(str) if "record" in table else pd.Series([], dtype=str)
+    return table.assign(**{IMPLAUSIBLE_COLUMN: names.map(lambda r: r in warned).astype(bool),
+                           WARNINGS_COLUMN: names.map(lambda r: "; ".join(warned.get(r, [])))})
