@@ -9,7 +9,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import REPO, run_script
 from tsad import paths, records
 

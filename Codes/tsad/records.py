@@ -203,6 +203,13 @@ def threshold_candidates(floor: float = THRESHOLD_FLOOR, low_steps: int = THRESH
 THRESHOLD_CANDIDATES = threshold_candidates()
 
 
+def pooled_f1(counts: np.ndarray) -> np.ndarray:
+    """F1 at 150 ms, 2 TP / (2 TP + FP + FN), of each row of (TP, FP, FN) counts (0 without any beat)."""
+    counts = np.asarray(counts, np.int64)
+    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+    return 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+
+
 def choose_threshold(grid, counts: np.ndarray) -> tuple[int, np.ndarray]:
     """The chosen threshold from the pooled (TP, FP, FN) counts at each threshold of ``grid``.
 
@@ -221,24 +228,23 @@ def choose_threshold(grid, counts: np.ndarray) -> tuple[int, np.ndarray]:
         side. (The lowest of them would put a sharp model, whose F1 is the same from 0.001 up, at
         the floor, where any background noise on new records becomes a beat.)
     scores : ndarray, shape (len(grid),)
-        The score of every threshold: the F1 at 150 ms, 2 TP / (2 TP + FP + FN) (0 without any beat).
+        The score of every threshold: its pooled F1 at 150 ms (``pooled_f1``).
     """
-    counts = np.asarray(counts, np.int64).reshape(len(grid), 3)
-    tp, fp, fn = counts[:, 0], counts[:, 1], counts[:, 2]
-    scores = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+    scores = pooled_f1(np.asarray(counts, np.int64).reshape(len(grid), 3))
     best = np.flatnonzero(scores == scores.max())
     runs = np.split(best, np.flatnonzero(np.diff(best) > 1) + 1)   # neighbouring thresholds together
     longest = max(runs, key=len)                                   # the first of the longest
     return int(longest[(len(longest) - 1) // 2]), scores
 
 
-def threshold_warnings(grid, index: int, scores, tuned_on: str) -> list[str]:
+def threshold_warnings(grid, index: int, f1, tuned_on: str) -> list[str]:
     """What is doubtful about a tuned threshold, as sentences for the user (empty when nothing is).
+    ``f1`` is the pooled F1 at every threshold of ``grid``, ``index`` the chosen one.
 
     A best F1 of 0 means no threshold finds a beat: the model has not learned. A best F1 under
     MIN_VALIDATION_F1, or a best threshold at the lowest candidate (the beats barely rise above the
     background) or at the highest (false peaks reach that high), means the detections will be poor."""
-    best, thr = float(scores[index]), float(grid[index])
+    best, thr = float(f1[index]), float(grid[index])
     span = f"{float(grid[0]):g} to {float(grid[-1]):g}"
     if best == 0:
         message = (f"no threshold from {span} finds a beat on {tuned_on} (F1 0): the model has not learned to "
@@ -258,12 +264,14 @@ def threshold_warnings(grid, index: int, scores, tuned_on: str) -> list[str]:
 
 
 def _tuned(grid, counts: np.ndarray, tuned_on: str, **extra) -> dict:
-    """The record of a tuning (detection.json): the choice, its F1, the grid, the warnings."""
-    index, scores = choose_threshold(grid, counts)
-    return {"threshold": float(grid[index]), "val_F1": float(scores[index]), "tuned_on": tuned_on, **extra,
-            "grid": [float(g) for g in grid], "F1": [round(float(x), 5) for x in scores],
+    """The record of a tuning (detection.json): the choice, its F1, the grid, the warnings (judged on
+    the F1, whatever score ``choose_threshold`` maximises)."""
+    index, _ = choose_threshold(grid, counts)
+    f1 = pooled_f1(counts)
+    return {"threshold": float(grid[index]), "val_F1": float(f1[index]), "tuned_on": tuned_on, **extra,
+            "grid": [float(g) for g in grid], "F1": [round(float(x), 5) for x in f1],
             "counts": np.asarray(counts, np.int64).tolist(),
-            "warnings": threshold_warnings(grid, index, scores, tuned_on)}
+            "warnings": threshold_warnings(grid, index, f1, tuned_on)}
 
 
 def read_tuned(run_dir) -> dict:
@@ -483,7 +491,7 @@ def _live_seconds(signal: np.ndarray, fs: float, start_s: float, end_s: float) -
     """Seconds of ``[start_s, end_s)`` where the signal is not flat, judged piece by piece."""
     signal = np.asarray(signal, np.float64).reshape(len(signal), -1)
     spread = np.nanstd(signal, axis=0)
-    step = max(1, int(round(FLAT_PIECE_S * fs)))
+    step = max(1, round(FLAT_PIECE_S * fs))
     lo, hi = int(start_s * fs), min(len(signal), int(np.ceil(end_s * fs)))
     live = 0
     for first in range(lo, hi, step):
