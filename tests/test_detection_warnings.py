@@ -49,7 +49,10 @@ def test_a_model_peaking_at_0_02_gets_a_threshold_that_finds_its_beats():
     tuned = records.tune_threshold_windows(probs, labels, FS)
     assert tuned["threshold"] < 0.02 and tuned["val_F1"] == pytest.approx(1.0)
     assert tuned["threshold"] in tuned["grid"] and len(tuned["F1"]) == len(tuned["grid"])
-    assert tuned["warnings"] == []                                  # nothing doubtful about it
+    assert len(tuned["warnings"]) == 1                              # found, but low: said so
+    assert "under the fixed grid's lowest" in tuned["warnings"][0] and "not learned" not in tuned["warnings"][0]
+    well = records.tune_threshold_windows(*peaked_windows(0.9), FS)  # the same model, calibrated
+    assert well["val_F1"] == pytest.approx(1.0) and well["warnings"] == [] and well["threshold"] >= 0.05
     # the fixed grid alone finds none of its beats: the floor this replaces
     capped = records.tune_threshold_windows(probs, labels, FS, grid=records.THRESHOLD_GRID)
     assert capped["val_F1"] == 0 and "has not learned" in capped["warnings"][0]
@@ -70,12 +73,14 @@ def test_choose_threshold_takes_the_best_f1_and_the_middle_of_equal_ones():
     ([0.0, 0.0, 0.0], 1, ["has not learned"]),
     ([0.2, 0.4, 0.3], 1, ["F1 0.4000", "under 0.5"]),
     ([0.9, 0.8, 0.7], 0, ["the lowest tried (0.001)"]),
+    ([0.7, 0.9, 0.8], 1, ["under the fixed grid's lowest, 0.05 (0.02)"]),
     ([0.7, 0.8, 0.9], 2, ["the highest tried (0.95)"]),
     ([0.3, 0.2, 0.1], 0, ["under 0.5", "the lowest tried"]),
     ([0.8, 0.9, 0.8], 1, []),
 ])
 def test_threshold_warnings_say_what_is_doubtful(scores, index, expected):
-    found = " | ".join(records.threshold_warnings((0.001, 0.5, 0.95), index, np.array(scores), "8 windows"))
+    grid = (0.001, 0.02, 0.95) if "fixed grid" in "".join(expected) else (0.001, 0.5, 0.95)
+    found = " | ".join(records.threshold_warnings(grid, index, np.array(scores), "8 windows"))
     assert all(text in found for text in expected), found
     assert (found == "") == (not expected)
     if expected and "highest" not in expected[0]:
@@ -128,10 +133,12 @@ def test_mark_implausible_flags_the_records_detect_py_warned_about():
     table = pd.DataFrame({"record": ["100", "101"], "F1": [0.0, 0.99]})
     meta = {"records": [{"record": "100", "warnings": ["no beat detected in 60 s"]},
                         {"record": "101", "warnings": []}]}
-    marked = records.mark_implausible(table, meta)
+    assert records.record_warnings(meta) == {"100": ["no beat detected in 60 s"], "101": []}
+    marked = records.mark_implausible(table, records.record_warnings(meta))
     assert marked["implausible"].tolist() == [True, False]
     assert marked["warnings"].tolist() == ["no beat detected in 60 s", ""]
     assert records.mark_implausible(table, {})["implausible"].tolist() == [False, False]
+    assert records.record_warnings({"records": [{"record": "100"}]}) == {}      # not checked: not listed
 
 
 # ---- end to end: an under-trained student, detect.py, evaluate_records.py -------------------------
@@ -168,10 +175,10 @@ def test_an_undertrained_student_is_reported_from_training_to_scoring(split_work
     tuned_path = ws.run_dir(paths.STUDENT_RUN) / records.THRESHOLD_FILE
     tuned = json.loads(tuned_path.read_text())
     assert tuned["val_F1"] == 0 and tuned["training_steps"] == 1
-    assert len(tuned["warnings"]) == 1 and "has not learned" in tuned["warnings"][0]
-    assert "1 optimiser steps of this run fell inside its 1000-step warm-up" in tuned["warnings"][0]
+    assert len(tuned["warnings"]) == 2 and "has not learned" in tuned["warnings"][0]
+    assert tuned["warnings"][1].startswith("all 1 optimiser steps of this run fell inside its 1000-step warm-up")
     warning_lines = [line for line in err.splitlines() if line.startswith("warning:")]
-    assert warning_lines == [f"warning: {tuned_path}: {tuned['warnings'][0]}"]
+    assert warning_lines == [f"warning: {tuned_path}: {w}" for w in tuned["warnings"]]
 
     out = tmp_path / "det"
     result = run_script(DETECT, ["--workspace", str(ws.root), "--run", paths.STUDENT_RUN,
@@ -192,8 +199,28 @@ def test_an_undertrained_student_is_reported_from_training_to_scoring(split_work
     table = pd.read_csv(out / "records.csv", dtype={"record": str}, keep_default_na=False)
     assert table["implausible"].tolist() == [True] and table["F1"].tolist() == [0.0]
     assert table["warnings"].iloc[0].startswith("no beat detected")
-    assert "record demo00: implausible detection: no beat detected" in captured.err
-    assert "implausible detections (detect.py's warnings) in 1 of 1 record(s): demo00" in captured.out
+    assert f"warning: {out / 'demo00.tsad'}: implausible detection: no beat detected" in captured.err
+    assert "implausible detections in 1 of 1 record(s): demo00" in captured.out
+
+
+def test_evaluate_records_checks_a_folder_detect_py_did_not(demo_db, tmp_path, capsys):
+    """A folder without the per-record check (written before it, or by cross-validation): evaluate_records.py
+    judges its detections against the records' signals itself."""
+    out = tmp_path / "old"
+    run_script(DETECT, ["--run", "xqrs", "--input-dir", str(demo_db), "--out", str(out),
+                        "--workspace", str(tmp_path / "ws")])
+    meta = json.loads((out / records.DETECTIONS_META).read_text())
+    for row in meta["records"]:
+        del row["warnings"]
+    (out / records.DETECTIONS_META).write_text(json.dumps(meta))
+    assert records.check_detections(out, demo_db, ["demo00"]) == {"demo00": []}
+    (out / "demo00.tsad").write_bytes(records.EMPTY_ANNOTATION_FILE)      # a detector that found nothing
+    assert records.check_detections(out, demo_db, ["demo00"]) == {"demo00": ["no beat detected in 60 s"]}
+    capsys.readouterr()
+    run_script(EVALUATE, ["--detections", str(out), "--input-dir", str(demo_db), "--bootstrap", "20"])
+    assert pd.read_csv(out / "records.csv")["implausible"].tolist() == [True]
+    assert f"warning: {out / 'demo00.tsad'}: implausible detection: no beat detected in 60 s" \
+        in capsys.readouterr().err
 
 
 def test_a_detector_that_works_gives_no_warning(demo_db, tmp_path, capsys):

@@ -8,8 +8,9 @@ Every detection file <record>.<ext> of a folder is matched one-to-one to the rec
 beats (<record>.atr, beat annotations only) within 150 ms, in the record's own sample numbers.
 Writes into each detection folder records.csv (record, n_ref, n_det, TP, FP, FN, Se, PPV, F1,
 median absolute timing error and signed offset in ms, share of matched beats within +-2 samples
-at 128 Hz, and `implausible` / `warnings`: the records whose detections detect.py found implausible
-for a heart, also shown as `warning:` lines, with the run's own training warnings) and summary.csv / summary.md (gross = pooled counts, average = mean over records, each
+at 128 Hz, and `implausible` / `warnings`: the records whose detections are implausible for a heart,
+as detect.py found them or, for a folder it did not check, as found here; also shown as `warning:`
+lines, with the run's own training warnings) and summary.csv / summary.md (gross = pooled counts, average = mean over records, each
 with a 95% bootstrap interval over records). With several folders, --out gets comparison.csv,
 comparison.md and comparison.png (per-record F1, timing-error histogram); only records that every
 folder detected are compared.
@@ -54,7 +55,8 @@ def main(argv=None) -> dict:
     from tsad.evaluate import to_markdown
     from tsad.fileio import save_text
     from tsad.plots import records_comparison_figure, save_figure
-    from tsad.records import IMPLAUSIBLE_COLUMN, WARNINGS_COLUMN, mark_implausible, read_detection_meta
+    from tsad.records import (IMPLAUSIBLE_COLUMN, WARNINGS_COLUMN, check_detections, mark_implausible,
+                              read_detection_meta, record_warnings)
 
     args = parse_args(argv)
     setup_logging()
@@ -66,8 +68,11 @@ def main(argv=None) -> dict:
         table = ec57.score_folder(folder, args.input_dir, args.ext, skip_s=skip, annotator=args.annotator,
                                   errors=errs)
         meta = read_detection_meta(folder)
-        table = mark_implausible(table, meta)
-        _warn_about(folder, meta, table)
+        warned = record_warnings(meta)   # detect.py checked its records; other folders are checked here
+        warned.update(check_detections(folder, args.input_dir, [r for r in table["record"].astype(str)
+                                                                if r not in warned], args.ext))
+        table = mark_implausible(table, warned)
+        _warn_about(folder, meta, table, args.ext)
         summary = ec57.summarise(table, n_boot=args.bootstrap, seed=args.seed)
         save_text(folder / "records.csv", table.to_csv(index=False))
         save_text(folder / "summary.csv", summary.to_csv(index=False))
@@ -78,7 +83,7 @@ def main(argv=None) -> dict:
         print(f"\n## {folder}\n{to_markdown(table.drop(columns=WARNINGS_COLUMN))}\n\n{to_markdown(summary)}")
         flagged = table.loc[table[IMPLAUSIBLE_COLUMN], "record"].astype(str).tolist()
         if flagged:
-            print(f"implausible detections (detect.py's warnings) in {len(flagged)} of {len(table)} record(s): "
+            print(f"implausible detections in {len(flagged)} of {len(table)} record(s): "
                   f"{', '.join(flagged)}: their figures score a detector that failed there")
     result = {"tables": tables, "summaries": summaries}
     if len(tables) > 1:
@@ -107,7 +112,7 @@ def main(argv=None) -> dict:
     return result
 
 
-def _warn_about(folder: Path, meta: dict, table) -> None:
+def _warn_about(folder: Path, meta: dict, table, ext: str) -> None:
     """``warning:`` lines for what detect.py found doubtful in the folder: the run's training
     warnings and each implausible record, so that a poor score never comes without its reason."""
     from tsad.errors import warn
@@ -116,7 +121,7 @@ def _warn_about(folder: Path, meta: dict, table) -> None:
     for message in meta.get("run_warnings") or []:
         warn(f"{folder / DETECTIONS_META}: the run {meta.get('run', folder.name)} was tuned with a warning: {message}")
     for _, row in table[table[IMPLAUSIBLE_COLUMN]].iterrows():
-        warn(f"{folder / DETECTIONS_META}: record {row['record']}: implausible detection: {row[WARNINGS_COLUMN]}")
+        warn(f"{folder / (str(row['record']) + '.' + ext)}: implausible detection: {row[WARNINGS_COLUMN]}")
 
 
 def _mean_over_folds(comparison):

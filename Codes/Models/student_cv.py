@@ -87,15 +87,27 @@ def main(argv=None):
         if (root / f"fold{fold}" / "fold.json").is_file():
             print(f"fold {fold}: finished before, skipped")
             continue
-        crossval.run_fold(ws, data, Path(args.input_dir), args.name, fold, args.folds, seed=args.seed,
-                          train_fn=train_fn, detector_name=args.detector, val=args.val, hop=args.hop,
-                          threshold=args.threshold, train_windows=args.train_windows)
+        row = crossval.run_fold(ws, data, Path(args.input_dir), args.name, fold, args.folds, seed=args.seed,
+                                train_fn=train_fn, detector_name=args.detector, val=args.val, hop=args.hop,
+                                threshold=args.threshold, train_windows=args.train_windows)
+        _warn_implausible(root / f"fold{fold}" / "detections", Path(args.input_dir), row["test_records"].split())
     folds_table, records_table, summary = crossval.collect(ws, args.name)
     text = (f"# Cross-validation `{args.name}`\n\n`{command}`\n\n" + to_markdown(summary) + "\n\n## Folds\n\n"
             + to_markdown(folds_table) + "\n")
     save_text(root / "summary.md", text)
     print(to_markdown(summary))
     return summary
+
+
+def _warn_implausible(det_dir: Path, input_dir: Path, names: list[str]) -> None:
+    """A ``warning:`` line for each test record of a fold whose detections are implausible for a heart
+    (tsad.records.detection_warnings), as detect.py gives."""
+    from tsad.errors import warn
+    from tsad.records import DEFAULT_EXT, check_detections
+
+    for name, found in check_detections(det_dir, input_dir, names, DEFAULT_EXT).items():
+        if found:
+            warn(f"{det_dir / (name + '.' + DEFAULT_EXT)}: implausible detection: {'; '.join(found)}")
 
 
 if __name__ == "__main__":

@@ -242,8 +242,9 @@ def threshold_warnings(grid, index: int, f1, tuned_on: str) -> list[str]:
     ``f1`` is the pooled F1 at every threshold of ``grid``, ``index`` the chosen one.
 
     A best F1 of 0 means no threshold finds a beat: the model has not learned. A best F1 under
-    MIN_VALIDATION_F1, or a best threshold at the lowest candidate (the beats barely rise above the
-    background) or at the highest (false peaks reach that high), means the detections will be poor."""
+    MIN_VALIDATION_F1, a best threshold at the lowest candidate or under the fixed grid (the beats
+    barely rise above the background), or at the highest (false peaks reach that high), means the
+    detections will be poor or fragile."""
     best, thr = float(f1[index]), float(grid[index])
     span = f"{float(grid[0]):g} to {float(grid[-1]):g}"
     if best == 0:
@@ -254,9 +255,10 @@ def threshold_warnings(grid, index: int, f1, tuned_on: str) -> list[str]:
     if best < MIN_VALIDATION_F1:
         out.append(f"F1 {best:.4f} on {tuned_on} at the best threshold {thr:g}, under {MIN_VALIDATION_F1:g}: "
                    f"the model misses or invents many beats; {TRAINING_HINT}")
-    if index == 0:
-        out.append(f"the best threshold is the lowest tried ({thr:g}): the model's beat probabilities barely "
-                   f"rise above the background (barely trained or badly calibrated); {TRAINING_HINT}")
+    if index == 0 or thr < THRESHOLD_GRID[0]:
+        where = "the lowest tried" if index == 0 else f"under the fixed grid's lowest, {THRESHOLD_GRID[0]:g}"
+        out.append(f"the best threshold is {where} ({thr:g}): the model's beat probabilities stay low (barely "
+                   f"trained or badly calibrated), and its detections hang on a small margin; {TRAINING_HINT}")
     elif index == len(grid) - 1:
         out.append(f"the best threshold is the highest tried ({thr:g}): the model's false peaks reach that "
                    f"high (an overconfident model); check its detections, or set detect.py --threshold")
@@ -561,7 +563,9 @@ def write_detection_meta(out_dir, detector: Detector, settings: dict, per_record
     record = {"run": detector.name, "kind": detector.kind, "description": detector.description,
               "geometry": detector.geometry.to_dict() if detector.kind != "classical" else None,
               **detector.info, **settings, "run_warnings": list(detector.warnings),
-              "implausible_records": [r["record"] for r in per_record if r.get("warnings")],
+              # None: the records were not checked (a caller that gave no per-record "warnings")
+              "implausible_records": [r["record"] for r in per_record if r["warnings"]]
+              if all("warnings" in r for r in per_record) else None,
               "records": per_record, "compute_s": round(seconds, 3),
               "ecg_s": round(ecg_s, 1), "real_time_factor": round(ecg_s / seconds, 1) if seconds else None}
     path = Path(out_dir) / DETECTIONS_META
@@ -570,19 +574,35 @@ def write_detection_meta(out_dir, detector: Detector, settings: dict, per_record
 
 
 def record_warnings(meta: dict) -> dict[str, list[str]]:
-    """{record: its warnings} of a detections.json (only the records that have some)."""
-    return {str(r["record"]): [str(w) for w in r["warnings"]] for r in meta.get("records") or []
-            if isinstance(r, dict) and r.get("warnings")}
+    """{record: its warnings, [] when plausible} of the records a detections.json says were checked
+    (a folder written before the check, or by cross-validation, lists its records without any)."""
+    return {str(r["record"]): [str(w) for w in r["warnings"] or []] for r in meta.get("records") or []
+            if isinstance(r, dict) and "warnings" in r}
+
+
+def check_detections(det_dir, input_dir, records, ext: str = DEFAULT_EXT) -> dict[str, list[str]]:
+    """{record: ``detection_warnings``} of detection files already written (``<det_dir>/<record>.<ext>``),
+    judged against the records' own signals in ``input_dir`` (every lead, at the record's own rate)."""
+    from .ec57 import read_detections
+
+    out = {}
+    for name in records:
+        folder, name = ecg.record_files(Path(input_dir) / str(name))
+        header = _read_header(folder, name)
+        record = ecg.read_record(folder / name, channels=tuple(range(header.n_sig)), fs=header.fs,
+                                 require_annotations=False)
+        out[name] = detection_warnings(read_detections(det_dir, name, ext), record.fs, record.n_samples,
+                                       record.signal, record.fs)
+    return out
 
 
 IMPLAUSIBLE_COLUMN = "implausible"   # the flag evaluate_records.py and the app add to a per-record table
 WARNINGS_COLUMN = "warnings"
 
 
-def mark_implausible(table: pd.DataFrame, meta: dict) -> pd.DataFrame:
-    """The per-record table with IMPLAUSIBLE_COLUMN (True where detect.py warned about the record)
-    and WARNINGS_COLUMN (its warnings, '; '-joined), from the folder's detections.json."""
-    warned = record_warnings(meta)
+def mark_implausible(table: pd.DataFrame, warned: dict[str, list[str]]) -> pd.DataFrame:
+    """The per-record table with IMPLAUSIBLE_COLUMN (True where a record has warnings in ``warned``,
+    as ``record_warnings`` or ``check_detections`` give them) and WARNINGS_COLUMN ('; '-joined)."""
     names = table["record"].astype(str) if "record" in table else pd.Series([], dtype=str)
-    return table.assign(**{IMPLAUSIBLE_COLUMN: names.map(lambda r: r in warned).astype(bool),
+    return table.assign(**{IMPLAUSIBLE_COLUMN: names.map(lambda r: bool(warned.get(r))).astype(bool),
                            WARNINGS_COLUMN: names.map(lambda r: "; ".join(warned.get(r, [])))})

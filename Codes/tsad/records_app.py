@@ -227,14 +227,14 @@ def folder_table(folder: DetectionFolder, annotator: str = "atr") -> tuple[pd.Da
         table = _read_csv(saved)
         summary = _read_csv(summary_path) if summary_path.is_file() else ec57.summarise(table)
         if IMPLAUSIBLE_COLUMN not in table:   # written before evaluate_records.py flagged records
-            table = mark_implausible(table, folder.meta)
+            table = mark_implausible(table, record_warnings(folder.meta))
         return table, summary, f"{saved.name} and {summary_path.name} (evaluate_records.py)"
     annotated = [r for r in folder.records if (folder.input_dir / f"{r}.{annotator}").is_file()]
     if not annotated:
         return pd.DataFrame(), pd.DataFrame(), "no record of this folder has reference beats"
     table = ec57.score_folder(folder.path, folder.input_dir, folder.ext, records=annotated,
                               annotator=annotator)
-    return mark_implausible(table, folder.meta), ec57.summarise(table), (
+    return mark_implausible(table, record_warnings(folder.meta)), ec57.summarise(table), (
         f"scored now over the whole records ({len(annotated)} of {len(folder.records)} have reference beats)")
 
 
@@ -360,7 +360,7 @@ def folder_summary(folder: DetectionFolder) -> None:
                f"extension .{folder.ext}")
     for message in meta.get("run_warnings") or []:
         st.warning(f"{folder.run}: its detection threshold was tuned with a warning: {message}")
-    implausible = sorted(record_warnings(meta))
+    implausible = sorted(r for r, found in record_warnings(meta).items() if found)
     if implausible:
         st.warning(f"Implausible detections (detect.py's warnings) in {len(implausible)} of "
                    f"{len(folder.records)} record(s): {', '.join(implausible)}; the table marks them.")

@@ -249,15 +249,18 @@ def _tune_detection_threshold(run_dir, val: SplitData, fs: float, device: str, s
                               warmup_steps: int = 0) -> dict:
     """Whole-record detection needs a fixed threshold: the best F1 on the validation windows, saved
     as the run's detection.json (cross-validation retunes it on whole validation records). A doubtful
-    one (``records.threshold_warnings``) is a ``warning:`` line on stderr and stays in the file; when
-    the run's ``steps`` all fell inside the warm-up, the warnings say so (the rate never peaked)."""
+    one (``records.threshold_warnings``) is a ``warning:`` line on stderr and stays in the file, and so
+    is a run whose ``steps`` all fell inside the warm-up (its learning rate never peaked)."""
     from .records import save_tuned_threshold, tune_threshold_windows
+
+    from .records import TRAINING_HINT
 
     model = load_student(run_dir, get_device(device))
     tuned = tune_threshold_windows(student_probs(model, val.series), val.labels, fs)
-    if tuned["warnings"] and steps is not None and warmup_steps >= steps:
-        tuned["warnings"] = [f"{w} (all {steps} optimiser steps of this run fell inside its {warmup_steps}-step "
-                             f"warm-up: the learning rate never reached --lr)" for w in tuned["warnings"]]
+    if steps is not None and warmup_steps >= steps:
+        tuned["warnings"].append(f"all {steps} optimiser steps of this run fell inside its {warmup_steps}-step "
+                                 f"warm-up: the learning rate never reached --lr, so the model is likely "
+                                 f"under-trained; {TRAINING_HINT}")
     tuned["training_steps"] = steps
     save_tuned_threshold(run_dir, tuned)
     log.info("%s: detection threshold %g (F1 %.4f on the validation windows)", run_dir.name,
