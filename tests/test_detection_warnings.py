@@ -50,7 +50,8 @@ def test_a_model_peaking_at_0_02_gets_a_threshold_that_finds_its_beats():
     assert tuned["threshold"] < 0.02 and tuned["val_F1"] == pytest.approx(1.0)
     assert tuned["threshold"] in tuned["grid"] and len(tuned["F1"]) == len(tuned["grid"])
     assert len(tuned["warnings"]) == 1                              # found, but low: said so
-    assert "under the fixed grid's lowest" in tuned["warnings"][0] and "not learned" not in tuned["warnings"][0]
+    assert "under the fixed grid's lowest" in tuned["warnings"][0]
+    assert "not learned" not in tuned["warnings"][0]
     well = records.tune_threshold_windows(*peaked_windows(0.9), FS)  # the same model, calibrated
     assert well["val_F1"] == pytest.approx(1.0) and well["warnings"] == [] and well["threshold"] >= 0.05
     # the fixed grid alone finds none of its beats: the floor this replaces
@@ -176,7 +177,8 @@ def test_an_undertrained_student_is_reported_from_training_to_scoring(split_work
     tuned = json.loads(tuned_path.read_text())
     assert tuned["val_F1"] == 0 and tuned["training_steps"] == 1
     assert len(tuned["warnings"]) == 2 and "has not learned" in tuned["warnings"][0]
-    assert tuned["warnings"][1].startswith("all 1 optimiser steps of this run fell inside its 1000-step warm-up")
+    assert tuned["warnings"][1].startswith("all 1 optimiser steps of this run fell inside its 1000-step "
+                                           "warm-up")
     warning_lines = [line for line in err.splitlines() if line.startswith("warning:")]
     assert warning_lines == [f"warning: {tuned_path}: {w}" for w in tuned["warnings"]]
 

@@ -102,8 +102,8 @@ def main(argv=None) -> dict:
           f"real-time factor {meta['real_time_factor']}x ({meta['ecg_s']:.0f} s of ECG in {meta['compute_s']:.1f} s)")
     implausible = meta["implausible_records"]
     if implausible:
-        print(f"implausible detections in {len(implausible)} of {len(names)} record(s): {', '.join(implausible)} "
-              f"(the warnings above; detections.json lists them)")
+        print(f"implausible detections in {len(implausible)} of {len(names)} record(s): "
+              f"{', '.join(implausible)} (the warnings above; detections.json lists them)")
     if detector.warnings:
         print(f"{args.run}: its threshold was tuned with {len(detector.warnings)} warning(s) (above; "
               f"{ws.run_dir(args.run) / records.THRESHOLD_FILE})")

@@ -50,13 +50,11 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> dict:
-    from tsad import ec57
+    from tsad import ec57, records
     from tsad.common import seed_everything, setup_logging
     from tsad.evaluate import to_markdown
     from tsad.fileio import save_text
     from tsad.plots import records_comparison_figure, save_figure
-    from tsad.records import (IMPLAUSIBLE_COLUMN, WARNINGS_COLUMN, check_detections, mark_implausible,
-                              read_detection_meta, record_warnings)
 
     args = parse_args(argv)
     setup_logging()
@@ -67,11 +65,12 @@ def main(argv=None) -> dict:
         errs: dict = {}
         table = ec57.score_folder(folder, args.input_dir, args.ext, skip_s=skip, annotator=args.annotator,
                                   errors=errs)
-        meta = read_detection_meta(folder)
-        warned = record_warnings(meta)   # detect.py checked its records; other folders are checked here
-        warned.update(check_detections(folder, args.input_dir, [r for r in table["record"].astype(str)
-                                                                if r not in warned], args.ext))
-        table = mark_implausible(table, warned)
+        meta = records.read_detection_meta(folder)
+        # detect.py checked its records for a heart's plausibility; another folder's are checked here
+        warned = records.record_warnings(meta)
+        unchecked = [r for r in table["record"].astype(str) if r not in warned]
+        warned.update(records.check_detections(folder, args.input_dir, unchecked, args.ext))
+        table = records.mark_implausible(table, warned)
         _warn_about(folder, meta, table, args.ext)
         summary = ec57.summarise(table, n_boot=args.bootstrap, seed=args.seed)
         save_text(folder / "records.csv", table.to_csv(index=False))
@@ -80,8 +79,9 @@ def main(argv=None) -> dict:
                   f"{' (first 5 min left out)' if skip else ''}\n\n{to_markdown(summary)}\n\n{to_markdown(table)}\n")
         name = folder.name if folder.name not in tables else str(folder)
         tables[name], summaries[name], errors[name] = table, summary, errs
-        print(f"\n## {folder}\n{to_markdown(table.drop(columns=WARNINGS_COLUMN))}\n\n{to_markdown(summary)}")
-        flagged = table.loc[table[IMPLAUSIBLE_COLUMN], "record"].astype(str).tolist()
+        shown = table.drop(columns=records.WARNINGS_COLUMN)   # the warnings are lines of their own
+        print(f"\n## {folder}\n{to_markdown(shown)}\n\n{to_markdown(summary)}")
+        flagged = table.loc[table[records.IMPLAUSIBLE_COLUMN], "record"].astype(str).tolist()
         if flagged:
             print(f"implausible detections in {len(flagged)} of {len(table)} record(s): "
                   f"{', '.join(flagged)}: their figures score a detector that failed there")
@@ -119,7 +119,8 @@ def _warn_about(folder: Path, meta: dict, table, ext: str) -> None:
     from tsad.records import DETECTIONS_META, IMPLAUSIBLE_COLUMN, WARNINGS_COLUMN
 
     for message in meta.get("run_warnings") or []:
-        warn(f"{folder / DETECTIONS_META}: the run {meta.get('run', folder.name)} was tuned with a warning: {message}")
+        warn(f"{folder / DETECTIONS_META}: the run {meta.get('run', folder.name)} was tuned with a warning: "
+             f"{message}")
     for _, row in table[table[IMPLAUSIBLE_COLUMN]].iterrows():
         warn(f"{folder / (str(row['record']) + '.' + ext)}: implausible detection: {row[WARNINGS_COLUMN]}")
 

@@ -248,8 +248,8 @@ def threshold_warnings(grid, index: int, f1, tuned_on: str) -> list[str]:
     best, thr = float(f1[index]), float(grid[index])
     span = f"{float(grid[0]):g} to {float(grid[-1]):g}"
     if best == 0:
-        message = (f"no threshold from {span} finds a beat on {tuned_on} (F1 0): the model has not learned to "
-                   f"mark beats, and its detections will be empty or wrong; {TRAINING_HINT}")
+        message = (f"no threshold from {span} finds a beat on {tuned_on} (F1 0): the model has not "
+                   f"learned to mark beats, and its detections will be empty or wrong; {TRAINING_HINT}")
         return [message]
     out = []
     if best < MIN_VALIDATION_F1:
@@ -257,8 +257,9 @@ def threshold_warnings(grid, index: int, f1, tuned_on: str) -> list[str]:
                    f"the model misses or invents many beats; {TRAINING_HINT}")
     if index == 0 or thr < THRESHOLD_GRID[0]:
         where = "the lowest tried" if index == 0 else f"under the fixed grid's lowest, {THRESHOLD_GRID[0]:g}"
-        out.append(f"the best threshold is {where} ({thr:g}): the model's beat probabilities stay low (barely "
-                   f"trained or badly calibrated), and its detections hang on a small margin; {TRAINING_HINT}")
+        out.append(f"the best threshold is {where} ({thr:g}): the model's beat probabilities stay low "
+                   f"(barely trained or badly calibrated), and its detections hang on a small margin; "
+                   f"{TRAINING_HINT}")
     elif index == len(grid) - 1:
         out.append(f"the best threshold is the highest tried ({thr:g}): the model's false peaks reach that "
                    f"high (an overconfident model); check its detections, or set detect.py --threshold")
@@ -400,9 +401,9 @@ def detect_record(detector: Detector, record_path, hop: int | None = None,
     samples = np.clip(np.round(beats * scale).astype(np.int64), 0, max(n_source - 1, 0))
     warnings = detection_warnings(samples, record.source_fs, n_source, record.signal, g.fs)
     if not len(samples):   # why: the model's probability never rose above the threshold
-        warnings[0] += (f" (the model's probability peaks at {float(prob.max()):.3g}, under the threshold "
-                        f"{threshold:g}: a model that has not learned, see its detection.json, or a threshold "
-                        f"too high for it)")
+        warnings[0] += (f" (the model's probability peaks at {float(prob.max()):.3g}, under the "
+                        f"threshold {threshold:g}: a model that has not learned, see its detection.json, or "
+                        f"a threshold too high for it)")
     return RecordDetection(record.name, record.source_fs, n_source, samples, prob[beats], prob, g.fs,
                            time.perf_counter() - started, warnings)
 

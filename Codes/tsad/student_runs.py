@@ -251,16 +251,14 @@ def _tune_detection_threshold(run_dir, val: SplitData, fs: float, device: str, s
     as the run's detection.json (cross-validation retunes it on whole validation records). A doubtful
     one (``records.threshold_warnings``) is a ``warning:`` line on stderr and stays in the file, and so
     is a run whose ``steps`` all fell inside the warm-up (its learning rate never peaked)."""
-    from .records import save_tuned_threshold, tune_threshold_windows
-
-    from .records import TRAINING_HINT
+    from .records import TRAINING_HINT, save_tuned_threshold, tune_threshold_windows
 
     model = load_student(run_dir, get_device(device))
     tuned = tune_threshold_windows(student_probs(model, val.series), val.labels, fs)
     if steps is not None and warmup_steps >= steps:
-        tuned["warnings"].append(f"all {steps} optimiser steps of this run fell inside its {warmup_steps}-step "
-                                 f"warm-up: the learning rate never reached --lr, so the model is likely "
-                                 f"under-trained; {TRAINING_HINT}")
+        tuned["warnings"].append(f"all {steps} optimiser steps of this run fell inside its "
+                                 f"{warmup_steps}-step warm-up: the learning rate never reached --lr, so the "
+                                 f"model is likely under-trained; {TRAINING_HINT}")
     tuned["training_steps"] = steps
     save_tuned_threshold(run_dir, tuned)
     log.info("%s: detection threshold %g (F1 %.4f on the validation windows)", run_dir.name,
