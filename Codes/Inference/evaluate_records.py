@@ -10,10 +10,10 @@ Writes into each detection folder records.csv (record, n_ref, n_det, TP, FP, FN,
 median absolute timing error and signed offset in ms, share of matched beats within +-2 samples
 at 128 Hz, and `implausible` / `warnings`: the records whose detections are implausible for a heart,
 as detect.py found them or, for a folder it did not check, as found here; also shown as `warning:`
-lines, with the run's own training warnings) and summary.csv / summary.md (gross = pooled counts, average = mean over records, each
-with a 95% bootstrap interval over records). With several folders, --out gets comparison.csv,
-comparison.md and comparison.png (per-record F1, timing-error histogram); only records that every
-folder detected are compared.
+lines, with the run's own training warnings) and summary.csv / summary.md (gross = pooled counts,
+average = mean over records, each with a 95% bootstrap interval over records). With several
+folders, --out gets comparison.csv, comparison.md and comparison.png (per-record F1, timing-error
+histogram); only records that every folder detected are compared.
 """
 
 from __future__ import annotations

@@ -90,7 +90,8 @@ def main(argv=None):
         row = crossval.run_fold(ws, data, Path(args.input_dir), args.name, fold, args.folds, seed=args.seed,
                                 train_fn=train_fn, detector_name=args.detector, val=args.val, hop=args.hop,
                                 threshold=args.threshold, train_windows=args.train_windows)
-        _warn_implausible(root / f"fold{fold}" / "detections", Path(args.input_dir), row["test_records"].split())
+        _warn_implausible(root / f"fold{fold}" / "detections", Path(args.input_dir),
+                          row["test_records"].split())
     folds_table, records_table, summary = crossval.collect(ws, args.name)
     text = (f"# Cross-validation `{args.name}`\n\n`{command}`\n\n" + to_markdown(summary) + "\n\n## Folds\n\n"
             + to_markdown(folds_table) + "\n")
