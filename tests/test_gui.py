@@ -281,6 +281,28 @@ def test_compare_page_shows_every_model_and_the_losses(tiny_ws, monkeypatch):
     assert len(at.dataframe) == 1
 
 
+def test_a_run_that_has_not_learned_is_flagged_beside_it(split_workspace, monkeypatch):
+    from tsad import records
+
+    ws = split_workspace
+    val = load_split(ws, "val", check_images=False)
+    # what tuning makes of a model whose probability is the beats' base rate everywhere
+    tuned = records.tune_threshold_windows(np.full(val.labels.shape, 0.01, np.float32), val.labels, 128)
+    records.save_tuned_threshold(ws.run_dir("LSTM_train"), tuned)
+    test = load_split(ws, "test", check_images=False)
+    save_outputs(ws.run_dir("LSTM_train"), "LSTM_train", fabricated_probs(test.labels, 0), test.labels,
+                 test.series, test.ids)
+    expected = f"LSTM_train (detection.json): {tuned['warnings'][0]}"
+    assert "has not learned" in expected
+    for page in ("pages/2_Student.py", "pages/3_Compare.py"):
+        at = app_on(ws, monkeypatch, page)
+        assert not at.error, [e.value for e in at.error]
+        assert [w.value for w in at.warning] == [expected], page
+    at = app_on(ws, monkeypatch, "pages/2_Student.py")
+    at.radio(key="_tsad_lambda").set_value("0.5").run()          # another run: its own (no) warnings
+    assert not at.warning, [w.value for w in at.warning]
+
+
 def test_switching_pages_keeps_workspace_and_window(tiny_ws, monkeypatch):
     at = app_on(tiny_ws, monkeypatch, "pages/3_Compare.py")
     at.selectbox(key="_tsad_window").set_value(38).run()

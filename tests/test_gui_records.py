@@ -297,3 +297,31 @@ def test_missed_beats_show_their_class_and_the_next_miss_of_a_class(setup, monke
     at.button(key="tsad_records_previous_miss").click().run()
     assert at.session_state["tsad_records_start"] == ([0, *starts])[-2]
     assert not at.exception and not at.error
+
+
+def test_implausible_records_and_the_runs_warnings_are_shown_and_marked(setup, monkeypatch, tmp_path):
+    folder = tmp_path / "flagged"
+    shutil.copytree(setup["xqrs"], folder)
+    (folder / "records.csv").unlink()                      # scored on the fly: flagged from detections.json
+    meta = json.loads((folder / "detections.json").read_text())
+    meta["records"][0]["warnings"] = ["no beat detected in 60 s"]
+    meta.update(implausible_records=[meta["records"][0]["record"]], run_warnings=["F1 0.1000 on 8 windows"])
+    (folder / "detections.json").write_text(json.dumps(meta))
+    at = other_folder(setup, monkeypatch, folder)
+    assert not at.error, [e.value for e in at.error]
+    shown = [w.value for w in at.warning]
+    assert "xqrs: its detection threshold was tuned with a warning: F1 0.1000 on 8 windows" in shown
+    assert any(w.startswith("Implausible detections (detect.py's warnings) in 1 of 2 record(s): demo00")
+               for w in shown)
+    assert "demo00: implausible detection: no beat detected in 60 s" in shown     # the record on view
+    table = at.dataframe[0].value.set_index("record")
+    assert table["implausible"].to_dict() == {"demo00": True, "demo01": False}
+    at.selectbox(key="tsad_records_record").set_value("demo01").run()
+    assert not any(w.value.startswith("demo01:") for w in at.warning)
+
+
+def test_the_scored_folder_has_no_warning(setup, monkeypatch):
+    at = page_on(setup["ws"], monkeypatch, setup["xqrs"])
+    assert not at.warning, [w.value for w in at.warning]
+    table = at.dataframe[0].value
+    assert table["implausible"].tolist() == [False, False]        # evaluate_records.py's column

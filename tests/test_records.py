@@ -304,6 +304,7 @@ def test_detect_writes_readable_annotations_at_the_records_own_rate(demo, tmp_pa
                         "--records", "demo00", "demo01", "--out", str(out), "--threshold", "0.3"])
     meta = json.loads((out / "detections.json").read_text())
     assert meta["kind"] == "student" and meta["arch"] == "cnn_bilstm" and meta["real_time_factor"] > 0
+    assert meta["implausible_records"] == [] and [r["warnings"] for r in meta["records"]] == [[], []]
     beats128 = wfdb.rdann(str(out / "demo00"), "tsad").sample
     csv = pd.read_csv(out / "demo00_beats.csv")
     assert csv["sample"].tolist() == beats128.tolist()
@@ -379,6 +380,7 @@ def test_student_cv_scores_every_record_once(demo):
     assert set(summary["figure"]) >= {"gross_F1", "MSP", "MSR", "within_2_samples"}
     tuned = json.loads((root / "fold0" / "detection.json").read_text())
     assert tuned["threshold"] in tuned["grid"] and not set(tuned["records"]) & set(folds["test_records"][0].split())
+    assert tuned["grid"] == list(records.THRESHOLD_CANDIDATES) and isinstance(tuned["warnings"], list)
     assert "student_cv.py" in (root / "command.txt").read_text()
 
 

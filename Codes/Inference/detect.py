@@ -16,6 +16,11 @@ Writes, in --out (default <workspace>/detections/<run>/): <record>.<ext> (a WFDB
 wfdb.rdann and PhysioNet's bxb read it), <record>_beats.csv (sample, time_s, probability),
 <record>_probs.npy (the combined probability, learned models only) and detections.json (the model,
 settings and the real-time factor). A record without annotations is detected all the same.
+
+A result that is implausible for a heart is a `warning:` line on stderr, in the summary and in
+detections.json: a record with no beat, a mean rate under 20 or over 300 per minute, or more than
+10 s without a beat where the signal is not flat (tsad.records.detection_warnings); and the
+warnings recorded when the run's threshold was tuned (a model that has not learned).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ def main(argv=None) -> dict:
     from tsad import records
     from tsad.common import seed_everything, setup_logging
     from tsad.data import list_records
+    from tsad.errors import warn
     from tsad.paths import Workspace
 
     args = parse_args(argv)
@@ -76,6 +82,8 @@ def main(argv=None) -> dict:
     if missing:
         raise records.DetectionError(f"{folder}: no header for record(s) {', '.join(missing)}")
     detector = records.load_detector(ws, args.run, device=args.device)
+    for message in detector.warnings:   # the run's own verdict, recorded when it was trained
+        warn(f"{ws.resolve_run_dir(args.run) / records.THRESHOLD_FILE}: {message}")
     # a run given by its path (a folder outside the workspace) is filed under its folder's name
     label = Path(args.run).name if Path(args.run).is_absolute() or args.run.startswith(".") else args.run
     out = Path(args.out) if args.out else ws.root / records.DETECTIONS_DIR / label
@@ -86,7 +94,11 @@ def main(argv=None) -> dict:
                                     refractory_s=args.refractory)
         records.write_detection(det, out, args.ext)
         per_record.append({"record": name, "fs": det.fs, "beats": int(len(det.samples)),
-                           "duration_s": round(det.duration_s, 2), "compute_s": round(det.seconds, 3)})
+                           "duration_s": round(det.duration_s, 2), "compute_s": round(det.seconds, 3),
+                           "warnings": det.warnings})
+        if det.warnings:
+            bar.clear()   # keep the warning line apart from the progress bar
+            warn(f"record {folder / name}: implausible detection by {args.run}: {'; '.join(det.warnings)}")
         bar.set_postfix(beats=len(det.samples))
     settings = {"input_dir": str(folder.resolve()), "ext": args.ext, "hop": args.hop,
                 "threshold": detector.threshold if args.threshold is None else args.threshold,
@@ -95,7 +107,15 @@ def main(argv=None) -> dict:
     meta = records.read_detection_meta(out)
     print(f"{len(names)} record(s), {sum(r['beats'] for r in per_record)} beats -> {out}; "
           f"real-time factor {meta['real_time_factor']}x ({meta['ecg_s']:.0f} s of ECG in {meta['compute_s']:.1f} s)")
-    return {"out": out, "meta": meta_path, "records": per_record}
+    implausible = meta["implausible_records"]
+    if implausible:
+        print(f"implausible detections in {len(implausible)} of {len(names)} record(s): "
+              f"{', '.join(implausible)} (the warnings above; detections.json lists them)")
+    if detector.warnings:
+        print(f"{args.run}: its threshold was tuned with {len(detector.warnings)} warning(s) (above; "
+              f"{ws.run_dir(args.run) / records.THRESHOLD_FILE})")
+    return {"out": out, "meta": meta_path, "records": per_record, "implausible_records": implausible,
+            "run_warnings": list(detector.warnings)}
 
 
 if __name__ == "__main__":

@@ -8,13 +8,15 @@ Every detection file <record>.<ext> of a folder is matched one-to-one to the rec
 beats (<record>.atr, beat annotations only) within 150 ms, in the record's own sample numbers.
 Writes into each detection folder records.csv (record, n_ref, n_det, TP, FP, FN, Se, PPV, F1,
 median absolute timing error and signed offset in ms, share of matched beats within +-2 samples
-at 128 Hz, and the sensitivity per beat class: n_<c>, TP_<c>, Se_<c> for the AAMI classes N S V F Q
-and for paced, L and R beats, Se_<c> empty (n/a) where the record has no beat of the class) and
-summary.csv / summary.md (gross = pooled counts, average = mean over records, each with a 95%
-bootstrap interval over records; gross Se_<c> per class). With several folders, --out gets
-comparison.csv, comparison.md and comparison.png (per-record F1, timing-error histogram); only
-records that every folder detected are compared, and the per-class gross Se is a column of the
-comparison too.
+at 128 Hz; the sensitivity per beat class: n_<c>, TP_<c>, Se_<c> for the AAMI classes N S V F Q
+and for paced, L and R beats, Se_<c> empty (n/a) where the record has no beat of the class; and
+`implausible` / `warnings`: the records whose detections are implausible for a heart, as detect.py
+found them or, for a folder it did not check, as found here, also shown as `warning:` lines with
+the run's own training warnings) and summary.csv / summary.md (gross = pooled counts, average =
+mean over records, each with a 95% bootstrap interval over records; gross Se_<c> per class). With
+several folders, --out gets comparison.csv, comparison.md and comparison.png (per-record F1,
+timing-error histogram); only records that every folder detected are compared, and the per-class
+gross Se is a column of the comparison too.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> dict:
-    from tsad import ec57
+    from tsad import ec57, records
     from tsad.common import seed_everything, setup_logging
     from tsad.evaluate import to_markdown
     from tsad.fileio import save_text
@@ -66,6 +68,13 @@ def main(argv=None) -> dict:
         errs: dict = {}
         table = ec57.score_folder(folder, args.input_dir, args.ext, skip_s=skip, annotator=args.annotator,
                                   errors=errs)
+        meta = records.read_detection_meta(folder)
+        # detect.py checked its records for a heart's plausibility; another folder's are checked here
+        warned = records.record_warnings(meta)
+        unchecked = [r for r in table["record"].astype(str) if r not in warned]
+        warned.update(records.check_detections(folder, args.input_dir, unchecked, args.ext))
+        table = records.mark_implausible(table, warned)
+        _warn_about(folder, meta, table, args.ext)
         summary = ec57.summarise(table, n_boot=args.bootstrap, seed=args.seed)
         save_text(folder / "records.csv", table.to_csv(index=False))
         save_text(folder / "summary.csv", summary.to_csv(index=False))
@@ -73,7 +82,12 @@ def main(argv=None) -> dict:
                   f"{' (first 5 min left out)' if skip else ''}\n\n{to_markdown(summary)}\n\n{to_markdown(table)}\n")
         name = folder.name if folder.name not in tables else str(folder)
         tables[name], summaries[name], errors[name] = table, summary, errs
-        print(f"\n## {folder}\n{to_markdown(table)}\n\n{to_markdown(summary)}")
+        shown = table.drop(columns=records.WARNINGS_COLUMN)   # the warnings are lines of their own
+        print(f"\n## {folder}\n{to_markdown(shown)}\n\n{to_markdown(summary)}")
+        flagged = table.loc[table[records.IMPLAUSIBLE_COLUMN], "record"].astype(str).tolist()
+        if flagged:
+            print(f"implausible detections in {len(flagged)} of {len(table)} record(s): "
+                  f"{', '.join(flagged)}: their figures score a detector that failed there")
     result = {"tables": tables, "summaries": summaries}
     if len(tables) > 1:
         common = set.intersection(*(set(t["record"].astype(str)) for t in tables.values()))
@@ -99,6 +113,19 @@ def main(argv=None) -> dict:
         print(f"\n## comparison ({len(common)} records) -> {out}\n{to_markdown(comparison)}")
         result["comparison"] = comparison
     return result
+
+
+def _warn_about(folder: Path, meta: dict, table, ext: str) -> None:
+    """``warning:`` lines for what detect.py found doubtful in the folder: the run's training
+    warnings and each implausible record, so that a poor score never comes without its reason."""
+    from tsad.errors import warn
+    from tsad.records import DETECTIONS_META, IMPLAUSIBLE_COLUMN, WARNINGS_COLUMN
+
+    for message in meta.get("run_warnings") or []:
+        warn(f"{folder / DETECTIONS_META}: the run {meta.get('run', folder.name)} was tuned with a warning: "
+             f"{message}")
+    for _, row in table[table[IMPLAUSIBLE_COLUMN]].iterrows():
+        warn(f"{folder / (str(row['record']) + '.' + ext)}: implausible detection: {row[WARNINGS_COLUMN]}")
 
 
 def _mean_over_folds(comparison):

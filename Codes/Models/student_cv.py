@@ -106,16 +106,31 @@ def main(argv=None):
         if (root / f"fold{fold}" / "fold.json").is_file() and not args.rescore:
             print(f"fold {fold}: finished before, skipped")
             continue
-        crossval.run_fold(ws, data, sources, args.name, fold, args.folds, seed=args.seed,
-                          train_fn=train_fn, detector_name=args.detector, val=args.val, hop=args.hop,
-                          threshold=args.threshold, train_windows=args.train_windows, parts=parts,
-                          reuse_model=args.rescore)
+        row = crossval.run_fold(ws, data, sources, args.name, fold, args.folds, seed=args.seed,
+                                train_fn=train_fn, detector_name=args.detector, val=args.val, hop=args.hop,
+                                threshold=args.threshold, train_windows=args.train_windows, parts=parts,
+                                reuse_model=args.rescore)
+        tests = row["test_records"].split()
+        where = crossval.source_map(sources, tests)
+        for folder in sorted(set(where.values())):
+            _warn_implausible(root / f"fold{fold}" / "detections", folder, [r for r in tests if where[r] == folder])
     folds_table, records_table, summary = crossval.collect(ws, args.name)
     text = (f"# Cross-validation `{args.name}`\n\n`{command}`\n\n" + to_markdown(summary) + "\n\n## Folds\n\n"
             + to_markdown(folds_table) + "\n")
     save_text(root / "summary.md", text)
     print(to_markdown(summary))
     return summary
+
+
+def _warn_implausible(det_dir: Path, input_dir: Path, names: list[str]) -> None:
+    """A ``warning:`` line for each test record of a fold whose detections are implausible for a heart
+    (tsad.records.detection_warnings), as detect.py gives."""
+    from tsad.errors import warn
+    from tsad.records import DEFAULT_EXT, check_detections
+
+    for name, found in check_detections(det_dir, input_dir, names, DEFAULT_EXT).items():
+        if found:
+            warn(f"{det_dir / (name + '.' + DEFAULT_EXT)}: implausible detection: {'; '.join(found)}")
 
 
 if __name__ == "__main__":

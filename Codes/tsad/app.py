@@ -65,6 +65,20 @@ def run_stage(message: str, cmd: str) -> None:
     st.code(cmd, language="bash")
 
 
+def run_warnings(ws: Workspace, run: ModelRun) -> None:
+    """The warnings recorded when the run's detection threshold was tuned (``<run>/detection.json``:
+    a model that has not learned, a doubtful threshold), one st.warning each, beside the model."""
+    from .records import THRESHOLD_FILE, DetectionError, tuned_warnings
+
+    try:
+        found = tuned_warnings(ws.run_dir(run.name))
+    except DetectionError as err:
+        st.error(str(err))
+        return
+    for message in found:
+        st.warning(f"{run.name} ({THRESHOLD_FILE}): {message}")
+
+
 # --- cached loaders -----------------------------------------------------------------------
 
 def stamp(*files: Path) -> tuple:
@@ -338,6 +352,7 @@ def model_page(kind: str) -> None:
     ws = page("Teacher" if kind == "teacher" else "Student", "🧠" if kind == "teacher" else "🎓")
     run = choose_run(kind)
     st.subheader(display_label(ws, run))
+    run_warnings(ws, run)
     data = test_windows(ws)
     if data is None:
         return

@@ -10,6 +10,10 @@ kind, a workspace another process is writing (``locks.LockHeld``). Every such me
 
 on stderr and exits with status 2; ``--debug`` (or ``TSAD_DEBUG=1``) shows the traceback instead.
 The app shows the same messages with ``st.error`` (``EXPECTED_ERRORS``).
+
+A result that is complete but doubtful (a model that has not learned, a record with no detected
+beat) does not stop a script: it is one ``warning: <file>: <problem>; <what to try>`` line on stderr
+(``warn``), and the script also records it in the metadata it writes, where the app shows it.
 """
 
 from __future__ import annotations
@@ -58,6 +62,12 @@ def error_line(err: BaseException, script: str) -> str:
     if not _names_a_file(message.split(": ", 1)[0]):
         message = f"{script}: {message}"
     return f"error: {message}"
+
+
+def warn(message: str) -> None:
+    """Shows a doubtful result as one line, ``warning: <message>``, on stderr (not through logging,
+    so that it shows however logging is configured)."""
+    print(f"warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
 
 
 def run_cli(main: Callable, argv: list[str] | None = None, script: str | None = None):

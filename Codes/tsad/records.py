@@ -16,6 +16,7 @@ rate, float16) for figures and the app.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -98,6 +99,7 @@ class Detector:
     description: str = ""
     info: dict = field(default_factory=dict)
     threshold: float = DEFAULT_THRESHOLD      # the run's tuned threshold (detection.json) or 0.5
+    warnings: list[str] = field(default_factory=list)   # recorded when the threshold was tuned
 
 
 # ---- classical detectors: one function each, one table ------------------------------------------
@@ -195,7 +197,7 @@ def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_siz
         return Detector(run, "student", geometry,
                         lambda x: student_probs(model, x, batch_size=batch_size),
                         description=f"student {arch}", info={"arch": arch, "lam": state.get("lam")},
-                        threshold=tuned_threshold(run_dir))
+                        threshold=tuned_threshold(run_dir), warnings=tuned_warnings(run_dir))
     if teacher_ckpt.is_file():
         from .render import render_window
         from .teacher import load_teacher, predict_images
@@ -218,7 +220,8 @@ def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_siz
         tiny = bool(getattr(bundle.source, "untrained", False))
         return Detector(run, "teacher", geometry, teacher_probs,
                         description="teacher" + (" (tiny random backbone)" if tiny else ""),
-                        info={"tiny_backbone": tiny}, threshold=tuned_threshold(run_dir))
+                        info={"tiny_backbone": tiny}, threshold=tuned_threshold(run_dir),
+                        warnings=tuned_warnings(run_dir))
     raise DetectionError(f"{run_dir}: no trained model ({paths.STUDENT_CHECKPOINT} or "
                          f"{paths.TEACHER_CHECKPOINT}); train the run first, or use {' / '.join(CLASSICAL_DETECTORS)}")
 
@@ -226,24 +229,141 @@ def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_siz
 # ---- the threshold, tuned on validation records ----------------------------------------------------
 
 THRESHOLD_FILE = "detection.json"
+# The fixed grid of thresholds, 0.05 to 0.95 ...
 THRESHOLD_GRID = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))
+# ... extended downwards geometrically to THRESHOLD_FLOOR, so that a model whose beats peak under 0.05
+# (barely trained, or badly calibrated as distilled students can be) still gets a threshold that finds
+# them instead of one that finds nothing.
+THRESHOLD_FLOOR = 1e-3
+THRESHOLD_LOW_STEPS = 10           # thresholds between the floor and the fixed grid (a factor ~1.48 apart)
+# A tuned threshold whose F1 on the validation data is under this is reported: such a model misses
+# or invents a large share of the beats.
+MIN_VALIDATION_F1 = 0.5
+# What to try when a student has not learned; every student training script takes these flags.
+TRAINING_HINT = ("try more training steps (--epochs, or more windows), a shorter warm-up (--warmup-steps), "
+                 "or --preset recommended")
+
+
+def threshold_candidates(floor: float = THRESHOLD_FLOOR, low_steps: int = THRESHOLD_LOW_STEPS) -> tuple:
+    """Every threshold the tuning tries, ascending: ``low_steps`` geometric steps from ``floor`` up to
+    the fixed grid's lowest value (rounded to 3 significant digits), then THRESHOLD_GRID.
+
+    The one place that builds the candidates: ``tune_threshold`` and ``tune_threshold_windows`` use it."""
+    low = np.geomspace(floor, THRESHOLD_GRID[0], low_steps + 1)[:-1] if low_steps > 0 else np.zeros(0)
+    return tuple(float(f"{x:.3g}") for x in low) + tuple(float(x) for x in THRESHOLD_GRID)
+
+
+THRESHOLD_CANDIDATES = threshold_candidates()
+
+
+def pooled_f1(counts: np.ndarray) -> np.ndarray:
+    """F1 at 150 ms, 2 TP / (2 TP + FP + FN), of each row of (TP, FP, FN) counts (0 without any beat)."""
+    counts = np.asarray(counts, np.int64)
+    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+    return 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+
+
+def choose_threshold(grid, counts: np.ndarray) -> tuple[int, np.ndarray]:
+    """The chosen threshold from the pooled (TP, FP, FN) counts at each threshold of ``grid``.
+
+    Parameters
+    ----------
+    grid : sequence of float
+        The thresholds, ascending.
+    counts : ndarray, shape (len(grid), 3)
+        TP, FP and FN summed over the validation data at each threshold.
+
+    Returns
+    -------
+    index : int
+        Position in ``grid`` of the best score. Among equal best scores, the middle of their longest
+        run of neighbouring thresholds (the first such run): the choice with the most room either
+        side. (The lowest of them would put a sharp model, whose F1 is the same from 0.001 up, at
+        the floor, where any background noise on new records becomes a beat.)
+    scores : ndarray, shape (len(grid),)
+        The score of every threshold: its pooled F1 at 150 ms (``pooled_f1``).
+    """
+    scores = pooled_f1(np.asarray(counts, np.int64).reshape(len(grid), 3))
+    best = np.flatnonzero(scores == scores.max())
+    runs = np.split(best, np.flatnonzero(np.diff(best) > 1) + 1)   # neighbouring thresholds together
+    longest = max(runs, key=len)                                   # the first of the longest
+    return int(longest[(len(longest) - 1) // 2]), scores
+
+
+def threshold_warnings(grid, index: int, f1, tuned_on: str) -> list[str]:
+    """What is doubtful about a tuned threshold, as sentences for the user (empty when nothing is).
+    ``f1`` is the pooled F1 at every threshold of ``grid``, ``index`` the chosen one.
+
+    A best F1 of 0 means no threshold finds a beat: the model has not learned. A best F1 under
+    MIN_VALIDATION_F1, a best threshold at the lowest candidate or under the fixed grid (the beats
+    barely rise above the background), or at the highest (false peaks reach that high), means the
+    detections will be poor or fragile."""
+    best, thr = float(f1[index]), float(grid[index])
+    span = f"{float(grid[0]):g} to {float(grid[-1]):g}"
+    if best == 0:
+        message = (f"no threshold from {span} finds a beat on {tuned_on} (F1 0): the model has not "
+                   f"learned to mark beats, and its detections will be empty or wrong; {TRAINING_HINT}")
+        return [message]
+    out = []
+    if best < MIN_VALIDATION_F1:
+        out.append(f"F1 {best:.4f} on {tuned_on} at the best threshold {thr:g}, under {MIN_VALIDATION_F1:g}: "
+                   f"the model misses or invents many beats; {TRAINING_HINT}")
+    if index == 0 or thr < THRESHOLD_GRID[0]:
+        where = "the lowest tried" if index == 0 else f"under the fixed grid's lowest, {THRESHOLD_GRID[0]:g}"
+        out.append(f"the best threshold is {where} ({thr:g}): the model's beat probabilities stay low "
+                   f"(barely trained or badly calibrated), and its detections hang on a small margin; "
+                   f"{TRAINING_HINT}")
+    elif index == len(grid) - 1:
+        out.append(f"the best threshold is the highest tried ({thr:g}): the model's false peaks reach that "
+                   f"high (an overconfident model); check its detections, or set detect.py --threshold")
+    return out
+
+
+def _tuned(grid, counts: np.ndarray, tuned_on: str, **extra) -> dict:
+    """The record of a tuning (detection.json): the choice, its F1, the grid, the warnings (judged on
+    the F1, whatever score ``choose_threshold`` maximises)."""
+    index, _ = choose_threshold(grid, counts)
+    f1 = pooled_f1(counts)
+    return {"threshold": float(grid[index]), "val_F1": float(f1[index]), "tuned_on": tuned_on, **extra,
+            "grid": [float(g) for g in grid], "F1": [round(float(x), 5) for x in f1],
+            "counts": np.asarray(counts, np.int64).tolist(),
+            "warnings": threshold_warnings(grid, index, f1, tuned_on)}
+
+
+def read_tuned(run_dir) -> dict:
+    """The run's ``detection.json`` ({} when there is none).
+
+    Raises
+    ------
+    DetectionError
+        The file is unreadable or names no threshold.
+    """
+    path = Path(run_dir) / THRESHOLD_FILE
+    if not path.is_file():
+        return {}
+    try:
+        tuned = json.loads(path.read_text())
+        float(tuned["threshold"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise DetectionError(f"{path}: unreadable tuned threshold ({err})") from err
+    return tuned
 
 
 def tuned_threshold(run_dir) -> float:
     """The threshold tuned for the run (``<run>/detection.json``), else DEFAULT_THRESHOLD."""
-    path = Path(run_dir) / THRESHOLD_FILE
-    if not path.is_file():
-        return DEFAULT_THRESHOLD
-    try:
-        return float(json.loads(path.read_text())["threshold"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        raise DetectionError(f"{path}: unreadable tuned threshold ({err})") from err
+    return float(read_tuned(run_dir).get("threshold", DEFAULT_THRESHOLD))
 
 
-def tune_threshold(detector: Detector, record_paths, grid=THRESHOLD_GRID, hop: int | None = None,
+def tuned_warnings(run_dir) -> list[str]:
+    """The warnings recorded when the run's threshold was tuned (``detection.json``), else []."""
+    return [str(w) for w in read_tuned(run_dir).get("warnings") or []]
+
+
+def tune_threshold(detector: Detector, record_paths, grid=THRESHOLD_CANDIDATES, hop: int | None = None,
                    refractory_s: float = DEFAULT_REFRACTORY_S) -> dict:
     """The threshold that maximises the gross F1 at 150 ms on whole validation records (records the
-    model did not train on, and never the test records). Returns the choice and the F1 per threshold."""
+    model did not train on, and never the test records). Returns the choice, the F1 per threshold
+    and the warnings (``threshold_warnings``)."""
     from . import ec57
 
     counts = np.zeros((len(grid), 3), np.int64)
@@ -256,17 +376,14 @@ def tune_threshold(detector: Detector, record_paths, grid=THRESHOLD_GRID, hop: i
             samples = np.round(beats * scale).astype(np.int64)
             m = ec57.match_beats(ref, samples, ec57.tolerance_samples(fs))
             counts[k] += (m.tp, m.fp, m.fn)
-    f1 = 2 * counts[:, 0] / np.maximum(2 * counts[:, 0] + counts[:, 1] + counts[:, 2], 1)
-    best = int(np.argmax(f1))
-    return {"threshold": float(grid[best]), "val_F1": float(f1[best]), "tuned_on": "whole validation records",
-            "records": [ecg.record_files(p)[1] for p in record_paths],
-            "grid": [float(g) for g in grid], "F1": [round(float(x), 5) for x in f1]}
+    return _tuned(grid, counts, "whole validation records",
+                  records=[ecg.record_files(p)[1] for p in record_paths])
 
 
-def tune_threshold_windows(probs: np.ndarray, labels: np.ndarray, fs: float, grid=THRESHOLD_GRID,
+def tune_threshold_windows(probs: np.ndarray, labels: np.ndarray, fs: float, grid=THRESHOLD_CANDIDATES,
                            refractory_s: float = DEFAULT_REFRACTORY_S) -> dict:
     """The threshold that maximises the pooled F1 at 150 ms over validation *windows* (each window
-    alone), for runs whose validation set is windows rather than whole records."""
+    alone), for runs whose validation set is windows rather than whole records; with the warnings."""
     from . import ec57
 
     tol = ec57.tolerance_samples(fs)
@@ -276,15 +393,18 @@ def tune_threshold_windows(probs: np.ndarray, labels: np.ndarray, fs: float, gri
         for p, ref in zip(probs, refs):
             m = ec57.match_beats(ref, pick_beats(p, fs, float(thr), refractory_s), tol)
             counts[k] += (m.tp, m.fp, m.fn)
-    f1 = 2 * counts[:, 0] / np.maximum(2 * counts[:, 0] + counts[:, 1] + counts[:, 2], 1)
-    best = int(np.argmax(f1))
-    return {"threshold": float(grid[best]), "val_F1": float(f1[best]), "tuned_on": f"{len(probs)} validation windows",
-            "grid": [float(g) for g in grid], "F1": [round(float(x), 5) for x in f1]}
+    return _tuned(grid, counts, f"{len(probs)} validation windows")
 
 
 def save_tuned_threshold(run_dir, tuned: dict) -> Path:
+    """Writes ``<run>/detection.json`` and shows each of its warnings as a ``warning:`` line on stderr:
+    every path that tunes a threshold saves it here, so none keeps a doubtful one silently."""
+    from .errors import warn
+
     path = Path(run_dir) / THRESHOLD_FILE
     save_json(path, tuned)
+    for message in tuned.get("warnings") or []:
+        warn(f"{path}: {message}")
     return path
 
 
@@ -300,6 +420,11 @@ class RecordDetection:
     prob: np.ndarray | None        # combined probability at the model's rate
     model_fs: float
     seconds: float                 # compute time
+    warnings: list[str] = field(default_factory=list)   # why the result is implausible for a heart
+
+    @property
+    def implausible(self) -> bool:
+        return bool(self.warnings)
 
     @property
     def duration_s(self) -> float:
@@ -327,8 +452,13 @@ def detect_record(detector: Detector, record_path, hop: int | None = None,
     scale = record.source_fs / g.fs
     n_source = int(round(record.n_samples * scale))
     samples = np.clip(np.round(beats * scale).astype(np.int64), 0, max(n_source - 1, 0))
+    warnings = detection_warnings(samples, record.source_fs, n_source, record.signal, g.fs)
+    if not len(samples):   # why: the model's probability never rose above the threshold
+        warnings[0] += (f" (the model's probability peaks at {float(prob.max()):.3g}, under the "
+                        f"threshold {threshold:g}: a model that has not learned, see its detection.json, or "
+                        f"a threshold too high for it)")
     return RecordDetection(record.name, record.source_fs, n_source, samples, prob[beats], prob, g.fs,
-                           time.perf_counter() - started)
+                           time.perf_counter() - started, warnings)
 
 
 def _detect_classical(detector: Detector, record_path, started: float) -> RecordDetection:
@@ -345,7 +475,8 @@ def _detect_classical(detector: Detector, record_path, started: float) -> Record
     samples = np.unique(np.asarray(samples, np.int64))
     samples = samples[(samples >= 0) & (samples < record.n_samples)]
     return RecordDetection(record.name, record.fs, record.n_samples, samples, np.ones(len(samples), np.float32),
-                           None, record.fs, time.perf_counter() - started)
+                           None, record.fs, time.perf_counter() - started,
+                           detection_warnings(samples, record.fs, record.n_samples, record.signal, record.fs))
 
 
 def _read_header(folder: Path, name: str):
@@ -357,6 +488,73 @@ def _read_header(folder: Path, name: str):
         return wfdb.rdheader(str(folder / name))
     except Exception as err:  # wfdb raises ValueError, IndexError, ... on a malformed header
         raise ecg.RecordError(f"record {folder / name}: unreadable header ({err})") from err
+
+
+# ---- is a record's detection plausible for a heart? ----------------------------------------------
+
+# A mean rate outside these bounds over a whole record is no heart's (or no detector's success).
+MIN_RATE_BPM = 20.0
+MAX_RATE_BPM = 300.0
+# A stretch longer than this without a beat, where the signal is not flat, is a detector missing beats.
+MAX_GAP_S = 10.0
+# A piece of FLAT_PIECE_S is flat (a lead off, the signal lost: no beat to find there) when every
+# lead's standard deviation over it is at most this share of the lead's over the whole record; only
+# the pieces that are not flat count towards a stretch without a beat.
+FLAT_FRACTION = 0.05
+FLAT_PIECE_S = 1.0
+
+
+def detection_warnings(samples: np.ndarray, fs: float, n_samples: int, signal: np.ndarray | None = None,
+                       signal_fs: float | None = None) -> list[str]:
+    """Why a record's detected beats are implausible for a heart (empty when they are plausible).
+
+    Parameters
+    ----------
+    samples : ndarray
+        Detected beats, in sample numbers at ``fs``.
+    fs, n_samples : float, int
+        The rate and the length of the record the samples refer to.
+    signal : ndarray (n, leads), optional
+        The record's signal at ``signal_fs``: of a stretch without a beat, only the pieces where the
+        signal is not flat count (FLAT_FRACTION, FLAT_PIECE_S). Without it, the whole stretch counts.
+
+    Returns
+    -------
+    list of str
+        No beat at all; a mean rate under MIN_RATE_BPM or over MAX_RATE_BPM; stretches between beats
+        (or the record's ends) with more than MAX_GAP_S of signal that is not flat.
+    """
+    duration = n_samples / fs
+    if not len(samples):
+        return [f"no beat detected in {duration:.0f} s"]
+    out = []
+    rate = 60.0 * len(samples) / duration
+    if rate < MIN_RATE_BPM or rate > MAX_RATE_BPM:
+        out.append(f"{rate:.1f} beats per minute over the record, outside {MIN_RATE_BPM:g}-{MAX_RATE_BPM:g}")
+    edges = np.r_[0.0, np.sort(samples) / fs, duration]
+    gaps = [(a, b, b - a) for a, b in itertools.pairwise(edges) if b - a > MAX_GAP_S]
+    if signal is not None and gaps:
+        gaps = [(a, b, _live_seconds(signal, signal_fs, a, b)) for a, b, _ in gaps]
+        gaps = [g for g in gaps if g[2] > MAX_GAP_S]
+    if gaps:
+        a, b, live = max(gaps, key=lambda g: g[2])
+        out.append(f"{len(gaps)} stretch(es) with over {MAX_GAP_S:g} s of signal but no beat (the longest "
+                   f"{b - a:.1f} s from {a:.1f} s, {live:.0f} s of it not flat)")
+    return out
+
+
+def _live_seconds(signal: np.ndarray, fs: float, start_s: float, end_s: float) -> float:
+    """Seconds of ``[start_s, end_s)`` where the signal is not flat, judged piece by piece."""
+    signal = np.asarray(signal, np.float64).reshape(len(signal), -1)
+    spread = np.nanstd(signal, axis=0)
+    step = max(1, round(FLAT_PIECE_S * fs))
+    lo, hi = int(start_s * fs), min(len(signal), int(np.ceil(end_s * fs)))
+    live = 0
+    for first in range(lo, hi, step):
+        piece = signal[first:min(first + step, hi)]
+        if not np.all(np.nanstd(piece, axis=0) <= FLAT_FRACTION * spread):
+            live += len(piece)
+    return live / fs
 
 
 # ---- writing -------------------------------------------------------------------------------------
@@ -411,13 +609,54 @@ def read_detection_meta(out_dir) -> dict:
 
 
 def write_detection_meta(out_dir, detector: Detector, settings: dict, per_record: list[dict]) -> Path:
-    """``detections.json``: which model made the folder, with which settings, and how fast."""
+    """``detections.json``: which model made the folder, with which settings, how fast, and what is
+    doubtful: ``run_warnings`` (recorded when the run's threshold was tuned), each record's
+    ``warnings`` and ``implausible_records`` (the records that have some)."""
     seconds = sum(r["compute_s"] for r in per_record)
     ecg_s = sum(r["duration_s"] for r in per_record)
     record = {"run": detector.name, "kind": detector.kind, "description": detector.description,
               "geometry": detector.geometry.to_dict() if detector.kind != "classical" else None,
-              **detector.info, **settings, "records": per_record, "compute_s": round(seconds, 3),
+              **detector.info, **settings, "run_warnings": list(detector.warnings),
+              # None: the records were not checked (a caller that gave no per-record "warnings")
+              "implausible_records": [r["record"] for r in per_record if r["warnings"]]
+              if all("warnings" in r for r in per_record) else None,
+              "records": per_record, "compute_s": round(seconds, 3),
               "ecg_s": round(ecg_s, 1), "real_time_factor": round(ecg_s / seconds, 1) if seconds else None}
     path = Path(out_dir) / DETECTIONS_META
     save_json(path, record)
     return path
+
+
+def record_warnings(meta: dict) -> dict[str, list[str]]:
+    """{record: its warnings, [] when plausible} of the records a detections.json says were checked
+    (a folder written before the check, or by cross-validation, lists its records without any)."""
+    return {str(r["record"]): [str(w) for w in r["warnings"] or []] for r in meta.get("records") or []
+            if isinstance(r, dict) and "warnings" in r}
+
+
+def check_detections(det_dir, input_dir, records, ext: str = DEFAULT_EXT) -> dict[str, list[str]]:
+    """{record: ``detection_warnings``} of detection files already written (``<det_dir>/<record>.<ext>``),
+    judged against the records' own signals in ``input_dir`` (every lead, at the record's own rate)."""
+    from .ec57 import read_detections
+
+    out = {}
+    for name in records:
+        folder, name = ecg.record_files(Path(input_dir) / str(name))
+        header = _read_header(folder, name)
+        record = ecg.read_record(folder / name, channels=tuple(range(header.n_sig)), fs=header.fs,
+                                 require_annotations=False)
+        out[name] = detection_warnings(read_detections(det_dir, name, ext), record.fs, record.n_samples,
+                                       record.signal, record.fs)
+    return out
+
+
+IMPLAUSIBLE_COLUMN = "implausible"   # the flag evaluate_records.py and the app add to a per-record table
+WARNINGS_COLUMN = "warnings"
+
+
+def mark_implausible(table: pd.DataFrame, warned: dict[str, list[str]]) -> pd.DataFrame:
+    """The per-record table with IMPLAUSIBLE_COLUMN (True where a record has warnings in ``warned``,
+    as ``record_warnings`` or ``check_detections`` give them) and WARNINGS_COLUMN ('; '-joined)."""
+    names = table["record"].astype(str) if "record" in table else pd.Series([], dtype=str)
+    return table.assign(**{IMPLAUSIBLE_COLUMN: names.map(lambda r: bool(warned.get(r))).astype(bool),
+                           WARNINGS_COLUMN: names.map(lambda r: "; ".join(warned.get(r, [])))})

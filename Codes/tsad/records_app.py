@@ -28,8 +28,8 @@ import streamlit as st
 
 from . import beats, ec57, ecg
 from .app import LOAD_ERRORS, figure_png, run_stage  # DetectionError, ScoringError, RecordError: ValueErrors
-from .records import (DEFAULT_EXT, DETECTIONS_DIR, DETECTIONS_META, DetectionError, probs_npy_name,
-                      read_detection_meta)
+from .records import (DEFAULT_EXT, DETECTIONS_DIR, DETECTIONS_META, IMPLAUSIBLE_COLUMN, DetectionError,
+                      mark_implausible, probs_npy_name, read_detection_meta, record_warnings)
 
 RECORDS_CSV = "records.csv"    # evaluate_records.py's per-record table in the detection folder
 SUMMARY_CSV = "summary.csv"    # and its gross / average summary
@@ -259,14 +259,16 @@ def folder_table(folder: DetectionFolder, annotator: str = "atr") -> tuple[pd.Da
     if saved.is_file():
         table = _read_csv(saved)
         summary = _read_csv(summary_path) if summary_path.is_file() else ec57.summarise(table)
+        if IMPLAUSIBLE_COLUMN not in table:   # written before evaluate_records.py flagged records
+            table = mark_implausible(table, record_warnings(folder.meta))
         return table, summary, f"{saved.name} and {summary_path.name} (evaluate_records.py)"
     annotated = [r for r in folder.records if (folder.input_dir / f"{r}.{annotator}").is_file()]
     if not annotated:
         return pd.DataFrame(), pd.DataFrame(), "no record of this folder has reference beats"
     table = ec57.score_folder(folder.path, folder.input_dir, folder.ext, records=annotated,
                               annotator=annotator)
-    return table, ec57.summarise(table), (f"scored now over the whole records ({len(annotated)} of "
-                                          f"{len(folder.records)} have reference beats)")
+    return mark_implausible(table, record_warnings(folder.meta)), ec57.summarise(table), (
+        f"scored now over the whole records ({len(annotated)} of {len(folder.records)} have reference beats)")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -391,6 +393,12 @@ def folder_summary(folder: DetectionFolder) -> None:
     st.caption(f"Detections: `{folder.path}` · records: `{folder.input_dir}` · "
                f"{len(folder.records)} record(s), "
                f"extension .{folder.ext}")
+    for message in meta.get("run_warnings") or []:
+        st.warning(f"{folder.run}: its detection threshold was tuned with a warning: {message}")
+    implausible = sorted(r for r, found in record_warnings(meta).items() if found)
+    if implausible:
+        st.warning(f"Implausible detections (detect.py's warnings) in {len(implausible)} of "
+                   f"{len(folder.records)} record(s): {', '.join(implausible)}; the table marks them.")
 
 
 def _set_start(source_key: str) -> None:
@@ -410,6 +418,8 @@ def record_viewer(folder: DetectionFolder, record: str) -> RecordView | None:
     except LOAD_ERRORS as err:
         st.error(str(err))
         return None
+    for message in record_warnings(folder.meta).get(record, []):
+        st.warning(f"{record}: implausible detection: {message}")
     if view.ref is None:
         st.info(f"{record} has no reference annotations ({folder.input_dir / record}.atr): detections only.")
     else:

@@ -243,20 +243,41 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
     from .train import is_main_process
 
     if is_main_process():
-        _tune_detection_threshold(ws.run_dir(run_name), val, geometry.fs, cfg.device)
+        steps = (history["epoch"] + 1) * _steps_per_epoch(len(train), cfg.batch_size)
+        _tune_detection_threshold(ws.run_dir(run_name), val, geometry.fs, cfg.device,
+                                  steps=steps, warmup_steps=cfg.warmup_steps)
     return history
 
 
-def _tune_detection_threshold(run_dir, val: SplitData, fs: float, device: str) -> None:
+def _steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """Optimiser steps per epoch (each process of a torchrun run sees its share of the windows)."""
+    import math
+
+    import torch.distributed as dist
+
+    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    return math.ceil(math.ceil(n_train / world) / batch_size)
+
+
+def _tune_detection_threshold(run_dir, val: SplitData, fs: float, device: str, steps: int | None = None,
+                              warmup_steps: int = 0) -> dict:
     """Whole-record detection needs a fixed threshold: the best F1 on the validation windows, saved
-    as the run's detection.json (cross-validation retunes it on whole validation records)."""
-    from .records import save_tuned_threshold, tune_threshold_windows
+    as the run's detection.json (cross-validation retunes it on whole validation records). A doubtful
+    one (``records.threshold_warnings``) is a ``warning:`` line on stderr and stays in the file, and so
+    is a run whose ``steps`` all fell inside the warm-up (its learning rate never peaked)."""
+    from .records import TRAINING_HINT, save_tuned_threshold, tune_threshold_windows
 
     model = load_student(run_dir, get_device(device))
     tuned = tune_threshold_windows(student_probs(model, val.series), val.labels, fs)
+    if steps is not None and warmup_steps >= steps:
+        tuned["warnings"].append(f"all {steps} optimiser steps of this run fell inside its "
+                                 f"{warmup_steps}-step warm-up: the learning rate never reached --lr, so the "
+                                 f"model is likely under-trained; {TRAINING_HINT}")
+    tuned["training_steps"] = steps
     save_tuned_threshold(run_dir, tuned)
-    log.info("%s: detection threshold %.2f (F1 %.4f on the validation windows)", run_dir.name,
+    log.info("%s: detection threshold %g (F1 %.4f on the validation windows)", run_dir.name,
              tuned["threshold"], tuned["val_F1"])
+    return tuned
 
 
 def _split_records(ws: paths.Workspace) -> dict | None:

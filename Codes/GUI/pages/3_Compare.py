@@ -35,6 +35,7 @@ def same_window(ws) -> None:
         if saved is None:
             continue
         st.subheader(display_label(ws, run))
+        app.run_warnings(ws, run)
         if wid not in saved[0]:
             st.warning(f"Window {wid} is not in the saved outputs of {run.name}: rerun its inference.")
             continue

@@ -81,6 +81,7 @@ def choose_models(ws):
                                 key="tsad_live_teacher")
     if not teachers:
         cols[1].caption("No trained teacher in this workspace.")
+    app.run_warnings(ws, student)
     return student, teacher
 
 
