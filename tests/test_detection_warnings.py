@@ -234,3 +234,27 @@ def test_a_detector_that_works_gives_no_warning(demo_db, tmp_path, capsys):
     run_script(EVALUATE, ["--detections", str(out), "--input-dir", str(demo_db), "--bootstrap", "20"])
     assert pd.read_csv(out / "records.csv")["implausible"].tolist() == [False]
     assert "warning:" not in capsys.readouterr().err
+
+
+def test_the_balanced_threshold_keeps_a_rare_class_the_pooled_f1_trades_away():
+    """Two thresholds: the lower finds all 40 V beats and 980 of 1,000 N beats with 30 false beats;
+    the higher finds no V beat, all N beats and no false beat. The pooled F1 prefers the higher
+    (more beats overall), the class-balanced F1 the lower."""
+    from tsad.ecg import BALANCED_CLASSES
+    from tsad.records import MIN_CLASS_BEATS, balanced_f1, choose_threshold, pooled_f1
+
+    grid = [0.2, 0.6]
+    k_n, k_v = list(BALANCED_CLASSES).index("N"), list(BALANCED_CLASSES).index("V")
+    counts = np.array([[1020, 30, 20], [1000, 0, 40]])
+    classes = np.zeros((2, len(BALANCED_CLASSES), 2), np.int64)
+    classes[:, k_n, 0], classes[:, k_v, 0] = 1000, 40
+    classes[0, k_n, 1], classes[0, k_v, 1] = 980, 40
+    classes[1, k_n, 1], classes[1, k_v, 1] = 1000, 0
+    assert pooled_f1(counts)[1] > pooled_f1(counts)[0]
+    assert choose_threshold(grid, counts)[0] == 1
+    index, scores = choose_threshold(grid, counts, classes)
+    assert index == 0 and scores[0] == pytest.approx(2 * 0.99 * (1020 / 1050) / (0.99 + 1020 / 1050))
+    # a class with fewer than MIN_CLASS_BEATS beats does not enter the balance
+    classes[:, k_v, 0] = MIN_CLASS_BEATS - 1
+    classes[0, k_v, 1] = MIN_CLASS_BEATS - 1
+    assert balanced_f1(counts, classes)[1] == pytest.approx(2 * 1.0 * 1.0 / 2.0)

@@ -280,6 +280,10 @@ def test_split_json_lists_the_named_records(demo):
     assert split["by"] == "record"
     assert split["records"] == {"train": ["demo03", "demo04"], "val": ["demo02"], "test": ["demo00", "demo01"]}
     assert split["counts"] == {"train": 120, "val": 60, "test": 120}
+    # a record-wise split: the student's threshold is tuned on its whole validation record
+    tuned = json.loads((ws.run_dir("LSTM_train_cnn_bilstm") / "detection.json").read_text())
+    assert tuned["tuned_on"] == "whole validation records" and tuned["records"] == ["demo02"]
+    assert tuned["objective"].startswith("class-balanced F1") and tuned["class_beats"]["N"] > 0
 
 
 def _resampled_copy(raw: Path, name: str, out: Path, fs_new: int) -> None:

@@ -24,6 +24,12 @@ AAMI_CLASSES = {"N": frozenset("NLRej"), "S": frozenset("AaJS"), "V": frozenset(
 # Reported beside the five AAMI classes (they lie within Q and N): paced beats, left and right
 # bundle branch block beats, which detectors tuned on normal beats tend to miss.
 REPORTED_CLASSES = {**AAMI_CLASSES, "paced": frozenset("/"), "L": frozenset("L"), "R": frozenset("R")}
+# A partition of the beat classes for choosing a detection threshold (records.choose_threshold):
+# the reported classes without overlap (L and R out of N), so that each morphology's sensitivity
+# counts once and the misses of a rare one cannot hide among the normal beats.
+BALANCED_CLASSES = {"N": AAMI_CLASSES["N"] - REPORTED_CLASSES["L"] - REPORTED_CLASSES["R"],
+                    "L": REPORTED_CLASSES["L"], "R": REPORTED_CLASSES["R"], "S": AAMI_CLASSES["S"],
+                    "V": AAMI_CLASSES["V"], "F": AAMI_CLASSES["F"], "Q": AAMI_CLASSES["Q"]}
 # The AAMI normal class; every other beat counts as abnormal.
 NORMAL_SYMBOLS = AAMI_CLASSES["N"]
 LABEL_MODES = ("beats", "all", "abnormal")

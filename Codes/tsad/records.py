@@ -263,8 +263,35 @@ def pooled_f1(counts: np.ndarray) -> np.ndarray:
     return 2 * tp / np.maximum(2 * tp + fp + fn, 1)
 
 
-def choose_threshold(grid, counts: np.ndarray) -> tuple[int, np.ndarray]:
-    """The chosen threshold from the pooled (TP, FP, FN) counts at each threshold of ``grid``.
+# A class needs this many validation beats for its sensitivity to enter the balanced score: fewer
+# would let a handful of beats (one record's) swing the threshold.
+MIN_CLASS_BEATS = 20
+
+
+def balanced_f1(counts: np.ndarray, class_counts: np.ndarray) -> np.ndarray:
+    """F1 with the sensitivity balanced over beat classes: ``2 Se_bal PPV / (Se_bal + PPV)``, where
+    ``Se_bal`` is the mean sensitivity of the classes (``ecg.BALANCED_CLASSES``) with at least
+    MIN_CLASS_BEATS validation beats, and PPV the pooled one (a detection has no class).
+
+    ``counts`` (T, 3) holds TP, FP, FN and ``class_counts`` (T, K, 2) each class's beats and matched
+    beats at each of T thresholds. A threshold that gives up a rare class's beats for fewer false
+    detections among many normal ones scores lower here than under the pooled F1."""
+    counts = np.asarray(counts, np.float64)
+    class_counts = np.asarray(class_counts, np.float64)
+    n, tp = class_counts[..., 0], class_counts[..., 1]
+    used = n[0] >= MIN_CLASS_BEATS
+    if not used.any():
+        return pooled_f1(counts)
+    se = (tp[:, used] / n[:, used]).mean(axis=1)
+    det = counts[:, 0] + counts[:, 1]
+    ppv = np.divide(counts[:, 0], det, out=np.zeros(len(det)), where=det > 0)
+    return np.divide(2 * se * ppv, se + ppv, out=np.zeros(len(se)), where=(se + ppv) > 0)
+
+
+def choose_threshold(grid, counts: np.ndarray, class_counts: np.ndarray | None = None) -> tuple[int, np.ndarray]:
+    """The chosen threshold from the pooled (TP, FP, FN) counts at each threshold of ``grid`` and,
+    when known (whole annotated records), each beat class's counts: the balanced F1
+    (``balanced_f1``) is then the score, else the pooled F1.
 
     Parameters
     ----------
@@ -281,9 +308,10 @@ def choose_threshold(grid, counts: np.ndarray) -> tuple[int, np.ndarray]:
         side. (The lowest of them would put a sharp model, whose F1 is the same from 0.001 up, at
         the floor, where any background noise on new records becomes a beat.)
     scores : ndarray, shape (len(grid),)
-        The score of every threshold: its pooled F1 at 150 ms (``pooled_f1``).
+        The score of every threshold: its balanced F1, or its pooled F1 at 150 ms (``pooled_f1``).
     """
-    scores = pooled_f1(np.asarray(counts, np.int64).reshape(len(grid), 3))
+    counts = np.asarray(counts, np.int64).reshape(len(grid), 3)
+    scores = pooled_f1(counts) if class_counts is None else balanced_f1(counts, class_counts)
     best = np.flatnonzero(scores == scores.max())
     runs = np.split(best, np.flatnonzero(np.diff(best) > 1) + 1)   # neighbouring thresholds together
     longest = max(runs, key=len)                                   # the first of the longest
@@ -319,15 +347,24 @@ def threshold_warnings(grid, index: int, f1, tuned_on: str) -> list[str]:
     return out
 
 
-def _tuned(grid, counts: np.ndarray, tuned_on: str, **extra) -> dict:
-    """The record of a tuning (detection.json): the choice, its F1, the grid, the warnings (judged on
-    the F1, whatever score ``choose_threshold`` maximises)."""
-    index, _ = choose_threshold(grid, counts)
+def _tuned(grid, counts: np.ndarray, tuned_on: str, class_counts: np.ndarray | None = None, **extra) -> dict:
+    """The record of a tuning (detection.json): the choice, its F1, the score it maximised, the grid,
+    the per-class sensitivity at the choice, the warnings (judged on the F1, whatever score
+    ``choose_threshold`` maximises)."""
+    index, scores = choose_threshold(grid, counts, class_counts)
     f1 = pooled_f1(counts)
-    return {"threshold": float(grid[index]), "val_F1": float(f1[index]), "tuned_on": tuned_on, **extra,
-            "grid": [float(g) for g in grid], "F1": [round(float(x), 5) for x in f1],
-            "counts": np.asarray(counts, np.int64).tolist(),
-            "warnings": threshold_warnings(grid, index, f1, tuned_on)}
+    out = {"threshold": float(grid[index]), "val_F1": float(f1[index]), "tuned_on": tuned_on, **extra,
+           "objective": "pooled F1" if class_counts is None else
+           f"class-balanced F1 (mean Se over beat classes with >= {MIN_CLASS_BEATS} beats, pooled PPV)",
+           "grid": [float(g) for g in grid], "F1": [round(float(x), 5) for x in f1],
+           "score": [round(float(x), 5) for x in scores], "counts": np.asarray(counts, np.int64).tolist(),
+           "warnings": threshold_warnings(grid, index, f1, tuned_on)}
+    if class_counts is not None:
+        n, tp = np.asarray(class_counts)[index, :, 0], np.asarray(class_counts)[index, :, 1]
+        out["class_Se"] = {c: (round(float(t / k), 5) if k else None)
+                           for c, k, t in zip(ecg.BALANCED_CLASSES, n, tp)}
+        out["class_beats"] = {c: int(k) for c, k in zip(ecg.BALANCED_CLASSES, n)}
+    return out
 
 
 def read_tuned(run_dir) -> dict:
@@ -361,22 +398,31 @@ def tuned_warnings(run_dir) -> list[str]:
 
 def tune_threshold(detector: Detector, record_paths, grid=THRESHOLD_CANDIDATES, hop: int | None = None,
                    refractory_s: float = DEFAULT_REFRACTORY_S) -> dict:
-    """The threshold that maximises the gross F1 at 150 ms on whole validation records (records the
-    model did not train on, and never the test records). Returns the choice, the F1 per threshold
-    and the warnings (``threshold_warnings``)."""
+    """The threshold that maximises the class-balanced F1 at 150 ms (``balanced_f1``) on whole
+    validation records (records the model did not train on, and never the test records): the one
+    way a detection threshold is set where annotated records exist. Returns the choice, the pooled
+    F1 and the score per threshold, the per-class sensitivity at the choice and the warnings
+    (``threshold_warnings``)."""
     from . import ec57
 
+    classes = list(ecg.BALANCED_CLASSES.values())
     counts = np.zeros((len(grid), 3), np.int64)
+    class_counts = np.zeros((len(grid), len(classes), 2), np.int64)
     for path in record_paths:
         det = detect_record(detector, path, hop=hop, threshold=float(min(grid)), refractory_s=refractory_s)
-        ref, fs, _ = ec57.reference_beats(path)
+        ref, symbols, fs, _ = ec57.read_reference(path)
+        member = np.array([[s in c for s in symbols] for c in classes], bool).reshape(len(classes), len(ref))
         scale = det.fs / det.model_fs
         for k, thr in enumerate(grid):
             beats = pick_beats(det.prob, det.model_fs, float(thr), refractory_s)
             samples = np.round(beats * scale).astype(np.int64)
             m = ec57.match_beats(ref, samples, ec57.tolerance_samples(fs))
             counts[k] += (m.tp, m.fp, m.fn)
-    return _tuned(grid, counts, "whole validation records",
+            matched = np.zeros(len(ref), bool)
+            matched[m.ref_index] = True
+            class_counts[k, :, 0] += member.sum(1)
+            class_counts[k, :, 1] += (member & matched).sum(1)
+    return _tuned(grid, counts, "whole validation records", class_counts,
                   records=[ecg.record_files(p)[1] for p in record_paths])
 
 

@@ -245,8 +245,33 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
     if is_main_process():
         steps = (history["epoch"] + 1) * _steps_per_epoch(len(train), cfg.batch_size)
         _tune_detection_threshold(ws.run_dir(run_name), val, geometry.fs, cfg.device,
-                                  steps=steps, warmup_steps=cfg.warmup_steps)
+                                  steps=steps, warmup_steps=cfg.warmup_steps,
+                                  val_records=_whole_val_records(ws) if from_workspace_split else None,
+                                  ws=ws, run_name=run_name)
     return history
+
+
+def _whole_val_records(ws: paths.Workspace) -> list | None:
+    """The files of the split's validation records when the split is record-wise and the data stage
+    says where each record lies (with its annotations), else None (tune on the windows)."""
+    import json
+
+    from .data import record_sources
+
+    path = ws.split_root / "split.json"
+    split = json.loads(path.read_text()) if path.is_file() else {}
+    names = (split.get("records") or {}).get("val")
+    if split.get("by") != "record" or not names:
+        return None
+    try:
+        sources = record_sources(ws)
+    except FileNotFoundError:
+        return None
+    files = [sources[n] / n for n in names if n in sources]
+    if len(files) != len(names) or not all(f.with_suffix(".atr").is_file() and f.with_suffix(".hea").is_file()
+                                           for f in files):
+        return None
+    return files
 
 
 def _steps_per_epoch(n_train: int, batch_size: int) -> int:
@@ -260,23 +285,29 @@ def _steps_per_epoch(n_train: int, batch_size: int) -> int:
 
 
 def _tune_detection_threshold(run_dir, val: SplitData, fs: float, device: str, steps: int | None = None,
-                              warmup_steps: int = 0) -> dict:
-    """Whole-record detection needs a fixed threshold: the best F1 on the validation windows, saved
-    as the run's detection.json (cross-validation retunes it on whole validation records). A doubtful
-    one (``records.threshold_warnings``) is a ``warning:`` line on stderr and stays in the file, and so
-    is a run whose ``steps`` all fell inside the warm-up (its learning rate never peaked)."""
-    from .records import TRAINING_HINT, save_tuned_threshold, tune_threshold_windows
+                              warmup_steps: int = 0, val_records: list | None = None,
+                              ws: paths.Workspace | None = None, run_name: str | None = None) -> dict:
+    """Whole-record detection needs a fixed threshold, saved as the run's detection.json: tuned on the
+    whole validation records (``records.tune_threshold``, the class-balanced F1) when ``val_records``
+    gives their files, else the best F1 on the validation windows (a window-wise split has no whole
+    validation record; cross-validation retunes on whole records). A doubtful one
+    (``records.threshold_warnings``) is a ``warning:`` line on stderr and stays in the file, and so is
+    a run whose ``steps`` all fell inside the warm-up (its learning rate never peaked)."""
+    from .records import TRAINING_HINT, load_detector, save_tuned_threshold, tune_threshold, tune_threshold_windows
 
-    model = load_student(run_dir, get_device(device))
-    tuned = tune_threshold_windows(student_probs(model, val.series), val.labels, fs)
+    if val_records:
+        tuned = tune_threshold(load_detector(ws, run_name, device=device), val_records)
+    else:
+        model = load_student(run_dir, get_device(device))
+        tuned = tune_threshold_windows(student_probs(model, val.series), val.labels, fs)
     if steps is not None and warmup_steps >= steps:
         tuned["warnings"].append(f"all {steps} optimiser steps of this run fell inside its "
                                  f"{warmup_steps}-step warm-up: the learning rate never reached --lr, so the "
                                  f"model is likely under-trained; {TRAINING_HINT}")
     tuned["training_steps"] = steps
     save_tuned_threshold(run_dir, tuned)
-    log.info("%s: detection threshold %g (F1 %.4f on the validation windows)", run_dir.name,
-             tuned["threshold"], tuned["val_F1"])
+    log.info("%s: detection threshold %g (F1 %.4f on the %s)", run_dir.name, tuned["threshold"], tuned["val_F1"],
+             tuned["tuned_on"])
     return tuned
 
 
