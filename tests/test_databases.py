@@ -161,3 +161,31 @@ def test_the_shipped_model_missing_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "PRETRAINED_DIR", tmp_path / "nowhere")
     with pytest.raises(records.DetectionError, match="shipped model's weights are missing"):
         records.load_detector(Workspace(tmp_path / "ws"), "pretrained")
+
+
+def test_detect_signal_in_memory_equals_detect_record(two_db, tmp_path):
+    """The same beats from an array at another rate as from the record's file (demo05 is at 256 Hz)."""
+    import wfdb
+
+    from tsad import records
+
+    ws, alpha, beta, _ = two_db
+    run = ws.root / "cv" / "both" / "fold0"
+    if not (run / "best.pth").is_file():
+        pytest.skip("needs the fold model of test_student_cv_over_two_databases_reports_each")
+    detector = records.load_detector(ws, str(run))
+    from_file = records.detect_record(detector, beta / "demo05")
+    signal = wfdb.rdrecord(str(beta / "demo05")).p_signal
+    in_memory = records.detect_signal(detector, signal, 256.0, name="demo05")
+    assert from_file.fs == in_memory.fs == 256 and len(from_file.samples) > 50
+    assert np.array_equal(from_file.samples, in_memory.samples)
+    for classical in ("gqrs", "xqrs"):
+        det = records.load_detector(ws, classical)
+        assert np.array_equal(records.detect_record(det, beta / "demo05").samples,
+                              records.detect_signal(det, signal, 256.0).samples)
+    with pytest.raises(records.DetectionError, match="1 lead"):
+        records.detect_signal(detector, signal[:, 0], 256.0)
+    bad = signal.copy()
+    bad[100:120] = np.nan
+    with pytest.raises(records.DetectionError, match="40 NaN"):
+        records.detect_signal(detector, bad[:, :1].repeat(2, 1), 256.0)

@@ -481,29 +481,88 @@ def detect_record(detector: Detector, record_path, hop: int | None = None,
                   threshold: float | None = None, refractory_s: float = DEFAULT_REFRACTORY_S) -> RecordDetection:
     """Detects every beat of one WFDB record (annotations are not needed). ``threshold`` None takes
     the detector's (the run's tuned one)."""
-    threshold = detector.threshold if threshold is None else threshold
     started = time.perf_counter()
     if detector.kind == "classical":
         return _detect_classical(detector, record_path, started)
     g = detector.geometry
     record = ecg.read_record(record_path, channels=g.channels, fs=g.fs, require_annotations=False)
-    hop = hop or g.samples // 2
+    n_source = int(round(record.n_samples * record.source_fs / g.fs))
     try:
-        starts = window_starts(record.n_samples, g.samples, hop)
+        return _detect_at_model_rate(detector, record.name, record.signal, record.source_fs, n_source,
+                                     hop, threshold, refractory_s, started)
     except DetectionError as err:
         raise DetectionError(f"record {record_path}: {err}") from err
-    windows = record.signal[starts[:, None] + np.arange(g.samples)[None, :]]
-    prob = stitch(detector.window_probs(windows), starts, record.n_samples)
+
+
+def detect_signal(detector: Detector, signal, fs: float, name: str = "signal", hop: int | None = None,
+                  threshold: float | None = None, refractory_s: float = DEFAULT_REFRACTORY_S) -> RecordDetection:
+    """Detects every beat of an ECG held in memory, as ``detect_record`` does for a file.
+
+    Parameters
+    ----------
+    detector : Detector
+        From ``load_detector`` (a trained run, ``pretrained``, or a classical detector).
+    signal : array_like, shape (n,) or (n, leads)
+        The ECG in physical units (mV), at ``fs``; a learned model reads its checkpoint's leads
+        (``detector.geometry.channels``) from the columns, a classical detector the first column.
+    fs : float
+        Sampling rate of ``signal`` in Hz; it is resampled to the model's rate.
+    name : str
+        What to call the signal in messages and in the result.
+
+    Returns
+    -------
+    RecordDetection
+        Beat positions in ``signal``'s own sample numbers, their probabilities, the combined
+        probability at the model's rate and the warnings of an implausible result.
+
+    Raises
+    ------
+    DetectionError
+        Too few leads, NaN or infinite samples, a signal shorter than one window, or a rate <= 0.
+    """
+    started = time.perf_counter()
+    x = np.asarray(signal, np.float64)
+    x = x[:, None] if x.ndim == 1 else x
+    if x.ndim != 2 or not len(x):
+        raise DetectionError(f"{name}: expected an array of shape (n,) or (n, leads), got {np.shape(signal)}")
+    if not fs or fs <= 0:
+        raise DetectionError(f"{name}: the sampling rate must be positive, got {fs}")
+    if not np.isfinite(x).all():
+        raise DetectionError(f"{name}: {int((~np.isfinite(x)).sum())} NaN or infinite samples; cut them out first")
+    if detector.kind == "classical":
+        samples = _classical_samples(detector, x[:, 0], float(fs))
+        return RecordDetection(name, float(fs), len(x), samples, np.ones(len(samples), np.float32), None,
+                               float(fs), time.perf_counter() - started,
+                               detection_warnings(samples, float(fs), len(x), x, float(fs)))
+    g = detector.geometry
+    if max(g.channels) >= x.shape[1]:
+        raise DetectionError(f"{name}: {x.shape[1]} lead(s), the model reads leads {list(g.channels)}")
+    resampled = ecg.resample_series(x[:, list(g.channels)], float(fs), g.fs)
+    return _detect_at_model_rate(detector, name, resampled, float(fs), len(x), hop, threshold, refractory_s,
+                                 started)
+
+
+def _detect_at_model_rate(detector: Detector, name: str, signal: np.ndarray, source_fs: float, n_source: int,
+                          hop: int | None, threshold: float | None, refractory_s: float,
+                          started: float) -> RecordDetection:
+    """The learned detection proper, on a signal already at the model's rate and leads: windows every
+    ``hop``, tapered stitching, peaks above the threshold, positions back at ``source_fs``."""
+    threshold = detector.threshold if threshold is None else threshold
+    g = detector.geometry
+    n = len(signal)
+    starts = window_starts(n, g.samples, hop or g.samples // 2)
+    windows = signal[starts[:, None] + np.arange(g.samples)[None, :]]
+    prob = stitch(detector.window_probs(windows), starts, n)
     beats = pick_beats(prob, g.fs, threshold, refractory_s)
-    scale = record.source_fs / g.fs
-    n_source = int(round(record.n_samples * scale))
+    scale = source_fs / g.fs
     samples = np.clip(np.round(beats * scale).astype(np.int64), 0, max(n_source - 1, 0))
-    warnings = detection_warnings(samples, record.source_fs, n_source, record.signal, g.fs)
+    warnings = detection_warnings(samples, source_fs, n_source, signal, g.fs)
     if not len(samples):   # why: the model's probability never rose above the threshold
         warnings[0] += (f" (the model's probability peaks at {float(prob.max()):.3g}, under the "
                         f"threshold {threshold:g}: a model that has not learned, see its detection.json, or "
                         f"a threshold too high for it)")
-    return RecordDetection(record.name, record.source_fs, n_source, samples, prob[beats], prob, g.fs,
+    return RecordDetection(name, source_fs, n_source, samples, prob[beats], prob, g.fs,
                            time.perf_counter() - started, warnings)
 
 
@@ -511,18 +570,22 @@ def _detect_classical(detector: Detector, record_path, started: float) -> Record
     folder, name = ecg.record_files(record_path)
     header = _read_header(folder, name)
     record = ecg.read_record(folder / name, channels=(0,), fs=header.fs, require_annotations=False)
-    sig = record.signal[:, 0].astype(np.float64)
+    samples = _classical_samples(detector, record.signal[:, 0], record.fs)
+    return RecordDetection(record.name, record.fs, record.n_samples, samples, np.ones(len(samples), np.float32),
+                           None, record.fs, time.perf_counter() - started,
+                           detection_warnings(samples, record.fs, record.n_samples, record.signal, record.fs))
+
+
+def _classical_samples(detector: Detector, lead: np.ndarray, fs: float) -> np.ndarray:
+    """A classical detector's beats on one lead at its own rate: sorted, unique, inside the signal."""
     entry = CLASSICAL_DETECTORS[detector.name]
     try:
-        samples = entry.detect(sig, record.fs)
+        samples = entry.detect(np.asarray(lead, np.float64), fs)
     except ModuleNotFoundError as err:
         raise DetectionError(f"{detector.name} needs the package {entry.package} ({err.name} is not "
                              "installed): pip install -r requirement.txt") from err
     samples = np.unique(np.asarray(samples, np.int64))
-    samples = samples[(samples >= 0) & (samples < record.n_samples)]
-    return RecordDetection(record.name, record.fs, record.n_samples, samples, np.ones(len(samples), np.float32),
-                           None, record.fs, time.perf_counter() - started,
-                           detection_warnings(samples, record.fs, record.n_samples, record.signal, record.fs))
+    return samples[(samples >= 0) & (samples < len(lead))]
 
 
 def _read_header(folder: Path, name: str):
