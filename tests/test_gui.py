@@ -5,6 +5,7 @@ scored by tsad.metrics, and a real student checkpoint trained for one epoch (for
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -397,7 +398,40 @@ def test_live_page_explains_a_bad_csv(tiny_ws, monkeypatch):
     assert not at.exception and "3 column(s); expected two" in at.error[0].value
 
 
+def shipped_model(tiny_ws, monkeypatch, tmp_path) -> Path:
+    """A stand-in for pretrained/: the tiny workspace's student run, shipped in tmp_path."""
+    import shutil
+
+    from tsad import paths
+
+    folder = tmp_path / "pretrained" / paths.PRETRAINED_MODELS["pretrained"]
+    folder.mkdir(parents=True)
+    for name in ("best.pth", "metadata.json"):
+        shutil.copyfile(tiny_ws.run_dir("LSTM_train") / name, folder / name)
+    (folder / "detection.json").write_text(json.dumps({"threshold": 0.3}))
+    monkeypatch.setattr(paths, "PRETRAINED_DIR", tmp_path / "pretrained")
+    return folder
+
+
+def test_live_page_detects_a_whole_upload_with_the_shipped_model(tiny_ws, monkeypatch, tmp_path):
+    shipped_model(tiny_ws, monkeypatch, tmp_path)
+    files, _, beats = wfdb_upload(tmp_path, fs=360, seconds=10)
+    at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
+    assert at.radio(key="tsad_live_source").value.startswith("A model of this workspace")  # it has a student
+    at.radio(key="tsad_live_source").set_value(at.radio(key="tsad_live_source").options[0]).run()
+    at.file_uploader(key="tsad_live_wfdb").set_value(files).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "360 Hz" in at.success[0].value and f"{len(beats)} annotated beats" in at.success[0].value
+    found = int(metric_values(at)["Beats"])
+    scores = at.dataframe[0].value
+    assert scores["n_ref"].iloc[0] == len(beats) and scores["n_det"].iloc[0] == found
+    assert metric_values(at)["Threshold (tuned)"] == "0.3" and figures(at) == 1
+
+
 def test_live_page_without_a_student_names_the_training(split_workspace, monkeypatch, tmp_path):
+    from tsad import paths
+
+    monkeypatch.setattr(paths, "PRETRAINED_DIR", tmp_path / "no_shipped_model")
     files, _, _ = wfdb_upload(tmp_path, annotations=False)
     at = app_on(split_workspace, monkeypatch, "pages/4_Live.py")
     at.file_uploader(key="tsad_live_wfdb").set_value(files).run()

@@ -1,6 +1,9 @@
 """Live page: upload a recording (WFDB .hea + .dat with an optional .atr, or a two-column CSV and
-its sampling rate); it is resampled to the workspace's rate and cut into windows of its length, the student (and a
-teacher where one is trained) marks the beats, and with an .atr the scores are shown.
+its sampling rate). With the shipped model (pretrained/, no training needed) every beat of the whole
+upload is detected as detect.py does, the beats can be downloaded as a WFDB annotation file and a
+csv, and with an .atr the beat-by-beat scores at 150 ms are shown. With a model of the workspace the
+upload is resampled to the workspace's rate and cut into windows of its length, the student (and a
+teacher where one is trained) marks the beats, and with an .atr the window scores are shown.
 
     streamlit run Codes/GUI/0_Homepage.py   (then choose "Live" in the sidebar)
 """
@@ -101,8 +104,113 @@ def scores(windows, probs, student, ws) -> None:
     st.dataframe(pd.DataFrame([{"model": display_label(ws, student), **row}]), hide_index=True)
 
 
+SOURCES = ("The shipped model (pretrained/, no training needed)", "A model of this workspace")
+
+
+@st.cache_resource(show_spinner="Loading the shipped model…", max_entries=2)
+def _shipped_detector(folder: str, version: tuple):
+    from tsad import records
+    from tsad.paths import Workspace
+
+    return records.load_detector(Workspace(Path(folder)), folder, device="cpu")
+
+
+def shipped_model_available() -> bool:
+    from tsad import paths
+
+    return (paths.PRETRAINED_DIR / paths.PRETRAINED_MODELS["pretrained"] / paths.STUDENT_CHECKPOINT).is_file()
+
+
+def shipped_detection(record, annotated: bool, detector) -> None:
+    """Whole-upload detection with the shipped model: counts, warnings, the scores against the
+    upload's annotations, a window to look at, and the beats to download."""
+    from tsad import ec57, records
+
+    det = records.detect_signal(detector, record.signal, record.fs, name=record.name)
+    scale = record.source_fs / record.fs              # back to the upload's own sample numbers
+    samples = np.round(det.samples * scale).astype(np.int64)
+    minutes = record.n_samples / record.fs / 60
+    cols = st.columns(3)
+    cols[0].metric("Beats", f"{len(samples)}")
+    cols[1].metric("Mean rate", f"{len(samples) / minutes:.0f} /min" if minutes else "—")
+    cols[2].metric("Threshold (tuned)", f"{detector.threshold:g}")
+    for message in det.warnings:
+        st.warning(f"{record.name}: implausible detection: {message}")
+    if annotated:
+        symbols = [s for s in record.ann_symbols]
+        score = ec57.score_record(record.name, np.asarray(record.ann_samples), det.samples, record.fs,
+                                  symbols=symbols)
+        st.subheader("Scores on the whole upload (150 ms, beat by beat)")
+        shown = {k: score[k] for k in ("n_ref", "n_det", "TP", "FP", "FN", "Se", "PPV", "F1")}
+        shown.update({f"Se_{c}": score[f"Se_{c}"] for c in ("N", "S", "V", "paced", "L", "R")
+                      if score.get(f"n_{c}")})
+        st.dataframe(pd.DataFrame([shown]), hide_index=True)
+    length = detector.geometry.samples
+    count = max(1, record.n_samples // length)
+    k = st.slider("Window", 0, count - 1, 0, key="tsad_live_shipped_window") if count > 1 else 0
+    lo, hi = k * length, min((k + 1) * length, record.n_samples)
+    labels = np.zeros(hi - lo, np.float32)
+    if annotated:
+        inside = (record.ann_samples >= lo) & (record.ann_samples < hi)
+        labels[np.asarray(record.ann_samples)[inside] - lo] = 1
+    predicted = det.samples[(det.samples >= lo) & (det.samples < hi)] - lo
+    st.image(app._window_png(record.signal[lo:hi], labels, det.prob[lo:hi], predicted, detector.threshold,
+                             f"{record.name} · {lo / record.fs:.0f} s · shipped model"))
+    table = pd.DataFrame({"sample": samples, "time_s": np.round(samples / record.source_fs, 4),
+                          "probability": np.round(det.scores.astype(float), 4)})
+    cols = st.columns(2)
+    cols[0].download_button("Beats (.csv)", table.to_csv(index=False).encode(), f"{record.name}_beats.csv",
+                            "text/csv", key="tsad_live_download_csv")
+    cols[1].download_button(f"Annotations ({record.name}.{records.DEFAULT_EXT}, WFDB)",
+                            _annotation_bytes(record.name, samples, record.source_fs),
+                            f"{record.name}.{records.DEFAULT_EXT}", "application/octet-stream",
+                            key="tsad_live_download_ann")
+
+
+def _annotation_bytes(name: str, samples: np.ndarray, fs: float) -> bytes:
+    """The WFDB annotation file of the detected beats (what detect.py writes), as bytes."""
+    import tempfile
+
+    from tsad import records
+
+    det = records.RecordDetection(name, fs, int(samples[-1]) + 1 if len(samples) else 1, samples,
+                                  np.ones(len(samples), np.float32), None, fs, 0.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = records.write_detection(det, tmp)
+        return files["annotations"].read_bytes()
+
+
 def main() -> None:
     ws = app.page("Live: your own recording", "📈")
+    shipped = shipped_model_available()
+    has_student = any(is_trained(ws, r) for r in student_runs())
+    if shipped:
+        source = st.radio("Model", SOURCES, index=1 if has_student else 0, horizontal=True, key="tsad_live_source")
+        if source == SOURCES[0]:
+            return shipped_main()
+    return workspace_main(ws)
+
+
+def shipped_main() -> None:
+    from tsad import paths
+
+    folder = paths.PRETRAINED_DIR / paths.PRETRAINED_MODELS["pretrained"]
+    try:
+        detector = _shipped_detector(str(folder), app.stamp(folder / paths.STUDENT_CHECKPOINT))
+        st.caption(f"{folder.name}: {detector.description}, trained on the shared svdb and mitdb records "
+                   f"(model card: pretrained/{folder.name}/{paths.MODEL_CARD}); not SmolVLM.")
+        got = uploaded_record(detector.geometry)
+        if got is None:
+            return
+        record, annotated = got
+        st.success(f"**{record.name}**: {record.n_samples / record.fs:.1f} s, {record.source_fs:g} Hz"
+                   + (f", {len(record.ann_samples)} annotated beats" if annotated else ", no annotations"))
+        shipped_detection(record, annotated, detector)
+    except app.LOAD_ERRORS as err:
+        st.error(f"This upload cannot be used: {err}")
+
+
+def workspace_main(ws) -> None:
     try:
         geometry = load_workspace_geometry(ws)
         got = uploaded_record(geometry)
