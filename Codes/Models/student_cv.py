@@ -81,6 +81,8 @@ def main(argv=None):
     if args.compare:
         table = crossval.comparison(ws, args.compare)
         print(to_markdown(table))
+        per_db = crossval.database_class_table(ws, args.compare)
+        print("\n## Per database and beat class (pooled over every test record)\n\n" + to_markdown(per_db))
         return table
     if not args.name:
         raise ValueError("student_cv.py needs --name (or --compare NAME ...)")

@@ -340,3 +340,41 @@ def comparison(ws: paths.Workspace, names) -> pd.DataFrame:
                      "per-record F1 min / median": f"{np.nanmin(q):.4f} ({worst}) / {np.nanmedian(q):.4f}",
                      "train min per fold": f"{folds_table['train_s'].mean() / 60:.1f}", **paired})
     return pd.DataFrame(rows)
+
+
+def database_class_table(ws: paths.Workspace, names) -> pd.DataFrame:
+    """One row per cross-validation of ``names`` and database: gross Se/PPV/F1 pooled over every test
+    record of that database (each record was tested once), the mean and 95% t-interval of the fold's
+    gross F1 on that database, the paired difference of that fold F1 against the first name, the
+    worst record, and the gross sensitivity of each beat class (n/a where the database has none)."""
+    from .ecg import REPORTED_CLASSES
+
+    rows, reference = [], None
+    for name in names:
+        folds_table, records_table, _ = collect(ws, name)
+        folds_table = folds_table.sort_values("fold").reset_index(drop=True)
+        if "database" not in records_table:
+            records_table = records_table.assign(database="all")
+        for db, sub in records_table.groupby("database"):
+            c = sub[["TP", "FP", "FN"]].sum()
+            g = ec57.figures(int(c.TP), int(c.FP), int(c.FN))
+            col = f"gross_F1 [{db}]" if f"gross_F1 [{db}]" in folds_table else "gross_F1"
+            m, lo, hi = t_interval(folds_table[col])
+            worst = sub.loc[sub["F1"].idxmin()]
+            row = {"model": name, "database": db, "records": len(sub), "beats": int(sub["n_ref"].sum()),
+                   "gross Se": g["Se"], "gross PPV": g["PPV"], "gross F1": g["F1"],
+                   "fold F1 mean [95% CI]": f"{m:.4f} [{max(lo, 0):.4f}, {min(hi, 1):.4f}]",
+                   "worst record F1": f"{worst['F1']:.4f} ({worst['record']})",
+                   "records F1 < 0.99": int((sub["F1"] < 0.99).sum())}
+            if reference is not None and name != reference[0] and col in reference[1]:
+                d, dlo, dhi = t_interval(folds_table[col] - reference[1][col])
+                row[f"F1 - {reference[0]} (paired over folds)"] = f"{d:+.4f} [{dlo:+.4f}, {dhi:+.4f}]"
+            for cls in REPORTED_CLASSES:
+                if f"n_{cls}" in sub:
+                    n = int(sub[f"n_{cls}"].sum())
+                    row[f"Se_{cls}"] = float(sub[f"TP_{cls}"].sum() / n) if n else float("nan")
+                    row[f"n_{cls}"] = n
+            rows.append(row)
+        if reference is None:
+            reference = (name, folds_table)
+    return pd.DataFrame(rows)
