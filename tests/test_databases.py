@@ -189,3 +189,26 @@ def test_detect_signal_in_memory_equals_detect_record(two_db, tmp_path):
     bad[100:120] = np.nan
     with pytest.raises(records.DetectionError, match="40 NaN"):
         records.detect_signal(detector, bad[:, :1].repeat(2, 1), 256.0)
+
+
+def test_detect_beats_api_equals_detect_py(two_db, tmp_path):
+    """tsad.detect_beats on an array and tsad.detect_record on the file give detect.py's beats."""
+    import wfdb
+
+    import tsad
+    from tsad import ec57
+
+    ws, alpha, beta, _ = two_db
+    run = ws.root / "cv" / "both" / "fold0"
+    if not (run / "best.pth").is_file():
+        pytest.skip("needs the fold model of test_student_cv_over_two_databases_reports_each")
+    out = tmp_path / "det"
+    run_script(REPO / "Codes/Inference/detect.py", ["--workspace", str(ws.root), "--run", str(run),
+                                                   "--input-dir", str(beta), "--records", "demo05", "--out", str(out)])
+    written = ec57.read_detections(out, "demo05", "tsad")
+    rec = wfdb.rdrecord(str(beta / "demo05"))
+    beats, probs = tsad.detect_beats(rec.p_signal, rec.fs, model=str(run / "best.pth"), return_probabilities=True)
+    assert np.array_equal(beats, written) and len(probs) == len(beats) and (probs > 0).all()
+    assert np.array_equal(tsad.detect_record(beta / "demo05", model=str(run)).samples, written)
+    assert np.array_equal(tsad.detect_beats(rec.p_signal[:, 0], rec.fs, model="gqrs"),
+                          tsad.detect_record(beta / "demo05", model="gqrs").samples)

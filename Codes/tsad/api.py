@@ -1,0 +1,92 @@
+"""Beat detection without files or workspaces: an array and its rate in, beat positions out.
+
+    >>> import numpy as np, tsad
+    >>> beats = tsad.detect_beats(ecg, fs=360)                  # ecg: (n,) or (n, leads) in mV
+    >>> beats, probs = tsad.detect_beats(ecg, fs=360, return_probabilities=True)
+    >>> det = tsad.detect_record("PATH/mitdb/100")              # a WFDB record (.hea + .dat)
+
+The shipped model (pretrained/, see its MODEL_CARD.md) is used unless ``model`` names another: a run
+folder or its checkpoint (best.pth), a run of the workspace, or a classical detector (``xqrs``,
+``gqrs``, ``neurokit``, ``sleepecg``). Loaded models are kept, so repeated calls do not reload them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL = "pretrained"
+
+
+@lru_cache(maxsize=4)
+def _detector(model: str, workspace: str | None, device: str):
+    from . import paths, records
+
+    ws = paths.Workspace.from_arg(workspace)
+    path = Path(model).expanduser()
+    if path.is_file() and path.suffix == ".pth":       # a checkpoint: its run folder holds the threshold
+        model = str(path.parent)
+    return records.load_detector(ws, model, device=device)
+
+
+def detect_beats(signal, fs: float, model: str = DEFAULT_MODEL, *, threshold: float | None = None,
+                 return_probabilities: bool = False, workspace: str | None = None, device: str = "cpu"):
+    """Beat positions in an ECG array.
+
+    Parameters
+    ----------
+    signal : array_like, shape (n,) or (n, leads)
+        The ECG in mV at ``fs``. The shipped model reads two leads (the first two columns).
+    fs : float
+        Sampling rate in Hz (any: the signal is resampled to the model's 128 Hz).
+    model : str, optional
+        ``"pretrained"`` (default), a run folder or checkpoint path, a workspace run, or a classical
+        detector name.
+    threshold : float, optional
+        Beat probability threshold; default the model's tuned one.
+    return_probabilities : bool, optional
+        Also return the probability at each beat (1 for classical detectors).
+    workspace : str, optional
+        Workspace for run names (default ``$TSAD_WORKSPACE`` or ``workspace/``).
+    device : str, optional
+        ``"cpu"`` (default), ``"cuda"``, ``"auto"``.
+
+    Returns
+    -------
+    beats : ndarray of int64
+        Sample numbers of the detected beats in ``signal``.
+    probabilities : ndarray of float32
+        Only with ``return_probabilities``.
+
+    Raises
+    ------
+    tsad.records.DetectionError
+        A missing model, too few leads, NaN samples or a signal shorter than one window (2 s).
+
+    Examples
+    --------
+    >>> import numpy as np, wfdb, tsad
+    >>> rec = wfdb.rdrecord("mitdb/100")
+    >>> beats = tsad.detect_beats(rec.p_signal, rec.fs)
+    >>> len(beats)                                    # doctest: +SKIP
+    2273
+    """
+    from . import records
+
+    det = records.detect_signal(_detector(str(model), workspace, device), np.asarray(signal), float(fs),
+                                threshold=threshold)
+    return (det.samples, det.scores.astype(np.float32)) if return_probabilities else det.samples
+
+
+def detect_record(path, model: str = DEFAULT_MODEL, *, threshold: float | None = None,
+                  workspace: str | None = None, device: str = "cpu"):
+    """Every beat of one WFDB record (``dir/100`` or ``dir/100.hea``; annotations not needed).
+
+    Returns a ``tsad.records.RecordDetection``: ``samples`` (beats in the record's own sample
+    numbers), ``scores``, ``fs``, ``prob`` (the combined probability at the model's rate) and
+    ``warnings`` (an implausible result for a heart). Parameters as ``detect_beats``."""
+    from . import records
+
+    return records.detect_record(_detector(str(model), workspace, device), path, threshold=threshold)
