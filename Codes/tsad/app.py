@@ -171,47 +171,34 @@ def results_table(ws: Workspace) -> None:
 
 
 @st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=4)
-def _model(role: str, run_dir: str, version: tuple, geometry: tuple):
-    from .checkpoint import load_checkpoint
+def _model(run_dir: str, version: tuple, geometry: tuple):
     from .geometry import WindowGeometry, check_checkpoint_geometry
-    from .paths import STUDENT_CHECKPOINT, TEACHER_CHECKPOINT
+    from .predictors import find_checkpoint, load
 
-    if role == "teacher":
-        from .teacher import load_teacher
-        model = load_teacher(run_dir, device="cpu")
-        header, path = model.header, Path(run_dir) / TEACHER_CHECKPOINT
-    else:
-        from .student import load_student
-        model = load_student(run_dir, device="cpu")
-        path = Path(run_dir) / STUDENT_CHECKPOINT
-        header = load_checkpoint(path)
-    check_checkpoint_geometry(header, WindowGeometry.from_dict(dict(geometry)), path)
-    return model
+    predictor = load(run_dir, device="cpu")   # the one loader: any kind of tsad.predictors.MODEL_LOADERS
+    check_checkpoint_geometry(predictor.header, WindowGeometry.from_dict(dict(geometry)),
+                              find_checkpoint(run_dir))
+    return predictor
 
 
 def load_model(ws: Workspace, run: ModelRun):
-    """The run's model from its checkpoint (cached until the file changes); a checkpoint trained on
-    another window geometry than the workspace's raises GeometryError."""
+    """The run's Predictor (``tsad.predictors.load``; cached until its checkpoint changes); a
+    checkpoint trained on another window geometry than the workspace's raises GeometryError."""
     from .geometry import load_workspace_geometry
 
     run_dir = ws.run_dir(run.name)
     geometry = tuple((k, tuple(v) if isinstance(v, list) else v)
                      for k, v in load_workspace_geometry(ws).to_dict().items())
-    return _model(run.role, str(run_dir), stamp(run_dir / run.checkpoint_name), geometry)
+    return _model(str(run_dir), stamp(run_dir / run.checkpoint_name), geometry)
 
 
 def infer(ws: Workspace, run: ModelRun, series: np.ndarray, images=None) -> np.ndarray:
-    """Probabilities (N, 256) from the run's checkpoint; the teacher sees ``images`` (or renders)."""
-    model = load_model(ws, run)
-    if run.role == "student":
-        from .student import student_probs
-        return student_probs(model, series)
-    from .teacher import predict_images
-    if images is None:
-        from .render import render_window
-        images = [render_window(s) for s in series]
-    logits = np.asarray(predict_images(model, images), dtype=np.float64)
-    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+    """Probabilities (N, L) from the run's checkpoint; a model that reads plots sees ``images``
+    (or renders them from ``series``)."""
+    predictor = load_model(ws, run)
+    if images is not None and predictor.image_probs is not None:
+        return predictor.image_probs(images)
+    return predictor.window_probs(series)
 
 
 # --- window choice --------------------------------------------------------------------------
