@@ -111,11 +111,11 @@ def test_the_lock_of_a_killed_holder_is_free_and_its_stale_record_cleared(tmp_pa
     assert locks.read_holder(lock) is None
 
 
-def test_wait_waits_for_the_holder_and_the_parser_sets_the_policy(tmp_path):
+def test_wait_waits_for_the_holder_and_the_script_start_sets_the_policy(tmp_path):
     from tsad.common import make_parser
 
-    assert make_parser("x").parse_args(["--wait"]).wait and locks.wait_default()
-    assert not make_parser("x").parse_args([]).wait and not locks.wait_default()
+    assert run_cli(lambda argv: make_parser("x").parse_args(argv).wait, ["--wait"]) and locks.wait_default()
+    assert not run_cli(lambda argv: make_parser("x").parse_args(argv).wait, []) and not locks.wait_default()
 
     lock, done = locks.lock_path(tmp_path, "split"), tmp_path / "holder_done"
     holder = start_holder(lock, "x", seconds=1.5, then_touch=done)
@@ -319,3 +319,19 @@ def test_a_run_folder_has_one_writer(split_workspace):
         holder.wait()
     train_run(ws, TrainConfig(epochs=1, batch_size=8, device="cpu"), lam=0.0)  # free again
     assert (ws.run_dir("LSTM_train") / "metadata.json").is_file()
+
+
+def test_a_parser_inside_the_process_keeps_the_users_wait(tmp_path):
+    """kd_study.py parses every student run's flags in its process: a user's --wait must survive
+    them (it used to be reset by each parse, and the run stopped on a busy folder)."""
+    from tsad.kd_study import Grid, _student_args
+
+    def study(argv):
+        args = _student_args(Grid(), seed=0, device="cpu")   # parses a student run's flags, no --wait
+        return args.preset, locks.wait_default()
+
+    try:
+        assert run_cli(study, ["--wait"]) == ("recommended", True)
+        assert run_cli(study, []) == ("recommended", False)
+    finally:
+        locks.set_wait_default(False)

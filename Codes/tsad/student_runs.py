@@ -15,15 +15,14 @@ from torch.utils.data import Dataset
 
 from . import paths, registry
 from .checkpoint import load_checkpoint
-from .common import get_device, log
-from .errors import script_main
+from .common import log
 from .geometry import check_checkpoint_geometry, load_workspace_geometry
 from .augment import AugmentConfig, add_augment_args, augment_batch, soft_targets
 from .distill import LogitsFn, cached_teacher_logits, kd_loss, teacher_hash
 from .outputs import save_outputs
 from .sampling import rarity_weights, window_symbols
 from .splits import SplitData, load_split
-from .student import ARCHITECTURES, KIND, StudentConfig, build_student, load_student, student_config, student_probs
+from .student import ARCHITECTURES, KIND, StudentConfig, build_student, student_config
 from .train import TrainConfig, fit
 
 
@@ -127,6 +126,17 @@ def add_student_args(parser: argparse.ArgumentParser) -> None:
     add_augment_args(parser)
 
 
+class PresetDefault:
+    """The default of a flag that the preset decides (``parse_train_args``): unset until
+    ``resolve_preset`` fills it in; ``--help`` shows both presets' values."""
+
+    def __init__(self, seed, recommended):
+        self.seed, self.recommended = seed, recommended
+
+    def __repr__(self) -> str:
+        return f"from --preset; seed {self.seed}, recommended {self.recommended}"
+
+
 def resolve_preset(args: argparse.Namespace, script_defaults: dict | None = None) -> argparse.Namespace:
     """Fills every flag left unset from the chosen preset (``seed`` by default, with the script's own
     defaults such as its epochs); raises ValueError when a flag contradicts an explicit --preset."""
@@ -135,7 +145,7 @@ def resolve_preset(args: argparse.Namespace, script_defaults: dict | None = None
         {**PRESETS["seed"], **(script_defaults or {})}
     for key, value in preset.items():
         given = getattr(args, key, None)
-        if given is None:
+        if given is None or isinstance(given, PresetDefault):
             setattr(args, key, value)
         elif args.preset and key in PRESETS[args.preset] and given != value:
             flag = "--" + key.replace("_", "-")
@@ -298,8 +308,9 @@ def _tune_detection_threshold(run_dir, val: SplitData, fs: float, device: str, s
     if val_records:
         tuned = tune_threshold(load_detector(ws, run_name, device=device), val_records)
     else:
-        model = load_student(run_dir, get_device(device))
-        tuned = tune_threshold_windows(student_probs(model, val.series), val.labels, fs)
+        from .predictors import load
+
+        tuned = tune_threshold_windows(load(run_dir, device=device).window_probs(val.series), val.labels, fs)
     if steps is not None and warmup_steps >= steps:
         tuned["warnings"].append(f"all {steps} optimiser steps of this run fell inside its "
                                  f"{warmup_steps}-step warm-up: the learning rate never reached --lr, so the "
@@ -343,11 +354,13 @@ def infer_run(ws: paths.Workspace, run: str, *, batch_size: int = 256, device: s
     if not checkpoint.is_file():
         raise FileNotFoundError(f"{checkpoint}: checkpoint not found (no trained student {run!r} here); train it "
                                 f"first (python Codes/Models/student_train.py, or kd_train.py for a distilled one)")
+    from .predictors import load
+
     geometry = load_workspace_geometry(ws)
-    model = load_student(ws.run_dir(run), get_device(device))
-    check_checkpoint_geometry(load_checkpoint(checkpoint), geometry, checkpoint)
+    predictor = load(ws.run_dir(run), device=device, batch_size=batch_size)   # the one loader
+    check_checkpoint_geometry(predictor.header, geometry, checkpoint)
     test = load_split(ws, "test", check_images=False).subset(limit)
-    probs = student_probs(model, test.series, batch_size=batch_size, progress=True)
+    probs = predictor.window_probs(test.series)
     files = save_outputs(ws.run_dir(run), run, probs, test.labels, test.series, test.ids)
     log.info("%s: scored %d test windows -> %s", run, len(test), files["probs"])
     return files
@@ -373,15 +386,10 @@ def parse_train_args(argv=None, doc: str | None = None, distill: bool = False,
     add_train_args(parser)
     if add_extra is not None:
         add_extra(parser)
-    # the preset decides these unless given: unset here so that an explicit flag can be told apart
+    # the preset decides these unless given: their defaults say so, and an explicit flag can be told apart
     seed_values = {**PRESETS["seed"], "epochs": 10 if distill else 15}
-    for action in parser._actions:
-        if action.dest in seed_values:
-            action.default = None
-            rec = PRESETS["recommended"].get(action.dest, seed_values[action.dest])
-            # '%(default).0s' prints nothing: the formatter's "(default: None)" would mislead
-            action.help = (f"{action.help} (default: from --preset; seed {seed_values[action.dest]}, "
-                           f"recommended {rec})%(default).0s")
+    parser.set_defaults(**{key: PresetDefault(value, PRESETS["recommended"].get(key, value))
+                           for key, value in seed_values.items()})
     args = parser.parse_args(argv)
     return resolve_preset(args, {"epochs": 10 if distill else 15})
 
@@ -408,16 +416,6 @@ def train_main(argv=None, doc: str | None = None, distill: bool = False) -> dict
                      run_name=args.run_name or default_run_name(lam, teacher, args.arch),
                      teacher_batch_size=args.teacher_batch_size if distill else 32,
                      recipe=recipe_from_args(args), preset=args.preset, arch=args.arch)
-
-
-def plain_entry(module_name: str, doc: str):
-    """``main`` of student_train.py: run as a script, it runs under the error wrapper."""
-    return script_main(train_main, False, module_name, doc, option="distill")
-
-
-def kd_entry(module_name: str, doc: str):
-    """``main`` of kd_train.py: run as a script, it runs under the error wrapper."""
-    return script_main(train_main, True, module_name, doc, option="distill")
 
 
 # ---- the inference script (student_infer.py) ------------------------------------------------------
