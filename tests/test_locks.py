@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from tsad.errors import run_cli
-from tsad import data, locks
+from tsad import data, locks, split_stage
 from tsad.fileio import current_umask
 from tsad.paths import Workspace, plot_name
 
@@ -64,7 +64,7 @@ def start_holder(lock: Path, what: str, seconds: float = 60,
 def assert_consistent(ws: Workspace) -> int:
     """One data stage's complete outputs: every id has its image and no image lacks an id, the
     labels, segments and windows.csv agree, and no temporary folder is left. Returns the count."""
-    ids, labels, series, windows = data.load_generated(ws)  # checks counts, ids and images
+    ids, labels, series, windows = split_stage.load_generated(ws)  # checks counts, ids and images
     assert sorted(p.name for p in ws.plots_ecg.iterdir()) == sorted(plot_name(i) for i in ids)
     assert len(labels) == len(series) == len(windows) == len(ids)
     manifest = json.loads((ws.root / data.DATA_MANIFEST).read_text())
@@ -224,7 +224,7 @@ def test_kill_during_the_swap_then_a_rerun_leaves_a_consistent_workspace(tmp_pat
     else:  # off Linux's exchange, a reader meanwhile finds no folder, never a partial one
         assert not ws.plots_ecg.exists()
     with pytest.raises(ValueError, match="the last data stage stopped while replacing its outputs"):
-        data.load_generated(ws)  # new images beside old labels never pass for a whole set
+        split_stage.load_generated(ws)  # new images beside old labels never pass for a whole set
 
     generate_main(generate_argv(ws, 3))  # the lock was freed by the kill: no --wait needed
     assert assert_consistent(ws) == 3 * 15 != before

@@ -38,7 +38,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    from tsad.data import split
+    from tsad.split_stage import split
 
     args = parse_args(argv)
     setup_logging()

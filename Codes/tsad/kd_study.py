@@ -34,8 +34,6 @@ from .common import log, seed_everything
 from .fileio import save_json, save_text
 
 FIGURES = ("gross_F1", "MSP", "MSR", "within_2_samples")
-FIGURE_NAMES = {"gross_F1": "F1 at 150 ms (whole test records)", "MSP": "MSP", "MSR": "MSR",
-                "within_2_samples": "share of beats within 2 samples"}
 NO_TEACHER = "none"
 
 

@@ -51,7 +51,6 @@ MODEL_KINDS = {
                             "reading the raw series", STUDENT_CHECKPOINT),
     BASELINE_KIND: ModelKind(BASELINE_KIND, "baseline", "wfdb's XQRS QRS detector, window by window", None),
 }
-TEACHER_BACKBONES = {"smolvlm": "HuggingFaceTB/SmolVLM-256M-Instruct (or its tiny stand-in, --model tiny)"}
 DEFAULT_ARCH = "bilstm"
 
 

@@ -49,11 +49,9 @@ def unregister_teacher(name: str) -> None:
     TEACHER_KINDS.pop(name, None)
 
 
-# the names the built-in kinds had before the table (scripts and tests use them)
-TYPES = ("picture", "context")
+# the built-in kinds' notes under the names the app and the study's tests use
 PICTURE_NOTE = PICTURE.note
 CONTEXT_NOTE = CONTEXT.note
-TRAIN_DEFAULTS = {name: kind.train_defaults for name, kind in TEACHER_KINDS.items()}
 
 
 # ---- building, training, loading ----------------------------------------------------------------
