@@ -226,3 +226,8 @@ def test_a_stand_in_classical_detector(ws, monkeypatch, tmp_path):
                                  "--records", "demo00", "--out", str(tmp_path / "det")])
     assert result["records"][0]["beats"] == 60
     assert json.loads((tmp_path / "det" / "detections.json").read_text())["description"].startswith("a beat")
+
+
+def test_every_tsad_module_is_small():
+    sizes = {str(p.relative_to(TSAD)): len(p.read_text().splitlines()) for p in TSAD.rglob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > 350} == {}
