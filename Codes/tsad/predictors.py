@@ -32,7 +32,7 @@ from . import paths
 from .classical import CLASSICAL_DETECTORS, classical_detector
 from .geometry import checkpoint_geometry
 from .predictor import DetectionError, Predictor
-from .registry import STUDENT_KIND, TEACHER_KIND
+from .registry import HERE_TEACHER_KIND, STUDENT_KIND, TEACHER_KIND
 from .thresholds import tuned_threshold, tuned_warnings
 
 LoadFn = Callable[[Path, dict, str, int], Predictor]
@@ -114,7 +114,6 @@ def _teacher_here_logits(run_dir, image_paths, **kwargs) -> np.ndarray:
     return teachers.logits(run_dir, image_paths, **kwargs)
 
 
-HERE_TEACHER_KIND = "teacher"   # tsad.teachers.KIND, without importing torch here
 MODEL_LOADERS: dict[str, ModelLoader] = {
     STUDENT_KIND: ModelLoader(paths.STUDENT_CHECKPOINT, _student, "a student (tsad.student)"),
     TEACHER_KIND: ModelLoader(paths.TEACHER_CHECKPOINT, _vlm_teacher, "the VLM teacher (tsad.teacher)",

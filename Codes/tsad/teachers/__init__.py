@@ -28,11 +28,12 @@ from .. import paths
 from ..checkpoint import check_kind, load_checkpoint, load_trainable
 from ..common import get_device, log
 from ..predictor import Predictor
+from ..registry import HERE_TEACHER_KIND
 from .base import TEACHER_KINDS, Arrays, TeacherConfig, TeacherKind, workspace_of  # noqa: F401
 from .context import CONTEXT, ContextTeacher, WorkspaceSignals  # noqa: F401
 from .picture import PICTURE, PictureTeacher, PlotImages  # noqa: F401
 
-KIND = "teacher"
+KIND = HERE_TEACHER_KIND   # the checkpoint kind of every teacher trained here
 TEACHER_KINDS.update({"picture": PICTURE, "context": CONTEXT})   # the table of kinds
 
 
