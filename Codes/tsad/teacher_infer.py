@@ -13,7 +13,7 @@ import torch
 from .common import log, make_parser, seed_everything, setup_logging
 from .outputs import save_outputs
 from . import registry
-from .errors import run_cli
+from .cli import script
 from .geometry import check_checkpoint_geometry, load_workspace_geometry
 from .paths import Workspace
 from .splits import load_split
@@ -58,5 +58,5 @@ def registered_main(argv=None, doc: str | None = None, path: str | None = None):
     return main(argv, run=registry.run_of_script(path, "infer").name, doc=doc)
 
 
-if __name__ == "__main__":
-    run_cli(main)
+if __name__ == "__main__":   # python -m tsad.teacher_infer (the registry's command)
+    script(__name__, main)

@@ -15,7 +15,7 @@ from .backbone import add_backbone_args, resolve_backbone
 from .common import log, make_parser, seed_everything, setup_logging
 from .losses import teacher_loss
 from . import registry
-from .errors import run_cli
+from .cli import script
 from .geometry import load_workspace_geometry
 from .paths import TEACHER_CHECKPOINT, Workspace
 from .splits import load_split
@@ -88,5 +88,5 @@ def registered_main(argv=None, doc: str | None = None, path: str | None = None):
     return main(argv, run=registry.run_of_script(path, "train").name, doc=doc)
 
 
-if __name__ == "__main__":
-    run_cli(main)
+if __name__ == "__main__":   # python -m tsad.teacher_train (the registry's command)
+    script(__name__, main)
