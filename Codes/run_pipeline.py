@@ -17,8 +17,8 @@ from __future__ import annotations
 import time
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 from tsad.common import make_parser, setup_logging  # noqa: E402
 from tsad.paths import Workspace  # noqa: E402
@@ -72,5 +72,4 @@ def main(argv=None):
     return report
 
 
-if __name__ == "__main__":
-    run_cli(main)
+main = script(__name__, main)

@@ -164,9 +164,8 @@ def demo_db(tmp_path):
 def test_an_undertrained_student_is_reported_from_training_to_scoring(split_workspace, demo_db, monkeypatch,
                                                                      capsys, tmp_path):
     import tsad.student
-    import tsad.student_runs
 
-    monkeypatch.setattr(tsad.student_runs, "student_probs", untrained_probs)
+    # every stage scores a student through the one loader (tsad.predictors), which calls this
     monkeypatch.setattr(tsad.student, "student_probs", untrained_probs)
     ws = split_workspace
     # the seed preset's 1000-step warm-up, one step of training

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from tsad.checkpoint import load_checkpoint, save_checkpoint
-from tsad.data import load_generated
+from tsad.split_stage import load_generated
 from tsad.paths import Workspace
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from tsad.errors import run_cli
-from tsad import data, locks
+from tsad import data, locks, split_stage
 from tsad.fileio import current_umask
 from tsad.paths import Workspace, plot_name
 
@@ -64,7 +64,7 @@ def start_holder(lock: Path, what: str, seconds: float = 60,
 def assert_consistent(ws: Workspace) -> int:
     """One data stage's complete outputs: every id has its image and no image lacks an id, the
     labels, segments and windows.csv agree, and no temporary folder is left. Returns the count."""
-    ids, labels, series, windows = data.load_generated(ws)  # checks counts, ids and images
+    ids, labels, series, windows = split_stage.load_generated(ws)  # checks counts, ids and images
     assert sorted(p.name for p in ws.plots_ecg.iterdir()) == sorted(plot_name(i) for i in ids)
     assert len(labels) == len(series) == len(windows) == len(ids)
     manifest = json.loads((ws.root / data.DATA_MANIFEST).read_text())
@@ -111,11 +111,11 @@ def test_the_lock_of_a_killed_holder_is_free_and_its_stale_record_cleared(tmp_pa
     assert locks.read_holder(lock) is None
 
 
-def test_wait_waits_for_the_holder_and_the_parser_sets_the_policy(tmp_path):
+def test_wait_waits_for_the_holder_and_the_script_start_sets_the_policy(tmp_path):
     from tsad.common import make_parser
 
-    assert make_parser("x").parse_args(["--wait"]).wait and locks.wait_default()
-    assert not make_parser("x").parse_args([]).wait and not locks.wait_default()
+    assert run_cli(lambda argv: make_parser("x").parse_args(argv).wait, ["--wait"]) and locks.wait_default()
+    assert not run_cli(lambda argv: make_parser("x").parse_args(argv).wait, []) and not locks.wait_default()
 
     lock, done = locks.lock_path(tmp_path, "split"), tmp_path / "holder_done"
     holder = start_holder(lock, "x", seconds=1.5, then_touch=done)
@@ -224,7 +224,7 @@ def test_kill_during_the_swap_then_a_rerun_leaves_a_consistent_workspace(tmp_pat
     else:  # off Linux's exchange, a reader meanwhile finds no folder, never a partial one
         assert not ws.plots_ecg.exists()
     with pytest.raises(ValueError, match="the last data stage stopped while replacing its outputs"):
-        data.load_generated(ws)  # new images beside old labels never pass for a whole set
+        split_stage.load_generated(ws)  # new images beside old labels never pass for a whole set
 
     generate_main(generate_argv(ws, 3))  # the lock was freed by the kill: no --wait needed
     assert assert_consistent(ws) == 3 * 15 != before
@@ -319,3 +319,19 @@ def test_a_run_folder_has_one_writer(split_workspace):
         holder.wait()
     train_run(ws, TrainConfig(epochs=1, batch_size=8, device="cpu"), lam=0.0)  # free again
     assert (ws.run_dir("LSTM_train") / "metadata.json").is_file()
+
+
+def test_a_parser_inside_the_process_keeps_the_users_wait(tmp_path):
+    """kd_study.py parses every student run's flags in its process: a user's --wait must survive
+    them (it used to be reset by each parse, and the run stopped on a busy folder)."""
+    from tsad.kd_study import Grid, _student_args
+
+    def study(argv):
+        args = _student_args(Grid(), seed=0, device="cpu")   # parses a student run's flags, no --wait
+        return args.preset, locks.wait_default()
+
+    try:
+        assert run_cli(study, ["--wait"]) == ("recommended", True)
+        assert run_cli(study, []) == ("recommended", False)
+    finally:
+        locks.set_wait_default(False)

@@ -9,7 +9,8 @@ import wfdb
 from PIL import Image
 
 from tsad import ecg
-from tsad.data import GenerateConfig, generate, split
+from tsad.data import GenerateConfig, generate
+from tsad.split_stage import split
 from tsad.paths import Workspace, plot_name
 
 pytestmark = pytest.mark.shared

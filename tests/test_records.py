@@ -404,13 +404,3 @@ def test_evaluate_records_as_folds_adds_the_mean_over_fold_models(demo, tmp_path
     mean_cell = table["gross F1"].iloc[2]
     assert table["model"].iloc[2].startswith("mean [95% interval] over 2 fold models")
     assert mean_cell.startswith(f"{np.mean(values):.4f} [")
-
-
-def test_detect_names_teachers_it_cannot_run_whole(tmp_path):
-    from tsad.checkpoint import save_checkpoint
-
-    ws = Workspace(tmp_path / "ws")
-    save_checkpoint(ws.run_dir("picture_teacher") / "smolvlm_best.pth",
-                    {"kind": "teacher", "model_config": {"type": "picture"}, "model": {}})
-    with pytest.raises(records.DetectionError, match="smolvlm_best.pth: a picture teacher; whole-record detection"):
-        records.load_detector(ws, "picture_teacher")

@@ -15,8 +15,8 @@ demo database is written to <workspace>/raw/demo and used.
 from __future__ import annotations
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import make_parser, seed_everything, setup_logging  # noqa: E402
@@ -69,5 +69,4 @@ def main(argv=None):
     return summary
 
 
-if __name__ == "__main__":
-    run_cli(main)
+main = script(__name__, main)

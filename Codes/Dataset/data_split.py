@@ -13,8 +13,8 @@ split.json lists the records of each part. Counts are checked across labels_ECG.
 from __future__ import annotations
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import make_parser, seed_everything, setup_logging  # noqa: E402
@@ -38,7 +38,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    from tsad.data import split
+    from tsad.split_stage import split
 
     args = parse_args(argv)
     setup_logging()
@@ -50,5 +50,4 @@ def main(argv=None):
     return counts
 
 
-if __name__ == "__main__":
-    run_cli(main)
+main = script(__name__, main)

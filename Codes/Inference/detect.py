@@ -8,8 +8,9 @@ Any record at any sampling rate: it is resampled to the model's rate, the model'
 the whole record (--hop, default half a window), the overlapping probabilities are averaged with a
 taper that trusts each window's middle most, beats are picked on the combined probability (above
 the run's tuned threshold, at least 200 ms apart) and mapped back to the record's own sample numbers.
-RUN is a trained student or teacher run of the workspace (a teacher renders its plots on the fly),
-or a classical detector run on lead 1 of the whole record at its own rate: xqrs / gqrs (wfdb's),
+RUN is a trained run of any kind tsad.predictors loads: a student, the VLM or picture teacher (their
+plots rendered on the fly), the context teacher (it reads the record around each window); or a
+classical detector run on lead 1 of the whole record at its own rate: xqrs / gqrs (wfdb's),
 neurokit (NeuroKit2's ecg_clean + ecg_peaks, its defaults) or sleepecg (SleepECG's detect_heartbeats).
 
 Writes, in --out (default <workspace>/detections/<run>/): <record>.<ext> (a WFDB annotation file,
@@ -28,8 +29,8 @@ from __future__ import annotations
 from pathlib import Path
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import make_parser  # noqa: E402
@@ -118,5 +119,4 @@ def main(argv=None) -> dict:
             "run_warnings": list(detector.warnings)}
 
 
-if __name__ == "__main__":
-    run_cli(main)
+main = script(__name__, main)

@@ -24,8 +24,8 @@ from __future__ import annotations
 from pathlib import Path
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import make_parser  # noqa: E402
@@ -143,5 +143,4 @@ def _mean_over_folds(comparison):
     return pd.DataFrame([row])
 
 
-if __name__ == "__main__":
-    run_cli(main)
+main = script(__name__, main)

@@ -19,8 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import make_parser  # noqa: E402
@@ -109,5 +109,4 @@ def main(argv=None):
     return table
 
 
-if __name__ == "__main__":
-    run_cli(main)
+main = script(__name__, main)

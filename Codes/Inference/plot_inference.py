@@ -10,8 +10,8 @@ W/results.csv, W/results.md and W/Plots/inference_*.png. Definitions: docs/METRI
 from __future__ import annotations
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import log, make_parser, seed_everything, setup_logging  # noqa: E402
@@ -47,5 +47,4 @@ def main(argv=None):
     return evaluation
 
 
-if __name__ == "__main__":
-    run_cli(main)
+main = script(__name__, main)

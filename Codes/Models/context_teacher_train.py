@@ -7,22 +7,14 @@ neighbouring windows of the same record; at a record's edge the edge sample is r
 Trains on W's train split, early-stopped on its val split (BCE on the beat labels), into
 W/context_teacher/ (smolvlm_best.pth, kind "teacher", its config inside; last.pth for --resume).
 kd_train.py then distils from it through the teacher-logit cache (tsad.distill), as from a VLM
-teacher. Defaults (tsad.teachers.TRAIN_DEFAULTS) are sized for a 2-core CPU.
+teacher. Defaults (tsad/teachers/context.py) are sized for a 2-core CPU.
 """
 
 from __future__ import annotations
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad import teachers
-
-
-def main(argv=None) -> dict:
-    return teachers.train_main(argv, "context", __doc__)
-
-
-if __name__ == "__main__":
-    run_cli(main)
+main = script(__name__, "tsad.teachers:train_main", __doc__, kind="context")

@@ -32,8 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import make_parser
@@ -145,5 +145,4 @@ def main(argv=None):
     return summary
 
 
-if __name__ == "__main__":
-    run_cli(main)  # StudyError is a ValueError: one line, exit 2
+main = script(__name__, main)

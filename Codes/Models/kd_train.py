@@ -9,8 +9,8 @@ in the seed preset). Writes W/KD_train_<lam>_<teacher>/ (other architectures: ..
 """
 
 try:
-    from tsad import student_runs
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-main = student_runs.kd_entry(__name__, __doc__)
+main = script(__name__, "tsad.student_runs:train_main", __doc__, distill=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.common import log, make_parser, seed_everything, setup_logging  # noqa: E402
@@ -34,5 +34,4 @@ def main(argv=None) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
-    run_cli(main)
+main = script(__name__, main)

@@ -26,8 +26,8 @@ import shlex
 import sys
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.student_runs import parse_train_args  # noqa: E402
@@ -135,5 +135,4 @@ def _warn_implausible(det_dir: Path, input_dir: Path, names: list[str]) -> None:
             warn(f"{det_dir / (name + '.' + DEFAULT_EXT)}: implausible detection: {'; '.join(found)}")
 
 
-if __name__ == "__main__":
-    run_cli(main)
+main = script(__name__, main)

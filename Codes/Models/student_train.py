@@ -10,8 +10,8 @@ train_losses.npy, val_losses.npy and metadata.json. Checkpoints carry their conf
 """
 
 try:
-    from tsad import student_runs
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-main = student_runs.plain_entry(__name__, __doc__)
+main = script(__name__, "tsad.student_runs:train_main", __doc__, distill=False)

@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.student_runs import parse_train_args  # noqa: E402
@@ -92,5 +92,4 @@ def main(argv=None):
     return out
 
 
-if __name__ == "__main__":
-    run_cli(main)
+main = script(__name__, main)

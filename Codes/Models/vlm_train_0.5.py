@@ -6,8 +6,8 @@
 The loss weighs the cosine term by alpha and the BCE by 1 - alpha: half and half here."""
 
 try:
-    from tsad import teacher_train
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-main = teacher_train.script_main(__file__, __name__, __doc__)
+main = script(__name__, "tsad.teacher_train:registered_main", __doc__, path=__file__)

@@ -7,38 +7,41 @@ shows up on the next rerun. A missing artefact becomes a message naming the stag
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .errors import EXPECTED_ERRORS
+from .app_views import (  # noqa: F401
+    LOAD_ERRORS,
+    WINDOW_KEY,
+    choose_window,
+    figure_png,
+    loss_curves,
+    persistent_widget,
+    stamp,
+    window_result,
+)
 from .outputs import load_outputs, output_paths
 from .paths import Workspace, default_workspace, fmt_num
 from .splits import load_split
-from .stages import (ModelRun, all_runs, commands, data_ready, display_label, is_inferred, is_trained,
-                     pipeline_stages, student_runs, teacher_runs, window_times)
+from .stages import (
+    ModelRun,
+    commands,
+    data_ready,
+    display_label,
+    is_inferred,
+    is_trained,
+    pipeline_stages,
+    student_runs,
+    teacher_runs,
+)
 
 WS_KEY = "tsad_workspace"
-WINDOW_KEY = "tsad_window"
-LOAD_ERRORS = EXPECTED_ERRORS  # the messages scripts print as one line
 
 
 # --- workspace and page frame -------------------------------------------------------------
-
-def _keep(key: str) -> None:
-    st.session_state[key] = st.session_state["_" + key]
-
-
-def persistent_widget(widget, key: str, default, label: str, **kwargs):
-    """A widget whose value survives page switches (Streamlit drops widget keys between pages)."""
-    state = st.session_state
-    state.setdefault(key, default)
-    state["_" + key] = state[key]
-    return widget(label, key="_" + key, on_change=_keep, args=(key,), **kwargs)
-
 
 def sidebar_workspace() -> Workspace:
     """The workspace chosen in the sidebar (default: $TSAD_WORKSPACE), kept across pages."""
@@ -80,11 +83,6 @@ def run_warnings(ws: Workspace, run: ModelRun) -> None:
 
 
 # --- cached loaders -----------------------------------------------------------------------
-
-def stamp(*files: Path) -> tuple:
-    """A cache key for files: their modification times (None for a missing file)."""
-    return tuple(p.stat().st_mtime_ns if p.is_file() else None for p in files)
-
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _split(root: str, split: str, version: tuple):
@@ -171,160 +169,34 @@ def results_table(ws: Workspace) -> None:
 
 
 @st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=4)
-def _model(role: str, run_dir: str, version: tuple, geometry: tuple):
-    from .checkpoint import load_checkpoint
+def _model(run_dir: str, version: tuple, geometry: tuple):
     from .geometry import WindowGeometry, check_checkpoint_geometry
-    from .paths import STUDENT_CHECKPOINT, TEACHER_CHECKPOINT
+    from .predictors import find_checkpoint, load
 
-    if role == "teacher":
-        from .teacher import load_teacher
-        model = load_teacher(run_dir, device="cpu")
-        header, path = model.header, Path(run_dir) / TEACHER_CHECKPOINT
-    else:
-        from .student import load_student
-        model = load_student(run_dir, device="cpu")
-        path = Path(run_dir) / STUDENT_CHECKPOINT
-        header = load_checkpoint(path)
-    check_checkpoint_geometry(header, WindowGeometry.from_dict(dict(geometry)), path)
-    return model
+    predictor = load(run_dir, device="cpu")   # the one loader: any kind of tsad.predictors.MODEL_LOADERS
+    check_checkpoint_geometry(predictor.header, WindowGeometry.from_dict(dict(geometry)),
+                              find_checkpoint(run_dir))
+    return predictor
 
 
 def load_model(ws: Workspace, run: ModelRun):
-    """The run's model from its checkpoint (cached until the file changes); a checkpoint trained on
-    another window geometry than the workspace's raises GeometryError."""
+    """The run's Predictor (``tsad.predictors.load``; cached until its checkpoint changes); a
+    checkpoint trained on another window geometry than the workspace's raises GeometryError."""
     from .geometry import load_workspace_geometry
 
     run_dir = ws.run_dir(run.name)
     geometry = tuple((k, tuple(v) if isinstance(v, list) else v)
                      for k, v in load_workspace_geometry(ws).to_dict().items())
-    return _model(run.role, str(run_dir), stamp(run_dir / run.checkpoint_name), geometry)
+    return _model(str(run_dir), stamp(run_dir / run.checkpoint_name), geometry)
 
 
 def infer(ws: Workspace, run: ModelRun, series: np.ndarray, images=None) -> np.ndarray:
-    """Probabilities (N, 256) from the run's checkpoint; the teacher sees ``images`` (or renders)."""
-    model = load_model(ws, run)
-    if run.role == "student":
-        from .student import student_probs
-        return student_probs(model, series)
-    from .teacher import predict_images
-    if images is None:
-        from .render import render_window
-        images = [render_window(s) for s in series]
-    logits = np.asarray(predict_images(model, images), dtype=np.float64)
-    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
-
-
-# --- window choice --------------------------------------------------------------------------
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _provenance(path: str, version: tuple, ids: tuple) -> pd.DataFrame:
-    return window_times(pd.read_csv(path), np.asarray(ids))
-
-
-def choose_window(ws: Workspace, ids: np.ndarray) -> int:
-    """A test window id, by id or by record and start time; the choice is kept across pages."""
-    ids = [int(i) for i in ids]
-    state = st.session_state
-    if state.get(WINDOW_KEY) not in ids:
-        state[WINDOW_KEY] = ids[0]
-    times = None
-    if ws.windows_csv.is_file():
-        try:
-            times = _provenance(str(ws.windows_csv), stamp(ws.windows_csv), tuple(ids))
-        except (ValueError, KeyError, pd.errors.ParserError) as err:
-            st.caption(f"{ws.windows_csv} cannot be used to choose by record: {err}")
-    else:
-        st.caption("windows.csv is missing (written by data_generate.py): choose by id.")
-    by_record = times is not None and len(times) and st.radio(
-        "Choose the test window", ["by id", "by record and time"], horizontal=True,
-        key="tsad_window_mode") == "by record and time"
-    if by_record:
-        current = times[times["id"] == state[WINDOW_KEY]]
-        records = sorted(times["record"].unique())
-        record = st.selectbox("Record", records, index=records.index(current["record"].iloc[0])
-                              if len(current) else 0)
-        rows = times[times["record"] == record].sort_values("start_s")
-        options = rows["id"].tolist()
-        seconds = dict(zip(rows["id"], rows["start_s"]))
-        index = options.index(state[WINDOW_KEY]) if state[WINDOW_KEY] in options else 0
-        state[WINDOW_KEY] = st.selectbox("Start time", options, index=index,
-                                         format_func=lambda i: f"{seconds[i]:.1f} s (window {i})")
-    else:
-        persistent_widget(st.selectbox, WINDOW_KEY, ids[0], "Test window id", options=ids)
-    return int(state[WINDOW_KEY])
-
-
-# --- result views -----------------------------------------------------------------------------
-
-FIGURE_DPI = 110  # streamlit's 200 triples the drawing time for no visible gain here
-
-
-def figure_png(fig) -> bytes:
-    """A matplotlib figure as PNG bytes; the figure is closed."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _window_png(series, labels, probs, predicted, threshold: float, title: str) -> bytes:
-    from .plots import plot_window
-
-    return figure_png(plot_window(series, labels, probs=probs, pred_positions=predicted, threshold=threshold,
-                                  title=title))
-
-
-def window_result(series, labels, probs, title: str) -> dict | None:
-    """One window: both leads, true and predicted beats, probabilities with the threshold, and
-    (with labels; None for an unannotated upload) the window's precision and recall."""
-    from . import metrics
-
-    threshold = float(metrics.window_thresholds(probs)[0])
-    predicted = np.asarray(metrics.predict_positions(probs), dtype=int)
-    shown_labels = np.zeros(len(probs), np.float32) if labels is None else np.asarray(labels)
-    st.image(_window_png(series, shown_labels, probs, predicted, threshold, title))
-    shown = {"threshold": threshold, "predicted": predicted.tolist()}
-    cols = st.columns(3)
-    cols[0].metric("Threshold (window mean)", f"{threshold:.3f}")
-    if labels is not None:
-        true = np.flatnonzero(shown_labels > 0.5)
-        precision, recall = metrics.score_window(shown_labels, predicted)
-        cols[1].metric("Precision", f"{precision:.3f}")
-        cols[2].metric("Recall", "— (no beat)" if np.isnan(recall) else f"{recall:.3f}")
-        shown.update(true=true.tolist(), precision=precision, recall=recall)
-        st.markdown(f"**True beats** at samples {true.tolist()}")
-    st.markdown(f"**Predicted beats** at samples {predicted.tolist()}")
-    return shown
-
-
-def loss_curves(ws: Workspace) -> None:
-    """Training and validation loss of every run that saved them (tsad.curves finds them)."""
-    from . import curves
-
-    try:
-        runs = curves.find_loss_curves(ws)
-    except LOAD_ERRORS as err:
-        st.error(f"Loss files cannot be read: {err}")
-        return
-    if not runs:
-        st.info("No loss curves yet: train a model (see the stages on the home page).")
-        return
-    import matplotlib.pyplot as plt
-
-    labels = {r.name: display_label(ws, r) for r in all_runs()}
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5), sharex=True)
-    for run in runs:
-        for ax, values in zip(axes, (run.train, run.val)):
-            ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=labels.get(run.run, run.run))
-    for ax, what in zip(axes, ("training", "validation")):
-        ax.set(title=f"{what} loss", xlabel="epoch", ylabel="loss")
-        ax.grid(alpha=0.3)
-    axes[1].legend(fontsize="small")
-    fig.tight_layout()
-    st.image(figure_png(fig))
+    """Probabilities (N, L) from the run's checkpoint; a model that reads plots sees ``images``
+    (or renders them from ``series``)."""
+    predictor = load_model(ws, run)
+    if images is not None and predictor.image_probs is not None:
+        return predictor.image_probs(images)
+    return predictor.window_probs(series)
 
 
 # --- the teacher and student pages ------------------------------------------------------------
@@ -380,6 +252,7 @@ def model_page(kind: str) -> None:
         images = None
         if run.role == "teacher":
             from PIL import Image
+
             from .paths import plot_name
             path = Path(image_dir) / plot_name(wid)
             images = [np.asarray(Image.open(path).convert("RGB"))] if path.is_file() else None

@@ -85,15 +85,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 
 class StageParser(argparse.ArgumentParser):
     """The parser of every script: a bad flag is the project's one line (``error: <script>: ...``,
-    exit 2), and every parse sets the process's lock policy (``tsad.locks``) from ``--wait``."""
-
-    def parse_known_args(self, args=None, namespace=None):
-        """Parses as argparse does, then applies ``--wait``."""
-        from .locks import set_wait_default
-
-        namespace, extras = super().parse_known_args(args, namespace)
-        set_wait_default(getattr(namespace, "wait", False))
-        return namespace, extras
+    exit 2). Parsing sets no process-wide state: ``--wait`` is applied once, when the script starts
+    (``tsad.errors.run_cli``), so a parser run inside a process (a study's student runs) cannot undo it."""
 
     def error(self, message: str):
         """Prints ``error: <prog>: <message>`` on stderr and exits with status 2."""

@@ -27,10 +27,10 @@ import pandas as pd
 
 from . import ec57, metrics, paths, records
 from .common import log
-from .data import load_generated
 from .fileio import save_json, save_text
 from .folds import assign_record_parts
 from .geometry import load_workspace_geometry
+from .split_stage import load_generated
 from .splits import SplitData
 
 FOLD_FIGURES = ("gross_Se", "gross_PPV", "gross_F1", "average_F1", "within_2_samples", "median_abs_error_ms",

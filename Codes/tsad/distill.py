@@ -66,7 +66,7 @@ def cache_paths(ws: paths.Workspace, teacher: str, checkpoint_sha256: str, split
 def _default_logits_fn() -> LogitsFn:
     # The checkpoint's kind picks the teacher code (the VLM teacher, or a picture or context teacher);
     # transformers is imported only for the VLM teacher, which the plain student never needs.
-    from .teachers import run_logits
+    from .predictors import run_logits
     return run_logits
 
 
@@ -90,7 +90,7 @@ def cached_teacher_logits(ws: paths.Workspace, teacher: str, split: str, ids: np
     """The teacher's logits (N, L) float32 for the windows ``ids`` (in that order).
 
     Windows already in the cache are read; the others go to ``logits_fn`` (default
-    ``tsad.teachers.run_logits``) in one batched call and are appended to the cache. The
+    ``tsad.predictors.run_logits``) in one batched call and are appended to the cache. The
     entry's lock is held throughout, so runs started together compute each window once.
     """
     ids = np.asarray(ids, dtype=np.int64)

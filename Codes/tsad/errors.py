@@ -18,7 +18,6 @@ beat) does not stop a script: it is one ``warning: <file>: <problem>; <what to t
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from pathlib import Path
@@ -33,7 +32,7 @@ EXPECTED_ERRORS = (ValueError, OSError, KeyError, LockHeld)
 EXIT_STATUS = 2
 DEBUG_ENV = "TSAD_DEBUG"
 DEBUG_FLAG = "--debug"
-INSTALL_HINT = "pip install -r requirement.txt (at the repository root)"
+WAIT_FLAG = "--wait"
 
 
 def debug_requested(argv: list[str] | None = None) -> bool:
@@ -81,10 +80,18 @@ def run_cli(main: Callable, argv: list[str] | None = None, script: str | None = 
         Arguments (default: ``sys.argv[1:]``); ``--debug`` is taken out of them here.
     script : str, optional
         The name shown when a message names no file (default: the running script's name).
+
+    ``--wait`` among the arguments sets the process's lock policy (``tsad.locks.set_wait_default``);
+    scripts start through ``tsad.cli.script``, which calls this.
     """
+    from .locks import set_wait_default
+
     args = list(sys.argv[1:] if argv is None else argv)
     debug = debug_requested(args)
     args = [a for a in args if a != DEBUG_FLAG]
+    # the process's lock policy, decided once by its command line; a parser run later inside the
+    # process (kd_study.py's student runs) leaves it alone
+    set_wait_default(WAIT_FLAG in args)
     script = script or Path(sys.argv[0]).name
     if debug:
         return main(args)
@@ -93,16 +100,3 @@ def run_cli(main: Callable, argv: list[str] | None = None, script: str | None = 
     except EXPECTED_ERRORS as err:
         print(error_line(err, script), file=sys.stderr)
         raise SystemExit(EXIT_STATUS) from None
-
-
-def script_main(main: Callable, selector, module_name: str, doc: str | None, option: str = "run") -> Callable:
-    """A script's ``main(argv=None)``: ``main`` with its docstring and ``option=selector`` bound.
-
-    A thin script (``vlm_train_0.5.py``, ``kd_train.py``) calls this with its ``__name__``: run as a
-    program, it runs the bound main under ``run_cli`` at once; imported (the pipeline, the tests),
-    it only returns it.
-    """
-    bound = functools.partial(main, doc=doc, **{option: selector})
-    if module_name == "__main__":
-        run_cli(bound)
-    return bound

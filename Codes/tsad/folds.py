@@ -1,6 +1,6 @@
 """Which windows or records train, validate and test: shuffled windows, named records, or
 record-wise folds. Pure functions of names and seeds (no files), shared by the split stage
-(``tsad.data.split``), cross-validation (``tsad.crossval``) and the distillation study.
+(``tsad.split_stage.split``), cross-validation (``tsad.crossval``) and the distillation study.
 
 Records of several databases (svdb at 128 Hz, mitdb at 360 Hz, ...) are kept apart where it
 matters: given each record's database (``groups``), folds and validation records are drawn per

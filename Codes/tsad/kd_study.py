@@ -34,8 +34,6 @@ from .common import log, seed_everything
 from .fileio import save_json, save_text
 
 FIGURES = ("gross_F1", "MSP", "MSR", "within_2_samples")
-FIGURE_NAMES = {"gross_F1": "F1 at 150 ms (whole test records)", "MSP": "MSP", "MSR": "MSR",
-                "within_2_samples": "share of beats within 2 samples"}
 NO_TEACHER = "none"
 
 
@@ -67,9 +65,9 @@ class Grid:
                       "teacher_epochs": 3, "teacher_train_windows": None, **overrides})
 
     def __post_init__(self):
-        unknown = [t for t in self.teachers if t not in teachers.TYPES]
+        unknown = [t for t in self.teachers if t not in teachers.TEACHER_KINDS]
         if unknown:
-            raise StudyError(f"unknown teacher(s) {unknown}; choose from {list(teachers.TYPES)}")
+            raise StudyError(f"unknown teacher(s) {unknown}; choose from {list(teachers.TEACHER_KINDS)}")
         self.lams = [float(x) for x in self.lams]
         if 0.0 not in self.lams:
             raise StudyError("--lams must include 0: lambda 0 is every teacher's paired baseline")
@@ -180,7 +178,7 @@ def execute(ws: paths.Workspace, data: crossval.CVData, input_dir: Path, name: s
         train = data.subset(parts["train"], "train", ws).sample(grid.teacher_train_windows, grid.fold_seed)
         val = data.subset(parts["val"], "val", ws)
         config = teachers.TeacherConfig(type=run.teacher, samples=data.series.shape[1], leads=data.series.shape[2])
-        cfg = TrainConfig(**{**teachers.TRAIN_DEFAULTS[run.teacher], "epochs": grid.teacher_epochs,
+        cfg = TrainConfig(**{**teachers.TEACHER_KINDS[run.teacher].train_defaults, "epochs": grid.teacher_epochs,
                              "seed": grid.fold_seed, "device": device})
         run_name = teacher_run_name(name, run.fold, run.teacher)
         history = teachers.train_teacher(ws, run_name, config, train, val, cfg, resume=True,

@@ -21,8 +21,9 @@ process that takes the lock.
 
 A second writer either stops at once with :class:`LockHeld` (one line naming the holder; the
 scripts turn it into ``error: ...`` and exit status 2), or, with ``--wait`` (or
-``TSAD_LOCK_WAIT=1``), waits until the holder is done. The policy is set for the process by the
-shared parser (:func:`tsad.common.make_parser`) through :func:`set_wait_default`.
+``TSAD_LOCK_WAIT=1``), waits until the holder is done. The policy is set once for the process when
+its script starts (:func:`tsad.errors.run_cli`, from ``--wait``) through :func:`set_wait_default`;
+a caller that knows better passes ``wait=`` to :func:`hold`.
 """
 
 from __future__ import annotations

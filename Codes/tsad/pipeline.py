@@ -86,7 +86,8 @@ def _quietly(check: Callable[[], object]) -> bool:
 
 def data_done(ws: Workspace) -> bool:
     """The data stage's outputs are all there and consistent."""
-    from .data import DATA_MANIFEST, load_generated
+    from .data import DATA_MANIFEST
+    from .split_stage import load_generated
 
     return (ws.root / DATA_MANIFEST).is_file() and _quietly(lambda: load_generated(ws))
 

@@ -1,7 +1,8 @@
 """Every model kind and every run of the standard experiment grid, in one place.
 
-A *model kind* is what a checkpoint's ``kind`` says it holds (the SmolVLM teacher, a student of
-some architecture, the XQRS baseline); a *run* is one trained model of the grid: its folder name
+A *model kind* is what a checkpoint's ``kind`` says it holds (the SmolVLM teacher, a teacher
+trained here, a student of some architecture, the XQRS baseline; ``tsad.predictors.MODEL_LOADERS``
+loads each); a *run* is one trained model of the grid: its folder name
 in the workspace, its kind, its settings (alpha, lambda, the teacher it learns from, the student
 architecture), the script that trains it and the one that scores the test split, and the runs it
 needs first. ``run_pipeline.py`` (tsad.pipeline), the evaluation table (tsad.evaluate), the loss
@@ -44,14 +45,16 @@ class ModelKind:
 TEACHER_KIND = "smolvlm_tsad"
 STUDENT_KIND = "student"
 BASELINE_KIND = "detector"
+HERE_TEACHER_KIND = "teacher"     # a teacher trained here; its model_config["type"] names its tsad.teachers kind
 MODEL_KINDS = {
     TEACHER_KIND: ModelKind(TEACHER_KIND, "teacher", "SmolVLM backbone (frozen) with a trainable connector "
                             "and a BiLSTM head, reading the window's plot", TEACHER_CHECKPOINT),
     STUDENT_KIND: ModelKind(STUDENT_KIND, "student", "a student of one of tsad.student.ARCHITECTURES, "
                             "reading the raw series", STUDENT_CHECKPOINT),
+    HERE_TEACHER_KIND: ModelKind(HERE_TEACHER_KIND, "teacher", "a teacher trained here from random "
+                                 "initialisation (tsad.teachers.TEACHER_KINDS: picture, context)", TEACHER_CHECKPOINT),
     BASELINE_KIND: ModelKind(BASELINE_KIND, "baseline", "wfdb's XQRS QRS detector, window by window", None),
 }
-TEACHER_BACKBONES = {"smolvlm": "HuggingFaceTB/SmolVLM-256M-Instruct (or its tiny stand-in, --model tiny)"}
 DEFAULT_ARCH = "bilstm"
 
 

@@ -5,8 +5,7 @@ distillation refuse a checkpoint of another geometry than the workspace's."""
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -14,16 +13,27 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from . import paths, registry
+from .augment import augment_batch, soft_targets
 from .checkpoint import load_checkpoint
-from .common import get_device, log
-from .errors import script_main
-from .geometry import check_checkpoint_geometry, load_workspace_geometry
-from .augment import AugmentConfig, add_augment_args, augment_batch, soft_targets
+from .common import log
 from .distill import LogitsFn, cached_teacher_logits, kd_loss, teacher_hash
+from .geometry import check_checkpoint_geometry, load_workspace_geometry
 from .outputs import save_outputs
 from .sampling import rarity_weights, window_symbols
 from .splits import SplitData, load_split
-from .student import ARCHITECTURES, KIND, StudentConfig, build_student, load_student, student_config, student_probs
+from .student import KIND, StudentConfig, build_student, student_config
+from .student_args import (  # noqa: F401
+    PRESETS,
+    PresetDefault,
+    Recipe,
+    add_data_args,
+    add_kd_args,
+    add_student_args,
+    parse_infer_args,
+    parse_train_args,
+    recipe_from_args,
+    resolve_preset,
+)
 from .train import TrainConfig, fit
 
 
@@ -46,21 +56,6 @@ class WindowDataset(Dataset):
         if self.teacher is not None:
             item["t"] = self.teacher[i]
         return item
-
-
-@dataclass
-class Recipe:
-    """How a student learns beyond the optimiser: augmentation of the training windows, the weight of
-    the rare beat samples in the loss (1 in about 85 samples is a beat), soft targets."""
-
-    augment: AugmentConfig = field(default_factory=AugmentConfig.off)
-    pos_weight: float = 1.0
-    soft_sigma: float = 0.0
-    balance: float = 0.0      # windows with rare beat types drawn more often (tsad.sampling); 0: uniform
-
-    def as_dict(self) -> dict:
-        return {"augment": asdict(self.augment), "pos_weight": self.pos_weight, "soft_sigma": self.soft_sigma,
-                "balance": self.balance}
 
 
 def make_loss(lam: float = 0.0, temperature: float = 2.0, recipe: Recipe | None = None, fs: float = 128.0):
@@ -90,93 +85,6 @@ def bce_loss(model, batch) -> torch.Tensor:
 def make_kd_loss(lam: float, temperature: float):
     """The original KD loss (no augmentation, hard labels)."""
     return make_loss(lam, temperature)
-
-
-# ---- presets ------------------------------------------------------------------------------------
-
-# ``seed``: the original code's schedule and model. ``recommended``: what record-wise
-# cross-validation on the 59 shared svdb records chose (docs/RESULTS.md, "Choosing the student"),
-# sized to train on all 59 records in at most 30 minutes on 2 CPU cores.
-PRESETS: dict[str, dict] = {
-    "seed": {"arch": "bilstm", "batch_size": 16, "lr": 2e-5, "patience": 5, "warmup_steps": 1000,
-             "aug_amplitude": 0.0, "aug_wander_mv": 0.0, "aug_noise_mv": 0.0, "aug_shift": 0,
-             "aug_lead_dropout": 0.0, "aug_invert": 0.0, "aug_lead_swap": 0.0, "aug_stretch": 0.0,
-             "pos_weight": 1.0, "soft_sigma": 0.0, "balance": 0.0, "train_windows": None},
-    "recommended": {"arch": "tcn", "epochs": 4, "batch_size": 64, "lr": 3e-3, "patience": 3,
-                    "warmup_steps": 200, "aug_amplitude": 0.3, "aug_wander_mv": 0.2, "aug_noise_mv": 0.02,
-                    "aug_shift": 16, "aug_lead_dropout": 0.1, "pos_weight": 1.0, "soft_sigma": 1.0,
-                    "train_windows": 12000},
-}
-
-
-def add_student_args(parser: argparse.ArgumentParser) -> None:
-    """--preset, --arch and the recipe flags. Their defaults come from the preset (``seed`` unless
-    --preset says otherwise); a flag given beside an explicit --preset must agree with it."""
-    g = parser.add_argument_group("student model and recipe (defaults: the preset's values)")
-    g.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                   help="seed: the original schedule (bilstm, lr 2e-5, batch 16, patience 5); recommended: "
-                        "the cross-validated recipe " + ", ".join(f"{k}={v}" for k, v in PRESETS["recommended"].items())
-                        + " (default: seed)")
-    g.add_argument("--arch", choices=sorted(ARCHITECTURES), default=None, help="student architecture")
-    g.add_argument("--pos-weight", type=float, default=None, help="weight of beat samples in the BCE")
-    g.add_argument("--soft-sigma", type=float, default=None,
-                   help="soften each beat label into a Gaussian of this width in samples (0: hard labels)")
-    g.add_argument("--balance", type=float, default=None,
-                   help="draw the --train-windows in proportion to (count of the commonest beat type / count of "
-                        "the window's rarest beat type) ** BALANCE (0: uniform; tsad.sampling)")
-    add_augment_args(parser)
-
-
-def resolve_preset(args: argparse.Namespace, script_defaults: dict | None = None) -> argparse.Namespace:
-    """Fills every flag left unset from the chosen preset (``seed`` by default, with the script's own
-    defaults such as its epochs); raises ValueError when a flag contradicts an explicit --preset."""
-    name = args.preset or "seed"
-    preset = {**PRESETS["seed"], **(script_defaults or {}), **PRESETS[name]} if name != "seed" else \
-        {**PRESETS["seed"], **(script_defaults or {})}
-    for key, value in preset.items():
-        given = getattr(args, key, None)
-        if given is None:
-            setattr(args, key, value)
-        elif args.preset and key in PRESETS[args.preset] and given != value:
-            flag = "--" + key.replace("_", "-")
-            raise ValueError(f"{flag} {given} contradicts --preset {args.preset} ({flag} {value}); "
-                             f"drop one of them")
-    args.preset = name
-    return args
-
-
-def recipe_from_args(args: argparse.Namespace) -> Recipe:
-    """The Recipe that the (preset-resolved) flags describe."""
-    aug = AugmentConfig(**{f.name: getattr(args, f"aug_{f.name}") for f in fields(AugmentConfig)})
-    if args.pos_weight <= 0:
-        raise ValueError(f"--pos-weight must be positive, got {args.pos_weight}")
-    if args.soft_sigma < 0:
-        raise ValueError(f"--soft-sigma must be >= 0, got {args.soft_sigma}")
-    if args.balance < 0:
-        raise ValueError(f"--balance must be >= 0, got {args.balance}")
-    return Recipe(aug, float(args.pos_weight), float(args.soft_sigma), float(args.balance))
-
-
-def add_data_args(parser: argparse.ArgumentParser) -> None:
-    """Adds --limit-train and --limit-val."""
-    g = parser.add_argument_group("data")
-    g.add_argument("--limit-train", type=int, default=None, help="use only the first N train windows")
-    g.add_argument("--train-windows", type=int, default=None,
-                   help="train on N windows drawn at random (with --seed) from the train split, the same "
-                        "ones every epoch (None: all)")
-    g.add_argument("--limit-val", type=int, default=None, help="use only the first N val windows")
-
-
-def add_kd_args(parser: argparse.ArgumentParser) -> None:
-    """Adds --lam, --teacher, --temperature and --teacher-batch-size (defaults from the registry)."""
-    g = parser.add_argument_group("distillation")
-    teachers = [r.name for r in registry.runs("teacher")]
-    g.add_argument("--lam", type=float, default=registry.DEFAULT_LAMBDA,
-                   help="weight of the teacher term (0 = plain student)")
-    g.add_argument("--teacher", default=paths.teacher_run_name(registry.DEFAULT_TEACHER_ALPHA),
-                   help=f"teacher run folder in the workspace ({', '.join(teachers)})")
-    g.add_argument("--temperature", type=float, default=2.0, help="distillation temperature T")
-    g.add_argument("--teacher-batch-size", type=int, default=32, help="windows per teacher batch (cache build)")
 
 
 def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teacher: str | None = None,
@@ -293,13 +201,20 @@ def _tune_detection_threshold(run_dir, val: SplitData, fs: float, device: str, s
     validation record; cross-validation retunes on whole records). A doubtful one
     (``records.threshold_warnings``) is a ``warning:`` line on stderr and stays in the file, and so is
     a run whose ``steps`` all fell inside the warm-up (its learning rate never peaked)."""
-    from .records import TRAINING_HINT, load_detector, save_tuned_threshold, tune_threshold, tune_threshold_windows
+    from .records import (
+        TRAINING_HINT,
+        load_detector,
+        save_tuned_threshold,
+        tune_threshold,
+        tune_threshold_windows,
+    )
 
     if val_records:
         tuned = tune_threshold(load_detector(ws, run_name, device=device), val_records)
     else:
-        model = load_student(run_dir, get_device(device))
-        tuned = tune_threshold_windows(student_probs(model, val.series), val.labels, fs)
+        from .predictors import load
+
+        tuned = tune_threshold_windows(load(run_dir, device=device).window_probs(val.series), val.labels, fs)
     if steps is not None and warmup_steps >= steps:
         tuned["warnings"].append(f"all {steps} optimiser steps of this run fell inside its "
                                  f"{warmup_steps}-step warm-up: the learning rate never reached --lr, so the "
@@ -343,48 +258,19 @@ def infer_run(ws: paths.Workspace, run: str, *, batch_size: int = 256, device: s
     if not checkpoint.is_file():
         raise FileNotFoundError(f"{checkpoint}: checkpoint not found (no trained student {run!r} here); train it "
                                 f"first (python Codes/Models/student_train.py, or kd_train.py for a distilled one)")
+    from .predictors import load
+
     geometry = load_workspace_geometry(ws)
-    model = load_student(ws.run_dir(run), get_device(device))
-    check_checkpoint_geometry(load_checkpoint(checkpoint), geometry, checkpoint)
+    predictor = load(ws.run_dir(run), device=device, batch_size=batch_size)   # the one loader
+    check_checkpoint_geometry(predictor.header, geometry, checkpoint)
     test = load_split(ws, "test", check_images=False).subset(limit)
-    probs = student_probs(model, test.series, batch_size=batch_size, progress=True)
+    probs = predictor.window_probs(test.series)
     files = save_outputs(ws.run_dir(run), run, probs, test.labels, test.series, test.ids)
     log.info("%s: scored %d test windows -> %s", run, len(test), files["probs"])
     return files
 
 
 # ---- the two training scripts (student_train.py: lam 0; kd_train.py: distillation) --------------
-
-def parse_train_args(argv=None, doc: str | None = None, distill: bool = False,
-                     add_extra=None) -> argparse.Namespace:
-    """Flags of student_train.py (``distill`` False) or kd_train.py (True), presets resolved;
-    ``add_extra(parser)`` adds a calling script's own flags (student_cv.py)."""
-    from .common import make_parser
-    from .train import add_train_args
-
-    parser = make_parser(doc)
-    if distill:
-        add_kd_args(parser)
-    add_data_args(parser)
-    parser.add_argument("--run-name", default=None,
-                        help="run folder in the workspace (default: LSTM_train, KD_train_<lam>_<teacher>; "
-                             "other architectures add _<arch>)")
-    add_student_args(parser)
-    add_train_args(parser)
-    if add_extra is not None:
-        add_extra(parser)
-    # the preset decides these unless given: unset here so that an explicit flag can be told apart
-    seed_values = {**PRESETS["seed"], "epochs": 10 if distill else 15}
-    for action in parser._actions:
-        if action.dest in seed_values:
-            action.default = None
-            rec = PRESETS["recommended"].get(action.dest, seed_values[action.dest])
-            # '%(default).0s' prints nothing: the formatter's "(default: None)" would mislead
-            action.help = (f"{action.help} (default: from --preset; seed {seed_values[action.dest]}, "
-                           f"recommended {rec})%(default).0s")
-    args = parser.parse_args(argv)
-    return resolve_preset(args, {"epochs": 10 if distill else 15})
-
 
 def default_run_name(lam: float, teacher: str | None, arch: str) -> str:
     """The user's names for the original BiLSTM; other architectures add ``_<arch>`` (tsad.registry)."""
@@ -410,29 +296,7 @@ def train_main(argv=None, doc: str | None = None, distill: bool = False) -> dict
                      recipe=recipe_from_args(args), preset=args.preset, arch=args.arch)
 
 
-def plain_entry(module_name: str, doc: str):
-    """``main`` of student_train.py: run as a script, it runs under the error wrapper."""
-    return script_main(train_main, False, module_name, doc, option="distill")
-
-
-def kd_entry(module_name: str, doc: str):
-    """``main`` of kd_train.py: run as a script, it runs under the error wrapper."""
-    return script_main(train_main, True, module_name, doc, option="distill")
-
-
 # ---- the inference script (student_infer.py) ------------------------------------------------------
-
-def parse_infer_args(argv=None, doc: str | None = None):
-    """Flags of student_infer.py."""
-    from .common import make_parser
-
-    parser = make_parser(doc)
-    parser.add_argument("--run", default=paths.STUDENT_RUN, help="student run folder in the workspace")
-    parser.add_argument("--batch-size", type=int, default=256, help="windows per forward pass")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
-    parser.add_argument("--limit", type=int, default=None, help="score only the first N test windows")
-    return parser.parse_args(argv)
-
 
 def infer_main(argv=None, doc: str | None = None) -> dict:
     """student_infer.py: scores the test split with a trained student run; returns the files."""

@@ -13,7 +13,7 @@ import torch
 from .common import log, make_parser, seed_everything, setup_logging
 from .outputs import save_outputs
 from . import registry
-from .errors import run_cli, script_main as _script_main
+from .cli import script
 from .geometry import check_checkpoint_geometry, load_workspace_geometry
 from .paths import Workspace
 from .splits import load_split
@@ -52,10 +52,11 @@ def main(argv=None, run: str | None = None, doc: str | None = None) -> dict:
     return files
 
 
-def script_main(script: str, module_name: str, doc: str):
-    """The ``main`` of a per-run script (vlm_<alpha>_infer.py): its run comes from the registry."""
-    return _script_main(main, registry.run_of_script(script, "infer").name, module_name, doc)
+def registered_main(argv=None, doc: str | None = None, path: str | None = None):
+    """``main`` of a per-run script (vlm_<alpha>_infer.py, started with ``tsad.cli.script``): the run is
+    the one tsad/registry.py registers for the script at ``path``."""
+    return main(argv, run=registry.run_of_script(path, "infer").name, doc=doc)
 
 
-if __name__ == "__main__":
-    run_cli(main)
+if __name__ == "__main__":   # python -m tsad.teacher_infer (the registry's command)
+    script(__name__, main)

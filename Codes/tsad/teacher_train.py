@@ -15,7 +15,7 @@ from .backbone import add_backbone_args, resolve_backbone
 from .common import log, make_parser, seed_everything, setup_logging
 from .losses import teacher_loss
 from . import registry
-from .errors import run_cli, script_main as _script_main
+from .cli import script
 from .geometry import load_workspace_geometry
 from .paths import TEACHER_CHECKPOINT, Workspace
 from .splits import load_split
@@ -82,10 +82,11 @@ def main(argv=None, run: str | None = None, doc: str | None = None) -> dict:
                extra={**extra, "alpha": float(alpha), "geometry": geometry.to_dict()}, device=device)
 
 
-def script_main(script: str, module_name: str, doc: str):
-    """The ``main`` of a per-run script (vlm_train_<alpha>.py): its run comes from the registry."""
-    return _script_main(main, registry.run_of_script(script, "train").name, module_name, doc)
+def registered_main(argv=None, doc: str | None = None, path: str | None = None):
+    """``main`` of a per-run script (vlm_train_<alpha>.py, started with ``tsad.cli.script``): the run is
+    the one tsad/registry.py registers for the script at ``path``."""
+    return main(argv, run=registry.run_of_script(path, "train").name, doc=doc)
 
 
-if __name__ == "__main__":
-    run_cli(main)
+if __name__ == "__main__":   # python -m tsad.teacher_train (the registry's command)
+    script(__name__, main)

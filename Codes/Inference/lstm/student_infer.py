@@ -10,8 +10,8 @@ and ids_<run>.npy into W/<run>/, one row per test window.
 from __future__ import annotations
 
 try:
-    from tsad.errors import run_cli
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.student_runs import infer_main  # noqa: E402
@@ -21,5 +21,4 @@ def main(argv=None) -> dict:
     return infer_main(argv, __doc__)
 
 
-if __name__ == "__main__":
-    run_cli(main)
+main = script(__name__, main)

@@ -6,8 +6,8 @@ Everything about the model comes from <workspace>/vlm_0.5/smolvlm_best.pth; the 
 tsad/registry.py."""
 
 try:
-    from tsad import teacher_infer
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-main = teacher_infer.script_main(__file__, __name__, __doc__)
+main = script(__name__, "tsad.teacher_infer:registered_main", __doc__, path=__file__)

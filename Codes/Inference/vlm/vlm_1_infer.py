@@ -5,8 +5,8 @@
 The model is rebuilt from its checkpoint alone (tsad/registry.py names the run)."""
 
 try:
-    from tsad import teacher_infer
-except ModuleNotFoundError as err:
+    from tsad.cli import script
+except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-main = teacher_infer.script_main(__file__, __name__, __doc__)
+main = script(__name__, "tsad.teacher_infer:registered_main", __doc__, path=__file__)

@@ -1,0 +1,120 @@
+"""Detection folders: ``<record>.<ext>`` (a WFDB annotation file, ``wfdb.wrann``; readable by
+``wfdb.rdann`` and PhysioNet's ``bxb``), ``<record>_beats.csv`` (sample, time in seconds,
+probability), ``<record>_probs.npy`` (learned models: the combined probability at the model's rate,
+float16) and ``detections.json`` (which model, which settings, how fast, what is doubtful)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import ecg
+from .detection import RecordDetection, read_header
+from .fileio import atomic_path, save_json
+from .plausibility import detection_warnings
+from .predictor import DetectionError, Predictor
+
+DEFAULT_EXT = "tsad"
+DETECTIONS_META = "detections.json"
+# detect.py writes into <workspace>/detections/<run>/ unless --out says otherwise; the app looks there
+DETECTIONS_DIR = "detections"
+# A WFDB annotation file with no annotation: only the two-byte end-of-file marker (rdann reads it)
+EMPTY_ANNOTATION_FILE = b"\x00\x00"
+
+
+def beats_csv_name(record: str) -> str:
+    return f"{record}_beats.csv"
+
+
+def probs_npy_name(record: str) -> str:
+    return f"{record}_probs.npy"
+
+
+def write_detection(det: RecordDetection, out_dir, ext: str = DEFAULT_EXT) -> dict[str, Path]:
+    """Writes ``<record>.<ext>`` (wfdb.wrann, symbol N for every beat), ``<record>_beats.csv`` and,
+    when there is one, ``<record>_probs.npy``; every file appears complete or not at all."""
+    import wfdb
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ann_path = out_dir / f"{det.record}.{ext}"
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{det.record}.", dir=out_dir))
+    try:
+        # wrann writes <record>.<ext> into write_dir: a private folder, then one rename
+        if len(det.samples):
+            wfdb.wrann(det.record, ext, det.samples, symbol=["N"] * len(det.samples), fs=det.fs,
+                       write_dir=str(tmp_dir))
+        else:  # wrann refuses an empty annotation list; an empty file is just the end marker
+            (tmp_dir / f"{det.record}.{ext}").write_bytes(EMPTY_ANNOTATION_FILE)
+        os.replace(tmp_dir / f"{det.record}.{ext}", ann_path)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    files = {"annotations": ann_path, "beats": out_dir / beats_csv_name(det.record)}
+    table = pd.DataFrame({"sample": det.samples, "time_s": np.round(det.samples / det.fs, 4),
+                          "probability": np.round(det.scores.astype(np.float64), 4)})
+    with atomic_path(files["beats"]) as tmp:
+        table.to_csv(tmp, index=False)
+    if det.prob is not None:
+        files["probs"] = out_dir / probs_npy_name(det.record)
+        with atomic_path(files["probs"]) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, det.prob.astype(np.float16))
+    return files
+
+
+def read_detection_meta(out_dir) -> dict:
+    path = Path(out_dir) / DETECTIONS_META
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise DetectionError(f"{path}: unreadable ({err})") from err
+
+
+def write_detection_meta(out_dir, detector: Predictor, settings: dict, per_record: list[dict]) -> Path:
+    """``detections.json``: which model made the folder, with which settings, how fast, and what is
+    doubtful: ``run_warnings`` (recorded when the run's threshold was tuned), each record's
+    ``warnings`` and ``implausible_records`` (the records that have some)."""
+    seconds = sum(r["compute_s"] for r in per_record)
+    ecg_s = sum(r["duration_s"] for r in per_record)
+    record = {"run": detector.name, "kind": detector.kind, "description": detector.description,
+              "geometry": detector.geometry.to_dict() if detector.kind != "classical" else None,
+              **detector.info, **settings, "run_warnings": list(detector.warnings),
+              # None: the records were not checked (a caller that gave no per-record "warnings")
+              "implausible_records": [r["record"] for r in per_record if r["warnings"]]
+              if all("warnings" in r for r in per_record) else None,
+              "records": per_record, "compute_s": round(seconds, 3),
+              "ecg_s": round(ecg_s, 1), "real_time_factor": round(ecg_s / seconds, 1) if seconds else None}
+    path = Path(out_dir) / DETECTIONS_META
+    save_json(path, record)
+    return path
+
+
+def record_warnings(meta: dict) -> dict[str, list[str]]:
+    """{record: its warnings, [] when plausible} of the records a detections.json says were checked
+    (a folder written before the check, or by cross-validation, lists its records without any)."""
+    return {str(r["record"]): [str(w) for w in r["warnings"] or []] for r in meta.get("records") or []
+            if isinstance(r, dict) and "warnings" in r}
+
+
+def check_detections(det_dir, input_dir, records, ext: str = DEFAULT_EXT) -> dict[str, list[str]]:
+    """{record: ``detection_warnings``} of detection files already written (``<det_dir>/<record>.<ext>``),
+    judged against the records' own signals in ``input_dir`` (every lead, at the record's own rate)."""
+    from .ec57 import read_detections
+
+    out = {}
+    for name in records:
+        folder, name = ecg.record_files(Path(input_dir) / str(name))
+        header = read_header(folder, name)
+        record = ecg.read_record(folder / name, channels=tuple(range(header.n_sig)), fs=header.fs,
+                                 require_annotations=False)
+        out[name] = detection_warnings(read_detections(det_dir, name, ext), record.fs, record.n_samples,
+                                       record.signal, record.fs)
+    return out
+

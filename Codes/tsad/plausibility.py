@@ -1,0 +1,85 @@
+"""Is a record's detection plausible for a heart? The warnings a detection carries (no beat, a rate
+no heart has, long stretches of signal without a beat) and the flag a per-record table gets."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+MIN_RATE_BPM = 20.0
+MAX_RATE_BPM = 300.0
+# A stretch longer than this without a beat, where the signal is not flat, is a detector missing beats.
+MAX_GAP_S = 10.0
+# A piece of FLAT_PIECE_S is flat (a lead off, the signal lost: no beat to find there) when every
+# lead's standard deviation over it is at most this share of the lead's over the whole record; only
+# the pieces that are not flat count towards a stretch without a beat.
+FLAT_FRACTION = 0.05
+FLAT_PIECE_S = 1.0
+
+
+def detection_warnings(samples: np.ndarray, fs: float, n_samples: int, signal: np.ndarray | None = None,
+                       signal_fs: float | None = None) -> list[str]:
+    """Why a record's detected beats are implausible for a heart (empty when they are plausible).
+
+    Parameters
+    ----------
+    samples : ndarray
+        Detected beats, in sample numbers at ``fs``.
+    fs, n_samples : float, int
+        The rate and the length of the record the samples refer to.
+    signal : ndarray (n, leads), optional
+        The record's signal at ``signal_fs``: of a stretch without a beat, only the pieces where the
+        signal is not flat count (FLAT_FRACTION, FLAT_PIECE_S). Without it, the whole stretch counts.
+
+    Returns
+    -------
+    list of str
+        No beat at all; a mean rate under MIN_RATE_BPM or over MAX_RATE_BPM; stretches between beats
+        (or the record's ends) with more than MAX_GAP_S of signal that is not flat.
+    """
+    duration = n_samples / fs
+    if not len(samples):
+        return [f"no beat detected in {duration:.0f} s"]
+    out = []
+    rate = 60.0 * len(samples) / duration
+    if rate < MIN_RATE_BPM or rate > MAX_RATE_BPM:
+        out.append(f"{rate:.1f} beats per minute over the record, outside {MIN_RATE_BPM:g}-{MAX_RATE_BPM:g}")
+    edges = np.r_[0.0, np.sort(samples) / fs, duration]
+    gaps = [(a, b, b - a) for a, b in itertools.pairwise(edges) if b - a > MAX_GAP_S]
+    if signal is not None and gaps:
+        gaps = [(a, b, _live_seconds(signal, signal_fs, a, b)) for a, b, _ in gaps]
+        gaps = [g for g in gaps if g[2] > MAX_GAP_S]
+    if gaps:
+        a, b, live = max(gaps, key=lambda g: g[2])
+        out.append(f"{len(gaps)} stretch(es) with over {MAX_GAP_S:g} s of signal but no beat (the longest "
+                   f"{b - a:.1f} s from {a:.1f} s, {live:.0f} s of it not flat)")
+    return out
+
+
+def _live_seconds(signal: np.ndarray, fs: float, start_s: float, end_s: float) -> float:
+    """Seconds of ``[start_s, end_s)`` where the signal is not flat, judged piece by piece."""
+    signal = np.asarray(signal, np.float64).reshape(len(signal), -1)
+    spread = np.nanstd(signal, axis=0)
+    step = max(1, round(FLAT_PIECE_S * fs))
+    lo, hi = int(start_s * fs), min(len(signal), int(np.ceil(end_s * fs)))
+    live = 0
+    for first in range(lo, hi, step):
+        piece = signal[first:min(first + step, hi)]
+        if not np.all(np.nanstd(piece, axis=0) <= FLAT_FRACTION * spread):
+            live += len(piece)
+    return live / fs
+
+
+
+IMPLAUSIBLE_COLUMN = "implausible"   # the flag evaluate_records.py and the app add to a per-record table
+WARNINGS_COLUMN = "warnings"
+
+
+def mark_implausible(table: pd.DataFrame, warned: dict[str, list[str]]) -> pd.DataFrame:
+    """The per-record table with IMPLAUSIBLE_COLUMN (True where a record has warnings in ``warned``,
+    as ``record_warnings`` or ``check_detections`` give them) and WARNINGS_COLUMN ('; '-joined)."""
+    names = table["record"].astype(str) if "record" in table else pd.Series([], dtype=str)
+    return table.assign(**{IMPLAUSIBLE_COLUMN: names.map(lambda r: bool(warned.get(r))).astype(bool),
+                           WARNINGS_COLUMN: names.map(lambda r: "; ".join(warned.get(r, [])))})

@@ -1,0 +1,51 @@
+"""What every model becomes once loaded: a ``Predictor`` (window probabilities, the geometry it reads,
+its tuned threshold and the warnings recorded when it was tuned). ``tsad.predictors.load`` makes one
+from any run folder or checkpoint; ``tsad.classical`` makes one of a classical detector; whole-record
+detection (``tsad.detection``) runs any of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .beats import DEFAULT_THRESHOLD
+from .geometry import WindowGeometry
+
+
+class DetectionError(ValueError):
+    """A record or run that cannot be detected; the message names the file."""
+
+
+@dataclass
+class Predictor:
+    """Something that turns a record into beats. ``window_probs`` maps (W, L, C) windows at
+    ``geometry.fs`` to (W, L) probabilities; classical detectors have none and detect directly.
+
+    A model that reads more than its window (the context teacher) gives ``stretch_probs`` instead:
+    (signal at the model's rate, window starts) -> (W, L) probabilities. A model that reads plots
+    gives ``image_probs``: (N) plots in memory -> (N, L) probabilities (the app's saved plots)."""
+
+    name: str
+    kind: str                                 # "student", "teacher" or "classical"
+    geometry: WindowGeometry
+    window_probs: Callable[[np.ndarray], np.ndarray] | None = None
+    description: str = ""
+    info: dict = field(default_factory=dict)
+    threshold: float = DEFAULT_THRESHOLD      # the run's tuned threshold (detection.json) or 0.5
+    warnings: list[str] = field(default_factory=list)   # recorded when the threshold was tuned
+    stretch_probs: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    image_probs: Callable[[list], np.ndarray] | None = None
+    header: dict = field(default_factory=dict, repr=False)   # the checkpoint's entries but its weights
+
+    def signal_probs(self, signal: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """(W, L) probabilities of the windows of ``signal`` (at the model's rate and leads) that
+        begin at ``starts``."""
+        if self.stretch_probs is not None:
+            return self.stretch_probs(signal, starts)
+        length = self.geometry.samples
+        return self.window_probs(signal[starts[:, None] + np.arange(length)[None, :]])
+
+
+Detector = Predictor   # the name detection code has always used

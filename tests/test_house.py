@@ -1,0 +1,233 @@
+"""The house rules: one way to start a script, no import cycle in tsad, and the tables that a new
+model kind, teacher kind or classical detector is registered in (each a stand-in here, no other
+file touched)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CODES = REPO / "Codes"
+TSAD = CODES / "tsad"
+SCRIPTS = sorted([*CODES.glob("Dataset/*.py"), *CODES.glob("Models/*.py"), *CODES.glob("Inference/**/*.py"),
+                  CODES / "run_pipeline.py"])
+GUARD = ('try:\n    from tsad.cli import script\nexcept ModuleNotFoundError as err:   # tsad itself is not installed\n'
+         '    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")\n')
+
+
+# ---- one way to start a script ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(CODES)))
+def test_every_script_starts_the_one_way(path):
+    text = path.read_text()
+    assert text.count(GUARD) == 1, f"{path}: not the one guard around `from tsad.cli import script`"
+    tree = ast.parse(text)
+    last = tree.body[-1]
+    assert isinstance(last, ast.Assign) and [t.id for t in last.targets] == ["main"], f"{path}: last line"
+    assert isinstance(last.value, ast.Call) and last.value.func.id == "script"
+    assert last.value.args[0].id == "__name__"
+    assert "run_cli" not in text and "__main__" not in text
+
+
+def test_no_parser_internals_are_rewritten():
+    for path in TSAD.rglob("*.py"):
+        assert "._actions" not in path.read_text(), path
+
+
+# ---- no import cycle -------------------------------------------------------------------------------
+
+def tsad_modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(TSAD.rglob("*.py")):
+        parts = path.relative_to(CODES).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def module_level_imports(name: str, path: Path, known) -> set[str]:
+    """The tsad modules ``name`` imports when it is imported (not those imported inside functions)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+
+    def add(target: str):
+        while target and target not in known:
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            found.add(target)
+
+    def visit(nodes):
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    add(alias.name)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    base = ".".join(up + ([node.module] if node.module else []))
+                for alias in node.names:
+                    add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
+            elif isinstance(node, (ast.If, ast.Try, ast.With)):
+                visit(node.body)
+                visit(getattr(node, "orelse", []))
+                visit(getattr(node, "finalbody", []))
+                for handler in getattr(node, "handlers", []):
+                    visit(handler.body)
+    visit(ast.parse(path.read_text()).body)
+    return found
+
+
+def test_no_import_cycle_in_tsad():
+    modules = tsad_modules()
+    graph = {name: module_level_imports(name, path, modules) for name, path in modules.items()}
+    done, stack = set(), []
+
+    def walk(node):
+        if node in stack:
+            raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(node):] + [node]))
+        if node in done:
+            return
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            walk(nxt)
+        stack.pop()
+        done.add(node)
+
+    for name in graph:
+        walk(name)
+
+
+@pytest.mark.parametrize("name", [n for n in tsad_modules() if n not in ("tsad.app",)])
+def test_every_tsad_module_imports_on_its_own(name):
+    importlib.import_module(name)
+
+
+# ---- where to add a model: a stand-in of each, registered in its table alone ----------------------
+
+DETECT = CODES / "Inference/detect.py"
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    """Three 1-minute synthetic records: demo00 tests, demo01 validates, demo02 trains."""
+    from conftest import run_script
+    from tsad.demo_db import DemoConfig, write_demo_database
+    from tsad.paths import Workspace
+
+    root = tmp_path_factory.mktemp("house")
+    write_demo_database(root / "raw", DemoConfig(n_records=3, minutes=1))
+    ws = Workspace(root / "ws")
+    run_script(CODES / "Dataset/data_generate.py", ["--workspace", str(ws.root), "--input-dir", str(root / "raw"),
+                                                    "--workers", "1"])
+    run_script(CODES / "Dataset/data_split.py", ["--workspace", str(ws.root), "--test-records", "demo00",
+                                                 "--val-records", "demo01"])
+    return ws, root / "raw"
+
+
+def _conv(channels: int):
+    from torch import nn
+
+    class Conv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(channels, 1, 9, padding=4)
+
+        def forward(self, x):
+            return self.conv(x.float().transpose(1, 2))[:, 0]
+
+    return Conv()
+
+
+def test_a_stand_in_student_architecture(ws, monkeypatch, tmp_path):
+    from conftest import run_script
+    from torch import nn
+    from tsad import student
+
+    class StandIn(nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            self.config = config
+            self.net = _conv(config.input_size)
+
+        def forward(self, x):
+            return self.net(x)
+
+    monkeypatch.setitem(student.ARCHITECTURES, "stand_in", (StandIn, {}))
+    ws, raw = ws
+    run_script(CODES / "Models/student_train.py", ["--workspace", str(ws.root), "--arch", "stand_in", "--epochs", "1",
+                                                   "--device", "cpu", "--lr", "1e-2", "--warmup-steps", "0"])
+    result = run_script(DETECT, ["--workspace", str(ws.root), "--run", "LSTM_train_stand_in", "--input-dir", str(raw),
+                                 "--records", "demo00", "--out", str(tmp_path / "det"), "--device", "cpu"])
+    meta = json.loads((tmp_path / "det" / "detections.json").read_text())
+    assert meta["kind"] == "student" and meta["arch"] == "stand_in" and len(result["records"]) == 1
+
+
+def test_a_stand_in_teacher_kind(ws, tmp_path):
+    import numpy as np
+    from conftest import run_script
+    from tsad import paths, predictors, teachers
+    from tsad.splits import load_split
+    from tsad.teachers.base import Arrays, TeacherKind, sigmoid_batches, workspace_of
+    from tsad.train import TrainConfig
+
+    def inputs(run_dir, config, image_paths, ids):
+        signals = teachers.WorkspaceSignals(workspace_of(run_dir))
+        ids = [paths.window_id_of_plot(p) for p in image_paths] if ids is None else ids
+        return Arrays(signals.series[signals.rows(ids)])
+
+    def build(config):
+        model = _conv(config.leads)
+        model.config = config
+        return model
+
+    kind = TeacherKind(name="stand_in", note="a stand-in teacher", build=build,
+                       dataset=lambda config, data, ws_root: Arrays(data.series, data.labels), inputs=inputs,
+                       add_args=lambda parser: None, settings=(), reads_plots=False,
+                       predictor_parts=lambda model, config, run_dir, batch_size: {
+                           "window_probs": lambda w: sigmoid_batches(model, np.asarray(w, np.float32), batch_size)})
+    teachers.register_teacher(kind)
+    try:
+        ws, raw = ws
+        train, val = load_split(ws, "train", check_images=False), load_split(ws, "val", check_images=False)
+        config = teachers.TeacherConfig(type="stand_in", samples=train.series.shape[1], leads=train.series.shape[2])
+        teachers.train_teacher(ws, "stand_in_teacher", config, train, val,
+                               TrainConfig(epochs=1, lr=1e-2, warmup_steps=0, device="cpu"))
+        # distillation reads its logits through the cache, detection runs it on whole records
+        run_script(CODES / "Models/kd_train.py", ["--workspace", str(ws.root), "--teacher", "stand_in_teacher",
+                                                  "--lam", "0.5", "--arch", "tcn", "--epochs", "1", "--device", "cpu",
+                                                  "--run-name", "kd_stand_in"])
+        assert (ws.run_dir("kd_stand_in") / "best.pth").is_file()
+        run_script(DETECT, ["--workspace", str(ws.root), "--run", "stand_in_teacher", "--input-dir", str(raw),
+                            "--records", "demo00", "--out", str(tmp_path / "det"), "--device", "cpu"])
+        meta = json.loads((tmp_path / "det" / "detections.json").read_text())
+        assert meta["kind"] == "teacher" and meta["teacher_type"] == "stand_in"
+        assert predictors.load(ws.run_dir("stand_in_teacher"), device="cpu").info["note"] == "a stand-in teacher"
+    finally:
+        teachers.unregister_teacher("stand_in")
+
+
+def test_a_stand_in_classical_detector(ws, monkeypatch, tmp_path):
+    import numpy as np
+    from conftest import run_script
+    from tsad import classical
+
+    def every_second(signal, fs):
+        return np.arange(0, len(signal), int(fs))
+
+    monkeypatch.setitem(classical.CLASSICAL_DETECTORS, "stand_in",
+                        classical.ClassicalDetector(every_second, "numpy", "a beat every second"))
+    _, raw = ws
+    result = run_script(DETECT, ["--workspace", str(tmp_path / "w"), "--run", "stand_in", "--input-dir", str(raw),
+                                 "--records", "demo00", "--out", str(tmp_path / "det")])
+    assert result["records"][0]["beats"] == 60
+    assert json.loads((tmp_path / "det" / "detections.json").read_text())["description"].startswith("a beat")
+
+
+def test_every_tsad_module_is_small():
+    sizes = {str(p.relative_to(TSAD)): len(p.read_text().splitlines()) for p in TSAD.rglob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > 350} == {}
