@@ -62,7 +62,7 @@ def add_cv_args(parser) -> None:
 
 def main(argv=None):
     import torch
-    from tsad import crossval
+    from tsad import crossval, cv_report
     from tsad.common import seed_everything, setup_logging
     from tsad.data import record_sources
     from tsad.evaluate import to_markdown
@@ -79,9 +79,9 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     ws = Workspace.from_arg(args.workspace)
     if args.compare:
-        table = crossval.comparison(ws, args.compare)
+        table = cv_report.comparison(ws, args.compare)
         print(to_markdown(table))
-        per_db = crossval.database_class_table(ws, args.compare)
+        per_db = cv_report.database_class_table(ws, args.compare)
         print("\n## Per database and beat class (pooled over every test record)\n\n" + to_markdown(per_db))
         return table
     if not args.name:
