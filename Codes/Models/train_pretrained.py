@@ -36,12 +36,18 @@ def add_args(parser) -> None:
     g.add_argument("--name", default=PRETRAINED_MODELS["pretrained"], help="folder name under --out-dir")
     g.add_argument("--out-dir", default=str(PRETRAINED_DIR), help="where shipped models live")
     g.add_argument("--val", type=float, default=0.05, help="share of each database's records that validate")
-    g.add_argument("--cv-summary", nargs="*", default=[], metavar="CSV",
-                   help="summary.csv files of cross-validations of this recipe, quoted in the model card")
+    g.add_argument(
+        "--cv-summary",
+        nargs="*",
+        default=[],
+        metavar="CSV",
+        help="summary.csv files of cross-validations of this recipe, quoted in the model card",
+    )
     g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
 
 
 def main(argv=None):
+    import os
     import platform
     import time
 
@@ -68,27 +74,57 @@ def main(argv=None):
     val_records = draw_validation(sorted(groups), args.val, args.seed, groups)
     train_records = [r for r in sorted(groups) if r not in val_records]
     if not train_records or not val_records:
-        raise ValueError(f"{ws.root}: {len(groups)} record(s) cannot give both training and validation records")
+        raise ValueError(
+            f"{ws.root}: {len(groups)} record(s) cannot give both training and validation records"
+        )
     sources = source_map(record_sources(ws), val_records)
     run_name = f"pretrained_build/{args.name}"
-    command = "python Codes/Models/train_pretrained.py " + shlex.join(argv)
+    # the card names the workspace W (made by data_generate.py), not this machine's folders
+    shown = [
+        ("W" + a[len(str(ws.root)) :]) if a.startswith(str(ws.root)) else a
+        for a in (str(Path(a).resolve()) if Path(a).exists() else a for a in argv)
+    ]
+    command = "python Codes/Models/train_pretrained.py " + shlex.join(shown)
     started = time.perf_counter()
-    train_run(ws, TrainConfig.from_args(args), run_name=run_name, recipe=recipe_from_args(args),
-              preset=args.preset, arch=args.arch, resume=args.resume, train_windows=args.train_windows,
-              seed=args.seed, data=(data.subset(train_records, "train", ws), data.subset(val_records, "val", ws)))
+    train_run(
+        ws,
+        TrainConfig.from_args(args),
+        run_name=run_name,
+        recipe=recipe_from_args(args),
+        preset=args.preset,
+        arch=args.arch,
+        resume=args.resume,
+        train_windows=args.train_windows,
+        seed=args.seed,
+        data=(data.subset(train_records, "train", ws), data.subset(val_records, "val", ws)),
+    )
     train_s = time.perf_counter() - started
     detector = records.load_detector(ws, run_name)
     tuned = records.tune_threshold(detector, [sources[r] / r for r in val_records])
     records.save_tuned_threshold(ws.run_dir(run_name), tuned)
-    cost = {"train_minutes": round(train_s / 60, 1), "total_minutes": round((time.perf_counter() - started) / 60, 1),
-            "torch_threads": torch.get_num_threads(), "machine": f"{platform.machine()}, {platform.processor() or '?'}, "
-            f"{__import__('os').cpu_count()} cores"}
-    out = write_shipped_model(ws.run_dir(run_name), Path(args.out_dir) / args.name, command=command,
-                              train_records={db: sorted(r for r in train_records if groups[r] == db)
-                                             for db in sorted(set(groups.values()))},
-                              val_records=val_records, cv_summaries=[Path(p) for p in args.cv_summary], cost=cost)
-    print(f"shipped model -> {out} (threshold {tuned['threshold']:g}, validation F1 {tuned['val_F1']:.4f}, "
-          f"{cost['train_minutes']} min of training)")
+    cost = {
+        "train_minutes": round(train_s / 60, 1),
+        "total_minutes": round((time.perf_counter() - started) / 60, 1),
+        "torch_threads": torch.get_num_threads(),
+        "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}",
+    }
+    order = list(dict.fromkeys(map(str, data.databases))) if data.databases is not None else None
+    out = write_shipped_model(
+        ws.run_dir(run_name),
+        Path(args.out_dir) / args.name,
+        command=command,
+        input_order=order,
+        train_records={
+            db: sorted(r for r in train_records if groups[r] == db) for db in sorted(set(groups.values()))
+        },
+        val_records=val_records,
+        cv_summaries=[Path(p) for p in args.cv_summary],
+        cost=cost,
+    )
+    print(
+        f"shipped model -> {out} (threshold {tuned['threshold']:g}, validation F1 {tuned['val_F1']:.4f}, "
+        f"{cost['train_minutes']} min of training)"
+    )
     return out
 
 

@@ -26,13 +26,21 @@ def _detector(model: str, workspace: str | None, device: str):
 
     ws = paths.Workspace.from_arg(workspace)
     path = Path(model).expanduser()
-    if path.is_file() and path.suffix == ".pth":       # a checkpoint: its run folder holds the threshold
+    if path.is_file() and path.suffix == ".pth":  # a checkpoint: its run folder holds the threshold
         model = str(path.parent)
     return records.load_detector(ws, model, device=device)
 
 
-def detect_beats(signal, fs: float, model: str = DEFAULT_MODEL, *, threshold: float | None = None,
-                 return_probabilities: bool = False, workspace: str | None = None, device: str = "cpu"):
+def detect_beats(
+    signal,
+    fs: float,
+    model: str = DEFAULT_MODEL,
+    *,
+    threshold: float | None = None,
+    return_probabilities: bool = False,
+    workspace: str | None = None,
+    device: str = "cpu",
+):
     """Beat positions in an ECG array.
 
     Parameters
@@ -75,13 +83,20 @@ def detect_beats(signal, fs: float, model: str = DEFAULT_MODEL, *, threshold: fl
     """
     from . import records
 
-    det = records.detect_signal(_detector(str(model), workspace, device), np.asarray(signal), float(fs),
-                                threshold=threshold)
+    det = records.detect_signal(
+        _detector(str(model), workspace, device), np.asarray(signal), float(fs), threshold=threshold
+    )
     return (det.samples, det.scores.astype(np.float32)) if return_probabilities else det.samples
 
 
-def detect_record(path, model: str = DEFAULT_MODEL, *, threshold: float | None = None,
-                  workspace: str | None = None, device: str = "cpu"):
+def detect_record(
+    path,
+    model: str = DEFAULT_MODEL,
+    *,
+    threshold: float | None = None,
+    workspace: str | None = None,
+    device: str = "cpu",
+):
     """Every beat of one WFDB record (``dir/100`` or ``dir/100.hea``; annotations not needed).
 
     Returns a ``tsad.records.RecordDetection``: ``samples`` (beats in the record's own sample

@@ -24,13 +24,19 @@ def comparison(ws: paths.Workspace, names) -> pd.DataFrame:
         if reference is None:
             reference = (name, tests, folds_table)
         elif tests != reference[1]:
-            raise ValueError(f"{cv_dir(ws, name)}: its folds test other records than {reference[0]}'s; "
-                             "a comparison needs the same folds (same --folds and --seed)")
+            raise ValueError(
+                f"{cv_dir(ws, name)}: its folds test other records than {reference[0]}'s; "
+                "a comparison needs the same folds (same --folds and --seed)"
+            )
         s = summary.set_index("figure")
 
         def cell(fig, digits=4):
             m, lo, hi = s.loc[fig, ["mean_over_folds", "ci_low", "ci_high"]]
-            return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]" if not np.isnan(lo) else f"{m:.{digits}f}"
+            return (
+                f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+                if not np.isnan(lo)
+                else f"{m:.{digits}f}"
+            )
 
         q = records_table["F1"].to_numpy(float)
         worst = records_table.loc[records_table["F1"].idxmin(), "record"] if len(q) else ""
@@ -39,13 +45,26 @@ def comparison(ws: paths.Workspace, names) -> pd.DataFrame:
             for fig in ("gross_F1", "within_2_samples"):
                 m, lo, hi = t_interval(folds_table[fig] - reference[2][fig])
                 paired[f"{fig} - {reference[0]} (paired over folds)"] = f"{m:+.4f} [{lo:+.4f}, {hi:+.4f}]"
-        rows.append({"model": name, "folds": len(folds_table), "records": len(records_table),
-                     "gross Se": cell("gross_Se"), "gross PPV": cell("gross_PPV"), "gross F1": cell("gross_F1"),
-                     "average F1": cell("average_F1"), "within +-2 samples": cell("within_2_samples", 3),
-                     "median abs error (ms)": cell("median_abs_error_ms", 1), "MSP": cell("MSP", 3),
-                     "MSR": cell("MSR", 3), "MSP_rec": cell("MSP_rec", 3), "MSR_rec": cell("MSR_rec", 3),
-                     "per-record F1 min / median": f"{np.nanmin(q):.4f} ({worst}) / {np.nanmedian(q):.4f}",
-                     "train min per fold": f"{folds_table['train_s'].mean() / 60:.1f}", **paired})
+        rows.append(
+            {
+                "model": name,
+                "folds": len(folds_table),
+                "records": len(records_table),
+                "gross Se": cell("gross_Se"),
+                "gross PPV": cell("gross_PPV"),
+                "gross F1": cell("gross_F1"),
+                "average F1": cell("average_F1"),
+                "within +-2 samples": cell("within_2_samples", 3),
+                "median abs error (ms)": cell("median_abs_error_ms", 1),
+                "MSP": cell("MSP", 3),
+                "MSR": cell("MSR", 3),
+                "MSP_rec": cell("MSP_rec", 3),
+                "MSR_rec": cell("MSR_rec", 3),
+                "per-record F1 min / median": f"{np.nanmin(q):.4f} ({worst}) / {np.nanmedian(q):.4f}",
+                "train min per fold": f"{folds_table['train_s'].mean() / 60:.1f}",
+                **paired,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -68,11 +87,18 @@ def database_class_table(ws: paths.Workspace, names) -> pd.DataFrame:
             col = f"gross_F1 [{db}]" if f"gross_F1 [{db}]" in folds_table else "gross_F1"
             m, lo, hi = t_interval(folds_table[col])
             worst = sub.loc[sub["F1"].idxmin()]
-            row = {"model": name, "database": db, "records": len(sub), "beats": int(sub["n_ref"].sum()),
-                   "gross Se": g["Se"], "gross PPV": g["PPV"], "gross F1": g["F1"],
-                   "fold F1 mean [95% CI]": f"{m:.4f} [{max(lo, 0):.4f}, {min(hi, 1):.4f}]",
-                   "worst record F1": f"{worst['F1']:.4f} ({worst['record']})",
-                   "records F1 < 0.99": int((sub["F1"] < 0.99).sum())}
+            row = {
+                "model": name,
+                "database": db,
+                "records": len(sub),
+                "beats": int(sub["n_ref"].sum()),
+                "gross Se": g["Se"],
+                "gross PPV": g["PPV"],
+                "gross F1": g["F1"],
+                "fold F1 mean [95% CI]": f"{m:.4f} [{max(lo, 0):.4f}, {min(hi, 1):.4f}]",
+                "worst record F1": f"{worst['F1']:.4f} ({worst['record']})",
+                "records F1 < 0.99": int((sub["F1"] < 0.99).sum()),
+            }
             if reference is not None and name != reference[0] and col in reference[1]:
                 d, dlo, dhi = t_interval(folds_table[col] - reference[1][col])
                 row[f"F1 - {reference[0]} (paired over folds)"] = f"{d:+.4f} [{dlo:+.4f}, {dhi:+.4f}]"

@@ -101,9 +101,17 @@ def record_folds(names, folds: int, seed: int, groups: dict | None = None) -> li
     return [sorted(f) for f in out]
 
 
-def assign_record_parts(names, *, test_records=None, val_records=None, folds: int | None = None,
-                        fold: int | None = None, val: float = 0.05, seed: int = 42,
-                        groups: dict | None = None) -> dict[str, list[str]]:
+def assign_record_parts(
+    names,
+    *,
+    test_records=None,
+    val_records=None,
+    folds: int | None = None,
+    fold: int | None = None,
+    val: float = 0.05,
+    seed: int = 42,
+    groups: dict | None = None,
+) -> dict[str, list[str]]:
     """Which records form train, val and test, chosen by name or by fold.
 
     ``test_records``/``val_records`` name them (the rest train); ``folds``/``fold`` take fold
@@ -161,7 +169,9 @@ def draw_validation(names, val: float, seed: int, groups: dict | None = None) ->
     return sorted(out)
 
 
-def database_test_parts(groups: dict, test_database: str, val: float = 0.05, seed: int = 42) -> dict[str, list[str]]:
+def database_test_parts(
+    groups: dict, test_database: str, val: float = 0.05, seed: int = 42
+) -> dict[str, list[str]]:
     """Leave one database out: every record of ``test_database`` tests, the other databases' records
     train (``round(val * n)`` of each validate). Raises ValueError for an unknown database or when
     no other database is left to train on."""

@@ -24,18 +24,28 @@ SHIPPED_FILES = (paths.STUDENT_CHECKPOINT, "detection.json", paths.METADATA)
 # The training data's terms (shared/README.md); a model trained on them carries the attribution.
 DATA_LICENCES = {
     "svdb": "MIT-BIH Supraventricular Arrhythmia Database (PhysioNet svdb 1.0.0), Open Data Commons "
-            "Attribution License v1.0. Greenwald SD, Improved detection and classification of arrhythmias "
-            "in noise-corrupted electrocardiograms using contextual information, MIT, 1990.",
+    "Attribution License v1.0. Greenwald SD, Improved detection and classification of arrhythmias "
+    "in noise-corrupted electrocardiograms using contextual information, MIT, 1990.",
     "mitdb": "MIT-BIH Arrhythmia Database (PhysioNet mitdb 1.0.0), Open Data Commons Attribution License "
-             "v1.0. Moody GB, Mark RG, The impact of the MIT-BIH Arrhythmia Database, IEEE Eng Med Biol "
-             "20(3):45-50, 2001.",
+    "v1.0. Moody GB, Mark RG, The impact of the MIT-BIH Arrhythmia Database, IEEE Eng Med Biol "
+    "20(3):45-50, 2001.",
 }
-PHYSIONET = ("Goldberger AL et al., PhysioBank, PhysioToolkit, and PhysioNet, Circulation 101(23):e215-e220, "
-             "2000.")
+PHYSIONET = (
+    "Goldberger AL et al., PhysioBank, PhysioToolkit, and PhysioNet, Circulation 101(23):e215-e220, 2000."
+)
 
 
-def write_shipped_model(run_dir: Path, out: Path, *, command: str, train_records: dict[str, list[str]],
-                        val_records: list[str], cv_summaries=(), cost: dict | None = None) -> Path:
+def write_shipped_model(
+    run_dir: Path,
+    out: Path,
+    *,
+    command: str,
+    input_order=None,
+    train_records: dict[str, list[str]],
+    val_records: list[str],
+    cv_summaries=(),
+    cost: dict | None = None,
+) -> Path:
     """Copies a trained run's shipped files into ``out`` with a MODEL_CARD.md; ``out`` is replaced
     whole (a reader sees the old folder or the new one). Returns ``out``."""
     run_dir, out = Path(run_dir), Path(out)
@@ -47,9 +57,19 @@ def write_shipped_model(run_dir: Path, out: Path, *, command: str, train_records
     try:
         for name in SHIPPED_FILES:
             shutil.copyfile(run_dir / name, tmp / name)
-        save_text(tmp / paths.MODEL_CARD, model_card(tmp, command=command, train_records=train_records,
-                                                     val_records=val_records, cv_summaries=cv_summaries,
-                                                     cost=cost or {}))
+        save_text(
+            tmp / paths.MODEL_CARD,
+            model_card(
+                tmp,
+                name=out.name,
+                input_order=input_order,
+                command=command,
+                train_records=train_records,
+                val_records=val_records,
+                cv_summaries=cv_summaries,
+                cost=cost or {},
+            ),
+        )
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -67,69 +87,118 @@ def _cv_lines(csv: Path) -> list[str]:
     if not csv.is_file():
         raise FileNotFoundError(f"{csv}: cross-validation summary not found (student_cv.py writes it)")
     table = pd.read_csv(csv)
-    lines = [f"From `{csv.parent.name}` ({int(table['folds'].iloc[0])} record-wise folds, whole records of "
-             "patients outside training, 150 ms), mean [95% t-interval] over folds:", ""]
+    lines = [
+        f"From `{csv.parent.name}` ({int(table['folds'].iloc[0])} record-wise folds, whole records of "
+        "patients outside training, 150 ms), mean [95% t-interval] over folds:",
+        "",
+    ]
     keep = table[table["figure"].str.startswith(("gross_", "per-record F1"))]
     lines += ["| figure | mean | 95% interval | per-record spread |", "| --- | --- | --- | --- |"]
     for _, row in keep.iterrows():
+        if pd.isna(row["mean_over_folds"]):  # a class the database does not have
+            continue
         ci = "" if pd.isna(row["ci_low"]) else f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
         spread = row.get("spread", "")
-        lines.append(f"| {row['figure']} | {row['mean_over_folds']:.4f} | {ci} | "
-                     f"{'' if pd.isna(spread) else spread} |")
+        lines.append(
+            f"| {row['figure']} | {row['mean_over_folds']:.4f} | {ci} | {'' if pd.isna(spread) else spread} |"
+        )
     return lines + [""]
 
 
-def model_card(folder: Path, *, command: str, train_records: dict[str, list[str]], val_records: list[str],
-               cv_summaries=(), cost: dict) -> str:
+def model_card(
+    folder: Path,
+    *,
+    name: str | None = None,
+    input_order=None,
+    command: str,
+    train_records: dict[str, list[str]],
+    val_records: list[str],
+    cv_summaries=(),
+    cost: dict,
+) -> str:
     """The text of MODEL_CARD.md for the shipped files in ``folder``."""
     state = load_checkpoint(folder / paths.STUDENT_CHECKPOINT)
     config = state.get("model_config") or {}
     meta = json.loads((folder / paths.METADATA).read_text())
     tuned = json.loads((folder / "detection.json").read_text())
-    n_params = sum(int(v.numel()) for k, v in (state.get("model") or {}).items()
-                   if hasattr(v, "numel") and not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
+    n_params = sum(
+        int(v.numel())
+        for k, v in (state.get("model") or {}).items()
+        if hasattr(v, "numel") and not k.endswith(("running_mean", "running_var", "num_batches_tracked"))
+    )
     geometry = state.get("geometry") or meta.get("geometry") or {}
     recipe = meta.get("recipe") or {}
     databases = sorted(train_records)
     lines = [
-        f"# Model card: {folder.name}", "",
+        f"# Model card: {name or folder.name}",
+        "",
         "A beat detector for two-lead ECG trained here on the shared PhysioNet records. It is **not** "
-        "SmolVLM and was not distilled from it: the VLM's weights could not be had where it was trained.", "",
-        "## Use", "",
-        "```bash", "python Codes/Inference/detect.py --run pretrained --input-dir PATH/records", "```", "",
+        "SmolVLM and was not distilled from it: the VLM's weights could not be had where it was trained.",
+        "",
+        "## Use",
+        "",
+        "```bash",
+        "python Codes/Inference/detect.py --run pretrained --input-dir PATH/records",
+        "```",
+        "",
         f"Any WFDB record with at least {len(geometry.get('channels', [0, 1]))} leads at any sampling rate: it is "
         f"resampled to {geometry.get('fs', 128):g} Hz, windows of {geometry.get('samples', 256)} samples slide over "
         "it every half window, the tapered probabilities are stitched, and beats are the peaks above the threshold "
-        "at least 200 ms apart, in the record's own sample numbers.", "",
-        "## Model", "",
+        "at least 200 ms apart, in the record's own sample numbers.",
+        "",
+        "## Model",
+        "",
         f"- architecture: {config.get('arch', '?')} student ({n_params:,} trainable parameters), "
         f"configuration in best.pth",
         f"- window geometry: {json.dumps(geometry)}",
         f"- detection threshold: {tuned.get('threshold')} (tuned on {tuned.get('tuned_on', '?')}: "
         f"{', '.join(tuned.get('records', []))}; objective: {tuned.get('objective', 'gross F1')})",
         f"- recipe: {json.dumps(recipe)}",
-        f"- preset: {meta.get('preset')}; training windows drawn: {meta.get('train_windows')}", "",
-        "## Training data", "",
+        f"- preset: {meta.get('preset')}; training windows drawn: {meta.get('train_windows')}",
+        "",
+        "## Training data",
+        "",
     ]
     for db in databases:
         lines.append(f"- {db}: {len(train_records[db])} records ({' '.join(train_records[db])})")
-    lines += [f"- validation (threshold, early stopping): {' '.join(val_records)}", "",
-              "## Reproduce", "", "```bash", command, "```", "",
-              "Cost: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in cost.items()) + ".", "",
-              "## Measured", ""]
+    lines += [
+        f"- validation (threshold, early stopping): {' '.join(val_records)}",
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        "python Codes/Dataset/data_generate.py --workspace W --input-dir "
+        + " ".join(f"PATH/{db}" for db in (input_order or databases)),
+        command,
+        "```",
+        "",
+        "Cost: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in cost.items()) + ".",
+        "",
+        "## Measured",
+        "",
+    ]
     if cv_summaries:
         for csv in cv_summaries:
             lines += _cv_lines(Path(csv))
     else:
-        lines += ["No cross-validation summary was given; docs/RESULTS.md holds the figures of this recipe.", ""]
-    lines += ["docs/RESULTS.md has the per-class sensitivities, the baselines (XQRS, GQRS, neurokit2, sleepecg) "
-              "on the same records and the leave-one-database-out figures.", "",
-              "## Limits", "",
-              "- Trained on adult Holter records of two PhysioNet databases; morphologies they lack (pediatric, "
-              "exercise, implanted-device rhythms other than mitdb's paced records) were never seen.",
-              "- Two leads are expected (the order of the training records' leads); one-lead use is not measured.",
-              "- A research model: not a medical device, not validated for clinical use.", "",
-              "## Licence of the training data", ""]
+        lines += [
+            "No cross-validation summary was given; docs/RESULTS.md holds the figures of this recipe.",
+            "",
+        ]
+    lines += [
+        "docs/RESULTS.md has the per-class sensitivities, the baselines (XQRS, GQRS, neurokit2, sleepecg) "
+        "on the same records and the leave-one-database-out figures.",
+        "",
+        "## Limits",
+        "",
+        "- Trained on adult Holter records of two PhysioNet databases; morphologies they lack (pediatric, "
+        "exercise, implanted-device rhythms other than mitdb's paced records) were never seen.",
+        "- Two leads are expected (the order of the training records' leads); one-lead use is not measured.",
+        "- A research model: not a medical device, not validated for clinical use.",
+        "",
+        "## Licence of the training data",
+        "",
+    ]
     for db in databases:
         lines.append(f"- {DATA_LICENCES.get(db, db + ': see its source')}")
     lines += [f"- {PHYSIONET}", ""]
