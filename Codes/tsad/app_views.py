@@ -92,7 +92,7 @@ def figure_png(fig) -> bytes:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _window_png(series, labels, probs, predicted, threshold: float, title: str) -> bytes:
+def window_png(series, labels, probs, predicted, threshold: float, title: str) -> bytes:
     from .plots import plot_window
 
     return figure_png(plot_window(series, labels, probs=probs, pred_positions=predicted, threshold=threshold,
@@ -107,7 +107,7 @@ def window_result(series, labels, probs, title: str) -> dict | None:
     threshold = float(metrics.window_thresholds(probs)[0])
     predicted = np.asarray(metrics.predict_positions(probs), dtype=int)
     shown_labels = np.zeros(len(probs), np.float32) if labels is None else np.asarray(labels)
-    st.image(_window_png(series, shown_labels, probs, predicted, threshold, title))
+    st.image(window_png(series, shown_labels, probs, predicted, threshold, title))
     shown = {"threshold": threshold, "predicted": predicted.tolist()}
     cols = st.columns(3)
     cols[0].metric("Threshold (window mean)", f"{threshold:.3f}")

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from tsad import app  # noqa: E402
+from tsad import app, app_views  # noqa: E402
 from tsad.stages import commands, display_label, find_run, is_trained, student_runs, teacher_runs  # noqa: E402
 from tsad.paths import STUDENT_RUN  # noqa: E402
 from tsad.geometry import load_workspace_geometry  # noqa: E402
@@ -154,7 +154,7 @@ def shipped_detection(record, annotated: bool, detector) -> None:
         inside = (record.ann_samples >= lo) & (record.ann_samples < hi)
         labels[np.asarray(record.ann_samples)[inside] - lo] = 1
     predicted = det.samples[(det.samples >= lo) & (det.samples < hi)] - lo
-    st.image(app._window_png(record.signal[lo:hi], labels, det.prob[lo:hi], predicted, detector.threshold,
+    st.image(app_views.window_png(record.signal[lo:hi], labels, det.prob[lo:hi], predicted, detector.threshold,
                              f"{record.name} · {lo / record.fs:.0f} s · shipped model"))
     table = pd.DataFrame({"sample": samples, "time_s": np.round(samples / record.source_fs, 4),
                           "probability": np.round(det.scores.astype(float), 4)})
