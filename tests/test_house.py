@@ -161,7 +161,7 @@ def test_a_stand_in_student_architecture(ws, monkeypatch, tmp_path):
     ws, raw = ws
     run_script(CODES / "Models/student_train.py", ["--workspace", str(ws.root), "--arch", "stand_in", "--epochs", "1",
                                                    "--device", "cpu", "--lr", "1e-2", "--warmup-steps", "0"])
-    result = run_script(DETECT, ["--workspace", str(ws.root), "--run", "LSTM_train_stand_in", "--input-dir", str(raw),
+    result = run_script(DETECT, ["--workspace", str(ws.root), "--run", "stand_in_train", "--input-dir", str(raw),
                                  "--records", "demo00", "--out", str(tmp_path / "det"), "--device", "cpu"])
     meta = json.loads((tmp_path / "det" / "detections.json").read_text())
     assert meta["kind"] == "student" and meta["arch"] == "stand_in" and len(result["records"]) == 1

@@ -281,7 +281,7 @@ def test_split_json_lists_the_named_records(demo):
     assert split["records"] == {"train": ["demo03", "demo04"], "val": ["demo02"], "test": ["demo00", "demo01"]}
     assert split["counts"] == {"train": 120, "val": 60, "test": 120}
     # a record-wise split: the student's threshold is tuned on its whole validation record
-    tuned = json.loads((ws.run_dir("LSTM_train_cnn_bilstm") / "detection.json").read_text())
+    tuned = json.loads((ws.run_dir("cnn_bilstm_train") / "detection.json").read_text())
     assert tuned["tuned_on"] == "whole validation records" and tuned["records"] == ["demo02"]
     assert tuned["objective"].startswith("class-balanced F1") and tuned["class_beats"]["N"] > 0
 
@@ -304,7 +304,7 @@ def test_detect_writes_readable_annotations_at_the_records_own_rate(demo, tmp_pa
 
     ws, raw = demo
     out = tmp_path / "det128"
-    run_script(DETECT, ["--workspace", str(ws.root), "--run", "LSTM_train_cnn_bilstm", "--input-dir", str(raw),
+    run_script(DETECT, ["--workspace", str(ws.root), "--run", "cnn_bilstm_train", "--input-dir", str(raw),
                         "--records", "demo00", "demo01", "--out", str(out), "--threshold", "0.3"])
     meta = json.loads((out / "detections.json").read_text())
     assert meta["kind"] == "student" and meta["arch"] == "cnn_bilstm" and meta["real_time_factor"] > 0
@@ -318,7 +318,7 @@ def test_detect_writes_readable_annotations_at_the_records_own_rate(demo, tmp_pa
     hi = tmp_path / "raw360"
     _resampled_copy(raw, "demo00", hi, 360)
     out360 = tmp_path / "det360"
-    run_script(DETECT, ["--workspace", str(ws.root), "--run", "LSTM_train_cnn_bilstm", "--input-dir", str(hi),
+    run_script(DETECT, ["--workspace", str(ws.root), "--run", "cnn_bilstm_train", "--input-dir", str(hi),
                         "--out", str(out360), "--threshold", "0.3"])
     beats360 = wfdb.rdann(str(out360 / "demo00"), "tsad").sample
     assert len(beats128) > 100 and beats360.max() < 2 * 60 * 360
@@ -329,7 +329,7 @@ def test_detect_writes_readable_annotations_at_the_records_own_rate(demo, tmp_pa
 def test_evaluate_records_counts_and_comparison(demo, tmp_path):
     ws, raw = demo
     student_out, xqrs_out = tmp_path / "student", tmp_path / "xqrs"
-    for run, out in (("LSTM_train_cnn_bilstm", student_out), ("xqrs", xqrs_out)):
+    for run, out in (("cnn_bilstm_train", student_out), ("xqrs", xqrs_out)):
         run_script(DETECT, ["--workspace", str(ws.root), "--run", run, "--input-dir", str(raw),
                             "--records", "demo00", "demo01", "--out", str(out)])
     result = run_script(EVALUATE, ["--detections", str(student_out), str(xqrs_out), "--input-dir", str(raw),
@@ -393,7 +393,7 @@ def test_evaluate_records_as_folds_adds_the_mean_over_fold_models(demo, tmp_path
     outs = []
     for k, hop in enumerate((128, 64)):            # two "fold models": the same run at two hops
         out = tmp_path / f"fold{k}"
-        run_script(DETECT, ["--workspace", str(ws.root), "--run", "LSTM_train_cnn_bilstm", "--input-dir", str(raw),
+        run_script(DETECT, ["--workspace", str(ws.root), "--run", "cnn_bilstm_train", "--input-dir", str(raw),
                             "--records", "demo00", "demo01", "--out", str(out), "--hop", str(hop),
                             "--threshold", "0.3"])
         outs.append(str(out))

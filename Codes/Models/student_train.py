@@ -5,7 +5,7 @@
 --preset seed (the default) is the original schedule: the BiLSTM, lr 2e-5, batch 16, 15 epochs,
 early stopping after 5; --preset recommended is the architecture and recipe that record-wise
 cross-validation chose (docs/RESULTS.md). Writes W/LSTM_train/ (other architectures:
-W/LSTM_train_<arch>/): best.pth (lowest validation loss), last.pth (for --resume),
+W/<arch>_train/, e.g. tcn_train/): best.pth (lowest validation loss), last.pth (for --resume),
 train_losses.npy, val_losses.npy and metadata.json. Checkpoints carry their config.
 """
 

@@ -133,9 +133,12 @@ def teacher_run(alpha: float, script: str | None = None, infer_script: str | Non
 
 def student_run_name(lam: float = 0.0, teacher: str | None = None, arch: str = DEFAULT_ARCH) -> str:
     """A student run's folder: the seed's names for the BiLSTM (``LSTM_train``,
-    ``KD_train_<lam>_<teacher>``); another architecture adds ``_<arch>``."""
-    base = STUDENT_RUN if float(lam) == 0 else kd_run_name(lam, teacher)
-    return base if arch == DEFAULT_ARCH else f"{base}_{arch}"
+    ``KD_train_<lam>_<teacher>``, which the seed's commands use); a plain student of another
+    architecture is ``<arch>_train`` (``tcn_train``: the name says what it is, not LSTM), a
+    distilled one ``KD_train_<lam>_<teacher>_<arch>``."""
+    if arch == DEFAULT_ARCH:
+        return STUDENT_RUN if float(lam) == 0 else kd_run_name(lam, teacher)
+    return f"{arch}_train" if float(lam) == 0 else f"{kd_run_name(lam, teacher)}_{arch}"
 
 
 def student_run(lam: float = 0.0, teacher: str | None = None, arch: str = DEFAULT_ARCH,

@@ -137,8 +137,8 @@ def parse_train_args(argv=None, doc: str | None = None, distill: bool = False,
         add_kd_args(parser)
     add_data_args(parser)
     parser.add_argument("--run-name", default=None,
-                        help="run folder in the workspace (default: LSTM_train, KD_train_<lam>_<teacher>; "
-                             "other architectures add _<arch>)")
+                        help="run folder in the workspace (default: LSTM_train, KD_train_<lam>_<teacher> for the "
+                             "BiLSTM; <arch>_train, KD_train_<lam>_<teacher>_<arch> for other architectures)")
     add_student_args(parser)
     add_train_args(parser)
     if add_extra is not None:

@@ -273,7 +273,7 @@ def infer_run(ws: paths.Workspace, run: str, *, batch_size: int = 256, device: s
 # ---- the two training scripts (student_train.py: lam 0; kd_train.py: distillation) --------------
 
 def default_run_name(lam: float, teacher: str | None, arch: str) -> str:
-    """The user's names for the original BiLSTM; other architectures add ``_<arch>`` (tsad.registry)."""
+    """The user's names for the original BiLSTM; other architectures are named after theirs (tsad.registry)."""
     return registry.student_run_name(lam, teacher, arch)
 
 
