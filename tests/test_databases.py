@@ -212,3 +212,18 @@ def test_detect_beats_api_equals_detect_py(two_db, tmp_path):
     assert np.array_equal(tsad.detect_record(beta / "demo05", model=str(run)).samples, written)
     assert np.array_equal(tsad.detect_beats(rec.p_signal[:, 0], rec.fs, model="gqrs"),
                           tsad.detect_record(beta / "demo05", model="gqrs").samples)
+
+
+def test_the_tsad_command_runs_the_scripts(two_db, tmp_path, capsys):
+    from tsad import command
+
+    ws, alpha, beta, _ = two_db
+    assert command.main(["--help"]) == 0 and "detect" in capsys.readouterr().out
+    assert command.main(["nonsense"]) == 2 and "unknown command" in capsys.readouterr().err
+    status = command.main(["detect", "--workspace", str(ws.root), "--run", "gqrs", "--input-dir", str(beta),
+                           "--out", str(tmp_path / "g")])
+    assert status == 0 and (tmp_path / "g" / "demo04.tsad").is_file() and (tmp_path / "g" / "demo05.tsad").is_file()
+    status = command.main(["evaluate", "--detections", str(tmp_path / "g"), "--input-dir", str(beta)])
+    assert status == 0 and (tmp_path / "g" / "records.csv").is_file()
+    assert command.main(["detect", "--workspace", str(ws.root), "--run", "gqrs", "--input-dir",
+                         str(tmp_path / "missing")]) == 2
