@@ -187,8 +187,8 @@ def test_detect_signal_in_memory_equals_detect_record(two_db, tmp_path):
         records.detect_signal(detector, signal[:, 0], 256.0)
     bad = signal.copy()
     bad[100:120] = np.nan
-    with pytest.raises(records.DetectionError, match="40 NaN"):
-        records.detect_signal(detector, bad[:, :1].repeat(2, 1), 256.0)
+    gappy = records.detect_signal(detector, bad[:, :1].repeat(2, 1), 256.0)     # NaN: a gap, not an error
+    assert gappy.gaps == [(100, 120)] and not ((gappy.samples >= 100) & (gappy.samples < 120)).any()
 
 
 def test_detect_beats_api_equals_detect_py(two_db, tmp_path):
@@ -227,3 +227,39 @@ def test_the_tsad_command_runs_the_scripts(two_db, tmp_path, capsys):
     assert status == 0 and (tmp_path / "g" / "records.csv").is_file()
     assert command.main(["detect", "--workspace", str(ws.root), "--run", "gqrs", "--input-dir",
                          str(tmp_path / "missing")]) == 2
+
+
+def test_a_record_with_gaps_is_detected_outside_them_and_the_gaps_annotated(two_db, tmp_path):
+    """demo04 with 10 s of NaN (lead off) and 5 s of a flat line: exit 0, no beat in the gaps, the
+    beats elsewhere as in the intact record, each gap marked '~' in the annotation file."""
+    import wfdb
+
+    ws, alpha, beta, _ = two_db
+    rec = wfdb.rdrecord(str(beta / "demo04"))
+    sig = rec.p_signal.copy()
+    fs = int(rec.fs)
+    nan_gap, flat_gap = (20 * fs, 30 * fs), (40 * fs, 45 * fs)
+    sig[nan_gap[0]:nan_gap[1]] = np.nan
+    sig[flat_gap[0]:flat_gap[1]] = 0.25
+    folder = tmp_path / "gappy"
+    folder.mkdir()
+    wfdb.wrsamp("demo04", fs=fs, units=rec.units, sig_name=rec.sig_name, p_signal=sig, fmt=["16", "16"],
+                write_dir=str(folder))
+    for detector in ("gqrs", str(ws.root / "cv" / "both" / "fold0")):
+        if detector != "gqrs" and not (Path(detector) / "best.pth").is_file():
+            continue
+        out = tmp_path / ("det_" + Path(detector).name)
+        result = run_script(REPO / "Codes/Inference/detect.py", ["--workspace", str(ws.root), "--run", detector,
+                                                                "--input-dir", str(folder), "--out", str(out)])
+        row = result["records"][0]
+        assert row["gaps"] == [list(nan_gap), list(flat_gap)] and row["gap_s"] == 15.0
+        ann = wfdb.rdann(str(out / "demo04"), "tsad")
+        beats = np.array([s for s, sym in zip(ann.sample, ann.symbol) if sym == "N"])
+        marks = [(s, a) for s, sym, a in zip(ann.sample, ann.symbol, ann.aux_note) if sym == "~"]
+        assert marks == [(nan_gap[0], "gap"), (nan_gap[1], "signal"), (flat_gap[0], "gap"), (flat_gap[1], "signal")]
+        for start, end in (nan_gap, flat_gap):
+            assert not ((beats >= start) & (beats < end)).any()
+        assert len(beats) > 30
+        from tsad import ec57
+
+        assert np.array_equal(ec57.read_detections(out, "demo04", "tsad"), beats)   # '~' is no beat

@@ -96,7 +96,8 @@ def main(argv=None) -> dict:
         records.write_detection(det, out, args.ext)
         per_record.append({"record": name, "fs": det.fs, "beats": int(len(det.samples)),
                            "duration_s": round(det.duration_s, 2), "compute_s": round(det.seconds, 3),
-                           "warnings": det.warnings})
+                           "warnings": det.warnings, "gaps": [[int(a), int(b)] for a, b in det.gaps],
+                           "gap_s": round(det.gap_s, 2)})
         if det.warnings:
             bar.clear()   # keep the warning line apart from the progress bar
             warn(f"record {folder / name}: implausible detection by {args.run}: {'; '.join(det.warnings)}")
@@ -108,6 +109,11 @@ def main(argv=None) -> dict:
     meta = records.read_detection_meta(out)
     print(f"{len(names)} record(s), {sum(r['beats'] for r in per_record)} beats -> {out}; "
           f"real-time factor {meta['real_time_factor']}x ({meta['ecg_s']:.0f} s of ECG in {meta['compute_s']:.1f} s)")
+    gapped = [r for r in per_record if r["gaps"]]
+    if gapped:
+        print(f"stretches without signal (NaN, or every lead flat for >= 1 s), not detected in and marked "
+              f"'~' in the annotation files: {sum(len(r['gaps']) for r in gapped)} in {len(gapped)} record(s), "
+              f"{sum(r['gap_s'] for r in gapped):.1f} s in all")
     implausible = meta["implausible_records"]
     if implausible:
         print(f"implausible detections in {len(implausible)} of {len(names)} record(s): "

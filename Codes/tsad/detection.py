@@ -70,6 +70,11 @@ class RecordDetection:
     model_fs: float
     seconds: float                 # compute time
     warnings: list[str] = field(default_factory=list)   # why the result is implausible for a heart
+    gaps: list[tuple[int, int]] = field(default_factory=list)   # [start, end) without signal, own rate
+
+    @property
+    def gap_s(self) -> float:
+        return sum(end - start for start, end in self.gaps) / self.fs
 
     @property
     def implausible(self) -> bool:
@@ -88,11 +93,12 @@ def detect_record(detector: Predictor, record_path, hop: int | None = None,
     if detector.kind == "classical":
         return _detect_classical(detector, record_path, started)
     g = detector.geometry
-    record = ecg.read_record(record_path, channels=g.channels, fs=g.fs, require_annotations=False)
+    record = ecg.read_record(record_path, channels=g.channels, fs=g.fs, require_annotations=False,
+                             allow_gaps=True)
     n_source = round(record.n_samples * record.source_fs / g.fs)
     try:
         return _detect_at_model_rate(detector, record.name, record.signal, record.source_fs, n_source,
-                                     hop, threshold, refractory_s, started)
+                                     hop, threshold, refractory_s, started, record.gaps)
     except DetectionError as err:
         raise DetectionError(f"record {record_path}: {err}") from err
 
@@ -122,7 +128,9 @@ def detect_signal(detector: Predictor, signal, fs: float, name: str = "signal", 
     Raises
     ------
     DetectionError
-        Too few leads, NaN or infinite samples, a signal shorter than one window, or a rate <= 0.
+        Too few leads, a signal shorter than one window, or a rate <= 0. Stretches without signal
+        (NaN or infinite samples, or every lead flat for 1 s or more: ``ecg.find_gaps``) are not
+        detected in; they are listed in the result's ``gaps``.
     """
     started = time.perf_counter()
     x = np.asarray(signal, np.float64)
@@ -131,31 +139,45 @@ def detect_signal(detector: Predictor, signal, fs: float, name: str = "signal", 
         raise DetectionError(f"{name}: expected an array of shape (n,) or (n, leads), got {np.shape(signal)}")
     if not fs or fs <= 0:
         raise DetectionError(f"{name}: the sampling rate must be positive, got {fs}")
-    if not np.isfinite(x).all():
-        raise DetectionError(f"{name}: {int((~np.isfinite(x)).sum())} NaN or infinite samples; cut them out first")
     if detector.kind == "classical":
-        samples = classical_samples(detector, x[:, 0], float(fs))
+        gaps = ecg.find_gaps(x[:, :1], float(fs))
+        x = ecg.hold_through_gaps(x)
+        samples = outside_gaps(classical_samples(detector, x[:, 0], float(fs)), gaps)
         return RecordDetection(name, float(fs), len(x), samples, np.ones(len(samples), np.float32), None,
                                float(fs), time.perf_counter() - started,
-                               detection_warnings(samples, float(fs), len(x), x, float(fs)))
+                               detection_warnings(samples, float(fs), len(x), x, float(fs)), gaps)
     g = detector.geometry
     if max(g.channels) >= x.shape[1]:
         raise DetectionError(f"{name}: {x.shape[1]} lead(s), the model reads leads {list(g.channels)}")
-    resampled = ecg.resample_series(x[:, list(g.channels)], float(fs), g.fs)
+    x = x[:, list(g.channels)]
+    gaps = ecg.find_gaps(x, float(fs))
+    resampled = ecg.resample_series(ecg.hold_through_gaps(x), float(fs), g.fs)
     return _detect_at_model_rate(detector, name, resampled, float(fs), len(x), hop, threshold, refractory_s,
-                                 started)
+                                 started, gaps)
+
+
+def outside_gaps(samples: np.ndarray, gaps) -> np.ndarray:
+    """The beats that do not lie in a stretch without signal (``[start, end)`` pairs)."""
+    keep = np.ones(len(samples), bool)
+    for start, end in gaps:
+        keep &= ~((samples >= start) & (samples < end))
+    return samples[keep]
 
 
 def _detect_at_model_rate(detector: Predictor, name: str, signal: np.ndarray, source_fs: float, n_source: int,
                           hop: int | None, threshold: float | None, refractory_s: float,
-                          started: float) -> RecordDetection:
+                          started: float, gaps=()) -> RecordDetection:
     """The learned detection proper, on a signal already at the model's rate and leads: windows every
-    ``hop``, tapered stitching, peaks above the threshold, positions back at ``source_fs``."""
+    ``hop``, tapered stitching, peaks above the threshold, positions back at ``source_fs``. The
+    probability is 0 inside ``gaps`` (at ``source_fs``): no beat is found where there is no signal."""
     threshold = detector.threshold if threshold is None else threshold
     g = detector.geometry
     n = len(signal)
     starts = window_starts(n, g.samples, hop or g.samples // 2)
     prob = stitch(detector.signal_probs(signal, starts), starts, n)
+    to_model = g.fs / source_fs
+    for start, end in gaps:
+        prob[int(np.floor(start * to_model)):int(np.ceil(end * to_model))] = 0.0
     beats = pick_beats(prob, g.fs, threshold, refractory_s)
     scale = source_fs / g.fs
     samples = np.clip(np.round(beats * scale).astype(np.int64), 0, max(n_source - 1, 0))
@@ -165,17 +187,19 @@ def _detect_at_model_rate(detector: Predictor, name: str, signal: np.ndarray, so
                         f"threshold {threshold:g}: a model that has not learned, see its detection.json, or "
                         f"a threshold too high for it)")
     return RecordDetection(name, source_fs, n_source, samples, prob[beats], prob, g.fs,
-                           time.perf_counter() - started, warnings)
+                           time.perf_counter() - started, warnings, list(gaps))
 
 
 def _detect_classical(detector: Predictor, record_path, started: float) -> RecordDetection:
     folder, name = ecg.record_files(record_path)
     header = read_header(folder, name)
-    record = ecg.read_record(folder / name, channels=(0,), fs=header.fs, require_annotations=False)
-    samples = classical_samples(detector, record.signal[:, 0], record.fs)
+    record = ecg.read_record(folder / name, channels=(0,), fs=header.fs, require_annotations=False,
+                             allow_gaps=True)
+    samples = outside_gaps(classical_samples(detector, record.signal[:, 0], record.fs), record.gaps)
     return RecordDetection(record.name, record.fs, record.n_samples, samples, np.ones(len(samples), np.float32),
                            None, record.fs, time.perf_counter() - started,
-                           detection_warnings(samples, record.fs, record.n_samples, record.signal, record.fs))
+                           detection_warnings(samples, record.fs, record.n_samples, record.signal, record.fs),
+                           record.gaps)
 
 
 

@@ -37,7 +37,8 @@ def probs_npy_name(record: str) -> str:
 
 
 def write_detection(det: RecordDetection, out_dir, ext: str = DEFAULT_EXT) -> dict[str, Path]:
-    """Writes ``<record>.<ext>`` (wfdb.wrann, symbol N for every beat), ``<record>_beats.csv`` and,
+    """Writes ``<record>.<ext>`` (wfdb.wrann, symbol N for every beat, ``~`` at each gap's start and
+    end), ``<record>_beats.csv`` and,
     when there is one, ``<record>_probs.npy``; every file appears complete or not at all."""
     import wfdb
 
@@ -46,10 +47,16 @@ def write_detection(det: RecordDetection, out_dir, ext: str = DEFAULT_EXT) -> di
     ann_path = out_dir / f"{det.record}.{ext}"
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{det.record}.", dir=out_dir))
     try:
-        # wrann writes <record>.<ext> into write_dir: a private folder, then one rename
-        if len(det.samples):
-            wfdb.wrann(det.record, ext, det.samples, symbol=["N"] * len(det.samples), fs=det.fs,
-                       write_dir=str(tmp_dir))
+        # wrann writes <record>.<ext> into write_dir: a private folder, then one rename. Every beat is
+        # an N; a stretch without signal is a signal-quality mark "~" at its start (aux "gap") and
+        # one at its end (aux "signal"), as WFDB annotates noise and lead-off.
+        marks = [(int(s), "N", "") for s in det.samples]
+        for start, end in det.gaps:
+            marks += [(int(start), "~", "gap"), (int(min(end, det.n_samples - 1)), "~", "signal")]
+        marks.sort(key=lambda m: m[0])
+        if marks:
+            wfdb.wrann(det.record, ext, np.array([m[0] for m in marks], np.int64), symbol=[m[1] for m in marks],
+                       aux_note=[m[2] for m in marks], fs=det.fs, write_dir=str(tmp_dir))
         else:  # wrann refuses an empty annotation list; an empty file is just the end marker
             (tmp_dir / f"{det.record}.{ext}").write_bytes(EMPTY_ANNOTATION_FILE)
         os.replace(tmp_dir / f"{det.record}.{ext}", ann_path)

@@ -125,7 +125,8 @@ def class_sensitivity(symbols, matched) -> dict:
 
 
 def read_detections(det_dir, record: str, ext: str) -> np.ndarray:
-    """Sample numbers of ``<det_dir>/<record>.<ext>`` (every annotation counts as a detected beat)."""
+    """Sample numbers of the beats in ``<det_dir>/<record>.<ext>``: every beat annotation counts as a
+    detected beat, signal-quality and other non-beat marks (``~`` around a gap, ...) do not."""
     import wfdb
 
     path = Path(det_dir) / f"{record}.{ext}"
@@ -135,7 +136,8 @@ def read_detections(det_dir, record: str, ext: str) -> np.ndarray:
         ann = wfdb.rdann(str(Path(det_dir) / record), ext)
     except Exception as err:  # wfdb raises several types on malformed files
         raise ScoringError(f"{path}: unreadable annotation file ({type(err).__name__}: {err})") from err
-    return np.sort(np.asarray(ann.sample, np.int64))
+    keep = ecg.label_mask(ann.symbol, "beats")
+    return np.sort(np.asarray(ann.sample, np.int64)[keep])
 
 
 def timing_errors_ms(ref: np.ndarray, det: np.ndarray, fs: float, skip_s: float = 0.0) -> np.ndarray:

@@ -52,6 +52,9 @@ class Record:
     ann_samples: np.ndarray             # annotation positions at ``fs``
     ann_symbols: list[str] = field(default_factory=list)
     sig_names: list[str] = field(default_factory=list)
+    # stretches without signal (NaN, or every lead flat), [start, end) at the record's own rate;
+    # only read_record(allow_gaps=True) keeps such a record (NaN samples hold the last valid value)
+    gaps: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def n_samples(self) -> int:
@@ -113,9 +116,50 @@ def _check_signal_files(folder: Path, header, where: str) -> None:
                               f"the header announces {int(need)})")
 
 
+# A stretch where every lead holds one value for this long is no ECG (a lead off, a lost signal).
+MIN_FLAT_GAP_S = 1.0
+
+
+def find_gaps(signal: np.ndarray, fs: float, min_flat_s: float = MIN_FLAT_GAP_S) -> list[tuple[int, int]]:
+    """Stretches ``[start, end)`` of a (n, C) signal without ECG: any lead NaN or infinite, or every
+    lead constant for at least ``min_flat_s`` seconds. Sorted and merged."""
+    x = np.asarray(signal, np.float64)
+    x = x[:, None] if x.ndim == 1 else x
+    bad = ~np.isfinite(x).all(axis=1)
+    if len(x) > 1:
+        same = np.r_[False, (np.diff(x, axis=0) == 0).all(axis=1)]     # equal to the sample before
+        flat = np.zeros(len(x), bool)
+        for start, end in _runs(same):
+            if end - start + 1 >= min_flat_s * fs:
+                flat[start - 1:end] = True                             # the run's first value too
+        bad |= flat
+    return _runs(bad)
+
+
+def hold_through_gaps(signal: np.ndarray) -> np.ndarray:
+    """The signal with every NaN or infinite sample replaced by its lead's last valid value (the next
+    one at the start), so that resampling and a model's windows see no step into the gap."""
+    import pandas as pd
+
+    x = np.asarray(signal, np.float64)
+    one = x.ndim == 1
+    frame = pd.DataFrame(x[:, None] if one else x).replace([np.inf, -np.inf], np.nan).ffill().bfill().fillna(0.0)
+    out = frame.to_numpy()
+    return out[:, 0] if one else out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, end)`` of every run of True in a boolean array."""
+    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
 def read_record(path, channels=(0, 1), fs: float = 128, annotator: str = "atr",
-                require_annotations: bool = True) -> Record:
-    """Reads a WFDB record and its annotations, resampled to ``fs`` with the annotations moved along."""
+                require_annotations: bool = True, allow_gaps: bool = False) -> Record:
+    """Reads a WFDB record and its annotations, resampled to ``fs`` with the annotations moved along.
+    A record with NaN samples is refused, unless ``allow_gaps``: then its stretches without signal
+    (``find_gaps``) are listed in ``Record.gaps`` (at the record's own rate) and its NaN samples hold
+    the last valid value (``hold_through_gaps``)."""
     import wfdb
     import wfdb.processing
 
@@ -141,6 +185,11 @@ def read_record(path, channels=(0, 1), fs: float = 128, annotator: str = "atr",
     if signal is None or len(signal) == 0:
         raise RecordError(f"{where}: no samples")
     bad = np.isnan(signal)
+    gaps = []
+    if allow_gaps:
+        gaps = find_gaps(signal, float(rec.fs))
+        signal = hold_through_gaps(signal)
+        bad = np.zeros(signal.shape, bool)
     if bad.any():
         raise RecordError(f"{where}: {int(bad.sum())} NaN samples (invalid values) in leads "
                           f"{sorted(set(np.nonzero(bad)[1].tolist()))}")
@@ -158,7 +207,8 @@ def read_record(path, channels=(0, 1), fs: float = 128, annotator: str = "atr",
     keep = (samples >= 0) & (samples < len(signal))
     return Record(name=name, signal=np.ascontiguousarray(signal, np.float32), fs=float(fs),
                   source_fs=source_fs, ann_samples=samples[keep],
-                  ann_symbols=[s for s, k in zip(ann.symbol, keep) if k], sig_names=list(rec.sig_name))
+                  ann_symbols=[s for s, k in zip(ann.symbol, keep) if k], sig_names=list(rec.sig_name),
+                  gaps=gaps)
 
 
 def make_windows(record: Record, seconds: float = 2, labels: str = "beats") -> Windows:
