@@ -263,3 +263,30 @@ def test_a_record_with_gaps_is_detected_outside_them_and_the_gaps_annotated(two_
         from tsad import ec57
 
         assert np.array_equal(ec57.read_detections(out, "demo04", "tsad"), beats)   # '~' is no beat
+
+
+def test_the_onnx_backend_finds_the_torch_backends_beats(two_db, tmp_path):
+    ws, alpha, beta, _ = two_db
+    run = ws.root / "cv" / "both" / "fold0"
+    if not (run / "best.pth").is_file():
+        pytest.skip("needs the fold model of test_student_cv_over_two_databases_reports_each")
+    from tsad import ec57, records
+    from tsad.onnx_backend import ONNX_FILE, export_onnx
+
+    outs = {}
+    for backend in ("torch", "onnx"):
+        outs[backend] = tmp_path / backend
+        run_script(REPO / "Codes/Inference/detect.py", ["--workspace", str(ws.root), "--run", str(run), "--input-dir",
+                                                       str(beta), "--out", str(outs[backend]), "--backend", backend,
+                                                       "--threads", "1"])
+    for rec in ("demo04", "demo05"):
+        torch_beats = ec57.read_detections(outs["torch"], rec, "tsad")
+        assert len(torch_beats) > 30 and np.array_equal(ec57.read_detections(outs["onnx"], rec, "tsad"), torch_beats)
+    assert records.read_detection_meta(outs["onnx"])["backend"] == "onnx"
+    # exported once, and again only when the checkpoint changes
+    stamp = (run / ONNX_FILE).stat().st_mtime_ns
+    assert export_onnx(run).stat().st_mtime_ns == stamp
+    with pytest.raises(records.DetectionError, match="students only"):
+        from tsad.onnx_backend import use_onnx
+
+        use_onnx(records.load_detector(ws, "gqrs"), run)

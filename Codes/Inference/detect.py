@@ -54,7 +54,9 @@ def parse_args(argv=None):
     p.add_argument("--refractory", type=float, default=DEFAULT_REFRACTORY_S,
                    help="seconds: of two peaks closer than this, the higher one is kept")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=None, help="torch (or onnxruntime) threads (default: their choice)")
+    p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
+                   help="onnx: run a student through onnxruntime (exported once to <run>/model.onnx; same beats)")
     return p.parse_args(argv)
 
 
@@ -83,6 +85,10 @@ def main(argv=None) -> dict:
     if missing:
         raise records.DetectionError(f"{folder}: no header for record(s) {', '.join(missing)}")
     detector = records.load_detector(ws, args.run, device=args.device)
+    if args.backend == "onnx":
+        from tsad.onnx_backend import use_onnx
+
+        detector = use_onnx(detector, ws.resolve_run_dir(args.run), threads=args.threads)
     for message in detector.warnings:   # the run's own verdict, recorded when it was trained
         warn(f"{ws.resolve_run_dir(args.run) / records.THRESHOLD_FILE}: {message}")
     # a run given by its path (a folder outside the workspace) is filed under its folder's name
