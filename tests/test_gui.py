@@ -428,6 +428,17 @@ def test_live_page_detects_a_whole_upload_with_the_shipped_model(tiny_ws, monkey
     assert metric_values(at)["Threshold (tuned)"] == "0.3" and figures(at) == 1
 
 
+def test_live_page_example_record_with_one_click(tiny_ws, monkeypatch, tmp_path):
+    shipped_model(tiny_ws, monkeypatch, tmp_path)
+    at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
+    at.radio(key="tsad_live_source").set_value(at.radio(key="tsad_live_source").options[0]).run()
+    at.toggle(key="tsad_live_example").set_value(True).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.success[0].value.startswith("**example**: 120.0 s, 360 Hz") and "annotated beats" in at.success[0].value
+    scores = at.dataframe[0].value
+    assert scores["n_ref"].iloc[0] > 100 and scores["n_det"].iloc[0] == int(metric_values(at)["Beats"])
+
+
 def test_live_page_without_a_student_names_the_training(split_workspace, monkeypatch, tmp_path):
     from tsad import paths
 

@@ -191,6 +191,29 @@ def main() -> None:
     return workspace_main(ws)
 
 
+@st.cache_data(show_spinner="Writing the example record…", max_entries=1)
+def _example_record(fs: float, channels: tuple):
+    """A synthetic record (tsad.demo_db, written with wfdb at 360 Hz) read as an upload would be: no
+    data ships with the repository, and any machine can make this one."""
+    import tempfile
+
+    import wfdb
+    import wfdb.processing
+
+    from tsad.demo_db import DemoConfig, write_demo_database
+    from tsad.ecg import read_record
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_demo_database(Path(tmp) / "demo", DemoConfig(n_records=1, minutes=2, seed=7))
+        rec = wfdb.rdrecord(str(Path(tmp) / "demo" / "demo00"))
+        ann = wfdb.rdann(str(Path(tmp) / "demo" / "demo00"), "atr")
+        sig, moved = wfdb.processing.resample_multichan(rec.p_signal, ann, rec.fs, 360)
+        wfdb.wrsamp("example", fs=360, units=rec.units, sig_name=rec.sig_name, p_signal=sig, fmt=["16", "16"],
+                    write_dir=tmp)
+        wfdb.wrann("example", "atr", moved.sample, symbol=moved.symbol, write_dir=tmp)
+        return read_record(Path(tmp) / "example", channels=channels, fs=fs), True
+
+
 def shipped_main() -> None:
     from tsad import paths
 
@@ -199,7 +222,10 @@ def shipped_main() -> None:
         detector = _shipped_detector(str(folder), app.stamp(folder / paths.STUDENT_CHECKPOINT))
         st.caption(f"{folder.name}: {detector.description}, trained on the shared svdb and mitdb records "
                    f"(model card: pretrained/{folder.name}/{paths.MODEL_CARD}); not SmolVLM.")
-        got = uploaded_record(detector.geometry)
+        example = st.toggle("Try a synthetic example record instead of an upload (2 minutes at 360 Hz, "
+                            "with normal, supraventricular and ventricular beats annotated)", key="tsad_live_example")
+        got = _example_record(detector.geometry.fs, tuple(detector.geometry.channels)) if example \
+            else uploaded_record(detector.geometry)
         if got is None:
             return
         record, annotated = got
