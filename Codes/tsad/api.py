@@ -71,7 +71,8 @@ def detect_beats(
     Raises
     ------
     tsad.records.DetectionError
-        A missing model, too few leads, NaN samples or a signal shorter than one window (2 s).
+        A missing model, too few leads or a signal shorter than one window (2 s). Stretches without
+        signal (NaN, or every lead flat for 1 s or more) are skipped: no beat is returned there.
 
     Examples
     --------

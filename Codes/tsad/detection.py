@@ -140,12 +140,9 @@ def detect_signal(detector: Predictor, signal, fs: float, name: str = "signal", 
     if not fs or fs <= 0:
         raise DetectionError(f"{name}: the sampling rate must be positive, got {fs}")
     if detector.kind == "classical":
-        gaps = ecg.find_gaps(x[:, :1], float(fs))
-        x = ecg.hold_through_gaps(x)
-        samples = outside_gaps(classical_samples(detector, x[:, 0], float(fs)), gaps)
-        return RecordDetection(name, float(fs), len(x), samples, np.ones(len(samples), np.float32), None,
-                               float(fs), time.perf_counter() - started,
-                               detection_warnings(samples, float(fs), len(x), x, float(fs)), gaps)
+        lead = x[:, :1]
+        return _classical_detection(detector, name, ecg.hold_through_gaps(lead), float(fs),
+                                    ecg.find_gaps(lead, float(fs)), started)
     g = detector.geometry
     if max(g.channels) >= x.shape[1]:
         raise DetectionError(f"{name}: {x.shape[1]} lead(s), the model reads leads {list(g.channels)}")
@@ -195,11 +192,17 @@ def _detect_classical(detector: Predictor, record_path, started: float) -> Recor
     header = read_header(folder, name)
     record = ecg.read_record(folder / name, channels=(0,), fs=header.fs, require_annotations=False,
                              allow_gaps=True)
-    samples = outside_gaps(classical_samples(detector, record.signal[:, 0], record.fs), record.gaps)
-    return RecordDetection(record.name, record.fs, record.n_samples, samples, np.ones(len(samples), np.float32),
-                           None, record.fs, time.perf_counter() - started,
-                           detection_warnings(samples, record.fs, record.n_samples, record.signal, record.fs),
-                           record.gaps)
+    return _classical_detection(detector, record.name, record.signal, record.fs, record.gaps, started)
+
+
+def _classical_detection(detector: Predictor, name: str, lead: np.ndarray, fs: float, gaps,
+                         started: float) -> RecordDetection:
+    """A classical detector on one lead (n, 1) at its own rate, gaps already held through: its beats
+    outside the gaps, with the plausibility warnings."""
+    samples = outside_gaps(classical_samples(detector, lead[:, 0], fs), gaps)
+    return RecordDetection(name, fs, len(lead), samples, np.ones(len(samples), np.float32), None, fs,
+                           time.perf_counter() - started, detection_warnings(samples, fs, len(lead), lead, fs),
+                           list(gaps))
 
 
 

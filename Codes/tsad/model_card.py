@@ -121,11 +121,9 @@ def model_card(
     config = state.get("model_config") or {}
     meta = json.loads((folder / paths.METADATA).read_text())
     tuned = json.loads((folder / "detection.json").read_text())
-    n_params = sum(
-        int(v.numel())
-        for k, v in (state.get("model") or {}).items()
-        if hasattr(v, "numel") and not k.endswith(("running_mean", "running_var", "num_batches_tracked"))
-    )
+    from .student import count_parameters, load_student
+
+    n_params = count_parameters(load_student(folder, "cpu"))
     geometry = state.get("geometry") or meta.get("geometry") or {}
     recipe = meta.get("recipe") or {}
     databases = sorted(train_records)
@@ -148,7 +146,7 @@ def model_card(
         "",
         "## Model",
         "",
-        f"- architecture: {config.get('arch', '?')} student ({n_params:,} trainable parameters), "
+        f"- architecture: {config.get('arch', '?')} student ({n_params:,} parameters), "
         f"configuration in best.pth",
         f"- window geometry: {json.dumps(geometry)}",
         f"- detection threshold: {tuned.get('threshold')} (tuned on {tuned.get('tuned_on', '?')}: "
