@@ -183,8 +183,9 @@ def test_detect_signal_in_memory_equals_detect_record(two_db, tmp_path):
         det = records.load_detector(ws, classical)
         assert np.array_equal(records.detect_record(det, beta / "demo05").samples,
                               records.detect_signal(det, signal, 256.0).samples)
-    with pytest.raises(records.DetectionError, match="1 lead"):
-        records.detect_signal(detector, signal[:, 0], 256.0)
+    assert records.detect_signal(detector, signal[:, 0], 256.0).leads == [0, None]   # one lead: the other is 0
+    with pytest.raises(records.DetectionError, match="lead"):
+        records.detect_signal(detector, signal, 256.0, leads=[5])
     bad = signal.copy()
     bad[100:120] = np.nan
     gappy = records.detect_signal(detector, bad[:, :1].repeat(2, 1), 256.0)     # NaN: a gap, not an error

@@ -3,9 +3,12 @@
     python Codes/Inference/detect.py --run pretrained --input-dir PATH/records      # the shipped model
     python Codes/Inference/detect.py --run LSTM_train --input-dir PATH/svdb --records 803 807
     python Codes/Inference/detect.py --run xqrs --input-dir PATH/mitdb --out detections/xqrs
+    python Codes/Inference/detect.py --run pretrained --input-dir PATH/holter --leads 0        # one lead
+    python Codes/Inference/detect.py --run pretrained --input-dir ARCHIVE --recursive --engine dask --workers 8
 
-Any record at any sampling rate: it is resampled to the model's rate, the model's window slides over
-the whole record (--hop, default half a window), the overlapping probabilities are averaged with a
+Any record at any sampling rate and length: it is read and resampled to the model's rate a chunk at
+a time (--chunk-s; memory stays bounded on a week-long record, tsad.streaming), the model's window
+slides over the whole record (--hop, default half a window), the overlapping probabilities are averaged with a
 taper that trusts each window's middle most, beats are picked on the combined probability (above
 the run's tuned threshold, at least 200 ms apart) and mapped back to the record's own sample numbers.
 RUN is a trained run of any kind tsad.predictors loads: a student, the VLM or picture teacher (their
@@ -16,7 +19,15 @@ neurokit (NeuroKit2's ecg_clean + ecg_peaks, its defaults) or sleepecg (SleepECG
 Writes, in --out (default <workspace>/detections/<run>/): <record>.<ext> (a WFDB annotation file,
 wfdb.rdann and PhysioNet's bxb read it), <record>_beats.csv (sample, time_s, probability),
 <record>_probs.npy (the combined probability, learned models only) and detections.json (the model,
-settings and the real-time factor). A record without annotations is detected all the same.
+settings and the real-time factor), and <record>_detection.json, which marks the record done: a
+record already detected by the same model with the same settings is skipped (--redo to detect it
+again). A record without annotations is detected all the same; stretches without signal (NaN, or
+every lead flat for 1 s) are skipped and marked "~" in the annotation file. A record with fewer leads
+than the model reads (or --leads) gives the model zeros for the missing ones.
+
+--engine dask sends one task per record to a dask.distributed cluster (a LocalCluster of --workers
+single-threaded processes, or --scheduler ADDRESS); a record that fails is listed in failures.json and
+the summary while the others go on (tsad.archive).
 
 A result that is implausible for a heart is a `warning:` line on stderr, in the summary and in
 detections.json: a record with no beat, a mean rate under 20 or over 300 per minute, or more than
@@ -38,6 +49,7 @@ from tsad.common import make_parser  # noqa: E402
 
 def parse_args(argv=None):
     from tsad.records import CLASSICAL_DETECTORS, DEFAULT_EXT, DEFAULT_REFRACTORY_S
+    from tsad.streaming import DEFAULT_CHUNK_S
 
     p = make_parser(__doc__)
     p.add_argument("--run", required=True,
@@ -57,15 +69,33 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None, help="torch (or onnxruntime) threads (default: their choice)")
     p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
                    help="onnx: run a student through onnxruntime (exported once to <run>/model.onnx; same beats)")
+    p.add_argument("--leads", type=int, nargs="+", default=None, metavar="K",
+                   help="the record's leads (0-based) the model may read; a model input whose lead is missing or "
+                        "not given gets zeros, as in training with lead dropout (default: every lead; a one-lead "
+                        "record feeds the model's first input)")
+    p.add_argument("--chunk-s", type=float, default=DEFAULT_CHUNK_S,
+                   help="seconds of ECG read and detected at a time: memory grows with this, not with the record")
+    p.add_argument("--recursive", action="store_true",
+                   help="detect the records of --input-dir's sub-folders too (their paths are kept under --out)")
+    p.add_argument("--redo", action="store_true",
+                   help="detect again records already detected by the same model with the same settings "
+                        "(default: skip them, so an interrupted run continues)")
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="local: one record after another in this process; dask: one task per record on a "
+                        "dask.distributed cluster (failed records are reported in failures.json, the rest go on)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="with --engine dask: a running scheduler (tcp://host:8786), whose workers import tsad and "
+                        "see the files (default: a LocalCluster on this machine)")
+    p.add_argument("--workers", type=int, default=2, help="with --engine dask and no --scheduler: worker processes "
+                                                          "of the LocalCluster, one thread each")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     from tqdm import tqdm
 
-    from tsad import records
+    from tsad import archive, records
     from tsad.common import seed_everything, setup_logging
-    from tsad.data import list_records
     from tsad.errors import warn
     from tsad.paths import Workspace
 
@@ -75,60 +105,81 @@ def main(argv=None) -> dict:
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
+    if args.engine == "local" and args.scheduler:
+        raise ValueError("--scheduler needs --engine dask")
     ws = Workspace.from_arg(args.workspace)
     folder = Path(args.input_dir)
-    available = list_records(folder) if folder.is_dir() else []
-    if not available:
-        raise records.DetectionError(f"{folder}: no WFDB records (.hea files) found")
-    names = args.records or available
-    missing = [r for r in names if r not in available]
-    if missing:
-        raise records.DetectionError(f"{folder}: no header for record(s) {', '.join(missing)}")
+    if not folder.is_dir():
+        raise records.DetectionError(f"{folder}: no such folder")
+    names = archive.find_records(folder, args.records, recursive=args.recursive)
     detector = records.load_detector(ws, args.run, device=args.device)
+    run_dir = None if detector.kind == "classical" else ws.resolve_run_dir(args.run)
     if args.backend == "onnx":
         from tsad.onnx_backend import use_onnx
 
-        detector = use_onnx(detector, ws.resolve_run_dir(args.run), threads=args.threads)
+        detector = use_onnx(detector, run_dir, threads=args.threads)
     for message in detector.warnings:   # the run's own verdict, recorded when it was trained
-        warn(f"{ws.resolve_run_dir(args.run) / records.THRESHOLD_FILE}: {message}")
+        warn(f"{run_dir / records.THRESHOLD_FILE}: {message}")
     # a run given by its path (a folder outside the workspace) is filed under its folder's name
     label = Path(args.run).name if Path(args.run).is_absolute() or args.run.startswith(".") else args.run
     out = Path(args.out) if args.out else ws.root / records.DETECTIONS_DIR / label
-    per_record = []
-    bar = tqdm(names, desc=f"detect {args.run}", unit="rec")
-    for name in bar:
-        det = records.detect_record(detector, folder / name, hop=args.hop, threshold=args.threshold,
-                                    refractory_s=args.refractory)
-        records.write_detection(det, out, args.ext)
-        per_record.append({"record": name, "fs": det.fs, "beats": int(len(det.samples)),
-                           "duration_s": round(det.duration_s, 2), "compute_s": round(det.seconds, 3),
-                           "warnings": det.warnings, "gaps": [[int(a), int(b)] for a, b in det.gaps],
-                           "gap_s": round(det.gap_s, 2)})
-        if det.warnings:
-            bar.clear()   # keep the warning line apart from the progress bar
-            warn(f"record {folder / name}: implausible detection by {args.run}: {'; '.join(det.warnings)}")
-        bar.set_postfix(beats=len(det.samples))
     settings = {"input_dir": str(folder.resolve()), "ext": args.ext, "hop": args.hop,
                 "threshold": detector.threshold if args.threshold is None else args.threshold,
-                "refractory_s": args.refractory}
+                "refractory_s": args.refractory, "leads": args.leads, "backend": args.backend, "engine": args.engine}
+    key = archive.job_key(archive.model_fingerprint(detector, run_dir), settings)
+    done = {} if args.redo else {n: row for n in names if (row := archive.read_done(out, n, key)) is not None}
+    todo = [n for n in names if n not in done]
+    if done:
+        print(f"{len(done)} record(s) already detected by this model with these settings in {out}: skipped "
+              f"(--redo detects them again)")
+    options = {"hop": args.hop, "threshold": args.threshold, "refractory_s": args.refractory, "leads": args.leads,
+               "ext": args.ext, "chunk_s": args.chunk_s}
+    failures: list[dict] = []
+    if args.engine == "dask" and todo:
+        spec = {"run": str(run_dir or args.run), "workspace": str(ws.root), "device": "cpu",
+                "backend": args.backend, "threads": args.threads or 1}
+        rows, failures = archive.run_dask(spec, folder, todo, out, key, options, scheduler=args.scheduler,
+                                          workers=args.workers)
+    else:
+        rows = []
+        bar = tqdm(todo, desc=f"detect {args.run}", unit="rec")
+        for name in bar:
+            rows.append(archive.detect_into(detector, folder, name, out, key, **options))
+            bar.set_postfix(beats=rows[-1]["beats"])
+            if rows[-1]["warnings"]:
+                bar.clear()   # keep the warning line apart from the progress bar
+    fresh = {r["record"]: r for r in rows}
+    for row in rows:
+        if row["warnings"]:
+            warn(f"record {folder / row['record']}: implausible detection by {args.run}: {'; '.join(row['warnings'])}")
+    per_record = [fresh.get(n) or done[n] for n in names if n in fresh or n in done]
     meta_path = records.write_detection_meta(out, detector, settings, per_record)
+    failures_path = archive.write_failures(out, failures)
     meta = records.read_detection_meta(out)
-    print(f"{len(names)} record(s), {sum(r['beats'] for r in per_record)} beats -> {out}; "
+    print(f"{len(per_record)} record(s), {sum(r['beats'] for r in per_record)} beats -> {out}; "
           f"real-time factor {meta['real_time_factor']}x ({meta['ecg_s']:.0f} s of ECG in {meta['compute_s']:.1f} s)")
+    for failed in failures:
+        warn(f"record {folder / failed['record']}: not detected: {failed['error']}")
+    if failures:
+        print(f"{len(failures)} record(s) failed, the others were detected: {failures_path}")
     gapped = [r for r in per_record if r["gaps"]]
     if gapped:
         print(f"stretches without signal (NaN, or every lead flat for >= 1 s), not detected in and marked "
               f"'~' in the annotation files: {sum(len(r['gaps']) for r in gapped)} in {len(gapped)} record(s), "
               f"{sum(r['gap_s'] for r in gapped):.1f} s in all")
+    partial = sorted({n for r in per_record if r.get("leads") and None in r["leads"] for n in [r["record"]]})
+    if partial:
+        print(f"{len(partial)} record(s) detected with fewer leads than the model reads (its other inputs zero): "
+              f"{', '.join(partial[:10])}{' ...' if len(partial) > 10 else ''}")
     implausible = meta["implausible_records"]
     if implausible:
-        print(f"implausible detections in {len(implausible)} of {len(names)} record(s): "
+        print(f"implausible detections in {len(implausible)} of {len(per_record)} record(s): "
               f"{', '.join(implausible)} (the warnings above; detections.json lists them)")
     if detector.warnings:
         print(f"{args.run}: its threshold was tuned with {len(detector.warnings)} warning(s) (above; "
-              f"{ws.run_dir(args.run) / records.THRESHOLD_FILE})")
+              f"{run_dir / records.THRESHOLD_FILE})")
     return {"out": out, "meta": meta_path, "records": per_record, "implausible_records": implausible,
-            "run_warnings": list(detector.warnings)}
+            "run_warnings": list(detector.warnings), "failures": failures, "skipped": sorted(done)}
 
 
 main = script(__name__, main)

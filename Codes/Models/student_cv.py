@@ -4,6 +4,7 @@
     python Codes/Models/student_cv.py --workspace W --name xqrs --detector xqrs
     python Codes/Models/student_cv.py --workspace W --name lodo-mitdb --test-database mitdb --preset recommended
     python Codes/Models/student_cv.py --workspace W --compare xqrs recommended     # table of finished CVs
+    python Codes/Models/student_cv.py --workspace W --name recommended-lead0 --models-from recommended --leads 0
 
 The workspace holds the windows of every record (data_generate.py on one database or several:
 ``--input-dir PATH/svdb PATH/mitdb``); its records are cut into --folds record-wise folds (seeded;
@@ -47,6 +48,12 @@ def add_cv_args(parser) -> None:
     g.add_argument("--rescore", action="store_true",
                    help="for folds finished before: keep their trained models, tune the threshold, detect and "
                         "score again with the current code (a new scorer or threshold rule)")
+    g.add_argument("--models-from", default=None, metavar="NAME",
+                   help="score the fold models of the finished cross-validation NAME (same folds) as they are, with "
+                        "their tuned thresholds: nothing is trained or tuned (e.g. with --leads)")
+    g.add_argument("--leads", type=int, nargs="+", default=None, metavar="K",
+                   help="the test records' leads the models may read (detect.py --leads; the others are zero), "
+                        "e.g. --leads 0 for one-lead figures (default: every lead)")
     g.add_argument("--test-database", default=None, metavar="DB",
                    help="leave one database out: train on the workspace's other databases, test on every record "
                         "of DB (a folder name given to data_generate.py), instead of --folds")
@@ -111,7 +118,7 @@ def main(argv=None):
         row = crossval.run_fold(ws, data, sources, args.name, fold, args.folds, seed=args.seed,
                                 train_fn=train_fn, detector_name=args.detector, val=args.val, hop=args.hop,
                                 threshold=args.threshold, train_windows=args.train_windows, parts=parts,
-                                reuse_model=args.rescore)
+                                reuse_model=args.rescore, models_from=args.models_from, leads=args.leads)
         tests = row["test_records"].split()
         where = crossval.source_map(sources, tests)
         for folder in sorted(set(where.values())):

@@ -38,6 +38,7 @@ def detect_beats(
     *,
     threshold: float | None = None,
     return_probabilities: bool = False,
+    leads=None,
     workspace: str | None = None,
     device: str = "cpu",
 ):
@@ -46,7 +47,9 @@ def detect_beats(
     Parameters
     ----------
     signal : array_like, shape (n,) or (n, leads)
-        The ECG in mV at ``fs``. The shipped model reads two leads (the first two columns).
+        The ECG in mV at ``fs``. The shipped model reads two leads (the first two columns); with one
+        lead (shape (n,) or (n, 1)) its second input is zero, as it was trained to expect (its
+        one-lead figures: MODEL_CARD.md). Memory stays bounded: the array is read a chunk at a time.
     fs : float
         Sampling rate in Hz (any: the signal is resampled to the model's 128 Hz).
     model : str, optional
@@ -56,6 +59,9 @@ def detect_beats(
         Beat probability threshold; default the model's tuned one.
     return_probabilities : bool, optional
         Also return the probability at each beat (1 for classical detectors).
+    leads : sequence of int, optional
+        The columns the model may read (default all); a model input whose column is not among them
+        gets zeros.
     workspace : str, optional
         Workspace for run names (default ``$TSAD_WORKSPACE`` or ``workspace/``).
     device : str, optional
@@ -71,7 +77,7 @@ def detect_beats(
     Raises
     ------
     tsad.records.DetectionError
-        A missing model, too few leads or a signal shorter than one window (2 s). Stretches without
+        A missing model, no usable lead or a signal shorter than one window (2 s). Stretches without
         signal (NaN, or every lead flat for 1 s or more) are skipped: no beat is returned there.
 
     Examples
@@ -85,7 +91,8 @@ def detect_beats(
     from . import records
 
     det = records.detect_signal(
-        _detector(str(model), workspace, device), np.asarray(signal), float(fs), threshold=threshold
+        _detector(str(model), workspace, device), np.asarray(signal), float(fs), threshold=threshold,
+        leads=leads,
     )
     return (det.samples, det.scores.astype(np.float32)) if return_probabilities else det.samples
 

@@ -121,7 +121,8 @@ def positions_in_windows(samples: np.ndarray, n_windows: int, length: int) -> me
 def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, folds: int, *,
              seed: int, train_fn=None, detector_name: str | None = None, val: float = 0.05,
              hop: int | None = None, threshold: float | None = None, train_windows: int | None = None,
-             parts: dict | None = None, reuse_model: bool = False) -> dict:
+             parts: dict | None = None, reuse_model: bool = False, models_from: str | None = None,
+             leads=None) -> dict:
     """One fold: train (unless ``detector_name`` is classical), tune the beat threshold on the
     fold's validation records (unless ``threshold`` is given), detect the test records whole, score.
 
@@ -129,7 +130,10 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
     ``parts`` (train/val/test record names) replaces fold ``fold`` of ``folds`` (leave one
     database out: ``tsad.folds.database_test_parts``). ``reuse_model`` keeps a fold model trained
     before (its training time is taken from the fold's previous fold.json) and only tunes, detects
-    and scores again. ``train_fn(ws, run_name, train, val)``
+    and scores again. ``models_from`` names another cross-validation (same folds) whose fold models
+    and tuned thresholds are used as they are, nothing trained or tuned: the same models scored
+    another way, e.g. with ``leads`` (the records' leads the models may read; the others are zero).
+    ``train_fn(ws, run_name, train, val)``
     trains a student into ``run_name`` (drawing its ``train_windows`` itself, as student_train.py
     does); the count is only recorded here."""
     groups = data.groups
@@ -141,9 +145,13 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
     if detector_name in records.CLASSICAL_DETECTORS:
         detector = records.classical_detector(detector_name)
     else:
-        run_name = fold_run_name(name, fold)
-        previous = fold_dir / "fold.json"
-        if reuse_model and (ws.run_dir(run_name) / paths.STUDENT_CHECKPOINT).is_file():
+        run_name = fold_run_name(models_from or name, fold)
+        previous = (cv_dir(ws, models_from) / f"fold{fold}" if models_from else fold_dir) / "fold.json"
+        if models_from:
+            if not (ws.run_dir(run_name) / paths.STUDENT_CHECKPOINT).is_file():
+                raise FileNotFoundError(f"{ws.run_dir(run_name)}: no fold model of cross-validation {models_from!r}")
+            train_s = float(json.loads(previous.read_text()).get("train_s", 0.0)) if previous.is_file() else 0.0
+        elif reuse_model and (ws.run_dir(run_name) / paths.STUDENT_CHECKPOINT).is_file():
             train_s = float(json.loads(previous.read_text()).get("train_s", 0.0)) if previous.is_file() else 0.0
         else:
             train = data.subset(parts["train"], "train", ws)
@@ -152,17 +160,18 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
             train_fn(ws, run_name, train, valid)
             train_s = time.perf_counter() - t0
         detector = records.load_detector(ws, run_name)
-        if threshold is None:
+        if threshold is None and not models_from:
             tuned = records.tune_threshold(detector, [where[r] / r for r in parts["val"]], hop=hop)
             records.save_tuned_threshold(ws.run_dir(run_name), tuned)
             detector.threshold = tuned["threshold"]
     det_dir = fold_dir / "detections"
     per_record = []
     for rec in parts["test"]:
-        det = records.detect_record(detector, where[rec] / rec, hop=hop, threshold=threshold)
+        det = records.detect_record(detector, where[rec] / rec, hop=hop, threshold=threshold, leads=leads)
         records.write_detection(det, det_dir)
         per_record.append({"record": rec, "compute_s": det.seconds, "duration_s": det.duration_s})
-    records.write_detection_meta(det_dir, detector, {"hop": hop, "threshold": detector.threshold}, per_record)
+    records.write_detection_meta(det_dir, detector, {"hop": hop, "threshold": detector.threshold, "leads": leads,
+                                                     "models_from": models_from}, per_record)
     table = score_records(det_dir, where, parts["test"], groups)
     table.insert(0, "fold", fold)
     # the original window metrics on the same test records: window-by-window inference for a model
@@ -170,7 +179,10 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
     test = data.subset(parts["test"], "test", ws)
     cut = _detections_window_scores(test, data, parts["test"], det_dir, load_workspace_geometry(ws).fs)
     if detector.window_probs is not None:
-        win = window_scores(test.labels, detector.window_probs(test.series))
+        series = test.series
+        if leads is not None:   # the window figures read the same leads as the whole-record ones
+            series = series * np.array([c in leads for c in detector.geometry.channels], series.dtype)
+        win = window_scores(test.labels, detector.window_probs(series))
     else:
         win = cut
     win.update(MSP_rec=cut["MSP"], MSR_rec=cut["MSR"])

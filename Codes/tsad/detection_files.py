@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import ecg
 from .detection import RecordDetection, read_header
-from .fileio import atomic_path, save_json
+from .fileio import atomic_path, current_umask, save_json
 from .plausibility import detection_warnings
 from .predictor import DetectionError, Predictor
 
@@ -72,6 +72,38 @@ def write_detection(det: RecordDetection, out_dir, ext: str = DEFAULT_EXT) -> di
         with atomic_path(files["probs"]) as tmp, open(tmp, "wb") as fh:
             np.save(fh, det.prob.astype(np.float16))
     return files
+
+
+class ProbsWriter:
+    """Writes a record's probability to ``<record>_probs.npy`` (float16, ``n`` samples) piece by piece,
+    as streamed detection computes it: call the writer with each piece, in order. The file appears
+    complete or not at all."""
+
+    def __init__(self, path, n: int):
+        self.path, self.n, self.written = Path(path), int(n), 0
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = tempfile.NamedTemporaryFile("wb", dir=self.path.parent, prefix=f".{self.path.name}.",
+                                               suffix=".tmp", delete=False)
+        np.lib.format.write_array_header_1_0(self._fh, {"descr": "<f2", "fortran_order": False,
+                                                        "shape": (self.n,)})
+        return self
+
+    def __call__(self, piece: np.ndarray) -> None:
+        self._fh.write(np.asarray(piece, "<f2").tobytes())
+        self.written += len(piece)
+
+    def __exit__(self, kind, err, tb) -> bool:
+        self._fh.close()
+        if kind is None and self.written == self.n:
+            os.chmod(self._fh.name, 0o666 & ~current_umask())
+            os.replace(self._fh.name, self.path)
+            return False
+        os.unlink(self._fh.name)
+        if kind is None:
+            raise DetectionError(f"{self.path}: {self.written} probabilities written, {self.n} expected")
+        return False
 
 
 def read_detection_meta(out_dir) -> dict:

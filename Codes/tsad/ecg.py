@@ -100,7 +100,7 @@ def record_files(path) -> tuple[Path, str]:
     return path.parent, path.name
 
 
-def _check_signal_files(folder: Path, header, where: str) -> None:
+def check_signal_files(folder: Path, header, where: str) -> None:
     expected: dict[str, float] = {}
     for k, fname in enumerate(header.file_name or []):
         per_frame = (header.samps_per_frame or [1] * header.n_sig)[k] or 1
@@ -171,7 +171,7 @@ def read_record(path, channels=(0, 1), fs: float = 128, annotator: str = "atr",
         header = wfdb.rdheader(str(folder / name))
     except Exception as err:  # wfdb raises ValueError, IndexError, ... on a malformed header
         raise RecordError(f"{where}: unreadable header ({err})") from err
-    _check_signal_files(folder, header, where)
+    check_signal_files(folder, header, where)
     channels = list(channels)
     if header.n_sig < len(channels) or max(channels) >= header.n_sig:
         raise RecordError(f"{where}: has {header.n_sig} lead(s), channels {channels} were asked for")
@@ -241,3 +241,16 @@ def resample_series(signal: np.ndarray, fs: float, fs_target: float = 128) -> np
     cols = [wfdb.processing.resample_sig(np.asarray(signal[:, c], np.float64), fs, fs_target)[0]
             for c in range(signal.shape[1])]
     return np.stack(cols, axis=1).astype(np.float32)
+
+
+def read_header(folder: Path, name: str):
+    """The header of record ``folder/name`` (``wfdb.rdheader``); RecordError naming the file when it
+    is missing or malformed."""
+    import wfdb
+
+    if not (folder / f"{name}.hea").is_file():
+        raise RecordError(f"record {folder / name}: header file {name}.hea not found")
+    try:
+        return wfdb.rdheader(str(folder / name))
+    except Exception as err:  # wfdb raises ValueError, IndexError, ... on a malformed header
+        raise RecordError(f"record {folder / name}: unreadable header ({err})") from err

@@ -19,8 +19,46 @@ FLAT_FRACTION = 0.05
 FLAT_PIECE_S = 1.0
 
 
+class PieceSpread:
+    """The deviation of each lead over each FLAT_PIECE_S piece of a signal, gathered a stretch at a
+    time (the stretches in order, each a whole number of pieces but the last), and the deviation of
+    each lead over the whole signal: what ``detection_warnings`` needs to tell flat from live."""
+
+    def __init__(self, piece: int, leads: int):
+        self.piece = piece
+        self.pieces: list[np.ndarray] = []
+        self.count, self.total, self.squares = 0, np.zeros(leads), np.zeros(leads)
+
+    def add(self, signal: np.ndarray) -> None:
+        x = np.asarray(signal, np.float64).reshape(len(signal), -1)
+        if not len(x):
+            return
+        full = len(x) // self.piece * self.piece
+        parts = [x[:full].reshape(-1, self.piece, x.shape[1]).std(axis=1)] if full else []
+        if full < len(x):
+            parts.append(x[full:].std(axis=0, keepdims=True))
+        self.pieces += parts
+        self.count += len(x)
+        self.total += x.sum(axis=0)
+        self.squares += (x ** 2).sum(axis=0)
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """(pieces, leads) deviations and the whole signal's deviation per lead."""
+        if not self.count:
+            return np.zeros((0, len(self.total))), np.zeros(len(self.total))
+        mean = self.total / self.count
+        return np.concatenate(self.pieces), np.sqrt(np.maximum(self.squares / self.count - mean ** 2, 0.0))
+
+
+def live_pieces(spread: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """One flag per piece: the signal is not flat there (some lead's deviation over the piece is above
+    FLAT_FRACTION of its deviation over the whole signal)."""
+    pieces, whole = spread
+    return ~np.all(pieces <= FLAT_FRACTION * whole, axis=1)
+
+
 def detection_warnings(samples: np.ndarray, fs: float, n_samples: int, signal: np.ndarray | None = None,
-                       signal_fs: float | None = None) -> list[str]:
+                       signal_fs: float | None = None, spread: tuple | None = None) -> list[str]:
     """Why a record's detected beats are implausible for a heart (empty when they are plausible).
 
     Parameters
@@ -32,6 +70,9 @@ def detection_warnings(samples: np.ndarray, fs: float, n_samples: int, signal: n
     signal : ndarray (n, leads), optional
         The record's signal at ``signal_fs``: of a stretch without a beat, only the pieces where the
         signal is not flat count (FLAT_FRACTION, FLAT_PIECE_S). Without it, the whole stretch counts.
+    spread : tuple, optional
+        Instead of ``signal``: ``PieceSpread.finish()`` of the signal at ``signal_fs`` (what streamed
+        detection gathers chunk by chunk).
 
     Returns
     -------
@@ -48,28 +89,29 @@ def detection_warnings(samples: np.ndarray, fs: float, n_samples: int, signal: n
         out.append(f"{rate:.1f} beats per minute over the record, outside {MIN_RATE_BPM:g}-{MAX_RATE_BPM:g}")
     edges = np.r_[0.0, np.sort(samples) / fs, duration]
     gaps = [(a, b, b - a) for a, b in itertools.pairwise(edges) if b - a > MAX_GAP_S]
-    if signal is not None and gaps:
-        gaps = [(a, b, _live_seconds(signal, signal_fs, a, b)) for a, b, _ in gaps]
+    if signal is not None and spread is None:
+        piece = max(1, round(FLAT_PIECE_S * signal_fs))
+        gathered = PieceSpread(piece, np.asarray(signal).reshape(len(signal), -1).shape[1])
+        gathered.add(signal)
+        spread = gathered.finish()
+    if spread is not None and gaps:
+        live = live_pieces(spread)
+        gaps = [(a, b, _live_seconds(live, FLAT_PIECE_S, a, b)) for a, b, _ in gaps]
         gaps = [g for g in gaps if g[2] > MAX_GAP_S]
     if gaps:
-        a, b, live = max(gaps, key=lambda g: g[2])
+        a, b, live_s = max(gaps, key=lambda g: g[2])
         out.append(f"{len(gaps)} stretch(es) with over {MAX_GAP_S:g} s of signal but no beat (the longest "
-                   f"{b - a:.1f} s from {a:.1f} s, {live:.0f} s of it not flat)")
+                   f"{b - a:.1f} s from {a:.1f} s, {live_s:.0f} s of it not flat)")
     return out
 
 
-def _live_seconds(signal: np.ndarray, fs: float, start_s: float, end_s: float) -> float:
-    """Seconds of ``[start_s, end_s)`` where the signal is not flat, judged piece by piece."""
-    signal = np.asarray(signal, np.float64).reshape(len(signal), -1)
-    spread = np.nanstd(signal, axis=0)
-    step = max(1, round(FLAT_PIECE_S * fs))
-    lo, hi = int(start_s * fs), min(len(signal), int(np.ceil(end_s * fs)))
-    live = 0
-    for first in range(lo, hi, step):
-        piece = signal[first:min(first + step, hi)]
-        if not np.all(np.nanstd(piece, axis=0) <= FLAT_FRACTION * spread):
-            live += len(piece)
-    return live / fs
+def _live_seconds(live: np.ndarray, piece_s: float, start_s: float, end_s: float) -> float:
+    """Seconds of ``[start_s, end_s)`` in pieces (of ``piece_s``, from the record's start) that are live."""
+    first, last = int(start_s // piece_s), min(len(live), int(np.ceil(end_s / piece_s)))
+    seconds = 0.0
+    for k in np.flatnonzero(live[first:last]) + first:
+        seconds += max(0.0, min(end_s, (k + 1) * piece_s) - max(start_s, k * piece_s))
+    return seconds
 
 
 

@@ -38,6 +38,7 @@ class Predictor:
     stretch_probs: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
     image_probs: Callable[[list], np.ndarray] | None = None
     header: dict = field(default_factory=dict, repr=False)   # the checkpoint's entries but its weights
+    reach: int = 0     # samples a model reads past each side of its window (the context teacher's context)
 
     def signal_probs(self, signal: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """(W, L) probabilities of the windows of ``signal`` (at the model's rate and leads) that
@@ -49,3 +50,32 @@ class Predictor:
 
 
 Detector = Predictor   # the name detection code has always used
+
+
+@dataclass
+class RecordDetection:
+    """The beats of one record (``tsad.detection``) and what was found on the way."""
+
+    record: str
+    fs: float                      # the record's own rate: ``samples`` are in its sample numbers
+    n_samples: int                 # at the record's own rate
+    samples: np.ndarray
+    scores: np.ndarray             # probability at each detected beat (1 for classical detectors)
+    prob: np.ndarray | None        # combined probability at the model's rate
+    model_fs: float
+    seconds: float                 # compute time
+    warnings: list[str] = field(default_factory=list)   # why the result is implausible for a heart
+    gaps: list[tuple[int, int]] = field(default_factory=list)   # [start, end) without signal, own rate
+    leads: list[int | None] | None = None   # the record's lead each model input read (None: zeros)
+
+    @property
+    def gap_s(self) -> float:
+        return sum(end - start for start, end in self.gaps) / self.fs
+
+    @property
+    def implausible(self) -> bool:
+        return bool(self.warnings)
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.fs

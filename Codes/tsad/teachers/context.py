@@ -127,7 +127,7 @@ def _predictor_parts(model: nn.Module, config: TeacherConfig, run_dir, batch_siz
     def stretch_probs(signal: np.ndarray, starts: np.ndarray) -> np.ndarray:
         return sigmoid_batches(model, stretch(signal, starts, config.samples, config.context), batch_size)
 
-    return {"stretch_probs": stretch_probs}
+    return {"stretch_probs": stretch_probs, "reach": config.context * config.samples}
 
 
 CONTEXT = TeacherKind(

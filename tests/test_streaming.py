@@ -1,0 +1,162 @@
+"""Streamed whole-record detection (tsad.streaming), one-lead records, and archives (tsad.archive,
+detect.py --recursive / --engine dask), with the shipped model (pretrained/, no training)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tsad import ec57, records
+from tsad.demo_db import DemoConfig, synth_record
+from tsad.paths import PRETRAINED_DIR, Workspace
+from tsad.streaming import array_source, detect_stream, input_leads, model_length
+
+from conftest import REPO, run_script
+
+DETECT = REPO / "Codes/Inference/detect.py"
+FS = 250
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    if not any(PRETRAINED_DIR.glob("*/best.pth")):
+        pytest.skip("the shipped model (pretrained/) is not in this checkout")
+    return records.load_detector(Workspace.from_arg(None), "pretrained", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def ecg250():
+    """10 minutes of synthetic two-lead ECG at 250 Hz and its beats."""
+    signal, beats, _ = synth_record(600, np.random.default_rng(7), DemoConfig(), fs=FS)
+    return signal, beats
+
+
+def _write(folder: Path, name: str, signal: np.ndarray, fs: int = FS) -> None:
+    import wfdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    leads = signal.shape[1]
+    wfdb.wrsamp(name, fs=fs, units=["mV"] * leads, sig_name=[f"ECG{k + 1}" for k in range(leads)], p_signal=signal,
+                fmt=["16"] * leads, write_dir=str(folder))
+
+
+def test_chunks_give_the_beats_of_one_pass(shipped, ecg250):
+    """Resampled 250 -> 128 Hz, with a NaN gap and a flat stretch across chunk borders: chunks of 37 s
+    find the beats, gaps and probabilities of one pass over the whole record."""
+    signal, beats = ecg250
+    signal = signal.copy()
+    signal[36 * FS:39 * FS] = np.nan           # across the border at 37 s
+    signal[73 * FS + 100:75 * FS] = 0.3        # flat, across the border at 74 s
+    whole = detect_stream(shipped, array_source(signal, FS), chunk_s=1e6)
+    parts = detect_stream(shipped, array_source(signal, FS), chunk_s=37)
+    assert np.array_equal(whole.samples, parts.samples)
+    assert whole.gaps == parts.gaps == [(36 * FS, 39 * FS), (73 * FS + 100, 75 * FS)]
+    assert np.allclose(whole.scores, parts.scores, atol=1e-4) and np.allclose(whole.prob, parts.prob, atol=1e-4)
+    assert whole.warnings == parts.warnings == []
+    found = ec57.match_beats(beats, whole.samples, ec57.tolerance_samples(FS))
+    in_gaps = sum(((beats >= a) & (beats < b)).sum() for a, b in whole.gaps)
+    assert found.tp >= len(beats) - in_gaps - 2 and found.fp <= 2
+
+
+def test_memory_is_bounded_by_the_chunk_not_the_record(shipped, ecg250):
+    """Each read of the source spans a chunk and its margins whatever the record's length; with
+    keep_prob False no probability is kept, and the sink gets every sample once, in order."""
+    signal, _ = ecg250
+    spans = {}
+    for minutes in (5, 10):
+        source = array_source(signal[:minutes * 60 * FS], FS)
+        read, seen = source.read, []
+        source.read = lambda a, b, read=read, seen=seen: seen.append(b - a) or read(a, b)
+        got = []
+        det = detect_stream(shipped, source, chunk_s=60, keep_prob=False, prob_sink=got.append)
+        assert det.prob is None and len(det.samples) > 0
+        assert sum(map(len, got)) == model_length(minutes * 60 * FS, FS, 128.0)
+        spans[minutes] = max(seen)
+    assert spans[5] == spans[10] < 80 * FS      # 60 s and a few seconds of margin
+
+
+def test_one_lead_feeds_the_first_input_and_finds_the_beats(shipped, ecg250, tmp_path):
+    signal, beats = ecg250
+    det = records.detect_signal(shipped, signal[:, 0], FS)
+    assert det.leads == [0, None]
+    found = ec57.match_beats(beats, det.samples, ec57.tolerance_samples(FS))
+    assert found.tp >= 0.98 * len(beats) and found.fp <= 0.02 * len(beats)
+    only_second = records.detect_signal(shipped, signal, FS, leads=[1])
+    assert only_second.leads == [None, 1]
+    # the command line: a one-lead WFDB record is detected, and says which input read what
+    _write(tmp_path / "one", "single", signal[:, :1])
+    result = run_script(DETECT, ["--run", "pretrained", "--input-dir", str(tmp_path / "one"), "--out", str(tmp_path / "d")])
+    assert result["records"][0]["leads"] == [0, None] and result["records"][0]["beats"] == len(det.samples)
+    with pytest.raises(records.DetectionError, match=r"single: has 1 lead\(s\), lead\(s\) \[1\] were asked for"):
+        run_script(DETECT, ["--run", "pretrained", "--input-dir", str(tmp_path / "one"), "--out",
+                            str(tmp_path / "d2"), "--leads", "1"])
+
+
+def test_input_leads_rules():
+    source = array_source(np.zeros((1000, 3)), 100)
+    assert input_leads(source, (0, 1)) == [0, 1]
+    assert input_leads(source, (0, 1), leads=[1, 2]) == [None, 1]
+    with pytest.raises(records.DetectionError, match="none of the leads the model reads"):
+        input_leads(source, (0, 1), leads=[2])
+
+
+def test_probabilities_are_written_as_they_are_computed(shipped, ecg250, tmp_path):
+    from tsad.detection_files import ProbsWriter
+
+    with ProbsWriter(tmp_path / "p.npy", 5) as sink:
+        sink(np.ones(2)), sink(np.zeros(3))
+    assert np.load(tmp_path / "p.npy").tolist() == [1, 1, 0, 0, 0]
+    with pytest.raises(records.DetectionError, match="4 probabilities written, 5 expected"):
+        with ProbsWriter(tmp_path / "q.npy", 5) as sink:
+            sink(np.ones(4))
+    assert not (tmp_path / "q.npy").exists() and not list(tmp_path.glob(".q.npy*"))
+
+
+@pytest.fixture(scope="module")
+def archive(ecg250, tmp_path_factory):
+    """A folder tree of three short records (two sub-folders) and one broken record."""
+    signal, _ = ecg250
+    root = tmp_path_factory.mktemp("archive")
+    _write(root / "ward_a", "p1", signal[:60 * FS])
+    _write(root / "ward_a", "p2", signal[60 * FS:120 * FS])
+    _write(root / "ward_b" / "night", "p3", signal[120 * FS:200 * FS])
+    _write(root / "ward_b", "broken", signal[:60 * FS])
+    (root / "ward_b" / "broken.dat").unlink()          # its header names a signal file that is gone
+    return root
+
+
+def test_a_tree_is_detected_once_and_skipped_after(shipped, archive, tmp_path):
+    out = tmp_path / "out"
+    names = ["ward_a/p1", "ward_a/p2", "ward_b/night/p3"]
+    args = ["--run", "pretrained", "--input-dir", str(archive), "--recursive", "--out", str(out),
+            "--records", *names]
+    first = run_script(DETECT, args)
+    assert [r["record"] for r in first["records"]] == names and first["skipped"] == []
+    assert (out / "ward_b/night/p3.tsad").is_file() and (out / "ward_b/night/p3_probs.npy").is_file()
+    assert json.loads((out / "ward_a/p1_detection.json").read_text())["key"]["checkpoint_sha256"]
+    again = run_script(DETECT, args)
+    assert again["skipped"] == sorted(names) and again["records"] == first["records"]
+    other = run_script(DETECT, args + ["--threshold", "0.5"])          # another setting: detected again
+    assert other["skipped"] == []
+    assert run_script(DETECT, args + ["--threshold", "0.5", "--redo"])["skipped"] == []
+
+
+def test_dask_engine_detects_the_tree_and_reports_the_broken_record(shipped, archive, tmp_path):
+    pytest.importorskip("dask.distributed")
+    local = run_script(DETECT, ["--run", "pretrained", "--input-dir", str(archive), "--recursive", "--out",
+                                str(tmp_path / "local"), "--records", "ward_a/p1", "ward_a/p2", "ward_b/night/p3"])
+    out = tmp_path / "dask"
+    result = run_script(DETECT, ["--run", "pretrained", "--input-dir", str(archive), "--recursive", "--out",
+                                 str(out), "--engine", "dask", "--workers", "2"])
+    assert [f["record"] for f in result["failures"]] == ["ward_b/broken"]
+    assert "broken.dat" in result["failures"][0]["error"]
+    assert json.loads((out / "failures.json").read_text())["failures"] == result["failures"]
+    by_name = {r["record"]: r for r in result["records"]}
+    for row in local["records"]:
+        assert by_name[row["record"]]["beats"] == row["beats"]
+        assert np.array_equal(ec57.read_detections(out / Path(row["record"]).parent, Path(row["record"]).name, "tsad"),
+                              ec57.read_detections(tmp_path / "local" / Path(row["record"]).parent,
+                                                   Path(row["record"]).name, "tsad"))
