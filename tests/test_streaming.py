@@ -160,3 +160,63 @@ def test_dask_engine_detects_the_tree_and_reports_the_broken_record(shipped, arc
         assert np.array_equal(ec57.read_detections(out / Path(row["record"]).parent, Path(row["record"]).name, "tsad"),
                               ec57.read_detections(tmp_path / "local" / Path(row["record"]).parent,
                                                    Path(row["record"]).name, "tsad"))
+
+
+# ---- the fully convolutional student (tsad.fast_student) ----------------------------------------
+
+def _fcn_run(tmp_path: Path, arch: str = "fcn_5k") -> Path:
+    """A run folder holding an untrained fully convolutional student (speed and equality do not
+    depend on the weights); its BatchNorm statistics are made non-trivial first."""
+    import torch
+    from dataclasses import asdict
+
+    from tsad.checkpoint import save_checkpoint, trainable_state_dict
+    from tsad.student import build_student, student_config
+
+    torch.manual_seed(0)
+    model = build_student(student_config(arch))
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(8, 512, 2))        # running statistics away from 0 / 1
+    run = tmp_path / arch
+    save_checkpoint(run / "best.pth", {"kind": "student", "model_config": asdict(model.config),
+                                       "model": trainable_state_dict(model),
+                                       "geometry": {"fs": 128.0, "samples": 256, "channels": [0, 1], "labels": "beats"}})
+    return run
+
+
+@pytest.mark.parametrize("arch", ["fcn_1k", "fcn_5k", "fcn_20k"])
+def test_fcn_sizes_and_a_stretch_inside_a_longer_one(arch):
+    import torch
+
+    from tsad.student import build_student, count_parameters, student_config
+
+    model = build_student(student_config(arch)).eval()
+    assert abs(count_parameters(model) - {"fcn_1k": 1_000, "fcn_5k": 5_000, "fcn_20k": 20_000}[arch]) < 0.15 * {
+        "fcn_1k": 1_000, "fcn_5k": 5_000, "fcn_20k": 20_000}[arch]
+    x = torch.randn(1, 4000, 2)
+    r, unit = model.reach, model.unit
+    with torch.no_grad():
+        whole = model(x)[0]
+        start = 50 * unit                               # a stretch on the unit grid, reach of margin
+        part = model(x[:, start - r:start + 1000 + r])[0][r:r + 1000]
+        assert model(x[:, :300]).shape == (1, 300)      # any length
+    assert torch.allclose(whole[start:start + 1000], part, atol=1e-5)
+
+
+def test_fcn_detects_in_one_pass_per_chunk_and_onnx_agrees(ecg250, tmp_path):
+    from tsad.onnx_backend import use_onnx
+
+    run = _fcn_run(tmp_path)
+    detector = records.load_detector(Workspace(tmp_path / "ws"), str(run), device="cpu")
+    assert detector.full_probs is not None and detector.reach > 0
+    detector.threshold = 0.0                # untrained: any peak is a beat, so that there are many
+    signal, _ = ecg250
+    whole = detect_stream(detector, array_source(signal, FS), chunk_s=1e6)
+    parts = detect_stream(detector, array_source(signal, FS), chunk_s=37)
+    assert len(whole.samples) > 100 and np.array_equal(whole.samples, parts.samples)
+    assert np.allclose(whole.prob, parts.prob, atol=1e-4)      # resampled in pieces: float rounding
+    fast = use_onnx(records.load_detector(Workspace(tmp_path / "ws"), str(run), device="cpu"), run, threads=1)
+    fast.threshold = 0.0
+    by_onnx = detect_stream(fast, array_source(signal, FS), chunk_s=37)
+    assert np.allclose(by_onnx.prob, whole.prob, atol=1e-4)

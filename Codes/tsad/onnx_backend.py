@@ -54,9 +54,11 @@ def export_onnx(run_dir, force: bool = False) -> Path:
     geometry = checkpoint_geometry(load_checkpoint(checkpoint))
     model = load_student(run_dir, "cpu").eval()
     example = torch.zeros(2, geometry.samples, geometry.n_leads)
+    # a fully convolutional student runs over whole chunks: its length is free too
+    free = {0: "batch", 1: "length"} if getattr(model, "fully_convolutional", False) else {0: "batch"}
     with atomic_path(target) as tmp:
         torch.onnx.export(model, (example,), str(tmp), input_names=["x"], output_names=["logits"],
-                          dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
+                          dynamic_axes={"x": free, "logits": free}, dynamo=False)
         exported = onnx.load(str(tmp))
         exported.metadata_props.add(key=SOURCE_KEY, value=sha)
         onnx.save(exported, str(tmp))
@@ -83,6 +85,16 @@ def use_onnx(predictor: Predictor, run_dir, threads: int | None = None, batch_si
         return (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
 
     predictor.window_probs = window_probs
+    if predictor.full_probs is not None:
+        unit = predictor.unit
+
+        def full_probs(signal: np.ndarray) -> np.ndarray:
+            # the exported graph wants a multiple of ``unit``: the edge sample repeats, as in torch
+            padded = np.pad(signal, ((0, (-len(signal)) % unit), (0, 0)), mode="edge")
+            logits = session.run(None, {"x": np.ascontiguousarray(padded[None], np.float32)})[0][0][:len(signal)]
+            return (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
+
+        predictor.full_probs = full_probs
     predictor.description += " (onnxruntime)"
     predictor.info = {**predictor.info, "backend": "onnx"}
     return predictor

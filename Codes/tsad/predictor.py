@@ -39,6 +39,11 @@ class Predictor:
     image_probs: Callable[[list], np.ndarray] | None = None
     header: dict = field(default_factory=dict, repr=False)   # the checkpoint's entries but its weights
     reach: int = 0     # samples a model reads past each side of its window (the context teacher's context)
+    # a fully convolutional model: (n, C) signal at its rate -> (n,) probabilities in one pass, the
+    # same for a stretch as inside a longer one beyond ``reach`` of its ends, if it starts on the
+    # ``unit`` grid (tsad.fast_student)
+    full_probs: Callable[[np.ndarray], np.ndarray] | None = None
+    unit: int = 1
 
     def signal_probs(self, signal: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """(W, L) probabilities of the windows of ``signal`` (at the model's rate and leads) that

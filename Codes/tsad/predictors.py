@@ -59,13 +59,16 @@ def _sigmoid(logits) -> np.ndarray:
 
 def _student(run_dir: Path, state: dict, device: str, batch_size: int) -> Predictor:
     from .common import get_device
-    from .student import load_student, student_probs
+    from .student import full_probs, load_student, student_probs
 
     model = load_student(run_dir, get_device(device))
     arch = (state.get("model_config") or {}).get("arch", "bilstm")
+    whole = {}
+    if getattr(model, "fully_convolutional", False):   # a record in one pass per chunk, no windows
+        whole = {"full_probs": lambda x: full_probs(model, x), "reach": model.reach, "unit": model.unit}
     return Predictor(run_dir.name, "student", checkpoint_geometry(state),
                      lambda x: student_probs(model, x, batch_size=batch_size),
-                     description=f"student {arch}", info={"arch": arch, "lam": state.get("lam")})
+                     description=f"student {arch}", info={"arch": arch, "lam": state.get("lam")}, **whole)
 
 
 def _vlm_teacher(run_dir: Path, state: dict, device: str, batch_size: int) -> Predictor:

@@ -9,7 +9,8 @@ margins wide enough that what is kept of it equals what a pass over the whole re
   margin;
 - the model's windows on one grid for the whole record (``detection.window_starts``): a chunk runs
   every window that touches its probability range, so each kept sample is stitched from the same
-  windows as in one pass;
+  windows as in one pass; a fully convolutional model (``Predictor.full_probs``, tsad.fast_student)
+  has no windows: it runs once over the chunk with its receptive field (``Predictor.reach``) as margin;
 - beats picked on the probability with a margin of the window plus four refractory periods, and kept
   only in the chunk's own range;
 - stretches without signal (``ecg.find_gaps``) found with at least a window (2 s) of margin, so that a
@@ -242,11 +243,12 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
     inputs = input_leads(source, g.channels, leads)
     resampler = _Resampler(source, g.fs, inputs)
     n, length = resampler.n, g.samples
+    whole = detector.full_probs is not None          # fully convolutional: no windows, one pass a chunk
     try:
-        starts = window_starts(n, length, hop or length // 2)
+        starts = None if whole else window_starts(n, length, hop or length // 2)
     except DetectionError as err:
         raise DetectionError(f"{source.name}: {err}") from err
-    reach = int(getattr(detector, "reach", 0))                         # what it reads past its window
+    reach = int(detector.reach)                                         # what it reads past its window
     distance = max(1, round(refractory_s * g.fs))
     margin = length + 4 * distance
     piece = max(1, round(FLAT_PIECE_S * g.fs))
@@ -258,10 +260,15 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
     for c0 in range(0, n, chunk):
         c1 = min(n, c0 + chunk)
         p0, p1 = max(0, c0 - margin), min(n, c1 + margin)               # probability range
-        sel = starts[(starts + length > p0) & (starts < p1)]            # every window touching it
-        x0, x1 = max(0, int(sel[0]) - reach), min(n, int(sel[-1]) + length + reach)
-        signal, found, held = resampler.read(x0, x1, min_margin_s=length / g.fs)
-        prob = stitch(detector.signal_probs(signal, sel - x0), sel - x0, x1 - x0)[p0 - x0:p1 - x0]
+        if whole:
+            x0, x1 = max(0, p0 - reach) // detector.unit * detector.unit, min(n, p1 + reach)
+            signal, found, held = resampler.read(x0, x1, min_margin_s=length / g.fs)
+            prob = detector.full_probs(signal)[p0 - x0:p1 - x0]
+        else:
+            sel = starts[(starts + length > p0) & (starts < p1)]        # every window touching it
+            x0, x1 = max(0, int(sel[0]) - reach), min(n, int(sel[-1]) + length + reach)
+            signal, found, held = resampler.read(x0, x1, min_margin_s=length / g.fs)
+            prob = stitch(detector.signal_probs(signal, sel - x0), sel - x0, x1 - x0)[p0 - x0:p1 - x0]
         for a, b in found:                                              # no beat where there is no signal
             a_m, b_m = math.floor(a * g.fs / source.fs), math.ceil(b * g.fs / source.fs)
             prob[max(a_m - p0, 0):max(b_m - p0, 0)] = 0.0

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from . import paths
 from .checkpoint import check_kind, load_checkpoint, load_trainable
+from .fast_student import FastFCN
 
 KIND = "student"
 
@@ -46,6 +47,8 @@ class StudentConfig:
     width: int = 32
     depth: int = 4
     kernel_size: int = 7
+    stride: int = 4            # fcn: input samples per step of the network
+    norm_window: int = 256     # fcn: samples over which each sample is standardised
 
     @classmethod
     def from_dict(cls, d: dict, source="checkpoint") -> "StudentConfig":
@@ -178,6 +181,10 @@ ARCHITECTURES: dict[str, tuple[type[nn.Module], dict]] = {
     "unet": (UNet1D, {"width": 16, "depth": 4, "kernel_size": 5, "dropout": 0.1}),
     "tcn": (TCN, {"width": 48, "depth": 6, "kernel_size": 5, "dropout": 0.1}),
     "cnn_bilstm": (ConvBiLSTM, {"width": 32, "kernel_size": 7, "hidden_size": 64, "dropout": 0.1}),
+    # fully convolutional, for one-core speed (tsad.fast_student); the name says the parameter count
+    "fcn_1k": (FastFCN, {"width": 8, "depth": 6, "kernel_size": 5, "dropout": 0.0}),
+    "fcn_5k": (FastFCN, {"width": 24, "depth": 6, "kernel_size": 5, "dropout": 0.05}),
+    "fcn_20k": (FastFCN, {"width": 48, "depth": 8, "kernel_size": 5, "dropout": 0.1}),
 }
 
 
@@ -231,6 +238,13 @@ def student_probs(model: nn.Module, series: np.ndarray, batch_size: int = 256,
         out[start:start + len(chunk)] = torch.sigmoid(model(chunk).float()).cpu().numpy()
     model.train(was_training)
     return out
+
+
+@torch.no_grad()
+def full_probs(model: nn.Module, signal: np.ndarray) -> np.ndarray:
+    """Beat probabilities (n,) of a fully convolutional student over a whole stretch (n, C) in mV."""
+    x = torch.from_numpy(np.ascontiguousarray(signal, np.float32))[None].to(next(model.parameters()).device)
+    return torch.sigmoid(model(x)[0].float()).cpu().numpy()
 
 
 def config_dict(model: nn.Module) -> dict:
