@@ -88,7 +88,8 @@ def test_one_lead_feeds_the_first_input_and_finds_the_beats(shipped, ecg250, tmp
     assert only_second.leads == [None, 1]
     # the command line: a one-lead WFDB record is detected, and says which input read what
     _write(tmp_path / "one", "single", signal[:, :1])
-    result = run_script(DETECT, ["--run", "pretrained", "--input-dir", str(tmp_path / "one"), "--out", str(tmp_path / "d")])
+    result = run_script(DETECT, ["--run", "pretrained", "--input-dir", str(tmp_path / "one"),
+                                 "--out", str(tmp_path / "d")])
     assert result["records"][0]["leads"] == [0, None] and result["records"][0]["beats"] == len(det.samples)
     with pytest.raises(records.DetectionError, match=r"single: has 1 lead\(s\), lead\(s\) \[1\] were asked for"):
         run_script(DETECT, ["--run", "pretrained", "--input-dir", str(tmp_path / "one"), "--out",
@@ -181,7 +182,8 @@ def _fcn_run(tmp_path: Path, arch: str = "fcn_5k") -> Path:
     run = tmp_path / arch
     save_checkpoint(run / "best.pth", {"kind": "student", "model_config": asdict(model.config),
                                        "model": trainable_state_dict(model),
-                                       "geometry": {"fs": 128.0, "samples": 256, "channels": [0, 1], "labels": "beats"}})
+                                       "geometry": {"fs": 128.0, "samples": 256, "channels": [0, 1],
+                                                    "labels": "beats"}})
     return run
 
 

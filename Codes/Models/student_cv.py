@@ -5,6 +5,8 @@
     python Codes/Models/student_cv.py --workspace W --name lodo-mitdb --test-database mitdb --preset recommended
     python Codes/Models/student_cv.py --workspace W --compare xqrs recommended     # table of finished CVs
     python Codes/Models/student_cv.py --workspace W --name recommended-lead0 --models-from recommended --leads 0
+    python Codes/Models/student_cv.py --workspace W --name fcn5k-kd --arch fcn_5k [recipe] \
+        --lam 0.5 --fold-teacher cv/ens/fold{fold}            # distilled from each fold's own teacher
 
 The workspace holds the windows of every record (data_generate.py on one database or several:
 ``--input-dir PATH/svdb PATH/mitdb``); its records are cut into --folds record-wise folds (seeded;
@@ -51,6 +53,11 @@ def add_cv_args(parser) -> None:
     g.add_argument("--models-from", default=None, metavar="NAME",
                    help="score the fold models of the finished cross-validation NAME (same folds) as they are, with "
                         "their tuned thresholds: nothing is trained or tuned (e.g. with --leads)")
+    g.add_argument("--fold-teacher", default=None, metavar="RUN",
+                   help="distil each fold's student from this teacher run, {fold} replaced by the fold (it must "
+                        "have been trained on that fold's training records only: ensemble_teacher.py --folds)")
+    g.add_argument("--lam", type=float, default=0.0, help="with --fold-teacher: weight of the teacher term")
+    g.add_argument("--temperature", type=float, default=2.0, help="with --fold-teacher: distillation temperature")
     g.add_argument("--leads", type=int, nargs="+", default=None, metavar="K",
                    help="the test records' leads the models may read (detect.py --leads; the others are zero), "
                         "e.g. --leads 0 for one-lead figures (default: every lead)")
@@ -101,11 +108,19 @@ def main(argv=None):
     command = "python Codes/Models/student_cv.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     save_text(root / "command.txt", command + "\n")
 
-    def train_fn(ws_, run_name, train, val):
-        seed_everything(args.seed)
-        train_run(ws_, TrainConfig.from_args(args), run_name=run_name, recipe=recipe, preset=args.preset,
-                  arch=args.arch, data=(train, val), resume=args.resume, train_windows=args.train_windows,
-                  seed=args.seed)
+    if (args.lam > 0) != bool(args.fold_teacher) or (args.fold_teacher and "{fold}" not in args.fold_teacher):
+        raise ValueError("distillation in cross-validation needs both --lam > 0 and --fold-teacher RUN with {fold} "
+                         "in it (each fold's own teacher)")
+
+    def train_fn_for(fold):
+        teacher = args.fold_teacher.format(fold=fold) if args.fold_teacher else None
+
+        def train_fn(ws_, run_name, train, val):
+            seed_everything(args.seed)
+            train_run(ws_, TrainConfig.from_args(args), run_name=run_name, recipe=recipe, preset=args.preset,
+                      arch=args.arch, data=(train, val), resume=args.resume, train_windows=args.train_windows,
+                      seed=args.seed, lam=args.lam, teacher=teacher, temperature=args.temperature)
+        return train_fn
 
     if args.test_database:   # one "fold": every record of one database tests
         plan = [(0, database_test_parts(data.groups, args.test_database, val=args.val, seed=args.seed))]
@@ -116,7 +131,7 @@ def main(argv=None):
             print(f"fold {fold}: finished before, skipped")
             continue
         row = crossval.run_fold(ws, data, sources, args.name, fold, args.folds, seed=args.seed,
-                                train_fn=train_fn, detector_name=args.detector, val=args.val, hop=args.hop,
+                                train_fn=train_fn_for(fold), detector_name=args.detector, val=args.val, hop=args.hop,
                                 threshold=args.threshold, train_windows=args.train_windows, parts=parts,
                                 reuse_model=args.rescore, models_from=args.models_from, leads=args.leads)
         tests = row["test_records"].split()

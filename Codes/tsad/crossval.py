@@ -148,7 +148,9 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
         run_name = fold_run_name(models_from or name, fold)
         previous = (cv_dir(ws, models_from) / f"fold{fold}" if models_from else fold_dir) / "fold.json"
         if models_from:
-            if not (ws.run_dir(run_name) / paths.STUDENT_CHECKPOINT).is_file():
+            from .predictors import find_checkpoint
+
+            if find_checkpoint(ws.run_dir(run_name)) is None:
                 raise FileNotFoundError(f"{ws.run_dir(run_name)}: no fold model of cross-validation {models_from!r}")
             train_s = float(json.loads(previous.read_text()).get("train_s", 0.0)) if previous.is_file() else 0.0
         elif reuse_model and (ws.run_dir(run_name) / paths.STUDENT_CHECKPOINT).is_file():
@@ -160,7 +162,8 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
             train_fn(ws, run_name, train, valid)
             train_s = time.perf_counter() - t0
         detector = records.load_detector(ws, run_name)
-        if threshold is None and not models_from:
+        # models taken from elsewhere keep their tuned threshold (a teacher made there gets one here)
+        if threshold is None and not (models_from and (ws.run_dir(run_name) / records.THRESHOLD_FILE).is_file()):
             tuned = records.tune_threshold(detector, [where[r] / r for r in parts["val"]], hop=hop)
             records.save_tuned_threshold(ws.run_dir(run_name), tuned)
             detector.threshold = tuned["threshold"]

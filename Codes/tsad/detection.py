@@ -1,7 +1,8 @@
 """Whole-record beat detection: any WFDB record or signal, any sampling rate, any ``Predictor``.
 
 A record is resampled to the model's rate, the model's window slides over the whole record with
-overlap (a chunk at a time: ``tsad.streaming``), the overlapping probabilities are combined with a taper that trusts a window's middle more
+overlap (a chunk at a time: ``tsad.streaming``), the overlapping probabilities are combined with a
+taper that trusts a window's middle more
 than its edges (where most false beats of a window-wise model are made), beats are picked on the
 combined probability, and their positions are mapped back to the record's own sample numbers. A
 classical detector (``tsad.classical``) runs on lead 1 of the whole record at its own rate.

@@ -3,6 +3,8 @@
 - ``picture`` (tsad.teachers.picture): a small CNN reading the same 512x512 plots as the VLM teacher,
   trained from random initialisation; it stands in for what a pretrained VLM would bring.
 - ``context`` (tsad.teachers.context): a wide TCN that sees the neighbouring seconds of the record.
+- ``ensemble`` (tsad.teachers.ensemble): the mean logit of several students already trained on the
+  same records (``Codes/Models/ensemble_teacher.py``).
 
 Both are checkpoints of kind ``teacher`` (``model_config["type"]`` names the entry of
 ``TEACHER_KINDS``) in ``<run>/smolvlm_best.pth``, the file the distillation cache hashes
@@ -31,10 +33,11 @@ from ..predictor import Predictor
 from ..registry import HERE_TEACHER_KIND
 from .base import TEACHER_KINDS, Arrays, TeacherConfig, TeacherKind, workspace_of  # noqa: F401
 from .context import CONTEXT, ContextTeacher, WorkspaceSignals  # noqa: F401
+from .ensemble import ENSEMBLE, StudentEnsemble, ensemble_from_runs  # noqa: F401
 from .picture import PICTURE, PictureTeacher, PlotImages  # noqa: F401
 
 KIND = HERE_TEACHER_KIND   # the checkpoint kind of every teacher trained here
-TEACHER_KINDS.update({"picture": PICTURE, "context": CONTEXT})   # the table of kinds
+TEACHER_KINDS.update({"picture": PICTURE, "context": CONTEXT, "ensemble": ENSEMBLE})   # the table of kinds
 
 
 def register_teacher(kind: TeacherKind) -> TeacherKind:

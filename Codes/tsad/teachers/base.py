@@ -59,6 +59,9 @@ class TeacherConfig:
     depth: int = 7
     kernel_size: int = 5
     dropout: float = 0.1
+    # ensemble
+    members: int = 0            # students averaged
+    member: dict | None = None  # their StudentConfig
 
     def __post_init__(self):
         if self.type not in TEACHER_KINDS:
