@@ -92,6 +92,9 @@ def _cv_lines(csv: Path) -> list[str]:
         "patients outside training, 150 ms), mean [95% t-interval] over folds:",
         "",
     ]
+    command = csv.parent / "command.txt"
+    if command.is_file():
+        lines += [f"`{command.read_text().strip()}`", ""]
     keep = table[table["figure"].str.startswith(("gross_", "per-record F1"))]
     lines += ["| figure | mean | 95% interval | per-record spread |", "| --- | --- | --- | --- |"]
     for _, row in keep.iterrows():
@@ -123,14 +126,16 @@ def model_card(
     tuned = json.loads((folder / "detection.json").read_text())
     from .student import count_parameters, load_student
 
-    n_params = count_parameters(load_student(folder, "cpu"))
+    model = load_student(folder, "cpu")
+    n_params = count_parameters(model)
+    one_pass = getattr(model, "fully_convolutional", False)
     geometry = state.get("geometry") or meta.get("geometry") or {}
     recipe = meta.get("recipe") or {}
     databases = sorted(train_records)
     lines = [
         f"# Model card: {name or folder.name}",
         "",
-        "A beat detector for two-lead ECG trained here on the shared PhysioNet records. It is **not** "
+        "A beat detector for one- or two-lead ECG trained here on the shared PhysioNet records. It is **not** "
         "SmolVLM and was not distilled from it: the VLM's weights could not be had where it was trained.",
         "",
         "## Use",
@@ -139,10 +144,15 @@ def model_card(
         "python Codes/Inference/detect.py --run pretrained --input-dir PATH/records",
         "```",
         "",
-        f"Any WFDB record with at least {len(geometry.get('channels', [0, 1]))} leads at any sampling rate: it is "
-        f"resampled to {geometry.get('fs', 128):g} Hz, windows of {geometry.get('samples', 256)} samples slide over "
-        "it every half window, the tapered probabilities are stitched, and beats are the peaks above the threshold "
-        "at least 200 ms apart, in the record's own sample numbers.",
+        f"Any WFDB record at any sampling rate and length, read a chunk at a time: it is resampled to "
+        f"{geometry.get('fs', 128):g} Hz, "
+        + ("the model runs over each chunk in one pass (fully convolutional; its receptive field as margin), "
+           if one_pass else f"windows of {geometry.get('samples', 256)} samples slide over it every half window, "
+           "the tapered probabilities are stitched, ")
+        + "and beats are the peaks above the threshold at least 200 ms apart, in the record's own sample "
+        f"numbers. It reads {len(geometry.get('channels', [0, 1]))} leads; a record with fewer (or "
+        "`--leads 0`) gives it zeros for the missing one, which it was trained for (lead dropout "
+        f"{(recipe.get('augment') or {}).get('lead_dropout', 0)}; one-lead figures below).",
         "",
         "## Model",
         "",
@@ -153,6 +163,9 @@ def model_card(
         f"{', '.join(tuned.get('records', []))}; objective: {tuned.get('objective', 'gross F1')})",
         f"- recipe: {json.dumps(recipe)}",
         f"- preset: {meta.get('preset')}; training windows drawn: {meta.get('train_windows')}",
+        (f"- distilled (lambda {meta.get('lam')}, temperature {meta.get('temperature')}) from the teacher "
+         f"`{meta.get('teacher')}` (checkpoint sha256 {str(meta.get('teacher_checkpoint_sha256'))[:16]}...)"
+         if meta.get("lam") else "- trained on the beat labels alone (not distilled)"),
         "",
         "## Training data",
         "",
@@ -191,7 +204,8 @@ def model_card(
         "",
         "- Trained on adult Holter records of two PhysioNet databases; morphologies they lack (pediatric, "
         "exercise, implanted-device rhythms other than mitdb's paced records) were never seen.",
-        "- Two leads are expected (the order of the training records' leads); one-lead use is not measured.",
+        "- Two leads are read in the order of the training records' leads (mitdb: MLII first in most records); "
+        "with one lead the other input is zero: see the one-lead figures above.",
         "- A research model: not a medical device, not validated for clinical use.",
         "",
         "## Licence of the training data",
