@@ -222,3 +222,26 @@ def test_fcn_detects_in_one_pass_per_chunk_and_onnx_agrees(ecg250, tmp_path):
     fast.threshold = 0.0
     by_onnx = detect_stream(fast, array_source(signal, FS), chunk_s=37)
     assert np.allclose(by_onnx.prob, whole.prob, atol=1e-4)
+
+
+@pytest.mark.parametrize("case", ["beats", "gaps", "far apart", "one"])
+def test_annotation_files_are_the_bytes_wrann_writes(case, tmp_path):
+    import wfdb
+
+    from tsad.detection_files import annotation_bytes
+
+    rng = np.random.default_rng(3)
+    samples = np.cumsum(rng.integers(40, 400, size=300))
+    symbols, aux = ["N"] * len(samples), [""] * len(samples)
+    if case == "gaps":
+        samples = np.sort(np.r_[samples, 5000, 9000])
+        symbols, aux = ["N"] * len(samples), [""] * len(samples)
+        for k in np.flatnonzero(np.isin(samples, [5000, 9000])):
+            symbols[k], aux[k] = "~", ("gap" if samples[k] == 5000 else "signal")
+    if case == "far apart":
+        samples = np.r_[samples, samples[-1] + 5_000_000, samples[-1] + 5_000_500]
+        symbols, aux = ["N"] * len(samples), [""] * len(samples)
+    if case == "one":
+        samples, symbols, aux = samples[:1], symbols[:1], aux[:1]
+    wfdb.wrann("rec", "tsad", samples, symbol=symbols, aux_note=aux, fs=360.0, write_dir=str(tmp_path))
+    assert annotation_bytes("rec", "tsad", samples, symbols, aux, 360.0) == (tmp_path / "rec.tsad").read_bytes()

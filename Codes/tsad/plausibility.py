@@ -34,7 +34,11 @@ class PieceSpread:
         if not len(x):
             return
         full = len(x) // self.piece * self.piece
-        parts = [x[:full].reshape(-1, self.piece, x.shape[1]).std(axis=1)] if full else []
+        parts = []
+        if full:   # deviations from sums: a few times faster than ndarray.std on many short pieces
+            pieces = x[:full].reshape(-1, self.piece, x.shape[1])
+            mean = pieces.mean(axis=1)
+            parts.append(np.sqrt(np.maximum(np.einsum("kpc,kpc->kc", pieces, pieces) / self.piece - mean ** 2, 0)))
         if full < len(x):
             parts.append(x[full:].std(axis=0, keepdims=True))
         self.pieces += parts

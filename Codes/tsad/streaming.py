@@ -181,7 +181,9 @@ class _Resampler:
         raw = self.source.read(first, last)
         used = [k for k in self.inputs if k is not None]
         gaps = [(a + first, b + first) for a, b in ecg.find_gaps(raw[:, used], self.source.fs)]
-        held = ecg.hold_through_gaps(raw[:, used])
+        held = raw[:, used]
+        if not np.isfinite(held).all():
+            held = ecg.hold_through_gaps(held)
         if self.up != self.down:
             held = resample_poly(held, self.up, self.down, axis=0, padtype="line")
         offset = first * self.up // self.down
