@@ -3,6 +3,8 @@
     python Codes/Dataset/data_generate.py --workspace W --input-dir PATH/svdb PATH/mitdb
     python Codes/Models/train_pretrained.py --workspace W --preset recommended \
         --cv-summary W/cv/both-recommended/summary.csv
+    python Codes/Models/train_pretrained.py --workspace W --name fcn5k_svdb_mitdb --arch fcn_5k [recipe] \
+        --teacher pretrained_build/ens --lam 0.5        # a small student distilled from a teacher
 
 The workspace's records (one database or several) are all used: --val of each database's records
 (at least one per database) validate, the rest train. The student is trained with the student
@@ -44,6 +46,11 @@ def add_args(parser) -> None:
         help="summary.csv files of cross-validations of this recipe, quoted in the model card",
     )
     g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    g.add_argument("--teacher", default=None, metavar="RUN",
+                   help="distil from this teacher run of the workspace, trained on the same records (e.g. "
+                        "ensemble_teacher.py of shipped-recipe students); the card says so")
+    g.add_argument("--lam", type=float, default=0.0, help="with --teacher: weight of the teacher term")
+    g.add_argument("--temperature", type=float, default=2.0, help="with --teacher: distillation temperature")
 
 
 def main(argv=None):
@@ -85,6 +92,8 @@ def main(argv=None):
         for a in (str(Path(a).resolve()) if Path(a).exists() else a for a in argv)
     ]
     command = "python Codes/Models/train_pretrained.py " + shlex.join(shown)
+    if (args.lam > 0) != bool(args.teacher):
+        raise ValueError("distillation needs both --teacher RUN and --lam > 0")
     started = time.perf_counter()
     train_run(
         ws,
@@ -97,6 +106,9 @@ def main(argv=None):
         train_windows=args.train_windows,
         seed=args.seed,
         data=(data.subset(train_records, "train", ws), data.subset(val_records, "val", ws)),
+        lam=args.lam,
+        teacher=args.teacher,
+        temperature=args.temperature,
     )
     train_s = time.perf_counter() - started
     detector = records.load_detector(ws, run_name)
