@@ -25,6 +25,7 @@ DETECTIONS_META = "detections.json"
 DETECTIONS_DIR = "detections"
 # A WFDB annotation file with no annotation: only the two-byte end-of-file marker (rdann reads it)
 EMPTY_ANNOTATION_FILE = b"\x00\x00"
+CSV_ROWS = 100_000     # beats written to the csv at a time
 
 
 def beats_csv_name(record: str) -> str:
@@ -97,10 +98,12 @@ def write_detection(det: RecordDetection, out_dir, ext: str = DEFAULT_EXT) -> di
         tmp.write_bytes(annotation_bytes(det.record, ext, samples[order], [symbols[k] for k in order],
                                          [aux[k] for k in order], det.fs))
     files = {"annotations": ann_path, "beats": out_dir / beats_csv_name(det.record)}
-    table = pd.DataFrame({"sample": det.samples, "time_s": np.round(det.samples / det.fs, 4),
-                          "probability": np.round(det.scores.astype(np.float64), 4)})
-    with atomic_path(files["beats"]) as tmp:
-        table.to_csv(tmp, index=False)
+    with atomic_path(files["beats"]) as tmp, open(tmp, "w", newline="") as fh:
+        for first in range(0, max(len(det.samples), 1), CSV_ROWS):   # a week of beats: bounded memory
+            part = slice(first, first + CSV_ROWS)
+            pd.DataFrame({"sample": det.samples[part], "time_s": np.round(det.samples[part] / det.fs, 4),
+                          "probability": np.round(det.scores[part].astype(np.float64), 4)}
+                         ).to_csv(fh, index=False, header=first == 0)
     if det.prob is not None:
         files["probs"] = out_dir / probs_npy_name(det.record)
         with atomic_path(files["probs"]) as tmp, open(tmp, "wb") as fh:

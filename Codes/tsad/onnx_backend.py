@@ -65,7 +65,7 @@ def export_onnx(run_dir, force: bool = False) -> Path:
     return target
 
 
-def use_onnx(predictor: Predictor, run_dir, threads: int | None = None, batch_size: int = 256) -> Predictor:
+def use_onnx(predictor: Predictor, run_dir, threads: int | None = None, batch_size: int = 64) -> Predictor:
     """The predictor with its window probabilities from onnxruntime (``threads`` intra-op threads,
     default onnxruntime's choice); only students are exported."""
     if predictor.kind != "student":

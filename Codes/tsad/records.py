@@ -73,7 +73,7 @@ from .thresholds import (  # noqa: F401
 )
 
 
-def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_size: int = 256) -> Predictor:
+def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_size: int = 64) -> Predictor:
     """The Predictor of a trained run of ``ws`` (any kind in ``tsad.predictors.MODEL_LOADERS``), the
     shipped model, a run folder's path, or a classical detector: ``tsad.predictors.load``."""
     from .predictors import load

@@ -257,7 +257,7 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
     chunk = max(piece, int(chunk_s * g.fs) // piece * piece)          # whole pieces per chunk
     beats, scores, probs_kept, gaps, peak = [], [], [], [], 0.0
     spread = PieceSpread(piece, len([k for k in inputs if k is not None]))
-    bar = tqdm(total=round(source.n_samples / source.fs / 3600, 2), unit="h", desc=f"{source.name} (h of ECG)",
+    bar = tqdm(total=source.n_samples / source.fs / 3600, unit="h", desc=f"{source.name} (h of ECG)",
                disable=not progress, leave=False,
                bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} h [{elapsed}<{remaining}]")
     for c0 in range(0, n, chunk):
@@ -268,7 +268,7 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
             signal, found, held = resampler.read(x0, x1, min_margin_s=length / g.fs)
             prob = detector.full_probs(signal)[p0 - x0:p1 - x0]
         else:
-            sel = starts[(starts + length > p0) & (starts < p1)]        # every window touching it
+            sel = starts[np.searchsorted(starts, p0 - length, "right"):np.searchsorted(starts, p1)]   # touching it
             x0, x1 = max(0, int(sel[0]) - reach), min(n, int(sel[-1]) + length + reach)
             signal, found, held = resampler.read(x0, x1, min_margin_s=length / g.fs)
             prob = stitch(detector.signal_probs(signal, sel - x0), sel - x0, x1 - x0)[p0 - x0:p1 - x0]
@@ -288,7 +288,7 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
             probs_kept.append(core.copy())
         if prob_sink is not None:
             prob_sink(core)
-        bar.update(round((s1 - s0) / source.fs / 3600, 4))
+        bar.update((s1 - s0) / source.fs / 3600)
     bar.close()
     picked = np.concatenate(beats).astype(np.int64)
     prob_all = np.concatenate(probs_kept) if keep_prob else None
