@@ -170,8 +170,8 @@ class _Resampler:
 
     def read(self, start: int, stop: int, min_margin_s: float) -> tuple[np.ndarray, list, np.ndarray]:
         """Model-rate samples ``[start, stop)`` of the model's inputs, the gaps of the source found in
-        that stretch (source sample numbers) and its piece deviations' raw material (the stretch
-        itself, model rate, before leads are dropped)."""
+        that stretch (source sample numbers) and the stretch of the leads read (model rate, before the
+        model's inputs are laid out: what the plausibility check measures)."""
         from scipy.signal import resample_poly
 
         lo, hi = self.source_range(start, stop)
@@ -246,8 +246,8 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
     resampler = _Resampler(source, g.fs, inputs)
     n, length = resampler.n, g.samples
     whole = detector.full_probs is not None          # fully convolutional: no windows, one pass a chunk
-    try:
-        starts = None if whole else window_starts(n, length, hop or length // 2)
+    try:   # (a fully convolutional model is held to the same shortest record)
+        starts = window_starts(n, length, hop or length // 2)
     except DetectionError as err:
         raise DetectionError(f"{source.name}: {err}") from err
     reach = int(detector.reach)                                         # what it reads past its window
@@ -281,7 +281,8 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
         beats.append(picked + p0)
         scores.append(prob[picked])
         peak = max(peak, float(core.max(initial=0.0)))
-        s0, s1 = resampler.source_range(c0, c1) if c1 < n else (resampler.source_range(c0, c1)[0], source.n_samples)
+        s0, s1 = resampler.source_range(c0, c1)
+        s1 = s1 if c1 < n else source.n_samples                          # the last chunk: to the very end
         gaps += [(max(a, s0), min(b, s1)) for a, b in found if a < s1 and b > s0]
         spread.add(held[c0 - x0:c1 - x0])
         if keep_prob:
