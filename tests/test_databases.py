@@ -153,6 +153,20 @@ def test_train_pretrained_ships_a_run_folder_that_detect_loads_by_path(two_db, t
                                                          "--input-dir", str(beta), "--threads", "1"])
     assert det["out"] == ws.root / "detections" / "tiny"
     assert [r["record"] for r in det["records"]] == ["demo04", "demo05"]
+    # a small fast student distilled from a teacher made of the shipped run: the card says from what
+    run_script(REPO / "Codes/Models/ensemble_teacher.py", ["--workspace", str(ws.root), "--name", "ens_tiny",
+                                                           "--members", "pretrained_build/tiny"])
+    fast = run_script(REPO / "Codes/Models/train_pretrained.py",
+                      ["--workspace", str(ws.root), "--arch", "fcn_1k", "--epochs", "1", "--batch-size", "16",
+                       "--lr", "3e-3", "--warmup-steps", "5", "--train-windows", "60", "--val", "0.2",
+                       "--threads", "1", "--out-dir", str(tmp_path / "pretrained"), "--name", "fast",
+                       "--teacher", "ens_tiny", "--lam", "0.5"])
+    card = (fast / "MODEL_CARD.md").read_text()
+    assert "distilled (lambda 0.5, temperature 2.0) from the teacher `ens_tiny`" in card
+    assert "one pass (fully convolutional" in card
+    with pytest.raises(ValueError, match="needs both --teacher RUN and --lam > 0"):
+        run_script(REPO / "Codes/Models/train_pretrained.py", ["--workspace", str(ws.root), "--lam", "0.5",
+                                                               "--out-dir", str(tmp_path / "pretrained")])
 
 
 def test_the_shipped_model_missing_is_one_clear_error(tmp_path, monkeypatch):
