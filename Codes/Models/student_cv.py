@@ -65,6 +65,9 @@ def add_cv_args(parser) -> None:
                    help="leave one database out: train on the workspace's other databases, test on every record "
                         "of DB (a folder name given to data_generate.py), instead of --folds")
     g.add_argument("--val", type=float, default=0.05, help="share of the training records that validate")
+    g.add_argument("--fold-seed", type=int, default=None,
+                   help="seed of the folds and validation records (default: --seed); another --seed with the same "
+                        "--fold-seed repeats the training on the same folds, e.g. for paired seeds")
     g.add_argument("--detector", choices=tuple(CLASSICAL_DETECTORS), default=None,
                    help="score a classical detector (tsad.records.CLASSICAL_DETECTORS) instead of "
                         "training a student")
@@ -122,15 +125,16 @@ def main(argv=None):
                       seed=args.seed, lam=args.lam, teacher=teacher, temperature=args.temperature)
         return train_fn
 
+    fold_seed = args.seed if args.fold_seed is None else args.fold_seed
     if args.test_database:   # one "fold": every record of one database tests
-        plan = [(0, database_test_parts(data.groups, args.test_database, val=args.val, seed=args.seed))]
+        plan = [(0, database_test_parts(data.groups, args.test_database, val=args.val, seed=fold_seed))]
     else:
         plan = [(k, None) for k in (args.only_folds if args.only_folds is not None else range(args.folds))]
     for fold, parts in plan:
         if (root / f"fold{fold}" / "fold.json").is_file() and not args.rescore:
             print(f"fold {fold}: finished before, skipped")
             continue
-        row = crossval.run_fold(ws, data, sources, args.name, fold, args.folds, seed=args.seed,
+        row = crossval.run_fold(ws, data, sources, args.name, fold, args.folds, seed=fold_seed,
                                 train_fn=train_fn_for(fold), detector_name=args.detector, val=args.val, hop=args.hop,
                                 threshold=args.threshold, train_windows=args.train_windows, parts=parts,
                                 reuse_model=args.rescore, models_from=args.models_from, leads=args.leads)
