@@ -69,8 +69,8 @@ def test_wfdb_upload_errors_from_the_reader(tmp_path):
         read_wfdb_upload({**files, "rec.hea": b"this is not a header\n"})
     with pytest.raises(UploadError, match="truncated"):
         read_wfdb_upload({**files, "rec.dat": files["rec.dat"][:100]})
-    with pytest.raises(UploadError, match="1 lead"):
-        read_wfdb_upload(wfdb_files(tmp_path / "..", n_sig=1))
+    one = read_wfdb_upload(wfdb_files(tmp_path / "..", n_sig=1))      # one lead: the other input is zeros
+    assert one.signal.shape[1] == 2 and not one.signal[:, 1].any() and one.signal[:, 0].any()
     with pytest.raises(UploadError, match="shorter than one 2 s window"):
         upload_windows(read_wfdb_upload(wfdb_files(tmp_path, seconds=1)))
 
@@ -90,11 +90,15 @@ def test_csv_with_a_header_is_resampled():
     assert np.allclose(record.signal[middle, 0], np.sin(middle * 500 / 128 / 10), atol=0.02)
 
 
+def test_a_one_column_csv_is_one_lead():
+    record = read_csv_upload("one.csv", ("\n".join(f"{np.sin(i / 10):.4f}" for i in range(1000)) + "\n").encode(), 500)
+    assert record.signal.shape == (256, 2) and record.signal[:, 0].any() and not record.signal[:, 1].any()
+
+
 @pytest.mark.parametrize("text, fs, message", [
-    ("1,2,3\n4,5,6\n", 128, "3 column\\(s\\); expected two"),
-    ("1\n2\n", 128, "1 column\\(s\\); expected two"),
+    ("1,2,3\n4,5,6\n", 128, "3 column\\(s\\); expected one or two"),
     ("1 2\n3 4 5\n", 128, "not a readable CSV"),
-    ("1,2\n3,x\n" + "1,2\n" * 300, 128, "line 2 is not two numbers"),
+    ("1,2\n3,x\n" + "1,2\n" * 300, 128, "line 2 is not 2 number"),
     ("1,2\n" * 300, 0, "sampling rate 0 Hz"),
     ("1,2\n" * 300, float("nan"), "sampling rate nan Hz"),
     ("1,2\n" * 100, 128, "100 rows at 128 Hz is shorter than one 2 s window"),

@@ -1,5 +1,6 @@
 """Uploaded recordings for the live page: a WFDB record (.hea + .dat, .atr optional) or a CSV of
-two leads with its sampling rate, checked and turned into 128 Hz windows.
+one or two leads with its sampling rate, checked and turned into 128 Hz windows. A lead the models
+read that the upload lacks is zeros (``lay_out_leads``), as detection does for a one-lead record.
 
 Every problem is an ``UploadError`` whose message names the file and says what to upload instead;
 the GUI shows it as is. No streamlit here, so the rules are unit-tested directly.
@@ -61,10 +62,22 @@ def _record_name(files: Mapping[str, bytes]) -> str:
     return stem
 
 
+def lay_out_leads(signal: np.ndarray, channels) -> np.ndarray:
+    """(n, len(channels)): column ``channels[i]`` of ``signal`` where it has one, else zeros."""
+    out = np.zeros((len(signal), len(channels)), np.float32)
+    for i, c in enumerate(channels):
+        if c < signal.shape[1]:
+            out[:, i] = signal[:, c]
+    return out
+
+
 def read_wfdb_upload(files: Mapping[str, bytes], max_mb: float = MAX_UPLOAD_MB, fs: float = TARGET_FS,
                      channels=(0, 1)):
-    """The uploaded record, its ``channels`` resampled to ``fs``; annotations when a .atr came along."""
-    from .ecg import RecordError, read_record
+    """The uploaded record, its ``channels`` resampled to ``fs`` (a lead it lacks is zeros);
+    annotations when a .atr came along."""
+    from dataclasses import replace
+
+    from .ecg import RecordError, read_header, read_record
 
     check_size(files, max_mb)
     stem = _record_name(files)
@@ -74,8 +87,15 @@ def read_wfdb_upload(files: Mapping[str, bytes], max_mb: float = MAX_UPLOAD_MB, 
             suffix = Path(name).suffix.lower()
             (Path(tmp) / f"{Path(name).stem}{suffix}").write_bytes(data)
         try:
-            return read_record(Path(tmp) / stem, channels=tuple(channels), fs=fs,
-                               require_annotations=with_atr)
+            n_sig = read_header(Path(tmp), stem).n_sig
+            present = [c for c in channels if c < n_sig]
+            if not present:
+                raise RecordError(f"record {Path(tmp) / stem}: has {n_sig} lead(s), the models read lead(s) "
+                                  f"{list(channels)}")
+            record = read_record(Path(tmp) / stem, channels=tuple(present), fs=fs, require_annotations=with_atr)
+            full = np.zeros((record.n_samples, max(present) + 1), np.float32)
+            full[:, present] = record.signal
+            return replace(record, signal=lay_out_leads(full, channels))
         except RecordError as err:
             raise UploadError(str(err).replace(f"record {Path(tmp) / stem}", f"record {stem}")) from err
 
@@ -91,8 +111,8 @@ def _numeric_rows(text: str, name: str) -> np.ndarray:
                             skip_blank_lines=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as err:
         raise UploadError(f"{name}: not a readable CSV ({err})") from err
-    if table.shape[1] != 2:
-        raise UploadError(f"{name}: {table.shape[1]} column(s); expected two, one per lead "
+    if table.shape[1] not in (1, 2):
+        raise UploadError(f"{name}: {table.shape[1]} column(s); expected one or two, one per lead "
                           "(drop a time column if there is one)")
     values = table.apply(lambda c: pd.to_numeric(c.str.strip(), errors="coerce"))
     if values.iloc[0].isna().any() and not values.iloc[1:].isna().any().any():
@@ -100,7 +120,7 @@ def _numeric_rows(text: str, name: str) -> np.ndarray:
     bad = values.isna().any(axis=1).to_numpy().nonzero()[0]
     if len(bad):
         row = int(values.index[bad[0]]) + 1
-        raise UploadError(f"{name}: line {row} is not two numbers ({len(bad)} such line(s))")
+        raise UploadError(f"{name}: line {row} is not {table.shape[1]} number(s) ({len(bad)} such line(s))")
     data = values.to_numpy(np.float64)
     if not np.isfinite(data).all():
         raise UploadError(f"{name}: infinite values")
@@ -109,8 +129,9 @@ def _numeric_rows(text: str, name: str) -> np.ndarray:
 
 def read_csv_upload(name: str, data: bytes, source_fs: float, max_mb: float = MAX_UPLOAD_MB,
                     fs: float = TARGET_FS, channels=(0, 1)):
-    """A two-column CSV (one lead per column, an optional header row) sampled at ``source_fs``; the
-    columns ``channels`` are kept (the workspace's leads), resampled to ``fs``."""
+    """A CSV of one or two columns (one lead per column, an optional header row) sampled at
+    ``source_fs``; the columns ``channels`` are kept (the workspace's leads; a missing one is zeros),
+    resampled to ``fs``."""
     from .ecg import Record, resample_series
 
     check_size({name: data}, max_mb)
@@ -122,9 +143,9 @@ def read_csv_upload(name: str, data: bytes, source_fs: float, max_mb: float = MA
     except UnicodeDecodeError as err:
         raise UploadError(f"{name}: not a text file ({err.reason} at byte {err.start})") from err
     signal = _numeric_rows(text, name)
-    if max(channels) >= signal.shape[1]:
+    if min(channels) >= signal.shape[1]:
         raise UploadError(f"{name}: the models read lead(s) {list(channels)}, the CSV has {signal.shape[1]} columns")
-    signal = signal[:, list(channels)]
+    signal = lay_out_leads(signal, channels)
     if len(signal) < WINDOW_SECONDS * source_fs:
         raise UploadError(f"{name}: {len(signal)} rows at {source_fs:g} Hz is shorter than one "
                           f"{WINDOW_SECONDS} s window")

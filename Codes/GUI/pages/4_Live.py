@@ -1,4 +1,4 @@
-"""Live page: upload a recording (WFDB .hea + .dat with an optional .atr, or a two-column CSV and
+"""Live page: upload a recording (WFDB .hea + .dat with an optional .atr, or a CSV of one or two leads and
 its sampling rate). With the shipped model (pretrained/, no training needed) every beat of the whole
 upload is detected as detect.py does, the beats can be downloaded as a WFDB annotation file and a
 csv, and with an .atr the beat-by-beat scores at 150 ms are shown. With a model of the workspace the
@@ -28,7 +28,7 @@ from tsad.geometry import load_workspace_geometry  # noqa: E402
 from tsad.upload import (MAX_FS, MAX_SECONDS, MAX_UPLOAD_MB, MIN_FS, read_csv_upload,  # noqa: E402
                          read_wfdb_upload, upload_windows)
 
-FORMATS = ("WFDB record", "CSV, two columns")
+FORMATS = ("WFDB record", "CSV, one or two columns")
 
 
 @st.cache_data(show_spinner="Reading the record…", max_entries=4)
@@ -54,7 +54,7 @@ def uploaded_record(geometry):
             return None
         named = tuple((f.name, f.getvalue()) for f in files)
         return _wfdb(named, geometry.fs, geometry.channels), any(n.lower().endswith(".atr") for n, _ in named)
-    upload = st.file_uploader("A CSV with two columns, one per lead (a header row is allowed)",
+    upload = st.file_uploader("A CSV with one or two columns, one per lead (a header row is allowed)",
                               type=["csv", "txt"], max_upload_size=MAX_UPLOAD_MB, key="tsad_live_csv")
     fs = st.number_input("Sampling rate of the CSV (Hz)", min_value=MIN_FS, max_value=MAX_FS, value=360.0,
                          key="tsad_live_fs")
