@@ -3,6 +3,7 @@ it, and cross-validation with each fold's own teacher (student_cv.py --fold-teac
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -102,3 +103,11 @@ def test_cross_validation_distils_each_fold_from_its_own_teacher(demo):
     summary = run_script(STUDENT_CV, ["--workspace", str(ws.root), "--name", "ens-scored", "--folds", "2",
                                       "--models-from", "ens"])
     assert len(summary) > 0 and (ws.run_dir("cv/ens/fold0") / "detection.json").is_file()
+    # the same fold models with one lead: nothing trained or tuned, the records read with lead 0 only
+    tuned = (ws.run_dir("cv/kd/fold0") / "detection.json").read_bytes()
+    run_script(STUDENT_CV, ["--workspace", str(ws.root), "--name", "kd-lead0", "--folds", "2",
+                            "--models-from", "kd", "--leads", "0"])
+    meta = json.loads((ws.root / "cv" / "kd-lead0" / "fold0" / "detections" / "detections.json").read_text())
+    assert meta["leads"] == [0] and meta["models_from"] == "kd"
+    assert (ws.run_dir("cv/kd/fold0") / "detection.json").read_bytes() == tuned
+    assert not (ws.run_dir("cv/kd-lead0/fold0") / "best.pth").exists()      # nothing trained
