@@ -103,6 +103,10 @@ def test_cross_validation_distils_each_fold_from_its_own_teacher(demo):
     summary = run_script(STUDENT_CV, ["--workspace", str(ws.root), "--name", "ens-scored", "--folds", "2",
                                       "--models-from", "ens"])
     assert len(summary) > 0 and (ws.run_dir("cv/ens/fold0") / "detection.json").is_file()
+    # two runs on the same folds pooled (as two seeds would be): intervals over every (run, fold)
+    table = run_script(STUDENT_CV, ["--workspace", str(ws.root), "--compare", "kd+kd", "kd+kd"])
+    assert table["folds"].tolist() == [4, 4]
+    assert table["gross_F1 - kd+kd (paired over folds)"].iloc[1] == "+0.0000 [+0.0000, +0.0000]"
     # the same fold models with one lead: nothing trained or tuned, the records read with lead 0 only
     tuned = (ws.run_dir("cv/kd/fold0") / "detection.json").read_bytes()
     run_script(STUDENT_CV, ["--workspace", str(ws.root), "--name", "kd-lead0", "--folds", "2",

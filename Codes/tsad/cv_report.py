@@ -1,6 +1,10 @@
 """Comparing finished cross-validations (``student_cv.py --compare``): the headline figures of each
 as mean [95% interval] over folds with paired differences against the first, and a table per
-database and beat class pooled over every test record."""
+database and beat class pooled over every test record.
+
+A name ``A+B`` stands for the cross-validations A and B taken together (the same folds trained with
+other seeds: ``--seed 1 --fold-seed 42``): their folds are pooled, so intervals and paired
+differences run over every (seed, fold), and the records of both count in the pooled figures."""
 
 from __future__ import annotations
 
@@ -8,7 +12,18 @@ import numpy as np
 import pandas as pd
 
 from . import ec57, paths
-from .crossval import collect, cv_dir, t_interval
+from .crossval import collect, cv_dir, summarise, t_interval
+
+
+def collect_pooled(ws: paths.Workspace, name: str):
+    """``crossval.collect`` of one cross-validation, or of several joined by ``+`` (their folds one
+    after the other, each run's in fold order, and all their records)."""
+    parts = [collect(ws, part) for part in name.split("+")]
+    folds = pd.concat([f.sort_values("fold") for f, _, _ in parts], ignore_index=True)
+    records = pd.concat([r for _, r, _ in parts], ignore_index=True)
+    if len(parts) == 1:
+        return folds, records, parts[0][2]
+    return folds, records, summarise(name, folds, records)
 
 
 def comparison(ws: paths.Workspace, names) -> pd.DataFrame:
@@ -18,8 +33,7 @@ def comparison(ws: paths.Workspace, names) -> pd.DataFrame:
     records must be the same (else nothing is paired): raises ValueError when they differ."""
     rows, reference = [], None
     for name in names:
-        folds_table, records_table, summary = collect(ws, name)
-        folds_table = folds_table.sort_values("fold").reset_index(drop=True)
+        folds_table, records_table, summary = collect_pooled(ws, name)
         tests = tuple(folds_table["test_records"])
         if reference is None:
             reference = (name, tests, folds_table)
@@ -77,8 +91,7 @@ def database_class_table(ws: paths.Workspace, names) -> pd.DataFrame:
 
     rows, reference = [], None
     for name in names:
-        folds_table, records_table, _ = collect(ws, name)
-        folds_table = folds_table.sort_values("fold").reset_index(drop=True)
+        folds_table, records_table, _ = collect_pooled(ws, name)
         if "database" not in records_table:
             records_table = records_table.assign(database="all")
         for db, sub in records_table.groupby("database"):
