@@ -108,7 +108,13 @@ def main(argv=None):
     recipe = recipe_from_args(args)
     root = crossval.cv_dir(ws, args.name)
     root.mkdir(parents=True, exist_ok=True)
-    command = "python Codes/Models/student_cv.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    shown, skip = [], False   # the command of the whole CV: the workspace as W, without --only-folds
+    for a in list(sys.argv[1:] if argv is None else argv):
+        if a.startswith("--"):
+            skip = a == "--only-folds"
+        if not skip:
+            shown.append("W" + a[len(str(ws.root)):] if a.startswith(str(ws.root)) else a)
+    command = "python Codes/Models/student_cv.py " + shlex.join(shown)
     save_text(root / "command.txt", command + "\n")
 
     if (args.lam > 0) != bool(args.fold_teacher) or (args.fold_teacher and "{fold}" not in args.fold_teacher):

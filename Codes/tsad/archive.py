@@ -147,7 +147,9 @@ def run_dask(spec: dict, folder, names: list[str], out_dir, key: dict, options: 
              scheduler: str | None = None, workers: int = 2, progress: bool = True) -> tuple[list[dict], list[dict]]:
     """Detects ``names`` on a dask cluster; returns (rows, failures). ``scheduler`` None starts a
     ``LocalCluster`` of ``workers`` single-threaded processes (and closes it); an address connects
-    to a running one, whose workers must import ``tsad`` (``pip install -e .``) and see the files."""
+    to a running one, whose workers must import ``tsad`` (``pip install -e .``) and see the files
+    (start them without ``MALLOC_TRIM_THRESHOLD_`` in their environment: it slows the model 1.5x)."""
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
     from tqdm.auto import tqdm
 
@@ -155,9 +157,15 @@ def run_dask(spec: dict, folder, names: list[str], out_dir, key: dict, options: 
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (codes, os.environ.get("PYTHONPATH")) if p)
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.WARNING,
-                               env={"OMP_NUM_THREADS": "1", "PYTHONPATH": os.environ["PYTHONPATH"]})
+        # dask starts workers with MALLOC_TRIM_THRESHOLD_=65536; setting it turns off glibc's dynamic
+        # mmap threshold, so every large tensor is a fresh mmap: the model ran 1.5x slower in such a
+        # worker (docs/BENCHMARKS.md, "An archive on dask"). Our workers start without it.
+        environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
+                   if k != "MALLOC_TRIM_THRESHOLD_"}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": {**environ, "OMP_NUM_THREADS": 1}}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.WARNING,
+                                   env={"PYTHONPATH": os.environ["PYTHONPATH"]})
     rows, failures = [], []
     try:
         with Client(cluster if cluster is not None else scheduler) as client:

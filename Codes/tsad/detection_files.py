@@ -26,6 +26,7 @@ DETECTIONS_DIR = "detections"
 # A WFDB annotation file with no annotation: only the two-byte end-of-file marker (rdann reads it)
 EMPTY_ANNOTATION_FILE = b"\x00\x00"
 CSV_ROWS = 100_000     # beats written to the csv at a time
+ANNOTATION_BLOCK = 100_000   # annotations encoded at a time
 
 
 def beats_csv_name(record: str) -> str:
@@ -53,27 +54,33 @@ def annotation_bytes(record: str, ext: str, samples, symbols, aux_notes, fs: flo
     if special:
         special += [0, 236, 255, 255, 255, 255, 1, 0]      # end of the special annotations
     table = dict(zip(ann_label_table["symbol"], ann_label_table["label_store"]))
-    codes = np.array([table[s] for s in symbols], np.int64)
-    aux = list(aux_notes)
-    diff = np.diff(samples, prepend=0)
-    odd = np.flatnonzero((diff > 1023) | np.array([bool(a) for a in aux]))
-    parts, start = [bytes(np.asarray(special, np.uint8))], 0
-    for k in [*odd.tolist(), len(samples)]:
-        words = (codes[start:k] << 10) | diff[start:k]             # the plain ones: one 16-bit word each
-        parts.append(words.astype("<u2").tobytes())
-        if k == len(samples):
-            break
-        out, step = bytearray(), int(diff[k])
-        while step > 1023:                                          # SKIP: the interval in a 32-bit field
-            n = min(step, 0x7FFFFFFF)
-            out += bytes([0, 59 << 2, (n >> 16) & 255, (n >> 24) & 255, n & 255, (n >> 8) & 255])
-            step -= n
-        out += bytes([step & 255, ((step & 768) >> 8) + 4 * int(codes[k])])
-        if aux[k]:                                                  # AUX: length, then the text, even
-            text = aux[k].encode("latin-1")
-            out += bytes([len(text), 252]) + text + (b"\0" if len(text) % 2 else b"")
-        parts.append(bytes(out))
-        start = k + 1
+    symbols, aux_notes = np.asarray(symbols, dtype=object), np.asarray(aux_notes, dtype=object)
+    parts = [bytes(np.asarray(special, np.uint8))]
+    # a block of annotations at a time: a week-long record has about a million beats
+    for b0 in range(0, len(samples), ANNOTATION_BLOCK):
+        b1 = min(len(samples), b0 + ANNOTATION_BLOCK)
+        kinds, which = np.unique(symbols[b0:b1], return_inverse=True)
+        codes = np.array([table[k] for k in kinds], np.int64)[which.reshape(-1)]
+        aux = aux_notes[b0:b1]
+        diff = np.diff(samples[b0:b1], prepend=samples[b0 - 1] if b0 else 0)
+        odd = np.flatnonzero((diff > 1023) | (aux != ""))
+        start = 0
+        for k in [*odd.tolist(), len(codes)]:
+            words = (codes[start:k] << 10) | diff[start:k]         # the plain ones: one 16-bit word each
+            parts.append(words.astype("<u2").tobytes())
+            if k == len(codes):
+                break
+            out, step = bytearray(), int(diff[k])
+            while step > 1023:                                      # SKIP: the interval in a 32-bit field
+                n = min(step, 0x7FFFFFFF)
+                out += bytes([0, 59 << 2, (n >> 16) & 255, (n >> 24) & 255, n & 255, (n >> 8) & 255])
+                step -= n
+            out += bytes([step & 255, ((step & 768) >> 8) + 4 * int(codes[k])])
+            if aux[k]:                                              # AUX: length, then the text, even
+                text = aux[k].encode("latin-1")
+                out += bytes([len(text), 252]) + text + (b"\0" if len(text) % 2 else b"")
+            parts.append(bytes(out))
+            start = k + 1
     return b"".join(parts) + b"\0\0"
 
 
@@ -86,17 +93,14 @@ def write_detection(det: RecordDetection, out_dir, ext: str = DEFAULT_EXT) -> di
     ann_path = out_dir / f"{det.record}.{ext}"
     # Every beat is an N; a stretch without signal is a signal-quality mark "~" at its start (aux
     # "gap") and one at its end (aux "signal"), as WFDB annotates noise and lead-off.
-    samples = [np.asarray(det.samples, np.int64)]
-    symbols, aux = ["N"] * len(det.samples), [""] * len(det.samples)
-    for start, end in det.gaps:
-        samples.append(np.array([start, min(end, det.n_samples - 1)], np.int64))
-        symbols += ["~", "~"]
-        aux += ["gap", "signal"]
-    samples = np.concatenate(samples)
-    order = np.argsort(samples, kind="stable")                      # beats before a mark at one sample
+    marks = np.array([[start, min(end, det.n_samples - 1)] for start, end in det.gaps], np.int64).reshape(-1)
+    beats = np.asarray(det.samples, np.int64)
+    at = np.searchsorted(beats, marks, side="right")                # beats before a mark at one sample
+    samples = np.insert(beats, at, marks)
+    symbols = np.insert(np.full(len(beats), "N", dtype=object), at, ["~"] * len(marks))
+    aux = np.insert(np.full(len(beats), "", dtype=object), at, ["gap", "signal"] * len(det.gaps))
     with atomic_path(ann_path) as tmp:
-        tmp.write_bytes(annotation_bytes(det.record, ext, samples[order], [symbols[k] for k in order],
-                                         [aux[k] for k in order], det.fs))
+        tmp.write_bytes(annotation_bytes(det.record, ext, samples, symbols, aux, det.fs))
     files = {"annotations": ann_path, "beats": out_dir / beats_csv_name(det.record)}
     with atomic_path(files["beats"]) as tmp, open(tmp, "w", newline="") as fh:
         for first in range(0, max(len(det.samples), 1), CSV_ROWS):   # a week of beats: bounded memory
