@@ -206,13 +206,14 @@ def model_card(
         "exercise, implanted-device rhythms other than mitdb's paced records) were never seen.",
         "- Two leads are read in the order of the training records' leads (mitdb: MLII first in most records); "
         "with one lead the other input is zero: see the one-lead figures above.",
-        "- One lead: read lead 0 alone (MLII on 23 of the 27 mitdb records, V5 on 102, 104 and 114; ECG1 "
-        "on svdb) it keeps its figures; read the second lead alone (V1 on most mitdb records, V2 on the "
-        "paced 102 and 104) it does not (docs/RESULTS.md, section B: paced record 102 is missed almost "
-        "whole). Give `--leads` the limb lead of a one-lead recorder when there is a choice.",
-        "- Stretches of noise with no beats that are neither NaN nor flat (electrode noise, asystole with "
-        "artefact) are not recognised as gaps: the model can mark false beats there, about one a second on "
-        "the synthetic example's beatless ending.",
+        "- One lead, as measured for the recommended recipe (lead dropout 0.5; docs/RESULTS.md, section B): "
+        "reading lead 0 alone (MLII on 23 of the 27 mitdb records, V5 on 102, 104 and 114; ECG1 on svdb) "
+        "keeps its figures, reading the second lead alone (V1 on most mitdb records, V2 on the paced 102 "
+        "and 104) does not: paced record 102 is missed almost whole. Give `--leads` the limb lead of a "
+        "one-lead recorder when there is a choice.",
+        "- Noise without beats that is neither NaN nor flat (electrode noise, asystole with artefact) is not "
+        "a gap: the recommended recipe marks false beats there, about one a second on the synthetic "
+        "example's beatless ending.",
         "- A research model: not a medical device, not validated for clinical use.",
         "",
         "## Licence of the training data",
