@@ -335,3 +335,24 @@ def test_a_parser_inside_the_process_keeps_the_users_wait(tmp_path):
         assert run_cli(study, []) == ("recommended", False)
     finally:
         locks.set_wait_default(False)
+
+
+def test_a_cross_validation_folder_has_one_writer(tmp_path):
+    """Two student_cv.py runs of one --name once trained a fold twice, one process scoring it while
+    the other overwrote its model (a run folder's lock is held only while training): the whole CV
+    is now one writer's, and the second run stops with one line before it writes anything."""
+    ws = Workspace(tmp_path / "ws")
+    lock = locks.lock_path(ws.root, "cv-twice")
+    holder = start_holder(lock, "the cross-validation twice (cv/twice/)")
+    try:
+        proc = start_script(REPO / "Codes/Models/student_cv.py",
+                            ["--workspace", str(ws.root), "--name", "twice", "--arch", "fcn_1k"])
+        out, err = proc.communicate(timeout=DEADLINE_S)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the cross-validation twice (cv/twice/) in "), err
+    assert f"being written by pid {holder.pid} " in lines[0]
+    assert not (ws.root / "cv" / "twice").exists(), "the refused run wrote something"

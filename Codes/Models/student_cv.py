@@ -20,13 +20,15 @@ flag of student_train.py applies. --test-database leaves one database out instea
 Writes W/cv/<name>/: fold<k>/ (run, detections/, records.csv, fold.json), folds.csv, records.csv,
 summary.csv and summary.md (mean and 95% interval over folds, per database too; per-record
 spread). Finished folds are skipped on a rerun; --resume also continues a fold's interrupted
-training.
+training. One process at a time writes a CV folder: a second one with the same --name stops with
+one line naming the first (or, with --wait, waits for it).
 """
 
 from __future__ import annotations
 
 import shlex
 import sys
+from pathlib import Path
 
 try:
     from tsad.cli import script
@@ -79,15 +81,10 @@ def add_cv_args(parser) -> None:
 
 def main(argv=None):
     import torch
-    from tsad import crossval, cv_report
+    from tsad import cv_report, locks
     from tsad.common import seed_everything, setup_logging
-    from tsad.data import record_sources
     from tsad.evaluate import to_markdown
-    from tsad.fileio import save_text
-    from tsad.folds import database_test_parts
     from tsad.paths import Workspace
-    from tsad.student_runs import recipe_from_args, train_run
-    from tsad.train import TrainConfig
 
     args = parse_train_args(argv, __doc__, add_extra=add_cv_args)
     setup_logging()
@@ -103,6 +100,23 @@ def main(argv=None):
         return table
     if not args.name:
         raise ValueError("student_cv.py needs --name (or --compare NAME ...)")
+    # one writer per CV folder: a fold's training lock alone would let a second process train a
+    # fold again while the first scores it
+    with locks.hold_group(ws.root, f"cv-{args.name}", f"the cross-validation {args.name} (cv/{args.name}/)"):
+        return _cross_validate(args, ws, argv)
+
+
+def _cross_validate(args, ws, argv):
+    """Every fold of ``args.name`` not finished before, then the summary (main's work, under its lock)."""
+    from tsad import crossval
+    from tsad.common import seed_everything
+    from tsad.data import record_sources
+    from tsad.evaluate import to_markdown
+    from tsad.fileio import save_text
+    from tsad.folds import database_test_parts
+    from tsad.student_runs import recipe_from_args, train_run
+    from tsad.train import TrainConfig
+
     data = crossval.load_cv_data(ws)
     sources = record_sources(ws, args.input_dir)
     recipe = recipe_from_args(args)

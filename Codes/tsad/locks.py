@@ -8,6 +8,8 @@ One lock per artefact group, all kept in ``<workspace>/.locks/``:
 ``split.lock``              Data_split/ (the split stage also holds ``data.lock`` while it
                             reads the data stage's outputs)
 ``run-<name>.lock``         one run folder (held by ``train.fit`` on rank 0)
+``cv-<name>.lock``          one cross-validation folder, cv/<name>/ (held by student_cv.py
+                            for the whole run, every fold's training, scoring and summary)
 ``teacher_logits-<entry>``  one entry of the teacher-logit cache (always waited for)
 ==========================  ===============================================================
 
