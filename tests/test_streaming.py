@@ -227,6 +227,46 @@ def test_fcn_detects_in_one_pass_per_chunk_and_onnx_agrees(ecg250, tmp_path):
     assert np.allclose(by_onnx.prob, whole.prob, atol=1e-4)
 
 
+def test_auto_backend_is_onnx_only_for_a_current_export(tmp_path):
+    """``auto`` (the default of detect.py and tsad.api) runs onnxruntime where the run holds a
+    model.onnx of its current checkpoint, torch where it holds none or a stale one; it never exports."""
+    from tsad.checkpoint import load_checkpoint, save_checkpoint
+    from tsad.classical import classical_detector
+    from tsad.onnx_backend import ONNX_FILE, choose_backend, export_onnx, with_backend
+
+    run = _fcn_run(tmp_path)
+    ws = Workspace(tmp_path / "ws")
+    detector = records.load_detector(ws, str(run), device="cpu")
+    assert choose_backend("auto", detector, run) == "torch" and not (run / ONNX_FILE).exists()
+    export_onnx(run)
+    assert choose_backend("auto", detector, run) == "onnx"
+    assert with_backend(detector, "auto", run).info["backend"] == "onnx"
+    assert choose_backend("torch", detector, run) == "torch"
+    state = load_checkpoint(run / "best.pth")
+    state["model"] = {k: v + 1 if v.is_floating_point() else v for k, v in state["model"].items()}
+    save_checkpoint(run / "best.pth", state)             # retrained: the export is stale now
+    stale = records.load_detector(ws, str(run), device="cpu")
+    assert choose_backend("auto", stale, run) == "torch"
+    assert with_backend(stale, "auto", run).info["backend"] == "torch"
+    assert choose_backend("auto", classical_detector("xqrs"), None) == "torch"
+    with pytest.raises(ValueError, match="unknown backend 'tensorrt'"):
+        choose_backend("tensorrt", detector, run)
+
+
+def test_detect_runs_the_shipped_model_through_onnxruntime_by_default(shipped, ecg250, tmp_path):
+    signal, _ = ecg250
+    _write(tmp_path / "rec", "two", signal[:120 * FS])
+    by_default = run_script(DETECT, ["--run", "pretrained", "--input-dir", str(tmp_path / "rec"),
+                                     "--out", str(tmp_path / "auto")])
+    by_torch = run_script(DETECT, ["--run", "pretrained", "--input-dir", str(tmp_path / "rec"),
+                                   "--out", str(tmp_path / "torch"), "--backend", "torch"])
+    meta = {name: json.loads(Path(result["meta"]).read_text()) for name, result in
+            (("auto", by_default), ("torch", by_torch))}
+    assert meta["auto"]["backend"] == "onnx" and meta["torch"]["backend"] == "torch"
+    assert meta["auto"]["description"].endswith("(onnxruntime)")
+    assert by_default["records"][0]["beats"] == by_torch["records"][0]["beats"] > 100
+
+
 @pytest.mark.parametrize("block", [100_000, 7])
 @pytest.mark.parametrize("case", ["beats", "gaps", "far apart", "one"])
 def test_annotation_files_are_the_bytes_wrann_writes(case, block, tmp_path, monkeypatch):

@@ -188,6 +188,15 @@ def test_recommended_preset_and_an_explicit_flag_beside_it():
     assert parse_train_args(["--lr", "1e-3", "--arch", "unet"]).arch == "unet"
 
 
+def test_fast_preset_is_the_recommended_recipe_with_the_small_student_and_wider_targets():
+    fast, recommended = parse_train_args(["--preset", "fast"]), parse_train_args(["--preset", "recommended"])
+    assert (fast.arch, fast.soft_sigma) == ("fcn_20k", 2.0)
+    differ = {k for k in PRESETS["recommended"] if getattr(fast, k) != getattr(recommended, k)}
+    assert differ == {"arch", "soft_sigma"}
+    with pytest.raises(ValueError, match="--soft-sigma 1.0 contradicts --preset fast"):
+        parse_train_args(["--preset", "fast", "--soft-sigma", "1"])
+
+
 def test_a_flag_contradicting_an_explicit_preset_is_refused():
     with pytest.raises(ValueError, match="--arch unet contradicts --preset seed"):
         parse_train_args(["--preset", "seed", "--arch", "unet"])

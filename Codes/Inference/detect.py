@@ -67,8 +67,10 @@ def parse_args(argv=None):
                    help="seconds: of two peaks closer than this, the higher one is kept")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
     p.add_argument("--threads", type=int, default=None, help="torch (or onnxruntime) threads (default: their choice)")
-    p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
-                   help="onnx: run a student through onnxruntime (exported once to <run>/model.onnx; same beats)")
+    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                   help="onnx: run a student through onnxruntime (exported once to <run>/model.onnx; same beats); "
+                        "auto: onnx where the run already holds a current model.onnx (the shipped model does) "
+                        "and onnxruntime is installed, else torch")
     p.add_argument("--leads", type=int, nargs="+", default=None, metavar="K",
                    help="the record's leads (0-based) the model may read; a model input whose lead is missing or "
                         "not given gets zeros, as in training with lead dropout (default: every lead; a one-lead "
@@ -114,10 +116,10 @@ def main(argv=None) -> dict:
     names = archive.find_records(folder, args.records, recursive=args.recursive)
     detector = records.load_detector(ws, args.run, device=args.device)
     run_dir = None if detector.kind == "classical" else ws.resolve_run_dir(args.run)
-    if args.backend == "onnx":
-        from tsad.onnx_backend import use_onnx
+    from tsad.onnx_backend import choose_backend, with_backend
 
-        detector = use_onnx(detector, run_dir, threads=args.threads)
+    args.backend = choose_backend(args.backend, detector, run_dir)   # auto, resolved once for every record
+    detector = with_backend(detector, args.backend, run_dir, threads=args.threads)
     for message in detector.warnings:   # the run's own verdict, recorded when it was trained
         warn(f"{run_dir / records.THRESHOLD_FILE}: {message}")
     # a run given by its path (a folder outside the workspace) is filed under its folder's name

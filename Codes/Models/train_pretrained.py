@@ -1,8 +1,9 @@
 """Train the model that ships in pretrained/: every record of the workspace, a few validating.
 
     python Codes/Dataset/data_generate.py --workspace W --input-dir PATH/svdb PATH/mitdb
-    python Codes/Models/train_pretrained.py --workspace W --preset recommended \
-        --cv-summary W/cv/both-recommended/summary.csv
+    python Codes/Models/train_pretrained.py --workspace W --preset fast \
+        --cv-summary W/cv/fcn20k-sig2/summary.csv          # the shipped model
+    python Codes/Models/train_pretrained.py --workspace W --name tcn_svdb_mitdb --preset recommended
     python Codes/Models/train_pretrained.py --workspace W --name fcn5k_svdb_mitdb --arch fcn_5k [recipe] \
         --teacher pretrained_build/ens --lam 0.5        # a small student distilled from a teacher
 
@@ -11,7 +12,7 @@ The workspace's records (one database or several) are all used: --val of each da
 flags (those of student_train.py: give --preset recommended and the recipe the cross-validation
 chose), its detection threshold is
 tuned on the whole validation records (records.tune_threshold, as cross-validation does), and the
-run is copied into --out-dir/<--name>/ (default pretrained/tcn_svdb_mitdb/, the folder
+run is copied into --out-dir/<--name>/ (default pretrained/fcn20k_svdb_mitdb/, the folder
 ``detect.py --run pretrained`` loads): best.pth (weights with their configuration and window
 geometry), detection.json, metadata.json and MODEL_CARD.md (data, recipe, command, cost, the
 cross-validation figures of --cv-summary, licence of the data). The folder is replaced whole.

@@ -21,14 +21,17 @@ DEFAULT_MODEL = "pretrained"
 
 
 @lru_cache(maxsize=4)
-def _detector(model: str, workspace: str | None, device: str):
+def _detector(model: str, workspace: str | None, device: str, backend: str = "auto"):
     from . import paths, records
+    from .onnx_backend import with_backend
 
     ws = paths.Workspace.from_arg(workspace)
     path = Path(model).expanduser()
     if path.is_file() and path.suffix == ".pth":  # a checkpoint: its run folder holds the threshold
         model = str(path.parent)
-    return records.load_detector(ws, model, device=device)
+    detector = records.load_detector(ws, model, device=device)
+    run_dir = None if detector.kind == "classical" else ws.resolve_run_dir(model)
+    return with_backend(detector, backend, run_dir)
 
 
 def detect_beats(
@@ -41,6 +44,7 @@ def detect_beats(
     leads=None,
     workspace: str | None = None,
     device: str = "cpu",
+    backend: str = "auto",
 ):
     """Beat positions in an ECG array.
 
@@ -66,6 +70,10 @@ def detect_beats(
         Workspace for run names (default ``$TSAD_WORKSPACE`` or ``workspace/``).
     device : str, optional
         ``"cpu"`` (default), ``"cuda"``, ``"auto"``.
+    backend : str, optional
+        ``"auto"`` (default: onnxruntime where the run holds a current model.onnx, as the shipped
+        model does, and onnxruntime is installed; torch otherwise), ``"torch"`` or ``"onnx"``
+        (``tsad.onnx_backend``; the same beats).
 
     Returns
     -------
@@ -91,7 +99,7 @@ def detect_beats(
     from . import records
 
     det = records.detect_signal(
-        _detector(str(model), workspace, device), np.asarray(signal), float(fs), threshold=threshold,
+        _detector(str(model), workspace, device, backend), np.asarray(signal), float(fs), threshold=threshold,
         leads=leads,
     )
     return (det.samples, det.scores.astype(np.float32)) if return_probabilities else det.samples
@@ -104,6 +112,7 @@ def detect_record(
     threshold: float | None = None,
     workspace: str | None = None,
     device: str = "cpu",
+    backend: str = "auto",
 ):
     """Every beat of one WFDB record (``dir/100`` or ``dir/100.hea``; annotations not needed).
 
@@ -112,4 +121,4 @@ def detect_record(
     ``warnings`` (an implausible result for a heart). Parameters as ``detect_beats``."""
     from . import records
 
-    return records.detect_record(_detector(str(model), workspace, device), path, threshold=threshold)
+    return records.detect_record(_detector(str(model), workspace, device, backend), path, threshold=threshold)

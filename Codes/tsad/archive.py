@@ -127,10 +127,10 @@ def load_for_job(spec: dict) -> Predictor:
             torch.set_num_threads(int(spec["threads"]))
         ws = Workspace.from_arg(spec.get("workspace"))
         detector = records.load_detector(ws, spec["run"], device=spec.get("device", "cpu"))
-        if spec.get("backend") == "onnx":
-            from .onnx_backend import use_onnx
+        from .onnx_backend import with_backend
 
-            detector = use_onnx(detector, ws.resolve_run_dir(spec["run"]), threads=spec.get("threads"))
+        run_dir = None if detector.kind == "classical" else ws.resolve_run_dir(spec["run"])
+        detector = with_backend(detector, spec.get("backend", "torch"), run_dir, threads=spec.get("threads"))
         _WORKER_MODELS[key] = detector
     return _WORKER_MODELS[key]
 

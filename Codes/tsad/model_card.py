@@ -108,6 +108,30 @@ def _cv_lines(csv: Path) -> list[str]:
     return lines + [""]
 
 
+# What was measured of a preset's models beyond the cross-validation (docs/RESULTS.md, sections B
+# and C): false beats on the 11 s of beatless noise that end the synthetic example (tsad.demo_db,
+# 10 minutes at 250 Hz, rng seed 7), by the model that preset shipped.
+BEATLESS_NOISE = {"recommended": "12 (the tcn it shipped)", "fast": "7 (fcn_20k)"}
+
+
+def _measured_limits(preset: str | None) -> list[str]:
+    """The Limits lines on one lead and on beatless noise: measured for the presets in
+    BEATLESS_NOISE, said to be unmeasured for any other recipe."""
+    if preset not in BEATLESS_NOISE:
+        return [f"- One lead and beatless noise were not measured for this recipe (preset {preset}); "
+                "docs/RESULTS.md, sections B and C, has them for the recommended and fast presets."]
+    return [
+        f"- One lead, as measured for the {preset} preset (lead dropout 0.5; docs/RESULTS.md, sections B "
+        "and C): reading lead 0 alone (MLII on 23 of the 27 mitdb records, V5 on 102, 104 and 114; ECG1 "
+        "on svdb) keeps its figures, reading the second lead alone (V1 on most mitdb records, V2 on the "
+        "paced 102 and 104) does not: paced record 102 is missed almost whole. Give `--leads` the limb "
+        "lead of a one-lead recorder when there is a choice.",
+        "- Noise without beats that is neither NaN nor flat (electrode noise, asystole with artefact) is not "
+        f"a gap: the {preset} preset marks false beats there, {BEATLESS_NOISE[preset]} in the 11 s of "
+        "beatless noise that end the synthetic example (tsad.demo_db).",
+    ]
+
+
 def model_card(
     folder: Path,
     *,
@@ -165,7 +189,9 @@ def model_card(
         f"- preset: {meta.get('preset')}; training windows drawn: {meta.get('train_windows')}",
         (f"- distilled (lambda {meta.get('lam')}, temperature {meta.get('temperature')}) from the teacher "
          f"`{meta.get('teacher')}` (checkpoint sha256 {str(meta.get('teacher_checkpoint_sha256'))[:16]}...)"
-         if meta.get("lam") else "- trained on the beat labels alone (not distilled)"),
+         if meta.get("lam") else
+         "- trained on the beat labels alone (not distilled; docs/RESULTS.md, section C, measured "
+         "distillation of the small students from a two-tcn teacher: it helped no size)"),
         "",
         "## Training data",
         "",
@@ -206,14 +232,7 @@ def model_card(
         "exercise, implanted-device rhythms other than mitdb's paced records) were never seen.",
         "- Two leads are read in the order of the training records' leads (mitdb: MLII first in most records); "
         "with one lead the other input is zero: see the one-lead figures above.",
-        "- One lead, as measured for the recommended recipe (lead dropout 0.5; docs/RESULTS.md, section B): "
-        "reading lead 0 alone (MLII on 23 of the 27 mitdb records, V5 on 102, 104 and 114; ECG1 on svdb) "
-        "keeps its figures, reading the second lead alone (V1 on most mitdb records, V2 on the paced 102 "
-        "and 104) does not: paced record 102 is missed almost whole. Give `--leads` the limb lead of a "
-        "one-lead recorder when there is a choice.",
-        "- Noise without beats that is neither NaN nor flat (electrode noise, asystole with artefact) is not "
-        "a gap: the recommended recipe marks false beats there, about one a second on the synthetic "
-        "example's beatless ending.",
+        *_measured_limits(meta.get("preset")),
         "- A research model: not a medical device, not validated for clinical use.",
         "",
         "## Licence of the training data",

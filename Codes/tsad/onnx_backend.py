@@ -5,6 +5,11 @@ time and (measured in docs/BENCHMARKS.md) faster on one CPU thread.
 windows, dynamic batch), stamped with the SHA-256 of the checkpoint it came from, so a retrained run
 is exported again instead of running stale weights. ``use_onnx(predictor, run_dir)`` swaps a loaded
 student's window probabilities for onnxruntime's. ``detect.py --backend onnx`` does both.
+
+``choose_backend`` decides ``auto`` (the default of detect.py and of ``tsad.api``): onnxruntime for
+a student whose run folder already holds a model.onnx exported from its current checkpoint (the
+shipped model does) when onnxruntime is installed, torch otherwise. ``auto`` never exports, so it
+never writes into a run folder.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from .predictor import DetectionError, Predictor
 
 ONNX_FILE = "model.onnx"
 SOURCE_KEY = "tsad_checkpoint_sha256"   # metadata of the .onnx file: the checkpoint it was exported from
+BACKENDS = ("auto", "torch", "onnx")
 
 
 def _onnx_source(path: Path) -> str | None:
@@ -97,4 +103,34 @@ def use_onnx(predictor: Predictor, run_dir, threads: int | None = None, batch_si
         predictor.full_probs = full_probs
     predictor.description += " (onnxruntime)"
     predictor.info = {**predictor.info, "backend": "onnx"}
+    return predictor
+
+
+def choose_backend(backend: str, predictor: Predictor, run_dir) -> str:
+    """``"torch"`` or ``"onnx"``: ``backend`` itself unless it is ``"auto"``, which is onnx for a
+    student whose ``run_dir`` holds a model.onnx made from its current checkpoint, with onnx and
+    onnxruntime installed, and torch for anything else."""
+    import importlib.util
+
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend != "auto":
+        return backend
+    if predictor.kind != "student" or run_dir is None:
+        return "torch"
+    target, checkpoint = Path(run_dir) / ONNX_FILE, Path(run_dir) / paths.STUDENT_CHECKPOINT
+    if not (target.is_file() and checkpoint.is_file()):
+        return "torch"
+    if any(importlib.util.find_spec(name) is None for name in ("onnx", "onnxruntime")):
+        return "torch"
+    return "onnx" if _onnx_source(target) == sha256_file(checkpoint) else "torch"
+
+
+def with_backend(predictor: Predictor, backend: str, run_dir, threads: int | None = None) -> Predictor:
+    """The predictor on ``choose_backend(backend, ...)``'s backend; its ``info["backend"]`` says which."""
+    chosen = choose_backend(backend, predictor, run_dir)
+    if chosen == "onnx":
+        return use_onnx(predictor, run_dir, threads=threads)
+    if predictor.kind == "student":
+        predictor.info = {**predictor.info, "backend": "torch"}
     return predictor

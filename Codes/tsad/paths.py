@@ -35,7 +35,7 @@ METADATA = "metadata.json"
 # Models shipped with the repository (trained on the shared records, each with a MODEL_CARD.md):
 # a name that detect.py's --run, the app and ``resolve_run_dir`` accept -> its folder under pretrained/.
 PRETRAINED_DIR = REPO_ROOT / "pretrained"
-PRETRAINED_MODELS = {"pretrained": "tcn_svdb_mitdb"}
+PRETRAINED_MODELS = {"pretrained": "fcn20k_svdb_mitdb"}
 MODEL_CARD = "MODEL_CARD.md"
 
 

@@ -44,6 +44,10 @@ PRESETS: dict[str, dict] = {
                     "aug_shift": 16, "aug_lead_dropout": 0.5, "pos_weight": 1.0, "soft_sigma": 1.0,
                     "train_windows": 12000},
 }
+# ``fast``: the small fully convolutional student that ships (pretrained/), chosen by the same
+# cross-validation (docs/RESULTS.md, section C): the recommended recipe with fcn_20k, and beat
+# labels softened over 2 samples instead of 1, a target that its stride-4 head can reach.
+PRESETS["fast"] = {**PRESETS["recommended"], "arch": "fcn_20k", "soft_sigma": 2.0}
 
 
 def add_student_args(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +57,8 @@ def add_student_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", choices=sorted(PRESETS), default=None,
                    help="seed: the original schedule (bilstm, lr 2e-5, batch 16, patience 5); recommended: "
                         "the cross-validated recipe " + ", ".join(f"{k}={v}" for k, v in PRESETS["recommended"].items())
-                        + " (default: seed)")
+                        + "; fast: the recommended recipe with arch=fcn_20k, soft_sigma=2.0 (the shipped model) "
+                          "(default: seed)")
     g.add_argument("--arch", choices=sorted(ARCHITECTURES), default=None, help="student architecture")
     g.add_argument("--pos-weight", type=float, default=None, help="weight of beat samples in the BCE")
     g.add_argument("--soft-sigma", type=float, default=None,
@@ -66,13 +71,14 @@ def add_student_args(parser: argparse.ArgumentParser) -> None:
 
 class PresetDefault:
     """The default of a flag that the preset decides (``parse_train_args``): unset until
-    ``resolve_preset`` fills it in; ``--help`` shows both presets' values."""
+    ``resolve_preset`` fills it in; ``--help`` shows every preset's value (``values``: preset name
+    -> value)."""
 
-    def __init__(self, seed, recommended):
-        self.seed, self.recommended = seed, recommended
+    def __init__(self, values: dict):
+        self.values = values
 
     def __repr__(self) -> str:
-        return f"from --preset; seed {self.seed}, recommended {self.recommended}"
+        return "from --preset; " + ", ".join(f"{name} {value}" for name, value in self.values.items())
 
 
 def resolve_preset(args: argparse.Namespace, script_defaults: dict | None = None) -> argparse.Namespace:
@@ -147,7 +153,8 @@ def parse_train_args(argv=None, doc: str | None = None, distill: bool = False,
         add_extra(parser)
     # the preset decides these unless given: their defaults say so, and an explicit flag can be told apart
     seed_values = {**PRESETS["seed"], "epochs": 10 if distill else 15}
-    parser.set_defaults(**{key: PresetDefault(value, PRESETS["recommended"].get(key, value))
+    parser.set_defaults(**{key: PresetDefault({name: value if name == "seed" else preset.get(key, value)
+                                               for name, preset in PRESETS.items()})
                            for key, value in seed_values.items()})
     args = parser.parse_args(argv)
     return resolve_preset(args, {"epochs": 10 if distill else 15})
