@@ -140,7 +140,8 @@ def test_train_pretrained_ships_a_run_folder_that_detect_loads_by_path(two_db, t
                       "--lr", "3e-3", "--warmup-steps", "5", "--train-windows", "60", "--val", "0.2",
                       "--threads", "1", "--out-dir", str(tmp_path / "pretrained"), "--name", "tiny"])
     assert out == tmp_path / "pretrained" / "tiny"
-    assert sorted(p.name for p in out.iterdir()) == ["MODEL_CARD.md", "best.pth", "detection.json", "metadata.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["MODEL_CARD.md", "best.pth", "detection.json", "metadata.json",
+                                                     "model.onnx"]
     card = (out / "MODEL_CARD.md").read_text()
     assert "alpha: " in card and "beta: " in card and "not** SmolVLM" in card
     tuned = json.loads((out / "detection.json").read_text())
@@ -152,6 +153,7 @@ def test_train_pretrained_ships_a_run_folder_that_detect_loads_by_path(two_db, t
     det = run_script(REPO / "Codes/Inference/detect.py", ["--workspace", str(ws.root), "--run", str(out),
                                                          "--input-dir", str(beta), "--threads", "1"])
     assert det["out"] == ws.root / "detections" / "tiny"
+    assert json.loads(Path(det["meta"]).read_text())["backend"] == "onnx"     # the shipped export, by default
     assert [r["record"] for r in det["records"]] == ["demo04", "demo05"]
     # a small fast student distilled from a teacher made of the shipped run: the card says from what
     run_script(REPO / "Codes/Models/ensemble_teacher.py", ["--workspace", str(ws.root), "--name", "ens_tiny",

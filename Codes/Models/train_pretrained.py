@@ -9,13 +9,14 @@
 
 The workspace's records (one database or several) are all used: --val of each database's records
 (at least one per database) validate, the rest train. The student is trained with the student
-flags (those of student_train.py: give --preset recommended and the recipe the cross-validation
-chose), its detection threshold is
+flags (those of student_train.py: give the --preset the cross-validation chose, fast for the
+shipped model), its detection threshold is
 tuned on the whole validation records (records.tune_threshold, as cross-validation does), and the
 run is copied into --out-dir/<--name>/ (default pretrained/fcn20k_svdb_mitdb/, the folder
 ``detect.py --run pretrained`` loads): best.pth (weights with their configuration and window
-geometry), detection.json, metadata.json and MODEL_CARD.md (data, recipe, command, cost, the
-cross-validation figures of --cv-summary, licence of the data). The folder is replaced whole.
+geometry), detection.json, metadata.json, model.onnx (the same model for onnxruntime, which
+detect.py runs by default) and MODEL_CARD.md (data, recipe, command, cost, the cross-validation
+figures of --cv-summary, licence of the data). The folder is replaced whole.
 """
 
 from __future__ import annotations

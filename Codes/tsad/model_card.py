@@ -2,7 +2,8 @@
 
 The folder is a run folder that ``detect.py --run pretrained`` and ``records.load_detector`` read
 like any other: the weights with their configuration and window geometry (best.pth), the tuned
-threshold (detection.json) and the training metadata (metadata.json); MODEL_CARD.md tells a
+threshold (detection.json), the training metadata (metadata.json) and the same model for
+onnxruntime (model.onnx, stamped with the checkpoint's SHA-256); MODEL_CARD.md tells a
 reader what the model is, what it was trained on, how it was measured and under which licence its
 training data is. The optimiser state (last.pth) and loss arrays stay in the workspace.
 """
@@ -57,6 +58,9 @@ def write_shipped_model(
     try:
         for name in SHIPPED_FILES:
             shutil.copyfile(run_dir / name, tmp / name)
+        from .onnx_backend import export_onnx
+
+        export_onnx(tmp)   # inside the new folder: what detect.py and tsad.api run by default (--backend auto)
         save_text(
             tmp / paths.MODEL_CARD,
             model_card(
@@ -176,7 +180,9 @@ def model_card(
         + "and beats are the peaks above the threshold at least 200 ms apart, in the record's own sample "
         f"numbers. It reads {len(geometry.get('channels', [0, 1]))} leads; a record with fewer (or "
         "`--leads 0`) gives it zeros for the missing one, which it was trained for (lead dropout "
-        f"{(recipe.get('augment') or {}).get('lead_dropout', 0)}; one-lead figures below).",
+        f"{(recipe.get('augment') or {}).get('lead_dropout', 0)}; one-lead figures below). It runs through "
+        "onnxruntime (model.onnx beside the weights; the same beats, faster on a CPU) unless `--backend torch` "
+        "is given.",
         "",
         "## Model",
         "",
