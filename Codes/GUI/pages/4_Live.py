@@ -110,9 +110,11 @@ SOURCES = ("The shipped model (pretrained/, no training needed)", "A model of th
 @st.cache_resource(show_spinner="Loading the shipped model…", max_entries=2)
 def _shipped_detector(folder: str, version: tuple):
     from tsad import records
+    from tsad.onnx_backend import with_backend
     from tsad.paths import Workspace
 
-    return records.load_detector(Workspace(Path(folder)), folder, device="cpu")
+    # onnxruntime where the folder holds a current model.onnx (the shipped one does), as detect.py
+    return with_backend(records.load_detector(Workspace(Path(folder)), folder, device="cpu"), "auto", folder)
 
 
 def shipped_model_available() -> bool:
