@@ -20,10 +20,10 @@ try:
     from tsad.cli import script
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
-from tsad.common import make_parser, setup_logging  # noqa: E402
-from tsad.paths import Workspace  # noqa: E402
-from tsad.ecg import LABEL_MODES  # noqa: E402
-from tsad.pipeline import STAGES, data_flags, plan, run_steps  # noqa: E402
+from tsad.core.common import make_parser, setup_logging  # noqa: E402
+from tsad.core.paths import Workspace  # noqa: E402
+from tsad.data.ecg import LABEL_MODES  # noqa: E402
+from tsad.experiments.pipeline import STAGES, data_flags, plan, run_steps  # noqa: E402
 
 
 def parse_args(argv=None):

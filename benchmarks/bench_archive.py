@@ -2,7 +2,7 @@
 
     python benchmarks/bench_archive.py [--records 200] [--minutes 5] [--workers 1 2] [--folder /tmp/tsad-archive]
 
-Writes --records synthetic two-lead WFDB records of --minutes at 250 Hz (tsad.demo_db, each its own
+Writes --records synthetic two-lead WFDB records of --minutes at 250 Hz (tsad.data.demo_db, each its own
 random draw) into ten sub-folders, then detects the whole tree with ``detect.py --engine dask
 --recursive --redo`` and a LocalCluster of each --workers count (one thread per worker), timing the
 whole command (cluster start and model loading included) in a child process. Goal (issue "A beat
@@ -26,7 +26,7 @@ except ModuleNotFoundError as err:
 
 import numpy as np  # noqa: E402
 
-from tsad.common import make_parser  # noqa: E402
+from tsad.core.common import make_parser  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DETECT = REPO / "Codes" / "Inference" / "detect.py"
@@ -37,7 +37,7 @@ def write_archive(folder: Path, n_records: int, minutes: float, seed: int) -> No
     import wfdb
     from tqdm import tqdm
 
-    from tsad.demo_db import DemoConfig, synth_record
+    from tsad.data.demo_db import DemoConfig, synth_record
 
     for k in tqdm(range(n_records), desc="archive", unit="rec"):
         sub = folder / f"site{k % 10}"

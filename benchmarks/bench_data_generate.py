@@ -22,11 +22,11 @@ except ModuleNotFoundError as err:
 
 import numpy as np  # noqa: E402
 
-from tsad.common import make_parser  # noqa: E402
-from tsad.data import GenerateConfig, generate, list_records  # noqa: E402
-from tsad.ecg import make_windows, read_record  # noqa: E402
-from tsad.paths import Workspace  # noqa: E402
-from tsad.render import render_to_png  # noqa: E402
+from tsad.core.common import make_parser  # noqa: E402
+from tsad.data.generate import GenerateConfig, generate, list_records  # noqa: E402
+from tsad.data.ecg import make_windows, read_record  # noqa: E402
+from tsad.core.paths import Workspace  # noqa: E402
+from tsad.data.render import render_to_png  # noqa: E402
 
 
 def reference_render(series: np.ndarray, folder: Path) -> float:

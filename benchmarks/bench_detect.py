@@ -3,10 +3,10 @@
     python benchmarks/bench_detect.py --record ../shared/data/svdb/800 ../shared/data/mitdb/100 \
         [--runs pretrained xqrs gqrs fcn_1k fcn_5k fcn_20k] [--backends torch onnx] [--rounds 3]
 
-Each detector detects each record into a scratch folder (tsad.archive.detect_into: the annotation
+Each detector detects each record into a scratch folder (tsad.detection.archive.detect_into: the annotation
 file, the beats csv, the probabilities and the record's json), on one thread, in rounds that
 alternate the detectors so that a change of load hits them all; the figure is the record's duration
-over the median wall time (x real time). A name of tsad.student.ARCHITECTURES that is not a run gets
+over the median wall time (x real time). A name of tsad.models.student.ARCHITECTURES that is not a run gets
 an untrained model of that architecture (its speed does not depend on its weights). Goal (issue
 "Distil to deploy"): the shipped model >= 10,000x real time on one core and >= 4x XQRS in the same run.
 """
@@ -28,15 +28,15 @@ except ModuleNotFoundError as err:
 
 import torch  # noqa: E402
 
-from tsad.common import make_parser  # noqa: E402
+from tsad.core.common import make_parser  # noqa: E402
 
 GEOMETRY = {"fs": 128.0, "samples": 256, "channels": [0, 1], "labels": "beats"}
 
 
 def untrained_run(folder: Path, arch: str) -> Path:
     """A run folder with an untrained student of ``arch`` (threshold 0.5)."""
-    from tsad.checkpoint import save_checkpoint, trainable_state_dict
-    from tsad.student import build_student, student_config
+    from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
+    from tsad.models.student import build_student, student_config
 
     model = build_student(student_config(arch)).eval()
     run = folder / arch
@@ -46,10 +46,11 @@ def untrained_run(folder: Path, arch: str) -> Path:
 
 
 def main(argv=None):
-    from tsad import archive, records
-    from tsad.paths import Workspace
-    from tsad.streaming import wfdb_source
-    from tsad.student import ARCHITECTURES
+    from tsad.detection import archive
+    from tsad import records
+    from tsad.core.paths import Workspace
+    from tsad.detection.streaming import wfdb_source
+    from tsad.models.student import ARCHITECTURES
 
     p = make_parser(__doc__)
     p.add_argument("--record", nargs="+", required=True, help="WFDB records (path without suffix)")
@@ -67,7 +68,7 @@ def main(argv=None):
         base = records.load_detector(ws, run, device="cpu")
         for backend in (["torch"] if base.kind == "classical" else args.backends):
             if backend == "onnx":
-                from tsad.onnx_backend import use_onnx
+                from tsad.models.onnx import use_onnx
 
                 detector = use_onnx(records.load_detector(ws, run, device="cpu"), ws.resolve_run_dir(run), threads=1)
             else:

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_kd.py [--workspace W] [--windows 2000] [--rounds 2] [--teacher vlm_1]
 
-Both modes train the same windows with the same loop (tsad.train.fit); rounds alternate the two
+Both modes train the same windows with the same loop (tsad.training.loop.fit); rounds alternate the two
 modes so that a change in machine load hits both. Without --teacher, the teacher logits come from
 a stand-in (logits derived from the labels, written to the same cache), and the windows are
 the workspace's train split if there is one, else synthetic spiky windows; the output says which.
@@ -27,13 +27,13 @@ except ModuleNotFoundError as err:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from tsad.common import make_parser, seed_everything, setup_logging  # noqa: E402
-from tsad.distill import cached_teacher_logits  # noqa: E402
-from tsad.paths import Workspace, plot_name  # noqa: E402
-from tsad.splits import load_split  # noqa: E402
-from tsad.student import RNNAnomalyDetector  # noqa: E402
-from tsad.student_runs import WindowDataset, bce_loss, make_kd_loss  # noqa: E402
-from tsad.train import TrainConfig, fit  # noqa: E402
+from tsad.core.common import make_parser, seed_everything, setup_logging  # noqa: E402
+from tsad.training.distill import cached_teacher_logits  # noqa: E402
+from tsad.core.paths import Workspace, plot_name  # noqa: E402
+from tsad.data.splits import load_split  # noqa: E402
+from tsad.models.student import RNNAnomalyDetector  # noqa: E402
+from tsad.training.students import WindowDataset, bce_loss, make_kd_loss  # noqa: E402
+from tsad.training.loop import TrainConfig, fit  # noqa: E402
 
 GOAL = 1.3
 
@@ -62,7 +62,7 @@ def synthetic_windows(n: int, rng) -> tuple[np.ndarray, np.ndarray]:
 
 
 def standin_teacher(labels_by_id: dict):
-    """Plays tsad.teacher.teacher_logits: confident logits around each labelled beat."""
+    """Plays tsad.models.vlm.teacher.teacher_logits: confident logits around each labelled beat."""
     def logits_fn(run_dir, image_paths, batch_size=32, device=None, progress=True):
         rows = [labels_by_id[int(Path(p).stem.rsplit("_", 1)[1])] for p in image_paths]
         return np.where(np.stack(rows) > 0, 4.0, -4.0).astype(np.float32)

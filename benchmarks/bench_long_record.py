@@ -3,7 +3,7 @@
     python benchmarks/bench_long_record.py [--days 7] [--fs 250] [--run pretrained] [--folder /tmp/tsad-long]
 
 Writes two synthetic two-lead WFDB records (format 16) at --fs: ``short`` (30 minutes) and ``long``
-(--days days), both a 10-minute synthetic ECG (tsad.demo_db) repeated, the long one written a piece at
+(--days days), both a 10-minute synthetic ECG (tsad.data.demo_db) repeated, the long one written a piece at
 a time so that writing it needs little memory. Then runs detect.py on each in its own process (one
 thread) and reports the process's peak resident memory (``os.wait4``), its wall time and the
 real-time factor from detections.json. Goal (issue "A beat detector people can call"): peak memory
@@ -27,7 +27,7 @@ except ModuleNotFoundError as err:
 
 import numpy as np  # noqa: E402
 
-from tsad.common import make_parser  # noqa: E402
+from tsad.core.common import make_parser  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DETECT = REPO / "Codes" / "Inference" / "detect.py"
@@ -71,7 +71,7 @@ def run_detect(folder: Path, record: str, run: str, out: Path) -> dict:
 
 
 def main(argv=None):
-    from tsad.demo_db import DemoConfig, synth_record
+    from tsad.data.demo_db import DemoConfig, synth_record
 
     p = make_parser(__doc__)
     p.add_argument("--days", type=float, default=7.0, help="length of the long record")

@@ -20,9 +20,15 @@ except ModuleNotFoundError as err:
 
 import numpy as np  # noqa: E402
 
-from tsad.common import make_parser, seed_everything  # noqa: E402
-from tsad.metrics import (DEFAULT_TOLERANCE, MERGE_GAP, msp_msr, pick_peaks, score_model,  # noqa: E402
-                          window_precision_recall)
+from tsad.core.common import make_parser, seed_everything  # noqa: E402
+from tsad.scoring.metrics import (
+    DEFAULT_TOLERANCE,
+    MERGE_GAP,
+    msp_msr,
+    pick_peaks,
+    score_model,
+    window_precision_recall,
+)
 
 L = 256
 

@@ -3,7 +3,7 @@
     python benchmarks/bench_students.py [--threads 2] [--train-windows 1024] [--record PATH/svdb/800]
         [--score W/detections/xqrs --input-dir PATH/svdb]
 
-For each architecture of tsad.student.ARCHITECTURES (the original BiLSTM among them, in the same
+For each architecture of tsad.models.student.ARCHITECTURES (the original BiLSTM among them, in the same
 run): training throughput (windows per second through forward, backward and an AdamW step, batch
 64, with the recommended augmentation) on --threads threads, and inference throughput on one thread
 (batch 256). With --record, the real-time factor of whole-record detection (tsad.records: windows
@@ -30,10 +30,10 @@ except ModuleNotFoundError as err:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from tsad.augment import AugmentConfig  # noqa: E402
-from tsad.common import make_parser, seed_everything  # noqa: E402
-from tsad.student import ARCHITECTURES, build_student, count_parameters, student_config, student_probs  # noqa: E402
-from tsad.student_runs import Recipe, make_loss  # noqa: E402
+from tsad.data.augment import AugmentConfig  # noqa: E402
+from tsad.core.common import make_parser, seed_everything  # noqa: E402
+from tsad.models.student import ARCHITECTURES, build_student, count_parameters, student_config, student_probs  # noqa: E402
+from tsad.training.students import Recipe, make_loss  # noqa: E402
 
 EPOCH_WINDOWS = 53_100
 EPOCH_GOAL_S = 120.0
@@ -90,7 +90,7 @@ def main(argv=None) -> dict:
     rtf = {}
     if args.record:
         from tsad import records
-        from tsad.geometry import WindowGeometry
+        from tsad.core.geometry import WindowGeometry
 
         torch.set_num_threads(1)
         for arch, model in models.items():
@@ -113,7 +113,7 @@ def main(argv=None) -> dict:
         print(f"| {arch} | {out[arch]['params']:,} | {tr:.0f} | {EPOCH_WINDOWS / tr:.0f} | {inf:.0f} |"
               + (f" {rtf[arch]:.0f}x |" if rtf else ""))
     if args.score:
-        from tsad import ec57
+        from tsad.scoring import ec57
 
         start = time.perf_counter()
         table = ec57.score_folder(args.score, args.input_dir, "tsad")

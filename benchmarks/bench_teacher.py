@@ -22,11 +22,16 @@ except ModuleNotFoundError as err:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from tsad.backbone import load_processor  # noqa: E402
-from tsad.common import get_device, make_parser, seed_everything  # noqa: E402
-from tsad.losses import teacher_loss  # noqa: E402
-from tsad.teacher import (TeacherInputs, TeacherSettings, WindowImages, build_random_teacher,  # noqa: E402
-                          normalise_pixels)
+from tsad.models.vlm.backbone import load_processor  # noqa: E402
+from tsad.core.common import get_device, make_parser, seed_everything  # noqa: E402
+from tsad.models.vlm.losses import teacher_loss  # noqa: E402
+from tsad.models.vlm.teacher import (
+    TeacherInputs,
+    TeacherSettings,
+    WindowImages,
+    build_random_teacher,
+    normalise_pixels,
+)
 
 SETTINGS = {"one-tile": TeacherSettings(), "seed-tiles": TeacherSettings(image_splitting=True)}
 

@@ -21,7 +21,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "Codes"), os
 # is first imported, and inherited by every subprocess a test starts.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from tsad.paths import Workspace, plot_name  # noqa: E402
+from tsad.core.paths import Workspace, plot_name  # noqa: E402
 
 
 # .ci/run sets it: there, reference material or a browser that is missing fails the run instead of

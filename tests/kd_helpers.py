@@ -12,9 +12,10 @@ import numpy as np
 def train_tiny_teacher(ws, alpha: float = 1.0, seed: int = 42, epochs: int = 1) -> Path:
     """Trains the tiny-backbone teacher on 6 train / 3 val windows (about a second); returns its
     best checkpoint. Another seed gives other weights, as a retrained teacher would."""
-    from tsad import paths, teacher_train
+    from tsad.core import paths
+    from tsad.training import vlm_teacher
 
-    teacher_train.main(["--workspace", str(ws.root), "--model", "tiny", "--epochs", str(epochs),
+    vlm_teacher.main(["--workspace", str(ws.root), "--model", "tiny", "--epochs", str(epochs),
                         "--limit-train", "6", "--limit-val", "3", "--batch-size", "3", "--warmup-steps", "0",
                         "--lr", "1e-3", "--device", "cpu", "--seed", str(seed)], run=paths.teacher_run_name(alpha))
     return ws.run_dir(paths.teacher_run_name(alpha)) / paths.TEACHER_CHECKPOINT
@@ -42,8 +43,8 @@ def write_teacher_checkpoint(ws, teacher: str = "vlm_1", content: bytes = b"stan
     hash) and kd_train reads only its header (kind and geometry); the stand-in teacher gives the logits."""
     import torch
 
-    from tsad.geometry import WindowGeometry
-    from tsad.registry import TEACHER_KIND
+    from tsad.core.geometry import WindowGeometry
+    from tsad.training.grid import TEACHER_KIND
 
     path = ws.run_dir(teacher) / "smolvlm_best.pth"
     path.parent.mkdir(parents=True, exist_ok=True)

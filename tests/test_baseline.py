@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from tsad import baseline
-from tsad.metrics import Positions, match_positions
+from tsad.experiments import baseline
+from tsad.scoring.metrics import Positions, match_positions
 
 FS = 128
 
@@ -74,8 +74,8 @@ def test_outputs_are_cached_and_refreshed_when_the_split_changes(split_workspace
 
 @pytest.mark.shared
 def test_xqrs_on_real_svdb_windows(svdb_dir):
-    from tsad.ecg import make_windows, read_record
-    from tsad.metrics import score_model
+    from tsad.data.ecg import make_windows, read_record
+    from tsad.scoring.metrics import score_model
 
     windows = make_windows(read_record(svdb_dir / "800"), labels="beats")
     series, labels = windows.series[:150], windows.labels[:150]

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsad.fileio import sha256_file
-from tsad.paths import Workspace, plot_name
+from tsad.core.fileio import sha256_file
+from tsad.core.paths import Workspace, plot_name
 from conftest import run_script
 
 REPO = Path(__file__).resolve().parents[1]

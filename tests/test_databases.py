@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_script
-from tsad.data import record_sources
-from tsad.folds import assign_record_parts, database_test_parts, record_folds
-from tsad.paths import Workspace
+from tsad.data.generate import record_sources
+from tsad.data.folds import assign_record_parts, database_test_parts, record_folds
+from tsad.core.paths import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATE = REPO / "Codes/Dataset/data_generate.py"
@@ -23,7 +23,7 @@ def _two_databases(root: Path) -> tuple[Path, Path]:
     """Folders 'alpha' (demo00-demo03) and 'beta' (demo04, demo05, the latter at 256 Hz)."""
     import wfdb
     import wfdb.processing
-    from tsad.demo_db import DemoConfig, write_demo_database
+    from tsad.data.demo_db import DemoConfig, write_demo_database
 
     alpha, beta = root / "alpha", root / "beta"
     write_demo_database(alpha, DemoConfig(n_records=6, minutes=1))
@@ -68,7 +68,7 @@ def test_data_stage_keeps_each_records_database_and_folder(two_db):
 
 
 def test_a_record_name_in_two_folders_is_one_clear_error(tmp_path):
-    from tsad.demo_db import DemoConfig, write_demo_database
+    from tsad.data.demo_db import DemoConfig, write_demo_database
 
     for name in ("a", "b"):
         write_demo_database(tmp_path / name, DemoConfig(n_records=1, minutes=1))
@@ -116,7 +116,7 @@ def test_student_cv_over_two_databases_reports_each(two_db):
     for _, row in per_record[per_record["database"] == "beta"].iterrows():
         assert row["fs"] == own_rate[row["record"]] and row["n_ref"] > 50
     # --rescore keeps the fold's model and its training time, and scores again
-    from tsad.fileio import sha256_file
+    from tsad.core.fileio import sha256_file
 
     weights = sha256_file(root / "fold0" / "best.pth")
     (root / "fold0" / "records.csv").write_text("stale")
@@ -133,7 +133,7 @@ def test_student_cv_over_two_databases_reports_each(two_db):
 
 def test_train_pretrained_ships_a_run_folder_that_detect_loads_by_path(two_db, tmp_path):
     ws, alpha, beta, _ = two_db
-    from tsad.checkpoint import load_checkpoint
+    from tsad.core.checkpoint import load_checkpoint
 
     out = run_script(REPO / "Codes/Models/train_pretrained.py",
                      ["--workspace", str(ws.root), "--arch", "tcn", "--epochs", "1", "--batch-size", "16",
@@ -172,7 +172,8 @@ def test_train_pretrained_ships_a_run_folder_that_detect_loads_by_path(two_db, t
 
 
 def test_the_shipped_model_missing_is_one_clear_error(tmp_path, monkeypatch):
-    from tsad import paths, records
+    from tsad.core import paths
+    from tsad import records
 
     monkeypatch.setattr(paths, "PRETRAINED_DIR", tmp_path / "nowhere")
     with pytest.raises(records.DetectionError, match="shipped model's weights are missing"):
@@ -213,7 +214,7 @@ def test_detect_beats_api_equals_detect_py(two_db, tmp_path):
     import wfdb
 
     import tsad
-    from tsad import ec57
+    from tsad.scoring import ec57
 
     ws, alpha, beta, _ = two_db
     run = ws.root / "cv" / "both" / "fold0"
@@ -232,7 +233,7 @@ def test_detect_beats_api_equals_detect_py(two_db, tmp_path):
 
 
 def test_the_tsad_command_runs_the_scripts(two_db, tmp_path, capsys):
-    from tsad import command
+    from tsad.cli import command
 
     ws, alpha, beta, _ = two_db
     assert command.main(["--help"]) == 0 and "detect" in capsys.readouterr().out
@@ -277,7 +278,7 @@ def test_a_record_with_gaps_is_detected_outside_them_and_the_gaps_annotated(two_
         for start, end in (nan_gap, flat_gap):
             assert not ((beats >= start) & (beats < end)).any()
         assert len(beats) > 30
-        from tsad import ec57
+        from tsad.scoring import ec57
 
         assert np.array_equal(ec57.read_detections(out, "demo04", "tsad"), beats)   # '~' is no beat
 
@@ -287,8 +288,9 @@ def test_the_onnx_backend_finds_the_torch_backends_beats(two_db, tmp_path):
     run = ws.root / "cv" / "both" / "fold0"
     if not (run / "best.pth").is_file():
         pytest.skip("needs the fold model of test_student_cv_over_two_databases_reports_each")
-    from tsad import ec57, records
-    from tsad.onnx_backend import ONNX_FILE, export_onnx
+    from tsad.scoring import ec57
+    from tsad import records
+    from tsad.models.onnx import ONNX_FILE, export_onnx
 
     outs = {}
     for backend in ("torch", "onnx"):
@@ -304,6 +306,6 @@ def test_the_onnx_backend_finds_the_torch_backends_beats(two_db, tmp_path):
     stamp = (run / ONNX_FILE).stat().st_mtime_ns
     assert export_onnx(run).stat().st_mtime_ns == stamp
     with pytest.raises(records.DetectionError, match="students only"):
-        from tsad.onnx_backend import use_onnx
+        from tsad.models.onnx import use_onnx
 
         use_onnx(records.load_detector(ws, "gqrs"), run)

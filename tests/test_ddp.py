@@ -14,8 +14,8 @@ import pytest
 import torch
 from torch import nn
 
-from tsad import paths
-from tsad.checkpoint import load_checkpoint
+from tsad.core import paths
+from tsad.core.checkpoint import load_checkpoint
 
 N_TRAIN, N_VAL, BATCH, EPOCHS, LR = 16, 8, 4, 2, 0.05
 
@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(f"""
     import torch
     from torch import nn
     from torch.utils.data import Dataset
-    from tsad.train import TrainConfig, fit, init_distributed
+    from tsad.training.loop import TrainConfig, fit, init_distributed
 
     class Recording(Dataset):
         '''Appends every index it is asked for to a file of this process.'''

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, run_script
-from tsad import paths, records
+from tsad.core import paths
+from tsad import records
 
 STUDENT = REPO / "Codes/Models/student_train.py"
 DETECT = REPO / "Codes/Inference/detect.py"
@@ -155,7 +156,7 @@ def untrained_probs(model, series, **kwargs) -> np.ndarray:
 
 @pytest.fixture
 def demo_db(tmp_path):
-    from tsad.demo_db import DemoConfig, write_demo_database
+    from tsad.data.demo_db import DemoConfig, write_demo_database
 
     write_demo_database(tmp_path / "db", DemoConfig(n_records=1, minutes=1))
     return tmp_path / "db"
@@ -163,10 +164,10 @@ def demo_db(tmp_path):
 
 def test_an_undertrained_student_is_reported_from_training_to_scoring(split_workspace, demo_db, monkeypatch,
                                                                      capsys, tmp_path):
-    import tsad.student
+    import tsad.models.student
 
-    # every stage scores a student through the one loader (tsad.predictors), which calls this
-    monkeypatch.setattr(tsad.student, "student_probs", untrained_probs)
+    # every stage scores a student through the one loader (tsad.models.loader), which calls this
+    monkeypatch.setattr(tsad.models.student, "student_probs", untrained_probs)
     ws = split_workspace
     # the seed preset's 1000-step warm-up, one step of training
     run_script(STUDENT, ["--workspace", str(ws.root), "--epochs", "1", "--limit-train", "8",
@@ -239,7 +240,7 @@ def test_the_balanced_threshold_keeps_a_rare_class_the_pooled_f1_trades_away():
     """Two thresholds: the lower finds all 40 V beats and 980 of 1,000 N beats with 30 false beats;
     the higher finds no V beat, all N beats and no false beat. The pooled F1 prefers the higher
     (more beats overall), the class-balanced F1 the lower."""
-    from tsad.ecg import BALANCED_CLASSES
+    from tsad.data.ecg import BALANCED_CLASSES
     from tsad.records import MIN_CLASS_BEATS, balanced_f1, choose_threshold, pooled_f1
 
     grid = [0.2, 0.6]

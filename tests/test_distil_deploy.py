@@ -1,4 +1,4 @@
-"""Distil to deploy: the ensemble teacher (tsad.teachers.ensemble), distilling the fast students from
+"""Distil to deploy: the ensemble teacher (tsad.models.teachers.ensemble), distilling the fast students from
 it, and cross-validation with each fold's own teacher (student_cv.py --fold-teacher)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from tsad import records
-from tsad.checkpoint import save_checkpoint, trainable_state_dict
-from tsad.paths import Workspace
-from tsad.student import build_student, student_config
+from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
+from tsad.core.paths import Workspace
+from tsad.models.student import build_student, student_config
 
 from conftest import REPO, run_script
 
@@ -39,7 +39,7 @@ def _save_student(run: Path, arch: str, seed: int) -> None:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """Four one-minute synthetic records, their windows and plots, split record-wise."""
-    from tsad.demo_db import DemoConfig, write_demo_database
+    from tsad.data.demo_db import DemoConfig, write_demo_database
 
     root = tmp_path_factory.mktemp("kd")
     raw = root / "raw"

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from kd_helpers import StandInTeacher, logits_for_id, write_teacher_checkpoint
-from tsad.distill import cache_paths, cached_teacher_logits, kd_loss, teacher_hash
-from tsad.splits import load_split
-from tsad.student import RNNAnomalyDetector, StudentConfig
-from tsad.student_runs import train_run
-from tsad.train import TrainConfig
+from tsad.training.distill import cache_paths, cached_teacher_logits, kd_loss, teacher_hash
+from tsad.data.splits import load_split
+from tsad.models.student import RNNAnomalyDetector, StudentConfig
+from tsad.training.students import train_run
+from tsad.training.loop import TrainConfig
 
 
 # s = [0, 2], y = [1, 0], t = [2, -2], T = 2, written out by hand:

@@ -14,12 +14,12 @@ import torch.nn.functional as F
 
 from kd_helpers import train_tiny_teacher
 from test_student_scripts import QUICK, _script
-from tsad import paths
-from tsad.checkpoint import load_checkpoint
-from tsad.distill import cache_paths, kd_loss
-from tsad.splits import load_split
-from tsad.student import load_student
-from tsad.teacher import teacher_logits
+from tsad.core import paths
+from tsad.core.checkpoint import load_checkpoint
+from tsad.training.distill import cache_paths, kd_loss
+from tsad.data.splits import load_split
+from tsad.models.student import load_student
+from tsad.models.vlm.teacher import teacher_logits
 
 N_TRAIN, N_VAL = 8, 4
 

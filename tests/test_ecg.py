@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import wfdb
 
-from tsad import ecg
-from tsad.demo_db import DemoConfig, write_demo_database
+from tsad.data import ecg
+from tsad.data.demo_db import DemoConfig, write_demo_database
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_resample_series_length():
 
 
 def test_aami_classes_are_one_table_of_beat_symbols():
-    from tsad import ecg
+    from tsad.data import ecg
 
     members = [s for symbols in ecg.AAMI_CLASSES.values() for s in symbols]
     assert len(members) == len(set(members)) and set(members) <= ecg.BEAT_SYMBOLS   # one class a beat

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from tsad.checkpoint import load_checkpoint, save_checkpoint
-from tsad.split_stage import load_generated
-from tsad.paths import Workspace
+from tsad.core.checkpoint import load_checkpoint, save_checkpoint
+from tsad.data.split import load_generated
+from tsad.core.paths import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATE = REPO / "Codes/Dataset/data_generate.py"

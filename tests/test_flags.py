@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsad import paths
-from tsad.fileio import sha256_file
-from tsad.outputs import load_outputs, save_outputs
-from tsad.paths import Workspace
+from tsad.core import paths
+from tsad.core.fileio import sha256_file
+from tsad.scoring.outputs import load_outputs, save_outputs
+from tsad.core.paths import Workspace
 
 CODES = paths.REPO_ROOT / "Codes"
 GENERATE = CODES / "Dataset/data_generate.py"
@@ -138,7 +138,7 @@ PIPELINE = CODES / "run_pipeline.py"
 @pytest.fixture
 def dispatched(monkeypatch):
     """Records the steps run_pipeline would run instead of running them."""
-    from tsad import pipeline
+    from tsad.experiments import pipeline
 
     ran = []
     monkeypatch.setattr(pipeline.Step, "run", lambda step: ran.append(step))
@@ -165,7 +165,7 @@ def test_pipeline_input_dir_records_and_the_seed_schedule(tmp_path, dispatched):
 
 
 def test_pipeline_stages_epochs_and_schedule(tmp_path, dispatched):
-    from tsad.pipeline import SCHEDULES
+    from tsad.experiments.pipeline import SCHEDULES
 
     run_main(PIPELINE, ["--workspace", tmp_path / "ws", "--stages", "student", "kd", "--epochs", "4",
                         "--schedule", "short"])
@@ -223,7 +223,7 @@ def test_plot_inference_threshold_and_tolerance(tmp_path, flags, msp, msr):
 
 def test_plot_inference_no_xqrs_leaves_out_the_baseline(split_workspace):
     ws = split_workspace
-    from tsad.splits import load_split
+    from tsad.data.splits import load_split
 
     test = load_split(ws, "test", check_images=False)
     save_outputs(ws.run_dir("LSTM_train"), "LSTM_train", test.labels, test.labels, test.series, test.ids)

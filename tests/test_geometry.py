@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from tsad import paths
-from tsad.data import DATA_MANIFEST
-from tsad.geometry import GeometryError, WindowGeometry, load_workspace_geometry
-from tsad.student_runs import infer_run, train_run
-from tsad.teacher import DEFAULT_PROMPT, TeacherSettings, prompt_for
-from tsad.train import TrainConfig
+from tsad.core import paths
+from tsad.data.generate import DATA_MANIFEST
+from tsad.core.geometry import GeometryError, WindowGeometry, load_workspace_geometry
+from tsad.training.students import infer_run, train_run
+from tsad.models.vlm.teacher import DEFAULT_PROMPT, TeacherSettings, prompt_for
+from tsad.training.loop import TrainConfig
 
 GENERATE = REPO / "Codes/Dataset/data_generate.py"
 

@@ -1,6 +1,6 @@
 """The Streamlit app, page by page, with streamlit's AppTest on a workspace made by a tiny run:
 the synthetic split, fabricated inference outputs for three models, loss files, a results table
-scored by tsad.metrics, and a real student checkpoint trained for one epoch (for "run live")."""
+scored by tsad.scoring.metrics, and a real student checkpoint trained for one epoch (for "run live")."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, make_split_workspace
-from tsad.fileio import save_json
-from tsad.outputs import save_outputs
-from tsad.paths import METADATA, TRAIN_LOSSES, VAL_LOSSES, Workspace
-from tsad.splits import load_split
-from tsad.stages import all_runs, display_label, find_run, next_stage, pipeline_stages, window_times
+from tsad.core.fileio import save_json
+from tsad.scoring.outputs import save_outputs
+from tsad.core.paths import METADATA, TRAIN_LOSSES, VAL_LOSSES, Workspace
+from tsad.data.splits import load_split
+from tsad.app.stages import all_runs, display_label, find_run, next_stage, pipeline_stages, window_times
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
@@ -37,17 +37,17 @@ def fabricated_probs(labels: np.ndarray, seed: int) -> np.ndarray:
 
 
 def write_results(ws: Workspace) -> None:
-    from tsad.evaluate import evaluate_workspace, write_results as write
-    from tsad.metrics import DEFAULT_TOLERANCE
+    from tsad.experiments.evaluate import evaluate_workspace, write_results as write
+    from tsad.scoring.metrics import DEFAULT_TOLERANCE
 
     write(ws, evaluate_workspace(ws, with_xqrs=False, progress=False), None, DEFAULT_TOLERANCE)
 
 
 def train_student(ws: Workspace) -> None:
     """One epoch of a narrow student: the checkpoint carries its config, so the app loads it as is."""
-    from tsad.student import StudentConfig
-    from tsad.student_runs import train_run
-    from tsad.train import TrainConfig
+    from tsad.models.student import StudentConfig
+    from tsad.training.students import train_run
+    from tsad.training.loop import TrainConfig
 
     train_run(ws, TrainConfig(epochs=1, batch_size=8, warmup_steps=1, device="cpu"),
               model_config=StudentConfig(hidden_size=16, num_layers=1))
@@ -216,8 +216,8 @@ def test_teacher_page_scores_the_chosen_window(tiny_ws, monkeypatch):
 def test_teacher_page_runs_the_tiny_teacher_live(tiny_ws, monkeypatch):
     from PIL import Image
 
-    from tsad.metrics import window_thresholds
-    from tsad.teacher import load_teacher, predict_images
+    from tsad.scoring.metrics import window_thresholds
+    from tsad.models.vlm.teacher import load_teacher, predict_images
 
     stages = {s.name: s.done for s in pipeline_stages(tiny_ws)}
     assert stages["vlm_1"] and not stages["vlm_1_infer"]
@@ -246,7 +246,7 @@ def test_window_by_record_and_time(tiny_ws, monkeypatch):
 
 
 def test_student_page_runs_the_checkpoint_live(tiny_ws, monkeypatch):
-    from tsad.student import load_student, student_probs
+    from tsad.models.student import load_student, student_probs
 
     at = app_on(tiny_ws, monkeypatch, "pages/2_Student.py")
     at.selectbox(key="_tsad_window").set_value(33).run()
@@ -258,7 +258,7 @@ def test_student_page_runs_the_checkpoint_live(tiny_ws, monkeypatch):
     test = load_split(tiny_ws, "test", check_images=False)
     row = list(test.ids).index(33)
     probs = student_probs(load_student(tiny_ws.run_dir("LSTM_train"), "cpu"), test.series[row:row + 1])[0]
-    from tsad.metrics import window_thresholds
+    from tsad.scoring.metrics import window_thresholds
     thresholds = [m.value for m in at.metric if m.label.startswith("Threshold")]
     assert thresholds[-1] == f"{window_thresholds(probs)[0]:.3f}"
 
@@ -402,7 +402,7 @@ def shipped_model(tiny_ws, monkeypatch, tmp_path) -> Path:
     """A stand-in for pretrained/: the tiny workspace's student run, shipped in tmp_path."""
     import shutil
 
-    from tsad import paths
+    from tsad.core import paths
 
     folder = tmp_path / "pretrained" / paths.PRETRAINED_MODELS["pretrained"]
     folder.mkdir(parents=True)
@@ -440,7 +440,7 @@ def test_live_page_example_record_with_one_click(tiny_ws, monkeypatch, tmp_path)
 
 
 def test_live_page_without_a_student_names_the_training(split_workspace, monkeypatch, tmp_path):
-    from tsad import paths
+    from tsad.core import paths
 
     monkeypatch.setattr(paths, "PRETRAINED_DIR", tmp_path / "no_shipped_model")
     files, _, _ = wfdb_upload(tmp_path, annotations=False)

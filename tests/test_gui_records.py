@@ -2,7 +2,7 @@
 scripts: a two-record demo database (1 minute each), detect.py --run xqrs and evaluate_records.py
 into the workspace, detect.py --run gqrs on a copy whose second record has no .atr (so the page
 scores on the fly), and broken copies for the error messages. Expected counts are worked out here
-from the annotation files, without tsad.ec57."""
+from the annotation files, without tsad.scoring.ec57."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def make_detection_setup(root: Path, ws: Path | None = None) -> dict[str, Path]:
     """The demo records in ``root``, and in the workspace (default ``root/ws``) detections/xqrs
     (scored) and detections/gqrs, whose demo01 has no reference annotations (not scored). Built
     once per root."""
-    from tsad.demo_db import DemoConfig, write_demo_database
+    from tsad.data.demo_db import DemoConfig, write_demo_database
 
     db, no_atr, ws = root / "db", root / "db_no_atr", ws or root / "ws"
     write_demo_database(db, DemoConfig(n_records=2, minutes=1))
@@ -234,21 +234,21 @@ def test_a_folder_that_is_not_a_detection_folder(setup, monkeypatch, tmp_path):
 
 
 def test_a_folder_without_the_record_and_the_saved_probability(setup, tmp_path):
-    from tsad import records_app
+    from tsad.app import records_page
     from tsad.records import DetectionError
 
-    folder = records_app.read_folder(setup["xqrs"])
+    folder = records_page.read_folder(setup["xqrs"])
     with pytest.raises(DetectionError, match="no detections of record demo07"):
-        records_app.load_record_view(folder, "demo07")
+        records_page.load_record_view(folder, "demo07")
     copy = tmp_path / "with_probs"
     shutil.copytree(setup["xqrs"], copy)
     prob = np.linspace(0, 1, 60 * 64, dtype=np.float16)        # a model at 64 Hz over the minute
     np.save(copy / "demo00_probs.npy", prob)
-    view = records_app.load_record_view(records_app.read_folder(copy), "demo00")
+    view = records_page.load_record_view(records_page.read_folder(copy), "demo00")
     assert view.prob_fs == 64 and len(view.prob) == len(prob)
     (copy / "demo00_probs.npy").write_bytes(b"not numpy")
     with pytest.raises(DetectionError, match="demo00_probs.npy: unreadable"):
-        records_app.load_record_view(records_app.read_folder(copy), "demo00")
+        records_page.load_record_view(records_page.read_folder(copy), "demo00")
 
 
 def test_missed_beats_show_their_class_and_the_next_miss_of_a_class(setup, monkeypatch, tmp_path):
@@ -256,7 +256,7 @@ def test_missed_beats_show_their_class_and_the_next_miss_of_a_class(setup, monke
     beat: those beats are the record's misses, with the classes read here from the .atr."""
     import wfdb
 
-    from tsad import records_app
+    from tsad.app import records_page
 
     ann = wfdb.rdann(str(setup["db"] / "demo00"), "atr")
     symbol_at = {int(s): sym for s, sym in zip(ann.sample, ann.symbol) if sym in DEMO_BEAT_SYMBOLS}
@@ -272,7 +272,7 @@ def test_missed_beats_show_their_class_and_the_next_miss_of_a_class(setup, monke
     wfdb.wrann("demo00", "tsad", kept, symbol=["N"] * len(kept), fs=FS, write_dir=str(folder))
     assert len(v_beats) >= 2
 
-    view = records_app.load_record_view(records_app.read_folder(folder), "demo00")
+    view = records_page.load_record_view(records_page.read_folder(folder), "demo00")
     missed = view.missed_beats()
     assert missed["sample"].tolist() == dropped.tolist()
     assert missed["symbol"].tolist() == [symbol_at[s] for s in dropped]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from tsad import kd_study
-from tsad.fileio import save_text
-from tsad.paths import REPO_ROOT, Workspace
+from tsad.experiments import kd_study
+from tsad.core.fileio import save_text
+from tsad.core.paths import REPO_ROOT, Workspace
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 PAGE = REPO_ROOT / "Codes" / "GUI" / "pages" / "6_Study.py"

@@ -11,10 +11,10 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from tsad import kd_study
-from tsad.checkpoint import load_checkpoint
-from tsad.folds import assign_record_parts
-from tsad.paths import REPO_ROOT, TEACHER_CHECKPOINT, Workspace
+from tsad.experiments import kd_study
+from tsad.core.checkpoint import load_checkpoint
+from tsad.data.folds import assign_record_parts
+from tsad.core.paths import REPO_ROOT, TEACHER_CHECKPOINT, Workspace
 from conftest import run_script
 
 SCRIPT = REPO_ROOT / "Codes/Models/kd_study.py"
@@ -24,7 +24,7 @@ GRID = ["--name", "tiny", "--teachers", "context", "--lams", "0", "1", "--folds"
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    from tsad.demo_db import DemoConfig, write_demo_database
+    from tsad.data.demo_db import DemoConfig, write_demo_database
 
     root = tmp_path_factory.mktemp("study")
     write_demo_database(root / "raw", DemoConfig(n_records=4, minutes=1))
@@ -59,7 +59,7 @@ def test_table_summary_and_figure(study):
 
 def test_teachers_see_only_their_folds_training_records(study):
     ws, _, _ = study
-    from tsad.crossval import load_cv_data
+    from tsad.experiments.crossval import load_cv_data
 
     data = load_cv_data(ws)
     for fold in range(2):

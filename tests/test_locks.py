@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tsad.errors import run_cli
-from tsad import data, locks, split_stage
-from tsad.fileio import current_umask
-from tsad.paths import Workspace, plot_name
+from tsad.core.errors import run_cli
+from tsad.data import generate
+from tsad.core import locks
+from tsad.data import split
+from tsad.core.fileio import current_umask
+from tsad.core.paths import Workspace, plot_name
 
 from kd_helpers import StandInTeacher, logits_for_id, write_teacher_checkpoint
 
@@ -51,7 +53,7 @@ def start_script(path: Path, argv: list[str]) -> subprocess.Popen:
 def start_holder(lock: Path, what: str, seconds: float = 60,
                  then_touch: Path | None = None) -> subprocess.Popen:
     """Another process that holds ``lock`` for ``seconds`` (returns once it holds it)."""
-    code = (f"import pathlib, time; from tsad.locks import hold\n"
+    code = (f"import pathlib, time; from tsad.core.locks import hold\n"
             f"with hold({str(lock)!r}, {what!r}, wait=False):\n"
             f"    print('held', flush=True); time.sleep({seconds})\n"
             + (f"    pathlib.Path({str(then_touch)!r}).touch()\n" if then_touch else ""))
@@ -64,14 +66,14 @@ def start_holder(lock: Path, what: str, seconds: float = 60,
 def assert_consistent(ws: Workspace) -> int:
     """One data stage's complete outputs: every id has its image and no image lacks an id, the
     labels, segments and windows.csv agree, and no temporary folder is left. Returns the count."""
-    ids, labels, series, windows = split_stage.load_generated(ws)  # checks counts, ids and images
+    ids, labels, series, windows = split.load_generated(ws)  # checks counts, ids and images
     assert sorted(p.name for p in ws.plots_ecg.iterdir()) == sorted(plot_name(i) for i in ids)
     assert len(labels) == len(series) == len(windows) == len(ids)
-    manifest = json.loads((ws.root / data.DATA_MANIFEST).read_text())
+    manifest = json.loads((ws.root / generate.DATA_MANIFEST).read_text())
     assert manifest["summary"]["n_windows"] == len(ids)
     assert sorted(set(windows["record"])) == manifest["summary"]["records"]
     assert not list(ws.root.glob(".Plots_ECG.*")), "a temporary folder was left behind"
-    assert not (ws.root / data.DATA_INCOMPLETE).exists()
+    assert not (ws.root / generate.DATA_INCOMPLETE).exists()
     return len(ids)
 
 
@@ -112,7 +114,7 @@ def test_the_lock_of_a_killed_holder_is_free_and_its_stale_record_cleared(tmp_pa
 
 
 def test_wait_waits_for_the_holder_and_the_script_start_sets_the_policy(tmp_path):
-    from tsad.common import make_parser
+    from tsad.core.common import make_parser
 
     assert run_cli(lambda argv: make_parser("x").parse_args(argv).wait, ["--wait"]) and locks.wait_default()
     assert not run_cli(lambda argv: make_parser("x").parse_args(argv).wait, []) and not locks.wait_default()
@@ -130,14 +132,14 @@ def test_wait_waits_for_the_holder_and_the_script_start_sets_the_policy(tmp_path
 
 def _generate_pausing_in_render(argv, holding, resume):
     """A data stage that, once inside its lock, waits for the test before it renders."""
-    render_all = data.render_all
+    render_all = generate.render_all
 
     def paused(*args, **kwargs):
         holding.set()
         resume.wait(DEADLINE_S)
         return render_all(*args, **kwargs)
 
-    data.render_all = paused
+    generate.render_all = paused
     generate_main(argv)
 
 
@@ -184,15 +186,15 @@ def _generate_stopping_in_swap(argv, exchange: bool, in_swap):
     """A data stage that stops forever half-way through swapping in Plots_ECG (exchange: after
     the atomic exchange, before the old folder is removed; else after renaming the old aside)."""
     if exchange:
-        real = data.exchange_paths
+        real = generate.exchange_paths
 
         def stop_after(a, b):
             assert real(a, b)
             in_swap.set()
             time.sleep(DEADLINE_S)
-        data.exchange_paths = stop_after
+        generate.exchange_paths = stop_after
     else:
-        data.exchange_paths = lambda a, b: False
+        generate.exchange_paths = lambda a, b: False
         real_replace = os.replace
 
         def replace(src, dst):
@@ -200,7 +202,7 @@ def _generate_stopping_in_swap(argv, exchange: bool, in_swap):
             if ".tmp-" in Path(dst).name:  # the old folder has just gone aside
                 in_swap.set()
                 time.sleep(DEADLINE_S)
-        data.os.replace = replace
+        generate.os.replace = replace
     generate_main(argv)
 
 
@@ -224,7 +226,7 @@ def test_kill_during_the_swap_then_a_rerun_leaves_a_consistent_workspace(tmp_pat
     else:  # off Linux's exchange, a reader meanwhile finds no folder, never a partial one
         assert not ws.plots_ecg.exists()
     with pytest.raises(ValueError, match="the last data stage stopped while replacing its outputs"):
-        split_stage.load_generated(ws)  # new images beside old labels never pass for a whole set
+        split.load_generated(ws)  # new images beside old labels never pass for a whole set
 
     generate_main(generate_argv(ws, 3))  # the lock was freed by the kill: no --wait needed
     assert assert_consistent(ws) == 3 * 15 != before
@@ -240,11 +242,11 @@ def test_a_temporary_of_a_live_process_is_never_removed(tmp_path):
                               text=True, check=True).stdout.strip()
         left = tmp_path / f".Plots_ECG.tmp-{dead}-xyz"
         left.mkdir()
-        mine = data.fresh_tmp_dir(final)
+        mine = generate.fresh_tmp_dir(final)
         assert theirs.is_dir() and not left.exists() and mine.is_dir() and mine != theirs
         assert mine.stat().st_mode & 0o777 == 0o777 & ~current_umask(), "a folder's usual permissions, not 0700"
         (mine / "a.png").write_bytes(b"x")
-        data.swap_in(mine, final)
+        generate.swap_in(mine, final)
         assert sorted(p.name for p in final.iterdir()) == ["a.png"] and theirs.is_dir()
     finally:
         sleeper.kill()
@@ -270,8 +272,8 @@ class MarkedTeacher(StandInTeacher):
 
 
 def _kd_run(root: str, lam: float, marker: str, start) -> None:
-    from tsad.student_runs import train_run
-    from tsad.train import TrainConfig
+    from tsad.training.students import train_run
+    from tsad.training.loop import TrainConfig
 
     start.wait(DEADLINE_S)
     train_run(Workspace(Path(root)), TrainConfig(epochs=1, batch_size=8, device="cpu"), lam=lam,
@@ -294,7 +296,7 @@ def test_four_kd_runs_started_together_run_the_teacher_once(split_workspace, tmp
     passes = [line.split() for line in marker.read_text().splitlines()]
     assert sorted(split for _, split, _ in passes) == ["train", "val"], passes  # each split once
     assert {int(n) for _, split, n in passes if split == "train"} == {24}
-    from tsad.distill import cache_paths, teacher_hash
+    from tsad.training.distill import cache_paths, teacher_hash
     logits, ids = (np.load(p) for p in cache_paths(ws, "vlm_1", teacher_hash(ws, "vlm_1"), "train"))
     assert np.array_equal(np.sort(ids), np.arange(24))
     assert np.allclose(logits, np.stack([logits_for_id(i) for i in ids]))
@@ -304,8 +306,8 @@ def test_four_kd_runs_started_together_run_the_teacher_once(split_workspace, tmp
 
 
 def test_a_run_folder_has_one_writer(split_workspace):
-    from tsad.student_runs import train_run
-    from tsad.train import TrainConfig
+    from tsad.training.students import train_run
+    from tsad.training.loop import TrainConfig
 
     ws = split_workspace
     lock = locks.lock_path(ws.root, "run-LSTM_train")
@@ -324,7 +326,7 @@ def test_a_run_folder_has_one_writer(split_workspace):
 def test_a_parser_inside_the_process_keeps_the_users_wait(tmp_path):
     """kd_study.py parses every student run's flags in its process: a user's --wait must survive
     them (it used to be reset by each parse, and the run stopped on a busy folder)."""
-    from tsad.kd_study import Grid, _student_args
+    from tsad.experiments.kd_study import Grid, _student_args
 
     def study(argv):
         args = _student_args(Grid(), seed=0, device="cpu")   # parses a student run's flags, no --wait

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tsad.losses import gaussian_kernel, smooth_labels, teacher_loss
+from tsad.models.vlm.losses import gaussian_kernel, smooth_labels, teacher_loss
 
 
 def np_smooth(y):

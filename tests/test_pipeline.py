@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsad import paths
-from tsad.checkpoint import load_checkpoint
-from tsad.paths import Workspace
+from tsad.core import paths
+from tsad.core.checkpoint import load_checkpoint
+from tsad.core.paths import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 PIPELINE = REPO / "Codes/run_pipeline.py"
@@ -44,7 +44,7 @@ def test_quick_pipeline_runs_every_stage(quick_ws):
     assert sorted(table["model"]) == sorted(MODELS)
     # every model scored all 3 test windows: its AUC-PR is scikit-learn's average precision of its outputs
     from sklearn.metrics import average_precision_score
-    from tsad.outputs import load_outputs
+    from tsad.scoring.outputs import load_outputs
 
     for run in MODELS[:-1]:
         out = load_outputs(ws.run_dir(run), run)

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsad import metrics
-from tsad.evaluate import evaluate_workspace, find_scored_runs, to_markdown
-from tsad.outputs import save_outputs
-from tsad.splits import load_split
+from tsad.scoring import metrics
+from tsad.experiments.evaluate import evaluate_workspace, find_scored_runs, to_markdown
+from tsad.scoring.outputs import save_outputs
+from tsad.data.splits import load_split
 
 SCRIPT = Path(__file__).resolve().parents[1] / "Codes" / "Inference" / "plot_inference.py"
 
@@ -96,7 +96,7 @@ def test_no_output_names_the_stages(split_workspace):
 
 
 def test_threshold_flag_and_without_split(tmp_path):
-    from tsad.paths import Workspace
+    from tsad.core.paths import Workspace
 
     ws = Workspace(tmp_path / "ws")
     labels = np.zeros((3, 256), np.float32)
@@ -122,7 +122,7 @@ def test_partial_outputs_are_reported_not_scored(split_workspace):
 
 
 def test_plot_window_for_the_gui(tmp_path):
-    from tsad import plots
+    from tsad.scoring import plots
 
     labels = np.zeros(256)
     labels[[40, 140]] = 1

@@ -1,4 +1,4 @@
-"""The one model loader (tsad.predictors): every kind of checkpoint becomes a Predictor, detect.py
+"""The one model loader (tsad.models.loader): every kind of checkpoint becomes a Predictor, detect.py
 runs the teachers trained here on whole records, and a new kind registered in the table runs
 through detect.py with no other file touched."""
 
@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tsad import predictors, records, teachers
-from tsad.checkpoint import save_checkpoint, trainable_state_dict
-from tsad.geometry import WindowGeometry, checkpoint_geometry
-from tsad.paths import TEACHER_CHECKPOINT, Workspace
-from tsad.predictor import Predictor
+from tsad.models import loader
+from tsad import records
+from tsad.models import teachers
+from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
+from tsad.core.geometry import WindowGeometry, checkpoint_geometry
+from tsad.core.paths import TEACHER_CHECKPOINT, Workspace
+from tsad.models.predictor import Predictor
 from conftest import run_script
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,7 +27,7 @@ DETECT = REPO / "Codes/Inference/detect.py"
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory):
     """One 1-minute synthetic record."""
-    from tsad.demo_db import DemoConfig, write_demo_database
+    from tsad.data.demo_db import DemoConfig, write_demo_database
 
     folder = tmp_path_factory.mktemp("predictors") / "raw"
     write_demo_database(folder, DemoConfig(n_records=1, minutes=1))
@@ -60,7 +62,7 @@ def test_teachers_trained_here_detect_whole_records(kind, raw, tmp_path):
 
 
 def test_context_stretch_is_the_record_around_each_window():
-    from tsad.teachers.context import stretch
+    from tsad.models.teachers.context import stretch
 
     signal = np.arange(20, dtype=np.float32).reshape(10, 2)
     out = stretch(signal, np.array([0, 4, 6]), length=4, context=1)
@@ -73,13 +75,13 @@ def test_context_stretch_is_the_record_around_each_window():
 
 def test_picture_teacher_sees_the_saved_plots_pixels(tmp_path):
     """Rendering on the fly (detection, the app) gives the teacher the pixels of the saved PNG."""
-    from tsad.render import render_to_png, render_window
+    from tsad.data.render import render_to_png, render_window
 
     ws = Workspace(tmp_path / "ws")
     run_dir = _save_teacher(ws, "picture")
     window = np.sin(np.linspace(0, 20, 512)).reshape(256, 2).astype(np.float32)
     render_to_png(window, tmp_path / "w.png")
-    predictor = predictors.load(run_dir, device="cpu")
+    predictor = loader.load(run_dir, device="cpu")
     from_png = 1 / (1 + np.exp(-teachers.logits(run_dir, [tmp_path / "w.png"], device="cpu")))
     np.testing.assert_allclose(predictor.window_probs(window[None]), from_png, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(predictor.image_probs([render_window(window)]), from_png, rtol=1e-5, atol=1e-6)
@@ -91,7 +93,7 @@ def test_the_loader_refuses_what_is_not_a_model(tmp_path):
     with pytest.raises(records.DetectionError, match="best.pth: checkpoint of a 'nothing_known' model"):
         records.load_detector(ws, "odd")
     with pytest.raises(records.DetectionError, match="no trained model"):
-        predictors.load("empty", ws)
+        loader.load("empty", ws)
 
 
 # ---- a new model kind: one entry of the table ----------------------------------------------------
@@ -113,11 +115,11 @@ def _stand_in(run_dir: Path, state: dict, device: str, batch_size: int) -> Predi
 
 @pytest.fixture
 def stand_in_kind():
-    predictors.register_model("stand_in", predictors.ModelLoader("stand_in.pth", _stand_in, "a stand-in",
+    loader.register_model("stand_in", loader.ModelLoader("stand_in.pth", _stand_in, "a stand-in",
                                                                  logits=lambda run_dir, paths, **kw:
                                                                  np.zeros((len(paths), 256), np.float32)))
     yield
-    predictors.unregister_model("stand_in")
+    loader.unregister_model("stand_in")
 
 
 def test_a_model_kind_registered_in_the_table_runs_through_detect_py(stand_in_kind, raw, tmp_path):
@@ -132,5 +134,5 @@ def test_a_model_kind_registered_in_the_table_runs_through_detect_py(stand_in_ki
     assert meta["kind"] == "stand_in" and meta["description"] == "stand-in model" and meta["scale"] == 2
     assert result["records"][0]["beats"] > 30 and (out / "demo00.tsad").is_file()
     # a checkpoint given by its path loads alike, and the kind's logits serve distillation
-    assert predictors.load(ws.run_dir("mine") / "stand_in.pth").kind == "stand_in"
-    assert predictors.run_logits(ws.run_dir("mine"), ["a.png", "b.png"]).shape == (2, 256)
+    assert loader.load(ws.run_dir("mine") / "stand_in.pth").kind == "stand_in"
+    assert loader.run_logits(ws.run_dir("mine"), ["a.png", "b.png"]).shape == (2, 256)

@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsad import ec57, ecg, records
-from tsad.folds import assign_record_parts, record_folds
-from tsad.paths import Workspace
+from tsad.scoring import ec57
+from tsad.data import ecg
+from tsad import records
+from tsad.data.folds import assign_record_parts, record_folds
+from tsad.core.paths import Workspace
 from conftest import run_script
 
 REPO = Path(__file__).resolve().parents[1]
@@ -163,7 +165,7 @@ def test_matching_agrees_with_wfdb_compare_annotations(svdb_dir):
 @pytest.fixture(scope="module")
 def demo_record(tmp_path_factory):
     """One 2-minute synthetic record (N, S and V beats)."""
-    from tsad.demo_db import DemoConfig, write_demo_database
+    from tsad.data.demo_db import DemoConfig, write_demo_database
 
     raw = tmp_path_factory.mktemp("classical") / "raw"
     write_demo_database(raw, DemoConfig(n_records=1, minutes=2))
@@ -207,7 +209,7 @@ def test_classical_detector_errors_name_the_problem(demo_record, monkeypatch):
 def test_student_cv_accepts_every_classical_detector():
     import runpy
 
-    from tsad.student_runs import parse_train_args
+    from tsad.training.students import parse_train_args
 
     add_cv_args = runpy.run_path(str(STUDENT_CV), run_name="not_main")["add_cv_args"]
     for name in records.CLASSICAL_DETECTORS:
@@ -260,7 +262,7 @@ def test_assign_record_parts_errors_name_the_problem(kwargs, message):
 def demo(tmp_path_factory):
     """Five 2-minute synthetic records, their windows, and a cnn_bilstm student trained briefly on
     records demo02..demo04 (demo00 and demo01 are the test patients)."""
-    from tsad.demo_db import DemoConfig, write_demo_database
+    from tsad.data.demo_db import DemoConfig, write_demo_database
 
     root = tmp_path_factory.mktemp("records")
     raw = root / "raw"

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from conftest import REPO, make_split_workspace
-from tsad import registry
-from tsad.evaluate import evaluate_workspace
-from tsad.paths import Workspace
-from tsad.pipeline import plan
-from tsad.stages import display_label, pipeline_stages
+from tsad.training import grid
+from tsad.experiments.evaluate import evaluate_workspace
+from tsad.core.paths import Workspace
+from tsad.experiments.pipeline import plan
+from tsad.app.stages import display_label, pipeline_stages
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
@@ -20,38 +20,38 @@ EXTRA_STEPS = (EXTRA_TEACHER, f"{EXTRA_TEACHER}_infer", EXTRA_STUDENT, f"{EXTRA_
 
 
 def test_the_standard_grid_is_the_seeds():
-    names = [r.name for r in registry.runs()]
+    names = [r.name for r in grid.runs()]
     assert names == ["vlm_0.5", "vlm_1", "LSTM_train", "KD_train_0.5_vlm_0.5", "KD_train_1_vlm_0.5",
                      "KD_train_0.5_vlm_1", "KD_train_1_vlm_1"]
-    assert registry.get("vlm_1").train_script == "Models/vlm_train_1.py"
-    assert registry.get("KD_train_1_vlm_0.5").train_args == ("--lam", "1", "--teacher", "vlm_0.5")
-    assert registry.get("KD_train_1_vlm_0.5").depends_on == ("vlm_0.5",)
-    assert registry.get("LSTM_train").arch == registry.DEFAULT_ARCH
+    assert grid.get("vlm_1").train_script == "Models/vlm_train_1.py"
+    assert grid.get("KD_train_1_vlm_0.5").train_args == ("--lam", "1", "--teacher", "vlm_0.5")
+    assert grid.get("KD_train_1_vlm_0.5").depends_on == ("vlm_0.5",)
+    assert grid.get("LSTM_train").arch == grid.DEFAULT_ARCH
     with pytest.raises(KeyError, match="not a run of the grid"):
-        registry.get("vlm_7")
+        grid.get("vlm_7")
     with pytest.raises(ValueError, match="already registered"):
-        registry.register(registry.teacher_run(0.5))
+        grid.register(grid.teacher_run(0.5))
 
 
 def test_each_per_run_script_finds_its_run():
-    assert registry.run_of_script(REPO / "Codes/Models/vlm_train_0.5.py").name == "vlm_0.5"
-    assert registry.run_of_script(REPO / "Codes/Inference/vlm/vlm_1_infer.py", "infer").name == "vlm_1"
+    assert grid.run_of_script(REPO / "Codes/Models/vlm_train_0.5.py").name == "vlm_0.5"
+    assert grid.run_of_script(REPO / "Codes/Inference/vlm/vlm_1_infer.py", "infer").name == "vlm_1"
 
 
 def test_another_architecture_is_a_name():
-    run = registry.student_run(0.5, "vlm_1", arch="tcn")
+    run = grid.student_run(0.5, "vlm_1", arch="tcn")
     assert run.name == "KD_train_0.5_vlm_1_tcn" and run.train_args[-2:] == ("--arch", "tcn")
-    assert registry.student_run(arch="tcn").name == "tcn_train"
-    assert set(registry.student_architectures()) >= {"bilstm", "tcn"}
+    assert grid.student_run(arch="tcn").name == "tcn_train"
+    assert set(grid.student_architectures()) >= {"bilstm", "tcn"}
 
 
 @pytest.fixture(scope="module")
 def extra_runs():
-    registry.register(registry.teacher_run(0.25))
-    registry.register(registry.student_run(0.25, EXTRA_TEACHER))
+    grid.register(grid.teacher_run(0.25))
+    grid.register(grid.student_run(0.25, EXTRA_TEACHER))
     yield
-    registry.unregister(EXTRA_STUDENT)
-    registry.unregister(EXTRA_TEACHER)
+    grid.unregister(EXTRA_STUDENT)
+    grid.unregister(EXTRA_TEACHER)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def extra_ws(extra_runs, tmp_path_factory) -> Workspace:
 
 def test_an_added_run_is_planned_with_its_command(extra_runs, tmp_path):
     steps = {s.name: s for s in plan(Workspace(tmp_path), schedule="quick")}
-    assert steps[EXTRA_TEACHER].command()[:3] == ["python", "-m", "tsad.teacher_train"]
+    assert steps[EXTRA_TEACHER].command()[:3] == ["python", "-m", "tsad.training.vlm_teacher"]
     assert "--run" in steps[EXTRA_TEACHER].argv and EXTRA_TEACHER in steps[EXTRA_TEACHER].argv
     kd = steps[EXTRA_STUDENT]
     assert kd.stage == "kd" and kd.command()[1] == "Codes/Models/kd_train.py"
@@ -92,8 +92,8 @@ def test_an_added_run_is_in_the_app(extra_ws, monkeypatch):
     at.switch_page("pages/1_Teacher.py").run()
     at.radio(key="_tsad_teacher").set_value(EXTRA_TEACHER).run()
     assert not at.exception and not at.error
-    assert at.subheader[0].value == display_label(extra_ws, registry.get(EXTRA_TEACHER))
+    assert at.subheader[0].value == display_label(extra_ws, grid.get(EXTRA_TEACHER))
     at.switch_page("pages/2_Student.py").run()
     at.radio(key="_tsad_lambda").set_value("0.25").run()
     assert not at.exception and not at.error
-    assert at.subheader[0].value == display_label(extra_ws, registry.get(EXTRA_STUDENT))
+    assert at.subheader[0].value == display_label(extra_ws, grid.get(EXTRA_STUDENT))

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tsad.data import render_all
-from tsad.paths import plot_name
-from tsad.render import render_window
+from tsad.data.generate import render_all
+from tsad.core.paths import plot_name
+from tsad.data.render import render_window
 
 
 def _coloured(img, rgb):

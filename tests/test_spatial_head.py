@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tsad import backbone as bb
-from tsad import teacher_train
-from tsad.checkpoint import load_checkpoint
-from tsad.losses import teacher_loss
-from tsad.paths import TEACHER_CHECKPOINT, teacher_run_name
-from tsad.render import column_to_step_weights, render_window, step_x
-from tsad.teacher import (
+from tsad.models.vlm import backbone as bb
+from tsad.training import vlm_teacher
+from tsad.core.checkpoint import load_checkpoint
+from tsad.models.vlm.losses import teacher_loss
+from tsad.core.paths import TEACHER_CHECKPOINT, teacher_run_name
+from tsad.data.render import column_to_step_weights, render_window, step_x
+from tsad.models.vlm.teacher import (
     SmolVLMTSAD,
     TeacherInputs,
     TeacherSettings,
@@ -144,7 +144,7 @@ def test_columns_map_to_the_plotted_steps():
 # ---- training on the tiny backbone --------------------------------------------------------------
 
 def test_spatial_head_learns_on_tiny(tmp_path, split_workspace):
-    from tsad.splits import load_split
+    from tsad.data.splits import load_split
 
     source = bb.BackboneSource(bb.TINY, str(bb.ensure_tiny(tmp_path / "models" / bb.TINY_DIRNAME)))
     model, inputs = build_teacher(source, TeacherSettings(head="spatial", spatial_width=32))
@@ -166,7 +166,7 @@ def test_spatial_head_learns_on_tiny(tmp_path, split_workspace):
 
 
 def test_head_choice_lives_in_the_checkpoint(split_workspace):
-    teacher_train.main(["--workspace", str(split_workspace.root), "--limit-train", "4", "--limit-val", "2",
+    vlm_teacher.main(["--workspace", str(split_workspace.root), "--limit-train", "4", "--limit-val", "2",
                         "--epochs", "1", "--batch-size", "2", "--lr", "1e-3", "--warmup-steps", "0",
                         "--device", "cpu", "--head", "spatial", "--spatial-width", "16"], run="vlm_1")
     run = split_workspace.run_dir(teacher_run_name(1.0))

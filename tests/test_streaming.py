@@ -1,4 +1,4 @@
-"""Streamed whole-record detection (tsad.streaming), one-lead records, and archives (tsad.archive,
+"""Streamed whole-record detection (tsad.detection.streaming), one-lead records, and archives (tsad.detection.archive,
 detect.py --recursive / --engine dask), with the shipped model (pretrained/, no training)."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tsad import ec57, records
-from tsad.demo_db import DemoConfig, synth_record
-from tsad.paths import PRETRAINED_DIR, Workspace
-from tsad.streaming import array_source, detect_stream, input_leads, model_length
+from tsad.scoring import ec57
+from tsad import records
+from tsad.data.demo_db import DemoConfig, synth_record
+from tsad.core.paths import PRETRAINED_DIR, Workspace
+from tsad.detection.streaming import array_source, detect_stream, input_leads, model_length
 
 from conftest import REPO, run_script
 
@@ -108,7 +109,7 @@ def test_input_leads_rules():
 
 
 def test_probabilities_are_written_as_they_are_computed(shipped, ecg250, tmp_path):
-    from tsad.detection_files import ProbsWriter
+    from tsad.detection.folders import ProbsWriter
 
     with ProbsWriter(tmp_path / "p.npy", 5) as sink:
         sink(np.ones(2)), sink(np.zeros(3))
@@ -166,7 +167,7 @@ def test_dask_engine_detects_the_tree_and_reports_the_broken_record(shipped, arc
                                                    Path(row["record"]).name, "tsad"))
 
 
-# ---- the fully convolutional student (tsad.fast_student) ----------------------------------------
+# ---- the fully convolutional student (tsad.models.fast_student) ----------------------------------------
 
 def _fcn_run(tmp_path: Path, arch: str = "fcn_5k") -> Path:
     """A run folder holding an untrained fully convolutional student (speed and equality do not
@@ -174,8 +175,8 @@ def _fcn_run(tmp_path: Path, arch: str = "fcn_5k") -> Path:
     import torch
     from dataclasses import asdict
 
-    from tsad.checkpoint import save_checkpoint, trainable_state_dict
-    from tsad.student import build_student, student_config
+    from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
+    from tsad.models.student import build_student, student_config
 
     torch.manual_seed(0)
     model = build_student(student_config(arch))
@@ -194,7 +195,7 @@ def _fcn_run(tmp_path: Path, arch: str = "fcn_5k") -> Path:
 def test_fcn_sizes_and_a_stretch_inside_a_longer_one(arch):
     import torch
 
-    from tsad.student import build_student, count_parameters, student_config
+    from tsad.models.student import build_student, count_parameters, student_config
 
     model = build_student(student_config(arch)).eval()
     assert abs(count_parameters(model) - {"fcn_1k": 1_000, "fcn_5k": 5_000, "fcn_20k": 20_000}[arch]) < 0.15 * {
@@ -210,7 +211,7 @@ def test_fcn_sizes_and_a_stretch_inside_a_longer_one(arch):
 
 
 def test_fcn_detects_in_one_pass_per_chunk_and_onnx_agrees(ecg250, tmp_path):
-    from tsad.onnx_backend import use_onnx
+    from tsad.models.onnx import use_onnx
 
     run = _fcn_run(tmp_path)
     detector = records.load_detector(Workspace(tmp_path / "ws"), str(run), device="cpu")
@@ -230,9 +231,9 @@ def test_fcn_detects_in_one_pass_per_chunk_and_onnx_agrees(ecg250, tmp_path):
 def test_auto_backend_is_onnx_only_for_a_current_export(tmp_path):
     """``auto`` (the default of detect.py and tsad.api) runs onnxruntime where the run holds a
     model.onnx of its current checkpoint, torch where it holds none or a stale one; it never exports."""
-    from tsad.checkpoint import load_checkpoint, save_checkpoint
-    from tsad.classical import classical_detector
-    from tsad.onnx_backend import ONNX_FILE, choose_backend, export_onnx, with_backend
+    from tsad.core.checkpoint import load_checkpoint, save_checkpoint
+    from tsad.models.classical import classical_detector
+    from tsad.models.onnx import ONNX_FILE, choose_backend, export_onnx, with_backend
 
     run = _fcn_run(tmp_path)
     ws = Workspace(tmp_path / "ws")
@@ -272,10 +273,10 @@ def test_detect_runs_the_shipped_model_through_onnxruntime_by_default(shipped, e
 def test_annotation_files_are_the_bytes_wrann_writes(case, block, tmp_path, monkeypatch):
     import wfdb
 
-    from tsad import detection_files
-    from tsad.detection_files import annotation_bytes
+    from tsad.detection import folders
+    from tsad.detection.folders import annotation_bytes
 
-    monkeypatch.setattr(detection_files, "ANNOTATION_BLOCK", block)   # blocks of 7: every case crosses them
+    monkeypatch.setattr(folders, "ANNOTATION_BLOCK", block)   # blocks of 7: every case crosses them
 
     rng = np.random.default_rng(3)
     samples = np.cumsum(rng.integers(40, 400, size=300))

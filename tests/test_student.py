@@ -7,10 +7,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tsad.checkpoint import save_checkpoint, trainable_state_dict
-from tsad.splits import load_split
-from tsad.student import (KIND, RNNAnomalyDetector, StudentConfig, config_dict, count_parameters,
-                          load_student, student_probs)
+from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
+from tsad.data.splits import load_split
+from tsad.models.student import (
+    KIND,
+    RNNAnomalyDetector,
+    StudentConfig,
+    config_dict,
+    count_parameters,
+    load_student,
+    student_probs,
+)
 
 
 
@@ -88,7 +95,7 @@ def test_loss_goes_down_and_spikes_stand_out_on_a_small_batch(split_workspace):
 
 def _svdb_windows(svdb_dir, records=("800", "801"), per_record=4):
     """The first real svdb windows of two records, made the way the data stage makes them."""
-    from tsad.ecg import make_windows, read_record
+    from tsad.data.ecg import make_windows, read_record
 
     xs, ys = [], []
     for name in records:

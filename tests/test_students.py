@@ -8,12 +8,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tsad.augment import AugmentConfig, augment_batch, soft_targets
-from tsad.checkpoint import load_checkpoint, save_checkpoint
-from tsad.student import ARCHITECTURES, build_student, count_parameters, load_student, student_config
-from tsad.student_runs import (PRESETS, Recipe, make_loss, parse_train_args, recipe_from_args, resolve_preset,
-                               train_run)
-from tsad.train import TrainConfig
+from tsad.data.augment import AugmentConfig, augment_batch, soft_targets
+from tsad.core.checkpoint import load_checkpoint, save_checkpoint
+from tsad.models.student import ARCHITECTURES, build_student, count_parameters, load_student, student_config
+from tsad.training.students import (
+    PRESETS,
+    Recipe,
+    make_loss,
+    parse_train_args,
+    recipe_from_args,
+    resolve_preset,
+    train_run,
+)
+from tsad.training.loop import TrainConfig
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
@@ -126,8 +133,8 @@ def test_morphology_augmentations_invert_swap_and_stretch_with_the_labels():
 
 
 def test_rarity_weights_draw_rare_beats_more_often():
-    from tsad.sampling import parse_symbols, rarity_weights
-    from tsad.splits import SplitData
+    from tsad.data.sampling import parse_symbols, rarity_weights
+    from tsad.data.splits import SplitData
 
     assert parse_symbols("3:N 40:+ 90:V 200:~") == ["N", "V"]
     symbols = [["N"]] * 90 + [["V"]] * 10 + [[]] * 100

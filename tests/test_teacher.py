@@ -8,14 +8,24 @@ import pytest
 import torch
 from PIL import Image
 
-from tsad import backbone as bb
-from tsad.checkpoint import load_checkpoint
-from tsad.losses import teacher_loss
-from tsad.paths import TEACHER_CHECKPOINT, teacher_run_name
-from tsad.teacher import (DEFAULT_PROMPT, TeacherInputs, TeacherSettings, WindowImages, build_random_teacher,
-                          build_teacher, load_teacher, normalise_pixels, total_and_trainable_parameters,
-                          predict_images, teacher_logits)
-from tsad import teacher_train
+from tsad.models.vlm import backbone as bb
+from tsad.core.checkpoint import load_checkpoint
+from tsad.models.vlm.losses import teacher_loss
+from tsad.core.paths import TEACHER_CHECKPOINT, teacher_run_name
+from tsad.models.vlm.teacher import (
+    DEFAULT_PROMPT,
+    TeacherInputs,
+    TeacherSettings,
+    WindowImages,
+    build_random_teacher,
+    build_teacher,
+    load_teacher,
+    normalise_pixels,
+    total_and_trainable_parameters,
+    predict_images,
+    teacher_logits,
+)
+from tsad.training import vlm_teacher
 
 HEAD_PREFIXES = ("proj.", "lstm.", "out.")
 
@@ -140,8 +150,8 @@ def test_unreadable_image_named(tiny, tmp_path):
 # ---- training --------------------------------------------------------------------------------
 
 def test_tiny_teacher_loss_goes_down(tiny, split_workspace):
-    """Direct steps on four synthetic spiky windows (tsad.ecg's real svdb windows are not on main yet)."""
-    from tsad.splits import load_split
+    """Direct steps on four synthetic spiky windows (tsad.data.ecg's real svdb windows are not on main yet)."""
+    from tsad.data.splits import load_split
 
     _, model, inputs = tiny
     train = load_split(split_workspace, "train").subset(3)
@@ -161,7 +171,7 @@ def test_tiny_teacher_loss_goes_down(tiny, split_workspace):
 
 
 def test_train_checkpoint_round_trip(split_workspace):
-    teacher_train.main(["--workspace", str(split_workspace.root), "--limit-train", "6", "--limit-val", "4",
+    vlm_teacher.main(["--workspace", str(split_workspace.root), "--limit-train", "6", "--limit-val", "4",
                         "--epochs", "2", "--batch-size", "3", "--lr", "1e-3", "--warmup-steps", "0",
                         "--device", "cpu"], run="vlm_0.5")
     run = split_workspace.run_dir(teacher_run_name(0.5))
@@ -189,10 +199,10 @@ def test_teacher_modules_import_without_wfdb_and_streamlit():
     import subprocess
     import sys
 
-    from tsad.paths import REPO_ROOT
+    from tsad.core.paths import REPO_ROOT
 
     code = ("import sys; sys.modules['wfdb'] = None; sys.modules['streamlit'] = None; "
             f"sys.path.insert(0, {str(REPO_ROOT / 'Codes')!r}); "
-            "import tsad.teacher, tsad.teacher_train, tsad.teacher_infer, tsad.losses, tsad.backbone")
+            "import tsad.models.vlm.teacher, tsad.training.vlm_teacher, tsad.training.vlm_teacher_infer, tsad.models.vlm.losses, tsad.models.vlm.backbone")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert res.returncode == 0, res.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""Teachers that learn here (tsad.teachers): the context teacher's windows at record edges, both
+"""Teachers that learn here (tsad.models.teachers): the context teacher's windows at record edges, both
 teachers learning, and distillation from them through the teacher-logit cache."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from tsad import teachers
-from tsad.checkpoint import load_checkpoint
-from tsad.distill import cache_paths, teacher_hash
-from tsad.fileio import sha256_file
-from tsad.paths import REPO_ROOT, TEACHER_CHECKPOINT, Workspace, plot_name, window_id_of_plot
-from tsad.splits import load_split
+from tsad.models import teachers
+from tsad.core.checkpoint import load_checkpoint
+from tsad.training.distill import cache_paths, teacher_hash
+from tsad.core.fileio import sha256_file
+from tsad.core.paths import REPO_ROOT, TEACHER_CHECKPOINT, Workspace, plot_name, window_id_of_plot
+from tsad.data.splits import load_split
 from conftest import run_script
 
 CODES = REPO_ROOT / "Codes"
@@ -22,7 +22,7 @@ CODES = REPO_ROOT / "Codes"
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     """Four 1-minute synthetic records (30 windows each); demo00 tests, demo01 validates."""
-    from tsad.demo_db import DemoConfig, write_demo_database
+    from tsad.data.demo_db import DemoConfig, write_demo_database
 
     root = tmp_path_factory.mktemp("teachers")
     write_demo_database(root / "raw", DemoConfig(n_records=4, minutes=1))
@@ -128,7 +128,7 @@ def test_trained_teacher_distils_through_the_cache(ws, kind):
 
 
 def test_not_a_teacher_is_refused(ws, tmp_path):
-    from tsad.checkpoint import save_checkpoint
+    from tsad.core.checkpoint import save_checkpoint
 
     run = tmp_path / "student_as_teacher"
     save_checkpoint(run / TEACHER_CHECKPOINT, {"kind": "student", "model": {}})

@@ -1,4 +1,4 @@
-"""tsad.train.fit itself: it learns, keeps the best epoch, stops early, follows its learning-rate
+"""tsad.training.loop.fit itself: it learns, keeps the best epoch, stops early, follows its learning-rate
 schedule, refuses a non-finite loss, and resumes to the same weights and optimiser state as a run
 that was never stopped (the plain fit, the student script and the tiny teacher)."""
 
@@ -12,9 +12,10 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from tsad import paths, train
-from tsad.checkpoint import load_checkpoint
-from tsad.train import TrainConfig, fit, linear_warmup_decay
+from tsad.core import paths
+from tsad.training import loop
+from tsad.core.checkpoint import load_checkpoint
+from tsad.training.loop import TrainConfig, fit, linear_warmup_decay
 
 CPU = dict(device="cpu", num_workers=0, seed=0)
 
@@ -106,14 +107,14 @@ def test_schedule_values_at_chosen_steps():
 def test_fit_follows_the_schedule(tmp_path, monkeypatch):
     """One step per epoch, warm-up 3 of 6 steps: the lr saved after each epoch is the next step's."""
     saved = []
-    real_save = train.save_checkpoint
+    real_save = loop.save_checkpoint
 
     def recording_save(path, state):
         if "optimizer" in state:
             saved.append(state["optimizer"]["param_groups"][0]["lr"])
         real_save(path, state)
 
-    monkeypatch.setattr(train, "save_checkpoint", recording_save)
+    monkeypatch.setattr(loop, "save_checkpoint", recording_save)
     _fit(_scalar_model(), _constant_data(1.0), _constant_data(1.0), tmp_path / "run", epochs=6, lr=0.3,
          warmup_steps=3)
     # factor(step) for steps 1..6: 2/3, 3/3, then (6 - step) / 3
@@ -137,14 +138,14 @@ class Stop(Exception):
 
 
 def stop_after_first_epoch(monkeypatch):
-    real_write = train._write_run_files
+    real_write = loop._write_run_files
 
     def write_then_stop(run_dir, header, state, best_name):
         real_write(run_dir, header, state, best_name)
         if state["epoch"] == 0:
             raise Stop
 
-    monkeypatch.setattr(train, "_write_run_files", write_then_stop)
+    monkeypatch.setattr(loop, "_write_run_files", write_then_stop)
 
 
 def assert_same_training_state(straight_dir, resumed_dir):
@@ -213,18 +214,18 @@ def test_student_script_resume_equals_a_straight_run(split_workspace, monkeypatc
 
 
 def test_teacher_resume_equals_a_straight_run(split_workspace, monkeypatch, tmp_path):
-    from tsad import teacher_train
+    from tsad.training import vlm_teacher
 
     ws = split_workspace
     args = ["--workspace", str(ws.root), "--model", "tiny", "--epochs", "2", "--limit-train", "6",
             "--limit-val", "3", "--batch-size", "3", "--warmup-steps", "1", "--lr", "1e-3", "--device", "cpu"]
-    teacher_train.main(args, run="vlm_0.5")
+    vlm_teacher.main(args, run="vlm_0.5")
     run = ws.run_dir(paths.teacher_run_name(0.5))
     straight = tmp_path / "straight"
     run.rename(straight)
     with monkeypatch.context() as m:
         stop_after_first_epoch(m)
         with pytest.raises(Stop):
-            teacher_train.main(args, run="vlm_0.5")
-    teacher_train.main([*args, "--resume"], run="vlm_0.5")
+            vlm_teacher.main(args, run="vlm_0.5")
+    vlm_teacher.main([*args, "--resume"], run="vlm_0.5")
     assert_same_training_state(straight, run)

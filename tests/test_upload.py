@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsad.upload import UploadError, check_size, read_csv_upload, read_wfdb_upload, upload_windows
+from tsad.app.upload import UploadError, check_size, read_csv_upload, read_wfdb_upload, upload_windows
 
 pytest.importorskip("wfdb")
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tsad import paths
-from tsad.outputs import load_outputs
-from tsad.splits import load_split
-from tsad.teacher import load_teacher, predict_images
+from tsad.core import paths
+from tsad.scoring.outputs import load_outputs
+from tsad.data.splits import load_split
+from tsad.models.vlm.teacher import load_teacher, predict_images
 
 REPO = paths.REPO_ROOT
 TRAIN = {a: REPO / "Codes" / "Models" / f"vlm_train_{a}.py" for a in ("0.5", "1")}
@@ -62,7 +62,7 @@ def test_train_then_infer_scores_every_test_window(alpha, split_workspace, monke
 
 
 def test_train_defaults_are_the_seeds():
-    from tsad.teacher_train import parse_args
+    from tsad.training.vlm_teacher import parse_args
 
     args = parse_args([], run="vlm_0.5")
     assert (args.epochs, args.batch_size, args.lr, args.weight_decay, args.warmup_steps, args.grad_clip) == \

@@ -19,10 +19,10 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.common import make_parser, seed_everything, setup_logging  # noqa: E402
-from tsad.demo_db import DemoConfig  # noqa: E402
-from tsad.ecg import LABEL_MODES  # noqa: E402
-from tsad.paths import Workspace  # noqa: E402
+from tsad.core.common import make_parser, seed_everything, setup_logging  # noqa: E402
+from tsad.data.demo_db import DemoConfig  # noqa: E402
+from tsad.data.ecg import LABEL_MODES  # noqa: E402
+from tsad.core.paths import Workspace  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -50,7 +50,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    from tsad.data import GenerateConfig, generate
+    from tsad.data.generate import GenerateConfig, generate
 
     args = parse_args(argv)
     setup_logging()

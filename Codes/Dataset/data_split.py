@@ -17,8 +17,8 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.common import make_parser, seed_everything, setup_logging  # noqa: E402
-from tsad.paths import Workspace  # noqa: E402
+from tsad.core.common import make_parser, seed_everything, setup_logging  # noqa: E402
+from tsad.core.paths import Workspace  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -38,7 +38,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    from tsad.split_stage import split
+    from tsad.data.split import split
 
     args = parse_args(argv)
     setup_logging()

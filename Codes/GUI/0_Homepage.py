@@ -15,11 +15,18 @@ except ModuleNotFoundError as err:
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from tsad import app  # noqa: E402
-from tsad.geometry import load_workspace_geometry  # noqa: E402
-from tsad.paths import fmt_num  # noqa: E402
-from tsad.stages import (all_runs, display_label, is_inferred, next_stage, resume_command, student_runs,  # noqa: E402
-                         teacher_runs)
+from tsad.app import shared  # noqa: E402
+from tsad.core.geometry import load_workspace_geometry  # noqa: E402
+from tsad.core.paths import fmt_num  # noqa: E402
+from tsad.app.stages import (
+    all_runs,
+    display_label,
+    is_inferred,
+    next_stage,
+    resume_command,
+    student_runs,
+    teacher_runs,
+)
 
 ABOUT = """
 **tsad** finds the heartbeats in ECG windows (here: {geometry}). A vision-language
@@ -53,19 +60,19 @@ def about(ws) -> str:
     """The project in a paragraph, with the workspace's window geometry."""
     try:
         geometry = load_workspace_geometry(ws).describe()
-    except app.LOAD_ERRORS as err:
+    except shared.LOAD_ERRORS as err:
         st.error(str(err))
         geometry = "geometry unreadable"
     return ABOUT.format(geometry=geometry)
 
 
 def stage_table(ws) -> None:
-    stages = app.stages(ws)
+    stages = shared.stages(ws)
     todo = next_stage(stages)
     if todo is None:
         st.success("Every stage has run in this workspace.")
     else:
-        app.run_stage(f"Next stage: **{todo.name}**", todo.command)
+        shared.run_stage(f"Next stage: **{todo.name}**", todo.command)
         st.caption("Or every remaining stage in order (add --input-dir and --model for real data and the "
                    "real teacher):")
         st.code(resume_command(ws), language="bash")
@@ -83,8 +90,8 @@ def example_window(ws) -> None:
         st.info("No model has written inference outputs yet: see the next stage above.")
         return
     run = next((r for r in runs if r.role == "student"), runs[0])
-    data = app.test_windows(ws)
-    saved = app.saved_probs(ws, run) if data is not None else None
+    data = shared.test_windows(ws)
+    saved = shared.saved_probs(ws, run) if data is not None else None
     if saved is None:
         return
     ids, series, labels, _ = data
@@ -94,18 +101,18 @@ def example_window(ws) -> None:
         return
     wid = int(ids[rows[0]])
     st.caption(f"{display_label(ws, run)}, test window {wid}")
-    app.window_result(series[rows[0]], labels[rows[0]], saved[1][saved[0][wid]], f"{run.name} · window {wid}")
+    shared.window_result(series[rows[0]], labels[rows[0]], saved[1][saved[0][wid]], f"{run.name} · window {wid}")
 
 
 def main() -> None:
-    ws = app.page("ECG beat detection with a distilled student", "🫀")
+    ws = shared.page("ECG beat detection with a distilled student", "🫀")
     st.markdown(about(ws))
     st.graphviz_chart(flow_chart())
     st.caption(f"Workspace: `{ws.root}`")
     st.header("Pipeline")
     stage_table(ws)
     st.header("Results")
-    app.results_table(ws)
+    shared.results_table(ws)
     st.header("An example window")
     example_window(ws)
 

@@ -7,11 +7,11 @@
     python Codes/Inference/detect.py --run pretrained --input-dir ARCHIVE --recursive --engine dask --workers 8
 
 Any record at any sampling rate and length: it is read and resampled to the model's rate a chunk at
-a time (--chunk-s; memory stays bounded on a week-long record, tsad.streaming), the model's window
+a time (--chunk-s; memory stays bounded on a week-long record, tsad.detection.streaming), the model's window
 slides over the whole record (--hop, default half a window), the overlapping probabilities are averaged with a
 taper that trusts each window's middle most, beats are picked on the combined probability (above
 the run's tuned threshold, at least 200 ms apart) and mapped back to the record's own sample numbers.
-RUN is a trained run of any kind tsad.predictors loads: a student, the VLM or picture teacher (their
+RUN is a trained run of any kind tsad.models.loader loads: a student, the VLM or picture teacher (their
 plots rendered on the fly), the context teacher (it reads the record around each window); or a
 classical detector run on lead 1 of the whole record at its own rate: xqrs / gqrs (wfdb's),
 neurokit (NeuroKit2's ecg_clean + ecg_peaks, its defaults) or sleepecg (SleepECG's detect_heartbeats).
@@ -27,7 +27,7 @@ than the model reads (or --leads) gives the model zeros for the missing ones.
 
 --engine dask sends one task per record to a dask.distributed cluster (a LocalCluster of --workers
 single-threaded processes, or --scheduler ADDRESS); a record that fails is listed in failures.json and
-the summary while the others go on (tsad.archive).
+the summary while the others go on (tsad.detection.archive).
 
 A result that is implausible for a heart is a `warning:` line on stderr, in the summary and in
 detections.json: a record with no beat, a mean rate under 20 or over 300 per minute, or more than
@@ -44,12 +44,12 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.common import make_parser  # noqa: E402
+from tsad.core.common import make_parser  # noqa: E402
 
 
 def parse_args(argv=None):
     from tsad.records import CLASSICAL_DETECTORS, DEFAULT_EXT, DEFAULT_REFRACTORY_S
-    from tsad.streaming import DEFAULT_CHUNK_S
+    from tsad.detection.streaming import DEFAULT_CHUNK_S
 
     p = make_parser(__doc__)
     p.add_argument("--run", required=True,
@@ -96,10 +96,11 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     from tqdm import tqdm
 
-    from tsad import archive, records
-    from tsad.common import seed_everything, setup_logging
-    from tsad.errors import warn
-    from tsad.paths import Workspace
+    from tsad.detection import archive
+    from tsad import records
+    from tsad.core.common import seed_everything, setup_logging
+    from tsad.core.errors import warn
+    from tsad.core.paths import Workspace
 
     args = parse_args(argv)
     setup_logging()
@@ -116,7 +117,7 @@ def main(argv=None) -> dict:
     names = archive.find_records(folder, args.records, recursive=args.recursive)
     detector = records.load_detector(ws, args.run, device=args.device)
     run_dir = None if detector.kind == "classical" else ws.resolve_run_dir(args.run)
-    from tsad.onnx_backend import choose_backend, with_backend
+    from tsad.models.onnx import choose_backend, with_backend
 
     args.backend = choose_backend(args.backend, detector, run_dir)   # auto, resolved once for every record
     detector = with_backend(detector, args.backend, run_dir, threads=args.threads)

@@ -28,11 +28,11 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.common import make_parser  # noqa: E402
+from tsad.core.common import make_parser  # noqa: E402
 
 
 def parse_args(argv=None):
-    from tsad.ec57 import EC57_LEARNING_PERIOD_S
+    from tsad.scoring.ec57 import EC57_LEARNING_PERIOD_S
     from tsad.records import DEFAULT_EXT
 
     p = make_parser(__doc__)
@@ -53,11 +53,12 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> dict:
-    from tsad import ec57, records
-    from tsad.common import seed_everything, setup_logging
-    from tsad.evaluate import to_markdown
-    from tsad.fileio import save_text
-    from tsad.plots import records_comparison_figure, save_figure
+    from tsad.scoring import ec57
+    from tsad import records
+    from tsad.core.common import seed_everything, setup_logging
+    from tsad.experiments.evaluate import to_markdown
+    from tsad.core.fileio import save_text
+    from tsad.scoring.plots import records_comparison_figure, save_figure
 
     args = parse_args(argv)
     setup_logging()
@@ -118,7 +119,7 @@ def main(argv=None) -> dict:
 def _warn_about(folder: Path, meta: dict, table, ext: str) -> None:
     """``warning:`` lines for what detect.py found doubtful in the folder: the run's training
     warnings and each implausible record, so that a poor score never comes without its reason."""
-    from tsad.errors import warn
+    from tsad.core.errors import warn
     from tsad.records import DETECTIONS_META, IMPLAUSIBLE_COLUMN, WARNINGS_COLUMN
 
     for message in meta.get("run_warnings") or []:
@@ -132,7 +133,7 @@ def _mean_over_folds(comparison):
     """A row with the mean and the 95% Student-t interval of each figure over the fold models."""
     import pandas as pd
 
-    from tsad.crossval import t_interval
+    from tsad.experiments.crossval import t_interval
 
     row = {"model": f"mean [95% interval] over {len(comparison)} fold models", "records": comparison["records"].iloc[0]}
     for col in comparison.columns:

@@ -23,7 +23,7 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.common import make_parser  # noqa: E402
+from tsad.core.common import make_parser  # noqa: E402
 
 SEARCH = 12
 FEATURES = ("energy_lead1", "energy_lead2", "max_lead1", "max_lead2", "slope_lead1")
@@ -62,10 +62,10 @@ def main(argv=None):
     import pandas as pd
     import wfdb
 
-    from tsad import ecg
-    from tsad.data import list_records
-    from tsad.evaluate import to_markdown
-    from tsad.fileio import save_text
+    from tsad.data import ecg
+    from tsad.data.generate import list_records
+    from tsad.experiments.evaluate import to_markdown
+    from tsad.core.fileio import save_text
 
     args = parse_args(argv)
     folder = Path(args.input_dir)

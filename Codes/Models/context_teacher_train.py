@@ -6,7 +6,7 @@ neighbouring windows of the same record; at a record's edge the edge sample is r
 
 Trains on W's train split, early-stopped on its val split (BCE on the beat labels), into
 W/context_teacher/ (smolvlm_best.pth, kind "teacher", its config inside; last.pth for --resume).
-kd_train.py then distils from it through the teacher-logit cache (tsad.distill), as from a VLM
+kd_train.py then distils from it through the teacher-logit cache (tsad.training.distill), as from a VLM
 teacher. Defaults (tsad/teachers/context.py) are sized for a 2-core CPU.
 """
 
@@ -17,4 +17,4 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-main = script(__name__, "tsad.teachers:train_main", __doc__, kind="context")
+main = script(__name__, "tsad.models.teachers:train_main", __doc__, kind="context")

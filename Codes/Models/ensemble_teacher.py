@@ -6,7 +6,7 @@
         --members cv/both-recommended/fold{fold} cv/both-onelead/fold{fold}     # one per fold
 
 Nothing is trained: the members' weights are put side by side in <W>/<name>/smolvlm_best.pth, a
-teacher checkpoint (tsad.teachers.ensemble) that kd_train.py --teacher, student_cv.py --fold-teacher,
+teacher checkpoint (tsad.models.teachers.ensemble) that kd_train.py --teacher, student_cv.py --fold-teacher,
 the distillation cache, detect.py and the app read like any teacher trained here. The members must
 share one student configuration and window geometry, and for a cross-validation they must be the
 same fold's models (trained on that fold's training records only), which {fold} in the names gives.
@@ -19,7 +19,7 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.common import make_parser  # noqa: E402
+from tsad.core.common import make_parser  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -32,8 +32,8 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> list:
-    from tsad.paths import Workspace
-    from tsad.teachers import ensemble_from_runs
+    from tsad.core.paths import Workspace
+    from tsad.models.teachers import ensemble_from_runs
 
     args = parse_args(argv)
     ws = Workspace.from_arg(args.workspace)

@@ -36,8 +36,8 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.common import make_parser
-from tsad.kd_study import Grid, StudyError
+from tsad.core.common import make_parser
+from tsad.experiments.kd_study import Grid, StudyError
 
 SCRIPT = Path(__file__).resolve()
 
@@ -94,9 +94,10 @@ def _run_command(argv: list[str], key: str) -> list[str]:
 
 
 def main(argv=None):
-    from tsad import crossval, kd_study
-    from tsad.common import setup_logging
-    from tsad.paths import Workspace
+    from tsad.experiments import crossval
+    from tsad.experiments import kd_study
+    from tsad.core.common import setup_logging
+    from tsad.core.paths import Workspace
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)

@@ -35,7 +35,7 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.student_runs import parse_train_args  # noqa: E402
+from tsad.training.students import parse_train_args  # noqa: E402
 
 
 def add_cv_args(parser) -> None:
@@ -81,10 +81,11 @@ def add_cv_args(parser) -> None:
 
 def main(argv=None):
     import torch
-    from tsad import cv_report, locks
-    from tsad.common import seed_everything, setup_logging
-    from tsad.evaluate import to_markdown
-    from tsad.paths import Workspace
+    from tsad.experiments import cv_report
+    from tsad.core import locks
+    from tsad.core.common import seed_everything, setup_logging
+    from tsad.experiments.evaluate import to_markdown
+    from tsad.core.paths import Workspace
 
     args = parse_train_args(argv, __doc__, add_extra=add_cv_args)
     setup_logging()
@@ -108,14 +109,14 @@ def main(argv=None):
 
 def _cross_validate(args, ws, argv):
     """Every fold of ``args.name`` not finished before, then the summary (main's work, under its lock)."""
-    from tsad import crossval
-    from tsad.common import seed_everything
-    from tsad.data import record_sources
-    from tsad.evaluate import to_markdown
-    from tsad.fileio import save_text
-    from tsad.folds import database_test_parts
-    from tsad.student_runs import recipe_from_args, train_run
-    from tsad.train import TrainConfig
+    from tsad.experiments import crossval
+    from tsad.core.common import seed_everything
+    from tsad.data.generate import record_sources
+    from tsad.experiments.evaluate import to_markdown
+    from tsad.core.fileio import save_text
+    from tsad.data.folds import database_test_parts
+    from tsad.training.students import recipe_from_args, train_run
+    from tsad.training.loop import TrainConfig
 
     data = crossval.load_cv_data(ws)
     sources = record_sources(ws, args.input_dir)
@@ -173,7 +174,7 @@ def _cross_validate(args, ws, argv):
 def _warn_implausible(det_dir: Path, input_dir: Path, names: list[str]) -> None:
     """A ``warning:`` line for each test record of a fold whose detections are implausible for a heart
     (tsad.records.detection_warnings), as detect.py gives."""
-    from tsad.errors import warn
+    from tsad.core.errors import warn
     from tsad.records import DEFAULT_EXT, check_detections
 
     for name, found in check_detections(det_dir, input_dir, names, DEFAULT_EXT).items():

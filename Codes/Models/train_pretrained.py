@@ -30,11 +30,11 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.student_runs import parse_train_args  # noqa: E402
+from tsad.training.students import parse_train_args  # noqa: E402
 
 
 def add_args(parser) -> None:
-    from tsad.paths import PRETRAINED_DIR, PRETRAINED_MODELS
+    from tsad.core.paths import PRETRAINED_DIR, PRETRAINED_MODELS
 
     g = parser.add_argument_group("the shipped model")
     g.add_argument("--name", default=PRETRAINED_MODELS["pretrained"], help="folder name under --out-dir")
@@ -62,14 +62,14 @@ def main(argv=None):
 
     import torch
     from tsad import records
-    from tsad.common import seed_everything, setup_logging
-    from tsad.crossval import load_cv_data, source_map
-    from tsad.data import record_sources
-    from tsad.folds import draw_validation
-    from tsad.model_card import write_shipped_model
-    from tsad.paths import Workspace
-    from tsad.student_runs import recipe_from_args, train_run
-    from tsad.train import TrainConfig
+    from tsad.core.common import seed_everything, setup_logging
+    from tsad.experiments.crossval import load_cv_data, source_map
+    from tsad.data.generate import record_sources
+    from tsad.data.folds import draw_validation
+    from tsad.cli.model_card import write_shipped_model
+    from tsad.core.paths import Workspace
+    from tsad.training.students import recipe_from_args, train_run
+    from tsad.training.loop import TrainConfig
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_train_args(argv, __doc__, add_extra=add_args)

@@ -13,7 +13,7 @@ __all__ = ["detect_beats", "detect_record"]
 def __getattr__(name):
     # ``tsad.detect_beats`` without importing torch or wfdb when the package itself is imported
     if name in __all__:
-        from . import api
+        from tsad import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'tsad' has no attribute {name!r}")

@@ -22,8 +22,9 @@ DEFAULT_MODEL = "pretrained"
 
 @lru_cache(maxsize=4)
 def _detector(model: str, workspace: str | None, device: str, backend: str = "auto"):
-    from . import paths, records
-    from .onnx_backend import with_backend
+    from tsad.core import paths
+    from tsad import records
+    from tsad.models.onnx import with_backend
 
     ws = paths.Workspace.from_arg(workspace)
     path = Path(model).expanduser()
@@ -73,7 +74,7 @@ def detect_beats(
     backend : str, optional
         ``"auto"`` (default: onnxruntime where the run holds a current model.onnx, as the shipped
         model does, and onnxruntime is installed; torch otherwise), ``"torch"`` or ``"onnx"``
-        (``tsad.onnx_backend``; the same beats).
+        (``tsad.models.onnx``; the same beats).
 
     Returns
     -------
@@ -96,7 +97,7 @@ def detect_beats(
     >>> len(beats)                                    # doctest: +SKIP
     2273
     """
-    from . import records
+    from tsad import records
 
     det = records.detect_signal(
         _detector(str(model), workspace, device, backend), np.asarray(signal), float(fs), threshold=threshold,
@@ -119,6 +120,6 @@ def detect_record(
     Returns a ``tsad.records.RecordDetection``: ``samples`` (beats in the record's own sample
     numbers), ``scores``, ``fs``, ``prob`` (the combined probability at the model's rate) and
     ``warnings`` (an implausible result for a heart). Parameters as ``detect_beats``."""
-    from . import records
+    from tsad import records
 
     return records.detect_record(_detector(str(model), workspace, device, backend), path, threshold=threshold)

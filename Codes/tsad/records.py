@@ -2,21 +2,26 @@
 
 The work is done in modules by job, re-exported here under the names scripts and tests use:
 
-- ``tsad.predictor``       the ``Predictor`` (alias ``Detector``) every model becomes, ``DetectionError``
-- ``tsad.predictors``      the one model loader (``load``) and its table of checkpoint kinds
-- ``tsad.classical``       the classical detectors (``CLASSICAL_DETECTORS``, one table)
-- ``tsad.detection``       windows, stitching, ``detect_record``, ``detect_signal``
-- ``tsad.thresholds``      threshold candidates, the balanced F1, tuning, ``detection.json``
-- ``tsad.plausibility``    ``detection_warnings``: is a detection plausible for a heart?
-- ``tsad.detection_files`` writing and reading detection folders
+- ``tsad.models.predictor``       the ``Predictor`` (alias ``Detector``) every model becomes, ``DetectionError``
+- ``tsad.models.loader``      the one model loader (``load``) and its table of checkpoint kinds
+- ``tsad.models.classical``       the classical detectors (``CLASSICAL_DETECTORS``, one table)
+- ``tsad.detection.records``       windows, stitching, ``detect_record``, ``detect_signal``
+- ``tsad.detection.thresholds``      threshold candidates, the balanced F1, tuning, ``detection.json``
+- ``tsad.detection.plausibility``    ``detection_warnings``: is a detection plausible for a heart?
+- ``tsad.detection.folders`` writing and reading detection folders
 """
 
 from __future__ import annotations
 
-from . import paths
-from .beats import DEFAULT_REFRACTORY_S, DEFAULT_THRESHOLD, pick_beats  # noqa: F401
-from .classical import CLASSICAL_DETECTORS, ClassicalDetector, classical_detector, classical_samples  # noqa: F401
-from .detection import (  # noqa: F401
+from tsad.core import paths
+from tsad.scoring.beats import DEFAULT_REFRACTORY_S, DEFAULT_THRESHOLD, pick_beats  # noqa: F401
+from tsad.models.classical import (
+    CLASSICAL_DETECTORS,
+    ClassicalDetector,
+    classical_detector,
+    classical_samples,
+)  # noqa: F401
+from tsad.detection.records import (
     RecordDetection,
     detect_record,
     detect_signal,
@@ -25,7 +30,7 @@ from .detection import (  # noqa: F401
     taper,
     window_starts,
 )
-from .detection_files import (  # noqa: F401
+from tsad.detection.folders import (
     DEFAULT_EXT,
     DETECTIONS_DIR,
     DETECTIONS_META,
@@ -38,7 +43,7 @@ from .detection_files import (  # noqa: F401
     write_detection,
     write_detection_meta,
 )
-from .plausibility import (  # noqa: F401
+from tsad.detection.plausibility import (
     FLAT_FRACTION,
     FLAT_PIECE_S,
     IMPLAUSIBLE_COLUMN,
@@ -49,8 +54,8 @@ from .plausibility import (  # noqa: F401
     detection_warnings,
     mark_implausible,
 )
-from .predictor import DetectionError, Detector, Predictor  # noqa: F401
-from .thresholds import (  # noqa: F401
+from tsad.models.predictor import DetectionError, Detector, Predictor  # noqa: F401
+from tsad.detection.thresholds import (
     MIN_CLASS_BEATS,
     MIN_VALIDATION_F1,
     THRESHOLD_CANDIDATES,
@@ -74,8 +79,8 @@ from .thresholds import (  # noqa: F401
 
 
 def load_detector(ws: paths.Workspace, run: str, device: str = "auto", batch_size: int = 64) -> Predictor:
-    """The Predictor of a trained run of ``ws`` (any kind in ``tsad.predictors.MODEL_LOADERS``), the
-    shipped model, a run folder's path, or a classical detector: ``tsad.predictors.load``."""
-    from .predictors import load
+    """The Predictor of a trained run of ``ws`` (any kind in ``tsad.models.loader.MODEL_LOADERS``), the
+    shipped model, a run folder's path, or a classical detector: ``tsad.models.loader.load``."""
+    from tsad.models.loader import load
 
     return load(run, ws, device=device, batch_size=batch_size)

@@ -11,11 +11,11 @@ try:
 except ModuleNotFoundError as err:
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad import app  # noqa: E402
+from tsad.app import shared  # noqa: E402
 
 
 def main() -> None:
-    app.model_page("student")
+    shared.model_page("student")
 
 
 if __name__ == "__main__":

@@ -13,43 +13,43 @@ except ModuleNotFoundError as err:
 
 import streamlit as st  # noqa: E402
 
-from tsad import app  # noqa: E402
-from tsad.paths import STUDENT_RUN  # noqa: E402
-from tsad.stages import all_runs, commands, display_label, find_run, is_inferred  # noqa: E402
+from tsad.app import shared  # noqa: E402
+from tsad.core.paths import STUDENT_RUN  # noqa: E402
+from tsad.app.stages import all_runs, commands, display_label, find_run, is_inferred  # noqa: E402
 
 
 def same_window(ws) -> None:
     runs = [r for r in all_runs() if is_inferred(ws, r)]
     if not runs:
-        app.run_stage("No model has saved inference outputs yet: run a model's inference, e.g.",
+        shared.run_stage("No model has saved inference outputs yet: run a model's inference, e.g.",
                       commands(ws)[find_run(STUDENT_RUN).infer_step])
         return
-    data = app.test_windows(ws)
+    data = shared.test_windows(ws)
     if data is None:
         return
     ids, series, labels, _ = data
-    wid = app.choose_window(ws, ids)
+    wid = shared.choose_window(ws, ids)
     row = ids.tolist().index(wid)
     for run in runs:
-        saved = app.saved_probs(ws, run)
+        saved = shared.saved_probs(ws, run)
         if saved is None:
             continue
         st.subheader(display_label(ws, run))
-        app.run_warnings(ws, run)
+        shared.run_warnings(ws, run)
         if wid not in saved[0]:
             st.warning(f"Window {wid} is not in the saved outputs of {run.name}: rerun its inference.")
             continue
-        app.window_result(series[row], labels[row], saved[1][saved[0][wid]], f"{run.name} · window {wid}")
+        shared.window_result(series[row], labels[row], saved[1][saved[0][wid]], f"{run.name} · window {wid}")
 
 
 def main() -> None:
-    ws = app.page("Compare the models", "⚖️")
+    ws = shared.page("Compare the models", "⚖️")
     st.header("The same window, every model")
     same_window(ws)
     st.header("Results on the test split")
-    app.results_table(ws)
+    shared.results_table(ws)
     st.header("Loss curves")
-    app.loss_curves(ws)
+    shared.loss_curves(ws)
 
 
 if __name__ == "__main__":

@@ -21,12 +21,20 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from tsad import app, app_views  # noqa: E402
-from tsad.stages import commands, display_label, find_run, is_trained, student_runs, teacher_runs  # noqa: E402
-from tsad.paths import STUDENT_RUN  # noqa: E402
-from tsad.geometry import load_workspace_geometry  # noqa: E402
-from tsad.upload import (MAX_FS, MAX_SECONDS, MAX_UPLOAD_MB, MIN_FS, read_csv_upload,  # noqa: E402
-                         read_wfdb_upload, upload_windows)
+from tsad.app import shared
+from tsad.app import widgets  # noqa: E402
+from tsad.app.stages import commands, display_label, find_run, is_trained, student_runs, teacher_runs  # noqa: E402
+from tsad.core.paths import STUDENT_RUN  # noqa: E402
+from tsad.core.geometry import load_workspace_geometry  # noqa: E402
+from tsad.app.upload import (
+    MAX_FS,
+    MAX_SECONDS,
+    MAX_UPLOAD_MB,
+    MIN_FS,
+    read_csv_upload,
+    read_wfdb_upload,
+    upload_windows,
+)
 
 FORMATS = ("WFDB record", "CSV, one or two columns")
 
@@ -66,15 +74,15 @@ def uploaded_record(geometry):
 
 @st.cache_data(show_spinner="The student marks the beats…", max_entries=4)
 def _student_probs(root: str, run_name: str, version: tuple, series: np.ndarray) -> np.ndarray:
-    from tsad.paths import Workspace
-    return app.infer(Workspace(Path(root)), find_run(run_name), series)
+    from tsad.core.paths import Workspace
+    return shared.infer(Workspace(Path(root)), find_run(run_name), series)
 
 
 def choose_models(ws):
     students = [r for r in student_runs() if is_trained(ws, r)]
     teachers = [r for r in teacher_runs() if is_trained(ws, r)]
     if not students:
-        app.run_stage("No trained student in this workspace: train one first.", commands(ws)[STUDENT_RUN])
+        shared.run_stage("No trained student in this workspace: train one first.", commands(ws)[STUDENT_RUN])
         return None, None
     cols = st.columns(2)
     student = cols[0].selectbox("Student", students, format_func=lambda r: display_label(ws, r),
@@ -84,7 +92,7 @@ def choose_models(ws):
                                 key="tsad_live_teacher")
     if not teachers:
         cols[1].caption("No trained teacher in this workspace.")
-    app.run_warnings(ws, student)
+    shared.run_warnings(ws, student)
     return student, teacher
 
 
@@ -98,7 +106,7 @@ def summary(record, windows, cut: bool, annotated: bool) -> None:
 
 
 def scores(windows, probs, student, ws) -> None:
-    from tsad.metrics import score_model
+    from tsad.scoring.metrics import score_model
 
     row = score_model(windows.labels, probs).row()
     st.dataframe(pd.DataFrame([{"model": display_label(ws, student), **row}]), hide_index=True)
@@ -110,15 +118,15 @@ SOURCES = ("The shipped model (pretrained/, no training needed)", "A model of th
 @st.cache_resource(show_spinner="Loading the shipped model…", max_entries=2)
 def _shipped_detector(folder: str, version: tuple):
     from tsad import records
-    from tsad.onnx_backend import with_backend
-    from tsad.paths import Workspace
+    from tsad.models.onnx import with_backend
+    from tsad.core.paths import Workspace
 
     # onnxruntime where the folder holds a current model.onnx (the shipped one does), as detect.py
     return with_backend(records.load_detector(Workspace(Path(folder)), folder, device="cpu"), "auto", folder)
 
 
 def shipped_model_available() -> bool:
-    from tsad import paths
+    from tsad.core import paths
 
     return (paths.PRETRAINED_DIR / paths.PRETRAINED_MODELS["pretrained"] / paths.STUDENT_CHECKPOINT).is_file()
 
@@ -126,7 +134,8 @@ def shipped_model_available() -> bool:
 def shipped_detection(record, annotated: bool, detector) -> None:
     """Whole-upload detection with the shipped model: counts, warnings, the scores against the
     upload's annotations, a window to look at, and the beats to download."""
-    from tsad import ec57, records
+    from tsad.scoring import ec57
+    from tsad import records
 
     det = records.detect_signal(detector, record.signal, record.fs, name=record.name)
     scale = record.source_fs / record.fs              # back to the upload's own sample numbers
@@ -156,7 +165,7 @@ def shipped_detection(record, annotated: bool, detector) -> None:
         inside = (record.ann_samples >= lo) & (record.ann_samples < hi)
         labels[np.asarray(record.ann_samples)[inside] - lo] = 1
     predicted = det.samples[(det.samples >= lo) & (det.samples < hi)] - lo
-    st.image(app_views.window_png(record.signal[lo:hi], labels, det.prob[lo:hi], predicted, detector.threshold,
+    st.image(widgets.window_png(record.signal[lo:hi], labels, det.prob[lo:hi], predicted, detector.threshold,
                              f"{record.name} · {lo / record.fs:.0f} s · shipped model"))
     table = pd.DataFrame({"sample": samples, "time_s": np.round(samples / record.source_fs, 4),
                           "probability": np.round(det.scores.astype(float), 4)})
@@ -183,7 +192,7 @@ def _annotation_bytes(name: str, samples: np.ndarray, fs: float) -> bytes:
 
 
 def main() -> None:
-    ws = app.page("Live: your own recording", "📈")
+    ws = shared.page("Live: your own recording", "📈")
     shipped = shipped_model_available()
     has_student = any(is_trained(ws, r) for r in student_runs())
     if shipped:
@@ -195,15 +204,15 @@ def main() -> None:
 
 @st.cache_data(show_spinner="Writing the example record…", max_entries=1)
 def _example_record(fs: float, channels: tuple):
-    """A synthetic record (tsad.demo_db, written with wfdb at 360 Hz) read as an upload would be: no
+    """A synthetic record (tsad.data.demo_db, written with wfdb at 360 Hz) read as an upload would be: no
     data ships with the repository, and any machine can make this one."""
     import tempfile
 
     import wfdb
     import wfdb.processing
 
-    from tsad.demo_db import DemoConfig, write_demo_database
-    from tsad.ecg import read_record
+    from tsad.data.demo_db import DemoConfig, write_demo_database
+    from tsad.data.ecg import read_record
 
     with tempfile.TemporaryDirectory() as tmp:
         write_demo_database(Path(tmp) / "demo", DemoConfig(n_records=1, minutes=2, seed=7))
@@ -217,11 +226,11 @@ def _example_record(fs: float, channels: tuple):
 
 
 def shipped_main() -> None:
-    from tsad import paths
+    from tsad.core import paths
 
     folder = paths.PRETRAINED_DIR / paths.PRETRAINED_MODELS["pretrained"]
     try:
-        detector = _shipped_detector(str(folder), app.stamp(folder / paths.STUDENT_CHECKPOINT))
+        detector = _shipped_detector(str(folder), shared.stamp(folder / paths.STUDENT_CHECKPOINT))
         st.caption(f"{folder.name}: {detector.description}, trained on the shared svdb and mitdb records "
                    f"(model card: pretrained/{folder.name}/{paths.MODEL_CARD}); not SmolVLM.")
         example = st.toggle("Try a synthetic example record instead of an upload (2 minutes at 360 Hz, "
@@ -234,7 +243,7 @@ def shipped_main() -> None:
         st.success(f"**{record.name}**: {record.n_samples / record.fs:.1f} s, {record.source_fs:g} Hz"
                    + (f", {len(record.ann_samples)} annotated beats" if annotated else ", no annotations"))
         shipped_detection(record, annotated, detector)
-    except app.LOAD_ERRORS as err:
+    except shared.LOAD_ERRORS as err:
         st.error(f"This upload cannot be used: {err}")
 
 
@@ -246,7 +255,7 @@ def workspace_main(ws) -> None:
             return
         record, annotated = got
         windows, cut = upload_windows(record, seconds=geometry.seconds)
-    except app.LOAD_ERRORS as err:
+    except shared.LOAD_ERRORS as err:
         st.error(f"This upload cannot be used: {err}")
         return
     summary(record, windows, cut, annotated)
@@ -254,9 +263,9 @@ def workspace_main(ws) -> None:
     if student is None:
         return
     try:
-        stamp = app.stamp(ws.run_dir(student.name) / student.checkpoint_name)
+        stamp = shared.stamp(ws.run_dir(student.name) / student.checkpoint_name)
         probs = _student_probs(str(ws.root), student.name, stamp, windows.series)
-    except app.LOAD_ERRORS as err:
+    except shared.LOAD_ERRORS as err:
         st.error(f"{student.name} cannot run: {err}")
         return
     if annotated:
@@ -267,15 +276,15 @@ def workspace_main(ws) -> None:
     labels = windows.labels[k] if annotated else None
     start = windows.starts[k] / record.fs
     st.subheader(f"{display_label(ws, student)}, window {k} ({start:.0f} s)")
-    app.window_result(windows.series[k], labels, probs[k], f"{record.name} · {start:.0f} s · {student.name}")
+    shared.window_result(windows.series[k], labels, probs[k], f"{record.name} · {start:.0f} s · {student.name}")
     if teacher is not None:
         st.subheader(f"{display_label(ws, teacher)}, window {k}")
         try:
-            teacher_probs = app.infer(ws, teacher, windows.series[k:k + 1])[0]
-        except app.LOAD_ERRORS as err:
+            teacher_probs = shared.infer(ws, teacher, windows.series[k:k + 1])[0]
+        except shared.LOAD_ERRORS as err:
             st.error(f"{teacher.name} cannot run: {err}")
             return
-        app.window_result(windows.series[k], labels, teacher_probs,
+        shared.window_result(windows.series[k], labels, teacher_probs,
                           f"{record.name} · {start:.0f} s · {teacher.name}")
 
 

@@ -16,20 +16,21 @@ except ModuleNotFoundError as err:
 
 import streamlit as st  # noqa: E402
 
-from tsad import app, records_app  # noqa: E402
+from tsad.app import shared
+from tsad.app import records_page  # noqa: E402
 
 
 def main() -> None:
-    ws = app.page("Whole records", "🩺")
-    folder = records_app.choose_folder(ws)
+    ws = shared.page("Whole records", "🩺")
+    folder = records_page.choose_folder(ws)
     if folder is None:
         return
-    records_app.folder_summary(folder)
-    record = records_app.choose_record(folder)
+    records_page.folder_summary(folder)
+    record = records_page.choose_record(folder)
     if record is not None:
-        records_app.record_viewer(folder, record)
+        records_page.record_viewer(folder, record)
     st.header("Every record of this model")
-    records_app.records_tables(folder)
+    records_page.records_tables(folder)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ except ModuleNotFoundError as err:
 
 import pandas as pd
 import streamlit as st
-from tsad import app, kd_study
+from tsad.app import shared
+from tsad.experiments import kd_study
 
 
 def studies(ws) -> list[Path]:
@@ -26,10 +27,10 @@ def studies(ws) -> list[Path]:
 
 
 def main() -> None:
-    ws = app.page("Distillation study", "🧪")
+    ws = shared.page("Distillation study", "🧪")
     found = studies(ws)
     if not found:
-        app.run_stage("No distillation study in this workspace yet: run one (teachers per record-wise fold, "
+        shared.run_stage("No distillation study in this workspace yet: run one (teachers per record-wise fold, "
                       "students at lambda 0, 0.5 and 1 over seeds), e.g.",
                       f"python Codes/Models/kd_study.py --workspace {ws.root} --input-dir PATH/TO/RECORDS --jobs 2")
         return

@@ -14,7 +14,7 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.student_runs import infer_main  # noqa: E402
+from tsad.training.students import infer_main  # noqa: E402
 
 
 def main(argv=None) -> dict:

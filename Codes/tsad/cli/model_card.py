@@ -1,0 +1,250 @@
+"""A shipped model's folder (pretrained/<name>/) and its model card.
+
+The folder is a run folder that ``detect.py --run pretrained`` and ``records.load_detector`` read
+like any other: the weights with their configuration and window geometry (best.pth), the tuned
+threshold (detection.json), the training metadata (metadata.json) and the same model for
+onnxruntime (model.onnx, stamped with the checkpoint's SHA-256); MODEL_CARD.md tells a
+reader what the model is, what it was trained on, how it was measured and under which licence its
+training data is. The optimiser state (last.pth) and loss arrays stay in the workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from tsad.core import paths
+from tsad.core.checkpoint import load_checkpoint
+from tsad.core.fileio import make_tmp_dir, save_text
+
+SHIPPED_FILES = (paths.STUDENT_CHECKPOINT, "detection.json", paths.METADATA)
+
+# The training data's terms (shared/README.md); a model trained on them carries the attribution.
+DATA_LICENCES = {
+    "svdb": "MIT-BIH Supraventricular Arrhythmia Database (PhysioNet svdb 1.0.0), Open Data Commons "
+    "Attribution License v1.0. Greenwald SD, Improved detection and classification of arrhythmias "
+    "in noise-corrupted electrocardiograms using contextual information, MIT, 1990.",
+    "mitdb": "MIT-BIH Arrhythmia Database (PhysioNet mitdb 1.0.0), Open Data Commons Attribution License "
+    "v1.0. Moody GB, Mark RG, The impact of the MIT-BIH Arrhythmia Database, IEEE Eng Med Biol "
+    "20(3):45-50, 2001.",
+}
+PHYSIONET = (
+    "Goldberger AL et al., PhysioBank, PhysioToolkit, and PhysioNet, Circulation 101(23):e215-e220, 2000."
+)
+
+
+def write_shipped_model(
+    run_dir: Path,
+    out: Path,
+    *,
+    command: str,
+    input_order=None,
+    train_records: dict[str, list[str]],
+    val_records: list[str],
+    cv_summaries=(),
+    cost: dict | None = None,
+) -> Path:
+    """Copies a trained run's shipped files into ``out`` with a MODEL_CARD.md; ``out`` is replaced
+    whole (a reader sees the old folder or the new one). Returns ``out``."""
+    run_dir, out = Path(run_dir), Path(out)
+    for name in SHIPPED_FILES:
+        if not (run_dir / name).is_file():
+            raise FileNotFoundError(f"{run_dir / name}: missing; the run did not finish")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = make_tmp_dir(out, prefix=f".{out.name}.tmp-")
+    try:
+        for name in SHIPPED_FILES:
+            shutil.copyfile(run_dir / name, tmp / name)
+        from tsad.models.onnx import export_onnx
+
+        export_onnx(tmp)   # inside the new folder: what detect.py and tsad.api run by default (--backend auto)
+        save_text(
+            tmp / paths.MODEL_CARD,
+            model_card(
+                tmp,
+                name=out.name,
+                input_order=input_order,
+                command=command,
+                train_records=train_records,
+                val_records=val_records,
+                cv_summaries=cv_summaries,
+                cost=cost or {},
+            ),
+        )
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _cv_lines(csv: Path) -> list[str]:
+    if not csv.is_file():
+        raise FileNotFoundError(f"{csv}: cross-validation summary not found (student_cv.py writes it)")
+    table = pd.read_csv(csv)
+    lines = [
+        f"From `{csv.parent.name}` ({int(table['folds'].iloc[0])} record-wise folds, whole records of "
+        "patients outside training, 150 ms), mean [95% t-interval] over folds:",
+        "",
+    ]
+    command = csv.parent / "command.txt"
+    if command.is_file():
+        lines += [f"`{command.read_text().strip()}`", ""]
+    keep = table[table["figure"].str.startswith(("gross_", "per-record F1"))]
+    lines += ["| figure | mean | 95% interval | per-record spread |", "| --- | --- | --- | --- |"]
+    for _, row in keep.iterrows():
+        if pd.isna(row["mean_over_folds"]):  # a class the database does not have
+            continue
+        ci = "" if pd.isna(row["ci_low"]) else f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
+        spread = row.get("spread", "")
+        lines.append(
+            f"| {row['figure']} | {row['mean_over_folds']:.4f} | {ci} | {'' if pd.isna(spread) else spread} |"
+        )
+    return lines + [""]
+
+
+# What was measured of a preset's models beyond the cross-validation (docs/RESULTS.md, sections B
+# and C): false beats on the 11 s of beatless noise that end the synthetic example (tsad.data.demo_db,
+# 10 minutes at 250 Hz, rng seed 7), by the model that preset shipped.
+BEATLESS_NOISE = {"recommended": "12 (the tcn it shipped)", "fast": "7 (fcn_20k)"}
+
+
+def _measured_limits(preset: str | None) -> list[str]:
+    """The Limits lines on one lead and on beatless noise: measured for the presets in
+    BEATLESS_NOISE, said to be unmeasured for any other recipe."""
+    if preset not in BEATLESS_NOISE:
+        return [f"- One lead and beatless noise were not measured for this recipe (preset {preset}); "
+                "docs/RESULTS.md, sections B and C, has them for the recommended and fast presets."]
+    return [
+        f"- One lead, as measured for the {preset} preset (lead dropout 0.5; docs/RESULTS.md, sections B "
+        "and C): reading lead 0 alone (MLII on 23 of the 27 mitdb records, V5 on 102, 104 and 114; ECG1 "
+        "on svdb) keeps its figures, reading the second lead alone (V1 on most mitdb records, V2 on the "
+        "paced 102 and 104) does not: paced record 102 is missed almost whole. Give `--leads` the limb "
+        "lead of a one-lead recorder when there is a choice.",
+        "- Noise without beats that is neither NaN nor flat (electrode noise, asystole with artefact) is not "
+        f"a gap: the {preset} preset marks false beats there, {BEATLESS_NOISE[preset]} in the 11 s of "
+        "beatless noise that end the synthetic example (tsad.data.demo_db).",
+    ]
+
+
+def model_card(
+    folder: Path,
+    *,
+    name: str | None = None,
+    input_order=None,
+    command: str,
+    train_records: dict[str, list[str]],
+    val_records: list[str],
+    cv_summaries=(),
+    cost: dict,
+) -> str:
+    """The text of MODEL_CARD.md for the shipped files in ``folder``."""
+    state = load_checkpoint(folder / paths.STUDENT_CHECKPOINT)
+    config = state.get("model_config") or {}
+    meta = json.loads((folder / paths.METADATA).read_text())
+    tuned = json.loads((folder / "detection.json").read_text())
+    from tsad.models.student import count_parameters, load_student
+
+    model = load_student(folder, "cpu")
+    n_params = count_parameters(model)
+    one_pass = getattr(model, "fully_convolutional", False)
+    geometry = state.get("geometry") or meta.get("geometry") or {}
+    recipe = meta.get("recipe") or {}
+    databases = sorted(train_records)
+    lines = [
+        f"# Model card: {name or folder.name}",
+        "",
+        "A beat detector for one- or two-lead ECG trained here on the shared PhysioNet records. It is **not** "
+        "SmolVLM and was not distilled from it: the VLM's weights could not be had where it was trained.",
+        "",
+        "## Use",
+        "",
+        "```bash",
+        "python Codes/Inference/detect.py --run pretrained --input-dir PATH/records",
+        "```",
+        "",
+        f"Any WFDB record at any sampling rate and length, read a chunk at a time: it is resampled to "
+        f"{geometry.get('fs', 128):g} Hz, "
+        + ("the model runs over each chunk in one pass (fully convolutional; its receptive field as margin), "
+           if one_pass else f"windows of {geometry.get('samples', 256)} samples slide over it every half window, "
+           "the tapered probabilities are stitched, ")
+        + "and beats are the peaks above the threshold at least 200 ms apart, in the record's own sample "
+        f"numbers. It reads {len(geometry.get('channels', [0, 1]))} leads; a record with fewer (or "
+        "`--leads 0`) gives it zeros for the missing one, which it was trained for (lead dropout "
+        f"{(recipe.get('augment') or {}).get('lead_dropout', 0)}; one-lead figures below). It runs through "
+        "onnxruntime (model.onnx beside the weights; the same beats, faster on a CPU) unless `--backend torch` "
+        "is given.",
+        "",
+        "## Model",
+        "",
+        f"- architecture: {config.get('arch', '?')} student ({n_params:,} parameters), "
+        f"configuration in best.pth",
+        f"- window geometry: {json.dumps(geometry)}",
+        f"- detection threshold: {tuned.get('threshold')} (tuned on {tuned.get('tuned_on', '?')}: "
+        f"{', '.join(tuned.get('records', []))}; objective: {tuned.get('objective', 'gross F1')})",
+        f"- recipe: {json.dumps(recipe)}",
+        f"- preset: {meta.get('preset')}; training windows drawn: {meta.get('train_windows')}",
+        (f"- distilled (lambda {meta.get('lam')}, temperature {meta.get('temperature')}) from the teacher "
+         f"`{meta.get('teacher')}` (checkpoint sha256 {str(meta.get('teacher_checkpoint_sha256'))[:16]}...)"
+         if meta.get("lam") else
+         "- trained on the beat labels alone (not distilled; docs/RESULTS.md, section C, measured "
+         "distillation of the small students from a two-tcn teacher: it helped no size)"),
+        "",
+        "## Training data",
+        "",
+    ]
+    for db in databases:
+        lines.append(f"- {db}: {len(train_records[db])} records ({' '.join(train_records[db])})")
+    lines += [
+        f"- validation (threshold, early stopping): {' '.join(val_records)}",
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        "python Codes/Dataset/data_generate.py --workspace W --input-dir "
+        + " ".join(f"PATH/{db}" for db in (input_order or databases)),
+        command,
+        "```",
+        "",
+        "Cost: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in cost.items()) + ".",
+        "",
+        "## Measured",
+        "",
+    ]
+    if cv_summaries:
+        for csv in cv_summaries:
+            lines += _cv_lines(Path(csv))
+    else:
+        lines += [
+            "No cross-validation summary was given; docs/RESULTS.md holds the figures of this recipe.",
+            "",
+        ]
+    lines += [
+        "docs/RESULTS.md has the per-class sensitivities, the baselines (XQRS, GQRS, neurokit2, sleepecg) "
+        "on the same records and the leave-one-database-out figures.",
+        "",
+        "## Limits",
+        "",
+        "- Trained on adult Holter records of two PhysioNet databases; morphologies they lack (pediatric, "
+        "exercise, implanted-device rhythms other than mitdb's paced records) were never seen.",
+        "- Two leads are read in the order of the training records' leads (mitdb: MLII first in most records); "
+        "with one lead the other input is zero: see the one-lead figures above.",
+        *_measured_limits(meta.get("preset")),
+        "- A research model: not a medical device, not validated for clinical use.",
+        "",
+        "## Licence of the training data",
+        "",
+    ]
+    for db in databases:
+        lines.append(f"- {DATA_LICENCES.get(db, db + ': see its source')}")
+    lines += [f"- {PHYSIONET}", ""]
+    return "\n".join(lines)

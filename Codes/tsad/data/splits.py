@@ -1,0 +1,80 @@
+"""Reading a split written by data_split.py, with every count checked against the others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tsad.core.fileio import load_npy
+from tsad.core.paths import Workspace, plot_name
+
+
+@dataclass
+class SplitData:
+    """One split's ids, labels, series and image folder."""
+    name: str
+    ids: np.ndarray          # (N,) int64 window ids
+    series: np.ndarray       # (N, L, C) float32 raw signal in mV
+    labels: np.ndarray       # (N, L) float32 in {0, 1}
+    image_dir: Path
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def image_paths(self) -> list[Path]:
+        """The plot image of every window, in order."""
+        return [self.image_dir / plot_name(i) for i in self.ids]
+
+    def sample(self, n: int | None, seed: int, weights: np.ndarray | None = None) -> "SplitData":
+        """``n`` windows drawn at random with ``seed``, kept in their order (all when n is None or
+        at least the split's size). ``weights`` (one per window) draws them in proportion, without
+        replacement (rare beats' windows more often)."""
+        if n is None or n >= len(self):
+            return self
+        p = None if weights is None else np.asarray(weights, float) / np.sum(weights)
+        rows = np.sort(np.random.default_rng(seed).choice(len(self), n, replace=False, p=p))
+        return SplitData(self.name, self.ids[rows], self.series[rows], self.labels[rows], self.image_dir)
+
+    def subset(self, n: int | None) -> "SplitData":
+        """The first ``n`` windows (all when ``n`` is None)."""
+        if n is None or n >= len(self):
+            return self
+        return SplitData(self.name, self.ids[:n], self.series[:n], self.labels[:n], self.image_dir)
+
+
+def read_split_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The seed's layout: header "0".."L", column "0" the window id, the rest the labels."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: split file not found (run Codes/Dataset/data_split.py)")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not a readable split csv ({err})") from err
+    if frame.shape[1] < 2 or frame.columns[0] != "0":
+        raise ValueError(f"{path}: expected a header '0'..'L' with the window id in column '0'")
+    if frame.isna().any().any():
+        raise ValueError(f"{path}: empty cells in the split csv")
+    return frame.iloc[:, 0].to_numpy(np.int64), frame.iloc[:, 1:].to_numpy(np.float32)
+
+
+def load_split(ws: Workspace, split: str, check_images: bool = True) -> SplitData:
+    """A split from Data_split/, with its counts and (optionally) images checked."""
+    ids, labels = read_split_csv(ws.split_csv(split))
+    series = load_npy(ws.split_npy(split), expect_ndim=3).astype(np.float32, copy=False)
+    if len(series) != len(ids):
+        raise ValueError(f"{ws.split_npy(split)}: {len(series)} windows, but {ws.split_csv(split)} "
+                         f"lists {len(ids)}")
+    if series.shape[1] != labels.shape[1]:
+        raise ValueError(f"{ws.split_npy(split)}: windows of {series.shape[1]} samples, labels of "
+                         f"{labels.shape[1]} in {ws.split_csv(split)}")
+    data = SplitData(split, ids, series, labels, ws.split_images(split))
+    if check_images:
+        missing = [p for p in data.image_paths if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"{missing[0]}: image missing ({len(missing)} of {len(ids)} missing "
+                                    f"in {data.image_dir}); rerun data_split.py")
+    return data

@@ -1,0 +1,86 @@
+"""What every model becomes once loaded: a ``Predictor`` (window probabilities, the geometry it reads,
+its tuned threshold and the warnings recorded when it was tuned). ``tsad.models.loader.load`` makes one
+from any run folder or checkpoint; ``tsad.models.classical`` makes one of a classical detector; whole-record
+detection (``tsad.detection.records``) runs any of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tsad.scoring.beats import DEFAULT_THRESHOLD
+from tsad.core.geometry import WindowGeometry
+
+
+class DetectionError(ValueError):
+    """A record or run that cannot be detected; the message names the file."""
+
+
+@dataclass
+class Predictor:
+    """Something that turns a record into beats. ``window_probs`` maps (W, L, C) windows at
+    ``geometry.fs`` to (W, L) probabilities; classical detectors have none and detect directly.
+
+    A model that reads more than its window (the context teacher) gives ``stretch_probs`` instead:
+    (signal at the model's rate, window starts) -> (W, L) probabilities. A model that reads plots
+    gives ``image_probs``: (N) plots in memory -> (N, L) probabilities (the app's saved plots)."""
+
+    name: str
+    kind: str                                 # "student", "teacher" or "classical"
+    geometry: WindowGeometry
+    window_probs: Callable[[np.ndarray], np.ndarray] | None = None
+    description: str = ""
+    info: dict = field(default_factory=dict)
+    threshold: float = DEFAULT_THRESHOLD      # the run's tuned threshold (detection.json) or 0.5
+    warnings: list[str] = field(default_factory=list)   # recorded when the threshold was tuned
+    stretch_probs: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    image_probs: Callable[[list], np.ndarray] | None = None
+    header: dict = field(default_factory=dict, repr=False)   # the checkpoint's entries but its weights
+    reach: int = 0     # samples a model reads past each side of its window (the context teacher's context)
+    # a fully convolutional model: (n, C) signal at its rate -> (n,) probabilities in one pass, the
+    # same for a stretch as inside a longer one beyond ``reach`` of its ends, if it starts on the
+    # ``unit`` grid (tsad.models.fast_student)
+    full_probs: Callable[[np.ndarray], np.ndarray] | None = None
+    unit: int = 1
+
+    def signal_probs(self, signal: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """(W, L) probabilities of the windows of ``signal`` (at the model's rate and leads) that
+        begin at ``starts``."""
+        if self.stretch_probs is not None:
+            return self.stretch_probs(signal, starts)
+        length = self.geometry.samples
+        return self.window_probs(signal[starts[:, None] + np.arange(length)[None, :]])
+
+
+Detector = Predictor   # the name detection code has always used
+
+
+@dataclass
+class RecordDetection:
+    """The beats of one record (``tsad.detection.records``) and what was found on the way."""
+
+    record: str
+    fs: float                      # the record's own rate: ``samples`` are in its sample numbers
+    n_samples: int                 # at the record's own rate
+    samples: np.ndarray
+    scores: np.ndarray             # probability at each detected beat (1 for classical detectors)
+    prob: np.ndarray | None        # combined probability at the model's rate
+    model_fs: float
+    seconds: float                 # compute time
+    warnings: list[str] = field(default_factory=list)   # why the result is implausible for a heart
+    gaps: list[tuple[int, int]] = field(default_factory=list)   # [start, end) without signal, own rate
+    leads: list[int | None] | None = None   # the record's lead each model input read (None: zeros)
+
+    @property
+    def gap_s(self) -> float:
+        return sum(end - start for start, end in self.gaps) / self.fs
+
+    @property
+    def implausible(self) -> bool:
+        return bool(self.warnings)
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.fs
