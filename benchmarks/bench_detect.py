@@ -47,7 +47,7 @@ def untrained_run(folder: Path, arch: str) -> Path:
 
 def main(argv=None):
     from tsad.detection import archive
-    from tsad import records
+    from tsad.models import loader
     from tsad.core.paths import Workspace
     from tsad.detection.streaming import wfdb_source
     from tsad.models.student import ARCHITECTURES
@@ -65,12 +65,12 @@ def main(argv=None):
     detectors = {}
     for name in args.runs:
         run = str(untrained_run(scratch, name)) if name in ARCHITECTURES and not ws.run_dir(name).is_dir() else name
-        base = records.load_detector(ws, run, device="cpu")
+        base = loader.load(run, ws, device="cpu")
         for backend in (["torch"] if base.kind == "classical" else args.backends):
             if backend == "onnx":
                 from tsad.models.onnx import use_onnx
 
-                detector = use_onnx(records.load_detector(ws, run, device="cpu"), ws.resolve_run_dir(run), threads=1)
+                detector = use_onnx(loader.load(run, ws, device="cpu"), ws.resolve_run_dir(run), threads=1)
             else:
                 detector = base
             detectors[f"{name} ({backend})" if base.kind != "classical" else name] = detector

@@ -21,14 +21,8 @@ except ModuleNotFoundError as err:
 import numpy as np  # noqa: E402
 
 from tsad.core.common import make_parser, seed_everything  # noqa: E402
-from tsad.scoring.metrics import (
-    DEFAULT_TOLERANCE,
-    MERGE_GAP,
-    msp_msr,
-    pick_peaks,
-    score_model,
-    window_precision_recall,
-)
+from tsad.scoring.metrics import DEFAULT_TOLERANCE, msp_msr, score_model, window_precision_recall
+from tsad.scoring.beats import MERGE_GAP, pick_peaks
 
 L = 256
 

@@ -33,7 +33,9 @@ import torch  # noqa: E402
 from tsad.data.augment import AugmentConfig  # noqa: E402
 from tsad.core.common import make_parser, seed_everything  # noqa: E402
 from tsad.models.student import ARCHITECTURES, build_student, count_parameters, student_config, student_probs  # noqa: E402
-from tsad.training.students import Recipe, make_loss  # noqa: E402
+from tsad.training.flags import Recipe
+from tsad.training.students import make_loss  # noqa: E402
+from tsad.models import predictor
 
 EPOCH_WINDOWS = 53_100
 EPOCH_GOAL_S = 120.0
@@ -89,13 +91,13 @@ def main(argv=None) -> dict:
             infer_ws[arch].append(len(infer) / (time.perf_counter() - start))
     rtf = {}
     if args.record:
-        from tsad import records
+        from tsad.detection import records
         from tsad.core.geometry import WindowGeometry
 
         torch.set_num_threads(1)
         for arch, model in models.items():
             model.eval()
-            det = records.Detector(arch, "student", WindowGeometry(),
+            det = predictor.Detector(arch, "student", WindowGeometry(),
                                    lambda x, m=model: student_probs(m, x))
             result = records.detect_record(det, args.record, threshold=0.5)
             rtf[arch] = result.duration_s / result.seconds

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from tsad.experiments import baseline
-from tsad.scoring.metrics import Positions, match_positions
+from tsad.scoring.beats import Positions
+from tsad.scoring.metrics import match_positions
 
 FS = 128
 

@@ -13,6 +13,9 @@ from conftest import run_script
 from tsad.data.generate import record_sources
 from tsad.data.folds import assign_record_parts, database_test_parts, record_folds
 from tsad.core.paths import Workspace
+from tsad.detection import folders
+from tsad.detection import records
+from tsad.models import loader, predictor
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATE = REPO / "Codes/Dataset/data_generate.py"
@@ -173,35 +176,34 @@ def test_train_pretrained_ships_a_run_folder_that_detect_loads_by_path(two_db, t
 
 def test_the_shipped_model_missing_is_one_clear_error(tmp_path, monkeypatch):
     from tsad.core import paths
-    from tsad import records
+    from tsad.models import loader
 
     monkeypatch.setattr(paths, "PRETRAINED_DIR", tmp_path / "nowhere")
-    with pytest.raises(records.DetectionError, match="shipped model's weights are missing"):
-        records.load_detector(Workspace(tmp_path / "ws"), "pretrained")
+    with pytest.raises(predictor.DetectionError, match="shipped model's weights are missing"):
+        loader.load("pretrained", Workspace(tmp_path / "ws"))
 
 
 def test_detect_signal_in_memory_equals_detect_record(two_db, tmp_path):
     """The same beats from an array at another rate as from the record's file (demo05 is at 256 Hz)."""
     import wfdb
 
-    from tsad import records
 
     ws, alpha, beta, _ = two_db
     run = ws.root / "cv" / "both" / "fold0"
     if not (run / "best.pth").is_file():
         pytest.skip("needs the fold model of test_student_cv_over_two_databases_reports_each")
-    detector = records.load_detector(ws, str(run))
+    detector = loader.load(str(run), ws)
     from_file = records.detect_record(detector, beta / "demo05")
     signal = wfdb.rdrecord(str(beta / "demo05")).p_signal
     in_memory = records.detect_signal(detector, signal, 256.0, name="demo05")
     assert from_file.fs == in_memory.fs == 256 and len(from_file.samples) > 50
     assert np.array_equal(from_file.samples, in_memory.samples)
     for classical in ("gqrs", "xqrs"):
-        det = records.load_detector(ws, classical)
+        det = loader.load(classical, ws)
         assert np.array_equal(records.detect_record(det, beta / "demo05").samples,
                               records.detect_signal(det, signal, 256.0).samples)
     assert records.detect_signal(detector, signal[:, 0], 256.0).leads == [0, None]   # one lead: the other is 0
-    with pytest.raises(records.DetectionError, match="lead"):
+    with pytest.raises(predictor.DetectionError, match="lead"):
         records.detect_signal(detector, signal, 256.0, leads=[5])
     bad = signal.copy()
     bad[100:120] = np.nan
@@ -289,7 +291,6 @@ def test_the_onnx_backend_finds_the_torch_backends_beats(two_db, tmp_path):
     if not (run / "best.pth").is_file():
         pytest.skip("needs the fold model of test_student_cv_over_two_databases_reports_each")
     from tsad.scoring import ec57
-    from tsad import records
     from tsad.models.onnx import ONNX_FILE, export_onnx
 
     outs = {}
@@ -301,11 +302,11 @@ def test_the_onnx_backend_finds_the_torch_backends_beats(two_db, tmp_path):
     for rec in ("demo04", "demo05"):
         torch_beats = ec57.read_detections(outs["torch"], rec, "tsad")
         assert len(torch_beats) > 30 and np.array_equal(ec57.read_detections(outs["onnx"], rec, "tsad"), torch_beats)
-    assert records.read_detection_meta(outs["onnx"])["backend"] == "onnx"
+    assert folders.read_detection_meta(outs["onnx"])["backend"] == "onnx"
     # exported once, and again only when the checkpoint changes
     stamp = (run / ONNX_FILE).stat().st_mtime_ns
     assert export_onnx(run).stat().st_mtime_ns == stamp
-    with pytest.raises(records.DetectionError, match="students only"):
+    with pytest.raises(predictor.DetectionError, match="students only"):
         from tsad.models.onnx import use_onnx
 
-        use_onnx(records.load_detector(ws, "gqrs"), run)
+        use_onnx(loader.load("gqrs", ws), run)

@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 from conftest import REPO, run_script
 from tsad.core import paths
-from tsad import records
+from tsad.detection import folders
+from tsad.detection import plausibility
+from tsad.detection import thresholds
 
 STUDENT = REPO / "Codes/Models/student_train.py"
 DETECT = REPO / "Codes/Inference/detect.py"
@@ -22,13 +24,13 @@ FS = 128
 # ---- the candidate thresholds and the choice ------------------------------------------------------
 
 def test_candidates_extend_the_fixed_grid_down_to_the_floor():
-    grid = records.threshold_candidates()
-    assert grid == records.THRESHOLD_CANDIDATES
-    assert grid[0] == pytest.approx(records.THRESHOLD_FLOOR) and grid[-1] == pytest.approx(0.95)
+    grid = thresholds.threshold_candidates()
+    assert grid == thresholds.THRESHOLD_CANDIDATES
+    assert grid[0] == pytest.approx(thresholds.THRESHOLD_FLOOR) and grid[-1] == pytest.approx(0.95)
     assert list(grid) == sorted(set(grid))                          # ascending, no repeat
-    low = grid[:records.THRESHOLD_LOW_STEPS]
-    assert grid[records.THRESHOLD_LOW_STEPS:] == tuple(records.THRESHOLD_GRID)
-    assert max(low) < 0.05 and len(low) == records.THRESHOLD_LOW_STEPS
+    low = grid[:thresholds.THRESHOLD_LOW_STEPS]
+    assert grid[thresholds.THRESHOLD_LOW_STEPS:] == tuple(thresholds.THRESHOLD_GRID)
+    assert max(low) < 0.05 and len(low) == thresholds.THRESHOLD_LOW_STEPS
     ratios = np.array(low[1:] + (0.05,)) / np.array(low)
     assert np.allclose(ratios, ratios.mean(), rtol=0.01)           # geometric steps
 
@@ -47,28 +49,28 @@ def peaked_windows(peak: float, n: int = 12, seed: int = 0):
 
 def test_a_model_peaking_at_0_02_gets_a_threshold_that_finds_its_beats():
     probs, labels = peaked_windows(0.02)
-    tuned = records.tune_threshold_windows(probs, labels, FS)
+    tuned = thresholds.tune_threshold_windows(probs, labels, FS)
     assert tuned["threshold"] < 0.02 and tuned["val_F1"] == pytest.approx(1.0)
     assert tuned["threshold"] in tuned["grid"] and len(tuned["F1"]) == len(tuned["grid"])
     assert len(tuned["warnings"]) == 1                              # found, but low: said so
     assert "under the fixed grid's lowest" in tuned["warnings"][0]
     assert "not learned" not in tuned["warnings"][0]
-    well = records.tune_threshold_windows(*peaked_windows(0.9), FS)  # the same model, calibrated
+    well = thresholds.tune_threshold_windows(*peaked_windows(0.9), FS)  # the same model, calibrated
     assert well["val_F1"] == pytest.approx(1.0) and well["warnings"] == [] and well["threshold"] >= 0.05
     # the fixed grid alone finds none of its beats: the floor this replaces
-    capped = records.tune_threshold_windows(probs, labels, FS, grid=records.THRESHOLD_GRID)
+    capped = thresholds.tune_threshold_windows(probs, labels, FS, grid=thresholds.THRESHOLD_GRID)
     assert capped["val_F1"] == 0 and "has not learned" in capped["warnings"][0]
 
 
 def test_choose_threshold_takes_the_best_f1_and_the_middle_of_equal_ones():
     grid = (0.1, 0.2, 0.3, 0.4, 0.5)
     counts = np.array([[5, 5, 0], [8, 1, 2], [9, 1, 1], [8, 1, 2], [2, 0, 8]])
-    index, scores = records.choose_threshold(grid, counts)
+    index, scores = thresholds.choose_threshold(grid, counts)
     assert index == 2 and scores == pytest.approx([10 / 15, 16 / 19, 18 / 20, 16 / 19, 4 / 12])
     # equal best scores over 0.2-0.5: the middle of them (the lower middle), not the lowest
     flat = np.array([[5, 5, 0], [9, 0, 0], [9, 0, 0], [9, 0, 0], [9, 0, 0]])
-    assert records.choose_threshold(grid, flat)[0] == 2
-    assert records.choose_threshold(grid, np.zeros((5, 3)))[1].tolist() == [0.0] * 5
+    assert thresholds.choose_threshold(grid, flat)[0] == 2
+    assert thresholds.choose_threshold(grid, np.zeros((5, 3)))[1].tolist() == [0.0] * 5
 
 
 @pytest.mark.parametrize("scores, index, expected", [
@@ -82,7 +84,7 @@ def test_choose_threshold_takes_the_best_f1_and_the_middle_of_equal_ones():
 ])
 def test_threshold_warnings_say_what_is_doubtful(scores, index, expected):
     grid = (0.001, 0.02, 0.95) if "fixed grid" in "".join(expected) else (0.001, 0.5, 0.95)
-    found = " | ".join(records.threshold_warnings(grid, index, np.array(scores), "8 windows"))
+    found = " | ".join(thresholds.threshold_warnings(grid, index, np.array(scores), "8 windows"))
     assert all(text in found for text in expected), found
     assert (found == "") == (not expected)
     if expected and "highest" not in expected[0]:
@@ -105,42 +107,42 @@ def beating_signal(seconds: float, fs: float = FS, period_s: float = 0.8, flat=N
 
 def test_plausible_detections_give_no_warning():
     signal, beats = beating_signal(60)
-    assert records.detection_warnings(beats, FS, len(signal), signal, FS) == []
+    assert plausibility.detection_warnings(beats, FS, len(signal), signal, FS) == []
 
 
 def test_no_beat_a_slow_or_fast_rate_and_a_long_gap_are_implausible():
     signal, beats = beating_signal(60)
-    assert records.detection_warnings(beats[:0], FS, len(signal), signal, FS) == ["no beat detected in 60 s"]
+    assert plausibility.detection_warnings(beats[:0], FS, len(signal), signal, FS) == ["no beat detected in 60 s"]
     slow = beats[::8]                                   # 6.4 s apart: 9.4 per minute
-    assert "outside 20-300" in records.detection_warnings(slow, FS, len(signal), signal, FS)[0]
+    assert "outside 20-300" in plausibility.detection_warnings(slow, FS, len(signal), signal, FS)[0]
     fast = np.arange(0, len(signal), 19)                # every 148 ms: 405 per minute
-    assert records.detection_warnings(fast, FS, len(signal))[0] == \
+    assert plausibility.detection_warnings(fast, FS, len(signal))[0] == \
         f"{len(fast):.1f} beats per minute over the record, outside 20-300"
     gap = beats[(beats < 20 * FS) | (beats > 35 * FS)]  # about 15 s without a beat in a beating signal
-    found = records.detection_warnings(gap, FS, len(signal), signal, FS)
+    found = plausibility.detection_warnings(gap, FS, len(signal), signal, FS)
     assert len(found) == 1 and "1 stretch(es) with over 10 s of signal but no beat" in found[0]
 
 
 def test_a_gap_where_the_signal_is_flat_is_not_a_miss():
     signal, beats = beating_signal(60, flat=(20, 35))   # a lead-off: nothing to detect there
     detected = beats[(beats < 20 * FS) | (beats > 35 * FS)]
-    assert records.detection_warnings(detected, FS, len(signal), signal, FS) == []
+    assert plausibility.detection_warnings(detected, FS, len(signal), signal, FS) == []
     # the signal given at another rate (a model's 64 Hz) is mapped by time, not by sample number
     half = signal[::2]
-    assert records.detection_warnings(detected, FS, len(signal), half, FS / 2) == []
-    assert records.detection_warnings(detected, FS, len(signal)) != []       # without the signal: counted
+    assert plausibility.detection_warnings(detected, FS, len(signal), half, FS / 2) == []
+    assert plausibility.detection_warnings(detected, FS, len(signal)) != []       # without the signal: counted
 
 
 def test_mark_implausible_flags_the_records_detect_py_warned_about():
     table = pd.DataFrame({"record": ["100", "101"], "F1": [0.0, 0.99]})
     meta = {"records": [{"record": "100", "warnings": ["no beat detected in 60 s"]},
                         {"record": "101", "warnings": []}]}
-    assert records.record_warnings(meta) == {"100": ["no beat detected in 60 s"], "101": []}
-    marked = records.mark_implausible(table, records.record_warnings(meta))
+    assert folders.record_warnings(meta) == {"100": ["no beat detected in 60 s"], "101": []}
+    marked = plausibility.mark_implausible(table, folders.record_warnings(meta))
     assert marked["implausible"].tolist() == [True, False]
     assert marked["warnings"].tolist() == ["no beat detected in 60 s", ""]
-    assert records.mark_implausible(table, {})["implausible"].tolist() == [False, False]
-    assert records.record_warnings({"records": [{"record": "100"}]}) == {}      # not checked: not listed
+    assert plausibility.mark_implausible(table, {})["implausible"].tolist() == [False, False]
+    assert folders.record_warnings({"records": [{"record": "100"}]}) == {}      # not checked: not listed
 
 
 # ---- end to end: an under-trained student, detect.py, evaluate_records.py -------------------------
@@ -173,7 +175,7 @@ def test_an_undertrained_student_is_reported_from_training_to_scoring(split_work
     run_script(STUDENT, ["--workspace", str(ws.root), "--epochs", "1", "--limit-train", "8",
                          "--batch-size", "8", "--lr", "1e-3", "--device", "cpu"])
     err = capsys.readouterr().err
-    tuned_path = ws.run_dir(paths.STUDENT_RUN) / records.THRESHOLD_FILE
+    tuned_path = ws.run_dir(paths.STUDENT_RUN) / thresholds.THRESHOLD_FILE
     tuned = json.loads(tuned_path.read_text())
     assert tuned["val_F1"] == 0 and tuned["training_steps"] == 1
     assert len(tuned["warnings"]) == 2 and "has not learned" in tuned["warnings"][0]
@@ -192,7 +194,7 @@ def test_an_undertrained_student_is_reported_from_training_to_scoring(split_work
     assert f"the model's probability peaks at {BASE_RATE:g}, under the threshold" in captured.err
     assert f"warning: {tuned_path}: " in captured.err                  # the training's verdict again
     assert "implausible detections in 1 of 1 record(s): demo00" in captured.out
-    meta = json.loads((out / records.DETECTIONS_META).read_text())
+    meta = json.loads((out / folders.DETECTIONS_META).read_text())
     assert meta["implausible_records"] == ["demo00"] and meta["run_warnings"] == tuned["warnings"]
     assert meta["records"][0]["beats"] == 0 and meta["records"][0]["warnings"][0].startswith("no beat")
 
@@ -211,13 +213,13 @@ def test_evaluate_records_checks_a_folder_detect_py_did_not(demo_db, tmp_path, c
     out = tmp_path / "old"
     run_script(DETECT, ["--run", "xqrs", "--input-dir", str(demo_db), "--out", str(out),
                         "--workspace", str(tmp_path / "ws")])
-    meta = json.loads((out / records.DETECTIONS_META).read_text())
+    meta = json.loads((out / folders.DETECTIONS_META).read_text())
     for row in meta["records"]:
         del row["warnings"]
-    (out / records.DETECTIONS_META).write_text(json.dumps(meta))
-    assert records.check_detections(out, demo_db, ["demo00"]) == {"demo00": []}
-    (out / "demo00.tsad").write_bytes(records.EMPTY_ANNOTATION_FILE)      # a detector that found nothing
-    assert records.check_detections(out, demo_db, ["demo00"]) == {"demo00": ["no beat detected in 60 s"]}
+    (out / folders.DETECTIONS_META).write_text(json.dumps(meta))
+    assert folders.check_detections(out, demo_db, ["demo00"]) == {"demo00": []}
+    (out / "demo00.tsad").write_bytes(folders.EMPTY_ANNOTATION_FILE)      # a detector that found nothing
+    assert folders.check_detections(out, demo_db, ["demo00"]) == {"demo00": ["no beat detected in 60 s"]}
     capsys.readouterr()
     run_script(EVALUATE, ["--detections", str(out), "--input-dir", str(demo_db), "--bootstrap", "20"])
     assert pd.read_csv(out / "records.csv")["implausible"].tolist() == [True]
@@ -241,7 +243,7 @@ def test_the_balanced_threshold_keeps_a_rare_class_the_pooled_f1_trades_away():
     the higher finds no V beat, all N beats and no false beat. The pooled F1 prefers the higher
     (more beats overall), the class-balanced F1 the lower."""
     from tsad.data.ecg import BALANCED_CLASSES
-    from tsad.records import MIN_CLASS_BEATS, balanced_f1, choose_threshold, pooled_f1
+    from tsad.detection.thresholds import MIN_CLASS_BEATS, balanced_f1, choose_threshold, pooled_f1
 
     grid = [0.2, 0.6]
     k_n, k_v = list(BALANCED_CLASSES).index("N"), list(BALANCED_CLASSES).index("V")

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from tsad import records
+from tsad.models import loader
+
 from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
 from tsad.core.paths import Workspace
 from tsad.models.student import build_student, student_config
@@ -55,10 +56,10 @@ def test_the_ensemble_teacher_is_its_members_mean_logit(demo):
     for k in range(2):
         _save_student(ws.run_dir(f"member{k}"), "tcn", k)
     run_script(ENSEMBLE, ["--workspace", str(ws.root), "--name", "ens", "--members", "member0", "member1"])
-    teacher = records.load_detector(ws, "ens", device="cpu")
+    teacher = loader.load("ens", ws, device="cpu")
     assert teacher.kind == "teacher" and teacher.info["teacher_type"] == "ensemble"
     windows = np.random.default_rng(0).normal(size=(5, 256, 2)).astype(np.float32)
-    members = [records.load_detector(ws, f"member{k}", device="cpu") for k in range(2)]
+    members = [loader.load(f"member{k}", ws, device="cpu") for k in range(2)]
     logit = np.mean([np.log(m.window_probs(windows)) - np.log1p(-m.window_probs(windows)) for m in members], axis=0)
     assert np.allclose(teacher.window_probs(windows), 1 / (1 + np.exp(-logit)), atol=1e-4)
     state = torch.load(ws.run_dir("ens") / "smolvlm_best.pth", weights_only=True)

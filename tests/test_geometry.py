@@ -14,7 +14,7 @@ from tsad.core import paths
 from tsad.data.generate import DATA_MANIFEST
 from tsad.core.geometry import GeometryError, WindowGeometry, load_workspace_geometry
 from tsad.training.students import infer_run, train_run
-from tsad.models.vlm.teacher import DEFAULT_PROMPT, TeacherSettings, prompt_for
+from tsad.models.vlm.settings import DEFAULT_PROMPT, TeacherSettings, prompt_for
 from tsad.training.loop import TrainConfig
 
 GENERATE = REPO / "Codes/Dataset/data_generate.py"

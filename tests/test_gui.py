@@ -18,6 +18,7 @@ from tsad.scoring.outputs import save_outputs
 from tsad.core.paths import METADATA, TRAIN_LOSSES, VAL_LOSSES, Workspace
 from tsad.data.splits import load_split
 from tsad.app.stages import all_runs, display_label, find_run, next_stage, pipeline_stages, window_times
+from tsad.detection import thresholds
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
@@ -216,7 +217,7 @@ def test_teacher_page_scores_the_chosen_window(tiny_ws, monkeypatch):
 def test_teacher_page_runs_the_tiny_teacher_live(tiny_ws, monkeypatch):
     from PIL import Image
 
-    from tsad.scoring.metrics import window_thresholds
+    from tsad.scoring.beats import window_thresholds
     from tsad.models.vlm.teacher import load_teacher, predict_images
 
     stages = {s.name: s.done for s in pipeline_stages(tiny_ws)}
@@ -258,7 +259,7 @@ def test_student_page_runs_the_checkpoint_live(tiny_ws, monkeypatch):
     test = load_split(tiny_ws, "test", check_images=False)
     row = list(test.ids).index(33)
     probs = student_probs(load_student(tiny_ws.run_dir("LSTM_train"), "cpu"), test.series[row:row + 1])[0]
-    from tsad.scoring.metrics import window_thresholds
+    from tsad.scoring.beats import window_thresholds
     thresholds = [m.value for m in at.metric if m.label.startswith("Threshold")]
     assert thresholds[-1] == f"{window_thresholds(probs)[0]:.3f}"
 
@@ -283,13 +284,12 @@ def test_compare_page_shows_every_model_and_the_losses(tiny_ws, monkeypatch):
 
 
 def test_a_run_that_has_not_learned_is_flagged_beside_it(split_workspace, monkeypatch):
-    from tsad import records
 
     ws = split_workspace
     val = load_split(ws, "val", check_images=False)
     # what tuning makes of a model whose probability is the beats' base rate everywhere
-    tuned = records.tune_threshold_windows(np.full(val.labels.shape, 0.01, np.float32), val.labels, 128)
-    records.save_tuned_threshold(ws.run_dir("LSTM_train"), tuned)
+    tuned = thresholds.tune_threshold_windows(np.full(val.labels.shape, 0.01, np.float32), val.labels, 128)
+    thresholds.save_tuned_threshold(ws.run_dir("LSTM_train"), tuned)
     test = load_split(ws, "test", check_images=False)
     save_outputs(ws.run_dir("LSTM_train"), "LSTM_train", fabricated_probs(test.labels, 0), test.labels,
                  test.series, test.ids)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
+from tsad.app import records_view
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
@@ -234,21 +235,20 @@ def test_a_folder_that_is_not_a_detection_folder(setup, monkeypatch, tmp_path):
 
 
 def test_a_folder_without_the_record_and_the_saved_probability(setup, tmp_path):
-    from tsad.app import records_page
-    from tsad.records import DetectionError
+    from tsad.models.predictor import DetectionError
 
-    folder = records_page.read_folder(setup["xqrs"])
+    folder = records_view.read_folder(setup["xqrs"])
     with pytest.raises(DetectionError, match="no detections of record demo07"):
-        records_page.load_record_view(folder, "demo07")
+        records_view.load_record_view(folder, "demo07")
     copy = tmp_path / "with_probs"
     shutil.copytree(setup["xqrs"], copy)
     prob = np.linspace(0, 1, 60 * 64, dtype=np.float16)        # a model at 64 Hz over the minute
     np.save(copy / "demo00_probs.npy", prob)
-    view = records_page.load_record_view(records_page.read_folder(copy), "demo00")
+    view = records_view.load_record_view(records_view.read_folder(copy), "demo00")
     assert view.prob_fs == 64 and len(view.prob) == len(prob)
     (copy / "demo00_probs.npy").write_bytes(b"not numpy")
     with pytest.raises(DetectionError, match="demo00_probs.npy: unreadable"):
-        records_page.load_record_view(records_page.read_folder(copy), "demo00")
+        records_view.load_record_view(records_view.read_folder(copy), "demo00")
 
 
 def test_missed_beats_show_their_class_and_the_next_miss_of_a_class(setup, monkeypatch, tmp_path):
@@ -256,7 +256,6 @@ def test_missed_beats_show_their_class_and_the_next_miss_of_a_class(setup, monke
     beat: those beats are the record's misses, with the classes read here from the .atr."""
     import wfdb
 
-    from tsad.app import records_page
 
     ann = wfdb.rdann(str(setup["db"] / "demo00"), "atr")
     symbol_at = {int(s): sym for s, sym in zip(ann.sample, ann.symbol) if sym in DEMO_BEAT_SYMBOLS}
@@ -272,7 +271,7 @@ def test_missed_beats_show_their_class_and_the_next_miss_of_a_class(setup, monke
     wfdb.wrann("demo00", "tsad", kept, symbol=["N"] * len(kept), fs=FS, write_dir=str(folder))
     assert len(v_beats) >= 2
 
-    view = records_page.load_record_view(records_page.read_folder(folder), "demo00")
+    view = records_view.load_record_view(records_view.read_folder(folder), "demo00")
     missed = view.missed_beats()
     assert missed["sample"].tolist() == dropped.tolist()
     assert missed["symbol"].tolist() == [symbol_at[s] for s in dropped]

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
+from tsad.models.teachers.base import TeacherConfig
+from tsad.models.teachers import context
 
 REPO = Path(__file__).resolve().parents[1]
 CODES = REPO / "Codes"
@@ -178,7 +180,7 @@ def test_a_stand_in_teacher_kind(ws, tmp_path):
     from tsad.training.loop import TrainConfig
 
     def inputs(run_dir, config, image_paths, ids):
-        signals = teachers.WorkspaceSignals(workspace_of(run_dir))
+        signals = context.WorkspaceSignals(workspace_of(run_dir))
         ids = [paths.window_id_of_plot(p) for p in image_paths] if ids is None else ids
         return Arrays(signals.series[signals.rows(ids)])
 
@@ -196,7 +198,7 @@ def test_a_stand_in_teacher_kind(ws, tmp_path):
     try:
         ws, raw = ws
         train, val = load_split(ws, "train", check_images=False), load_split(ws, "val", check_images=False)
-        config = teachers.TeacherConfig(type="stand_in", samples=train.series.shape[1], leads=train.series.shape[2])
+        config = TeacherConfig(type="stand_in", samples=train.series.shape[1], leads=train.series.shape[2])
         teachers.train_teacher(ws, "stand_in_teacher", config, train, val,
                                TrainConfig(epochs=1, lr=1e-2, warmup_steps=0, device="cpu"))
         # distillation reads its logits through the cache, detection runs it on whole records

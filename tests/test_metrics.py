@@ -10,18 +10,16 @@ from hypothesis import strategies as st
 from tsad.scoring.beats import figures
 from tsad.scoring.metrics import (
     AAMI_TOLERANCE,
-    Positions,
     auc_pr,
     match_positions,
     msp_msr,
-    pick_peaks,
-    predict_positions,
     score_model,
     score_window,
     squeeze_counts,
     true_positions,
     window_precision_recall,
 )
+from tsad.scoring.beats import Positions, pick_peaks, predict_positions
 
 
 def match_counts(true, pred, tolerance=AAMI_TOLERANCE):

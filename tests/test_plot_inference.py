@@ -15,6 +15,7 @@ from tsad.scoring import metrics
 from tsad.experiments.evaluate import evaluate_workspace, find_scored_runs, to_markdown
 from tsad.scoring.outputs import save_outputs
 from tsad.data.splits import load_split
+from tsad.scoring import beats
 
 SCRIPT = Path(__file__).resolve().parents[1] / "Codes" / "Inference" / "plot_inference.py"
 
@@ -131,7 +132,7 @@ def test_plot_window_for_the_gui(tmp_path):
     fig = plots.plot_window(series, labels, probs, title="window 7")
     assert len(fig.axes) == 3 and fig.axes[0].get_title() == "window 7"
     marked = fig.axes[2].collections[0].get_offsets()[:, 0]      # predicted beats on the curve
-    assert marked.tolist() == metrics.predict_positions(probs).tolist() == [40, 140]
+    assert marked.tolist() == beats.predict_positions(probs).tolist() == [40, 140]
     assert fig.axes[2].lines[1].get_ydata()[0] == pytest.approx(probs.mean())
     plots.save_figure(fig, tmp_path / "w.png")
     assert (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 from tsad.models import loader
-from tsad import records
 from tsad.models import teachers
 from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
 from tsad.core.geometry import WindowGeometry, checkpoint_geometry
 from tsad.core.paths import TEACHER_CHECKPOINT, Workspace
 from tsad.models.predictor import Predictor
 from conftest import run_script
+from tsad.models import predictor
+from tsad.models.teachers import base
 
 REPO = Path(__file__).resolve().parents[1]
 DETECT = REPO / "Codes/Inference/detect.py"
@@ -39,7 +40,7 @@ def _save_teacher(ws: Workspace, kind: str) -> Path:
     import torch
 
     torch.manual_seed(0)
-    config = teachers.TeacherConfig(type=kind, channels=8, width=16, depth=3)
+    config = base.TeacherConfig(type=kind, channels=8, width=16, depth=3)
     model = teachers.build(config)
     run_dir = ws.run_dir(f"{kind}_teacher")
     save_checkpoint(run_dir / TEACHER_CHECKPOINT, {"kind": teachers.KIND, "model_config": asdict(config),
@@ -90,9 +91,9 @@ def test_picture_teacher_sees_the_saved_plots_pixels(tmp_path):
 def test_the_loader_refuses_what_is_not_a_model(tmp_path):
     ws = Workspace(tmp_path / "ws")
     save_checkpoint(ws.run_dir("odd") / "best.pth", {"kind": "nothing_known", "model": {}})
-    with pytest.raises(records.DetectionError, match="best.pth: checkpoint of a 'nothing_known' model"):
-        records.load_detector(ws, "odd")
-    with pytest.raises(records.DetectionError, match="no trained model"):
+    with pytest.raises(predictor.DetectionError, match="best.pth: checkpoint of a 'nothing_known' model"):
+        loader.load("odd", ws)
+    with pytest.raises(predictor.DetectionError, match="no trained model"):
         loader.load("empty", ws)
 
 

@@ -9,10 +9,16 @@ import pytest
 
 from tsad.scoring import ec57
 from tsad.data import ecg
-from tsad import records
+from tsad.detection import records
 from tsad.data.folds import assign_record_parts, record_folds
 from tsad.core.paths import Workspace
 from conftest import run_script
+from tsad.detection import folders
+from tsad.detection import streaming
+from tsad.detection import thresholds
+from tsad.models import classical
+from tsad.models import predictor
+from tsad.scoring import beats
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATE = REPO / "Codes/Dataset/data_generate.py"
@@ -26,24 +32,24 @@ STUDENT_CV = REPO / "Codes/Models/student_cv.py"
 # ---- stitching and peaks ------------------------------------------------------------------------
 
 def test_window_starts_cover_the_record_and_end_flush():
-    starts = records.window_starts(1000, 256, 128)
+    starts = streaming.window_starts(1000, 256, 128)
     assert starts.tolist() == [0, 128, 256, 384, 512, 640, 744]
     covered = np.zeros(1000, bool)
     for s in starts:
         covered[s:s + 256] = True
     assert covered.all()
-    assert records.window_starts(512, 256, 256).tolist() == [0, 256]
-    with pytest.raises(records.DetectionError, match="shorter than one window"):
-        records.window_starts(200, 256, 128)
-    with pytest.raises(records.DetectionError, match="--hop"):
-        records.window_starts(1000, 256, 0)
+    assert streaming.window_starts(512, 256, 256).tolist() == [0, 256]
+    with pytest.raises(predictor.DetectionError, match="shorter than one window"):
+        streaming.window_starts(200, 256, 128)
+    with pytest.raises(predictor.DetectionError, match="--hop"):
+        streaming.window_starts(1000, 256, 0)
 
 
 def test_stitch_is_the_tapered_weighted_mean():
     starts = np.array([0, 2])
     probs = np.array([[0.2, 0.2, 0.2, 0.2], [0.8, 0.8, 0.8, 0.8]])
-    out = records.stitch(probs, starts, 6)
-    w = records.taper(4)
+    out = streaming.stitch(probs, starts, 6)
+    w = streaming.taper(4)
     assert w[0] == w[3] and w[1] == w[2] and w[1] > w[0] > 0        # the middle counts most
     assert out[:2] == pytest.approx([0.2, 0.2]) and out[4:] == pytest.approx([0.8, 0.8])
     # sample 2: third sample of window 0 (weight w[2]) and first of window 1 (weight w[0])
@@ -55,24 +61,24 @@ def test_pick_beats_keeps_the_higher_of_two_close_peaks():
     prob = np.zeros(400)
     prob[[50, 60, 200, 390]] = [0.7, 0.9, 0.6, 0.3]
     # 50 and 60 are 78 ms apart at 128 Hz: one beat (the higher); 390 is below the threshold
-    assert records.pick_beats(prob, 128, threshold=0.5).tolist() == [60, 200]
-    assert records.pick_beats(prob, 128, threshold=0.5, refractory_s=0.05).tolist() == [50, 60, 200]
+    assert beats.pick_beats(prob, 128, threshold=0.5).tolist() == [60, 200]
+    assert beats.pick_beats(prob, 128, threshold=0.5, refractory_s=0.05).tolist() == [50, 60, 200]
 
 
 # ---- matching -----------------------------------------------------------------------------------
 
 def test_match_beats_hand_cases():
-    m = ec57.match_beats(np.array([100, 200, 300]), np.array([95, 205, 330, 480]), 19)
+    m = beats.match_beats(np.array([100, 200, 300]), np.array([95, 205, 330, 480]), 19)
     assert (m.tp, m.fn, m.fp) == (2, 1, 2)
     assert m.ref_index.tolist() == [0, 1] and m.det_index.tolist() == [0, 1]
     # the tolerance is inclusive: 19 samples away matches, 20 does not
-    assert ec57.match_beats(np.array([100]), np.array([119]), 19).tp == 1
-    assert ec57.match_beats(np.array([100]), np.array([120]), 19).tp == 0
+    assert beats.match_beats(np.array([100]), np.array([119]), 19).tp == 1
+    assert beats.match_beats(np.array([100]), np.array([120]), 19).tp == 0
     # a detection nearer the next reference beat is left to it
-    m = ec57.match_beats(np.array([100, 120]), np.array([115]), 19)
+    m = beats.match_beats(np.array([100, 120]), np.array([115]), 19)
     assert (m.ref_index.tolist(), m.det_index.tolist()) == ([1], [0])
     # the nearest detection is paired, not the first one in reach
-    m = ec57.match_beats(np.array([100]), np.array([85, 101]), 19)
+    m = beats.match_beats(np.array([100]), np.array([85, 101]), 19)
     assert m.det_index.tolist() == [1] and m.fp == 1
 
 
@@ -91,9 +97,9 @@ def test_score_record_figures_by_hand():
 
 def test_summary_gross_and_average():
     table = pd.DataFrame([
-        {"record": "a", "TP": 90, "FP": 10, "FN": 0, **ec57.figures(90, 10, 0),
+        {"record": "a", "TP": 90, "FP": 10, "FN": 0, **beats.figures(90, 10, 0),
          "median_abs_error_ms": 5.0, "within_2_samples": 1.0},
-        {"record": "b", "TP": 10, "FP": 0, "FN": 10, **ec57.figures(10, 0, 10),
+        {"record": "b", "TP": 10, "FP": 0, "FN": 10, **beats.figures(10, 0, 10),
          "median_abs_error_ms": 10.0, "within_2_samples": 0.0},
     ])
     s = ec57.summarise(table, n_boot=200).set_index("figure")
@@ -121,7 +127,7 @@ def test_sensitivity_per_beat_class_by_hand():
     late = ec57.score_record("r", ref, det, fs=128, skip_s=5.0, symbols=symbols)
     assert (late["n_N"], late["n_V"], late["n_Q"], late["n_S"]) == (1, 0, 1, 1) and np.isnan(late["Se_V"])
     assert "n_V" not in ec57.score_record("r", ref, det, fs=128)      # no symbols, no classes
-    with pytest.raises(ec57.ScoringError, match="5 beat symbols for 6 reference beats"):
+    with pytest.raises(beats.ScoringError, match="5 beat symbols for 6 reference beats"):
         ec57.class_sensitivity(symbols[:5], np.ones(6, bool))
 
 
@@ -151,12 +157,12 @@ def test_matching_agrees_with_wfdb_compare_annotations(svdb_dir):
     rng = np.random.default_rng(0)
     for name in ("800", "805"):
         ref, fs, _ = ec57.reference_beats(svdb_dir / name)
-        det = records.detect_record(records.classical_detector("xqrs"), svdb_dir / name).samples
+        det = records.detect_record(classical.classical_detector("xqrs"), svdb_dir / name).samples
         jittered = np.unique(np.r_[det + rng.integers(-25, 26, len(det)), rng.integers(0, ref[-1], 40)])
         for d in (det, jittered):
-            ours = ec57.match_beats(ref, d, ec57.tolerance_samples(fs))
+            ours = beats.match_beats(ref, d, beats.tolerance_samples(fs))
             # wfdb's window is exclusive (|difference| < width): 150 ms inclusive is width 19 + 1
-            theirs = wfdb.processing.compare_annotations(ref, d, ec57.tolerance_samples(fs) + 1)
+            theirs = wfdb.processing.compare_annotations(ref, d, beats.tolerance_samples(fs) + 1)
             assert (ours.tp, ours.fp, ours.fn) == (theirs.tp, theirs.fp, theirs.fn), name
 
 
@@ -172,23 +178,23 @@ def demo_record(tmp_path_factory):
     return raw
 
 
-@pytest.mark.parametrize("name", list(records.CLASSICAL_DETECTORS))
+@pytest.mark.parametrize("name", list(classical.CLASSICAL_DETECTORS))
 def test_every_classical_detector_runs_through_detect_py_and_finds_the_beats(name, demo_record, tmp_path):
     out = tmp_path / name
     run_script(DETECT, ["--workspace", str(tmp_path / "ws"), "--run", name, "--input-dir", str(demo_record),
                         "--out", str(out)])
     meta = json.loads((out / "detections.json").read_text())
     assert meta["kind"] == "classical" and meta["run"] == name
-    described = records.CLASSICAL_DETECTORS[name].description
+    described = classical.CLASSICAL_DETECTORS[name].description
     assert meta["description"] == f"{described} on lead 1 of the whole record"
-    row = ec57.score_folder(out, demo_record, records.DEFAULT_EXT).iloc[0]
+    row = ec57.score_folder(out, demo_record, folders.DEFAULT_EXT).iloc[0]
     assert row["n_ref"] > 150 and row["F1"] > 0.9, row.to_dict()
 
 
 @pytest.mark.shared
 @pytest.mark.parametrize("name", ["neurokit", "sleepecg"])
 def test_neurokit_and_sleepecg_on_a_real_record(name, svdb_dir):
-    det = records.detect_record(records.classical_detector(name), svdb_dir / "800")
+    det = records.detect_record(classical.classical_detector(name), svdb_dir / "800")
     ref, fs, n_samples = ec57.reference_beats(svdb_dir / "800")
     assert det.fs == fs == 128 and det.n_samples == n_samples and det.prob is None
     row = ec57.score_record("800", ref, det.samples, fs)
@@ -198,21 +204,21 @@ def test_neurokit_and_sleepecg_on_a_real_record(name, svdb_dir):
 def test_classical_detector_errors_name_the_problem(demo_record, monkeypatch):
     import sys
 
-    with pytest.raises(records.DetectionError,
+    with pytest.raises(predictor.DetectionError,
                        match="unknown classical detector 'pt'; choose one of xqrs, gqrs, neurokit, sleepecg"):
-        records.classical_detector("pt")
+        classical.classical_detector("pt")
     monkeypatch.setitem(sys.modules, "sleepecg", None)          # as if it were not installed
-    with pytest.raises(records.DetectionError, match="sleepecg needs the package sleepecg"):
-        records.detect_record(records.classical_detector("sleepecg"), demo_record / "demo00")
+    with pytest.raises(predictor.DetectionError, match="sleepecg needs the package sleepecg"):
+        records.detect_record(classical.classical_detector("sleepecg"), demo_record / "demo00")
 
 
 def test_student_cv_accepts_every_classical_detector():
     import runpy
 
-    from tsad.training.students import parse_train_args
+    from tsad.training.flags import parse_train_args
 
     add_cv_args = runpy.run_path(str(STUDENT_CV), run_name="not_main")["add_cv_args"]
-    for name in records.CLASSICAL_DETECTORS:
+    for name in classical.CLASSICAL_DETECTORS:
         args = parse_train_args(["--detector", name, "--name", "x"], "doc", add_extra=add_cv_args)
         assert args.detector == name
     with pytest.raises(SystemExit):
@@ -324,7 +330,7 @@ def test_detect_writes_readable_annotations_at_the_records_own_rate(demo, tmp_pa
                         "--out", str(out360), "--threshold", "0.3"])
     beats360 = wfdb.rdann(str(out360 / "demo00"), "tsad").sample
     assert len(beats128) > 100 and beats360.max() < 2 * 60 * 360
-    same = ec57.match_beats(np.sort(beats128 * 360 / 128).astype(np.int64), beats360, ec57.tolerance_samples(360))
+    same = beats.match_beats(np.sort(beats128 * 360 / 128).astype(np.int64), beats360, beats.tolerance_samples(360))
     assert same.tp >= 0.95 * len(beats128)
 
 
@@ -357,17 +363,17 @@ def test_evaluate_records_counts_and_comparison(demo, tmp_path):
 
 def test_detect_and_evaluate_bad_input(demo, tmp_path):
     ws, raw = demo
-    with pytest.raises(records.DetectionError, match="no trained model"):
+    with pytest.raises(predictor.DetectionError, match="no trained model"):
         run_script(DETECT, ["--workspace", str(ws.root), "--run", "nothing_here", "--input-dir", str(raw)])
-    with pytest.raises(records.DetectionError, match="demo99"):
+    with pytest.raises(predictor.DetectionError, match="demo99"):
         run_script(DETECT, ["--workspace", str(ws.root), "--run", "xqrs", "--input-dir", str(raw),
                             "--records", "demo99"])
-    with pytest.raises(ec57.ScoringError, match=r"no detection files \*\.nope"):
+    with pytest.raises(beats.ScoringError, match=r"no detection files \*\.nope"):
         run_script(EVALUATE, ["--detections", str(tmp_path), "--input-dir", str(raw), "--ext", "nope"])
     orphan = tmp_path / "orphan"
     orphan.mkdir()
-    (orphan / "zz9.tsad").write_bytes(records.EMPTY_ANNOTATION_FILE)
-    with pytest.raises(ec57.ScoringError, match="zz9.tsad: no matching record zz9.hea"):
+    (orphan / "zz9.tsad").write_bytes(folders.EMPTY_ANNOTATION_FILE)
+    with pytest.raises(beats.ScoringError, match="zz9.tsad: no matching record zz9.hea"):
         run_script(EVALUATE, ["--detections", str(orphan), "--input-dir", str(raw)])
 
 
@@ -386,7 +392,7 @@ def test_student_cv_scores_every_record_once(demo):
     assert set(summary["figure"]) >= {"gross_F1", "MSP", "MSR", "within_2_samples"}
     tuned = json.loads((root / "fold0" / "detection.json").read_text())
     assert tuned["threshold"] in tuned["grid"] and not set(tuned["records"]) & set(folds["test_records"][0].split())
-    assert tuned["grid"] == list(records.THRESHOLD_CANDIDATES) and isinstance(tuned["warnings"], list)
+    assert tuned["grid"] == list(thresholds.THRESHOLD_CANDIDATES) and isinstance(tuned["warnings"], list)
     assert "student_cv.py" in (root / "command.txt").read_text()
 
 

@@ -16,13 +16,13 @@ from tsad.data.render import column_to_step_weights, render_window, step_x
 from tsad.models.vlm.teacher import (
     SmolVLMTSAD,
     TeacherInputs,
-    TeacherSettings,
     build_random_teacher,
     build_teacher,
     image_token_grid,
     load_teacher,
     total_and_trainable_parameters,
 )
+from tsad.models.vlm.settings import TeacherSettings
 
 
 def _inputs(smolvlm_dir, splitting: bool) -> TeacherInputs:

@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 
 from tsad.scoring import ec57
-from tsad import records
+from tsad.models import loader
+from tsad.detection import records
+from tsad.scoring.beats import match_beats, tolerance_samples
 from tsad.data.demo_db import DemoConfig, synth_record
 from tsad.core.paths import PRETRAINED_DIR, Workspace
 from tsad.detection.streaming import array_source, detect_stream, input_leads, model_length
 
 from conftest import REPO, run_script
+from tsad.models import predictor
 
 DETECT = REPO / "Codes/Inference/detect.py"
 FS = 250
@@ -25,7 +28,7 @@ FS = 250
 def shipped():
     if not any(PRETRAINED_DIR.glob("*/best.pth")):
         pytest.skip("the shipped model (pretrained/) is not in this checkout")
-    return records.load_detector(Workspace.from_arg(None), "pretrained", device="cpu")
+    return loader.load("pretrained", Workspace.from_arg(None), device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +63,7 @@ def test_chunks_give_the_beats_of_one_pass(shipped, ecg250):
     # Scored up to a second after the last beat: the generator's last ~12 s hold noise and no beats,
     # where the shipped model (lead dropout 0.5) marks about one false beat a second (RESULTS.md, B).
     scored = whole.samples[whole.samples < beats[-1] + FS]
-    found = ec57.match_beats(beats, scored, ec57.tolerance_samples(FS))
+    found = match_beats(beats, scored, tolerance_samples(FS))
     in_gaps = sum(((beats >= a) & (beats < b)).sum() for a, b in whole.gaps)
     assert found.tp >= len(beats) - in_gaps - 2 and found.fp <= 2
 
@@ -86,7 +89,7 @@ def test_one_lead_feeds_the_first_input_and_finds_the_beats(shipped, ecg250, tmp
     signal, beats = ecg250
     det = records.detect_signal(shipped, signal[:, 0], FS)
     assert det.leads == [0, None]
-    found = ec57.match_beats(beats, det.samples, ec57.tolerance_samples(FS))
+    found = match_beats(beats, det.samples, tolerance_samples(FS))
     assert found.tp >= 0.98 * len(beats) and found.fp <= 0.02 * len(beats)
     only_second = records.detect_signal(shipped, signal, FS, leads=[1])
     assert only_second.leads == [None, 1]
@@ -95,7 +98,7 @@ def test_one_lead_feeds_the_first_input_and_finds_the_beats(shipped, ecg250, tmp
     result = run_script(DETECT, ["--run", "pretrained", "--input-dir", str(tmp_path / "one"),
                                  "--out", str(tmp_path / "d")])
     assert result["records"][0]["leads"] == [0, None] and result["records"][0]["beats"] == len(det.samples)
-    with pytest.raises(records.DetectionError, match=r"single: has 1 lead\(s\), lead\(s\) \[1\] were asked for"):
+    with pytest.raises(predictor.DetectionError, match=r"single: has 1 lead\(s\), lead\(s\) \[1\] were asked for"):
         run_script(DETECT, ["--run", "pretrained", "--input-dir", str(tmp_path / "one"), "--out",
                             str(tmp_path / "d2"), "--leads", "1"])
 
@@ -104,7 +107,7 @@ def test_input_leads_rules():
     source = array_source(np.zeros((1000, 3)), 100)
     assert input_leads(source, (0, 1)) == [0, 1]
     assert input_leads(source, (0, 1), leads=[1, 2]) == [None, 1]
-    with pytest.raises(records.DetectionError, match="none of the leads the model reads"):
+    with pytest.raises(predictor.DetectionError, match="none of the leads the model reads"):
         input_leads(source, (0, 1), leads=[2])
 
 
@@ -114,7 +117,7 @@ def test_probabilities_are_written_as_they_are_computed(shipped, ecg250, tmp_pat
     with ProbsWriter(tmp_path / "p.npy", 5) as sink:
         sink(np.ones(2)), sink(np.zeros(3))
     assert np.load(tmp_path / "p.npy").tolist() == [1, 1, 0, 0, 0]
-    with pytest.raises(records.DetectionError, match="4 probabilities written, 5 expected"):
+    with pytest.raises(predictor.DetectionError, match="4 probabilities written, 5 expected"):
         with ProbsWriter(tmp_path / "q.npy", 5) as sink:
             sink(np.ones(4))
     assert not (tmp_path / "q.npy").exists() and not list(tmp_path.glob(".q.npy*"))
@@ -214,7 +217,7 @@ def test_fcn_detects_in_one_pass_per_chunk_and_onnx_agrees(ecg250, tmp_path):
     from tsad.models.onnx import use_onnx
 
     run = _fcn_run(tmp_path)
-    detector = records.load_detector(Workspace(tmp_path / "ws"), str(run), device="cpu")
+    detector = loader.load(str(run), Workspace(tmp_path / "ws"), device="cpu")
     assert detector.full_probs is not None and detector.reach > 0
     detector.threshold = 0.0                # untrained: any peak is a beat, so that there are many
     signal, _ = ecg250
@@ -222,7 +225,7 @@ def test_fcn_detects_in_one_pass_per_chunk_and_onnx_agrees(ecg250, tmp_path):
     parts = detect_stream(detector, array_source(signal, FS), chunk_s=37)
     assert len(whole.samples) > 100 and np.array_equal(whole.samples, parts.samples)
     assert np.allclose(whole.prob, parts.prob, atol=1e-4)      # resampled in pieces: float rounding
-    fast = use_onnx(records.load_detector(Workspace(tmp_path / "ws"), str(run), device="cpu"), run, threads=1)
+    fast = use_onnx(loader.load(str(run), Workspace(tmp_path / "ws"), device="cpu"), run, threads=1)
     fast.threshold = 0.0
     by_onnx = detect_stream(fast, array_source(signal, FS), chunk_s=37)
     assert np.allclose(by_onnx.prob, whole.prob, atol=1e-4)
@@ -237,7 +240,7 @@ def test_auto_backend_is_onnx_only_for_a_current_export(tmp_path):
 
     run = _fcn_run(tmp_path)
     ws = Workspace(tmp_path / "ws")
-    detector = records.load_detector(ws, str(run), device="cpu")
+    detector = loader.load(str(run), ws, device="cpu")
     assert choose_backend("auto", detector, run) == "torch" and not (run / ONNX_FILE).exists()
     export_onnx(run)
     assert choose_backend("auto", detector, run) == "onnx"
@@ -246,7 +249,7 @@ def test_auto_backend_is_onnx_only_for_a_current_export(tmp_path):
     state = load_checkpoint(run / "best.pth")
     state["model"] = {k: v + 1 if v.is_floating_point() else v for k, v in state["model"].items()}
     save_checkpoint(run / "best.pth", state)             # retrained: the export is stale now
-    stale = records.load_detector(ws, str(run), device="cpu")
+    stale = loader.load(str(run), ws, device="cpu")
     assert choose_backend("auto", stale, run) == "torch"
     assert with_backend(stale, "auto", run).info["backend"] == "torch"
     assert choose_backend("auto", classical_detector("xqrs"), None) == "torch"

@@ -11,15 +11,8 @@ import torch.nn.functional as F
 from tsad.data.augment import AugmentConfig, augment_batch, soft_targets
 from tsad.core.checkpoint import load_checkpoint, save_checkpoint
 from tsad.models.student import ARCHITECTURES, build_student, count_parameters, load_student, student_config
-from tsad.training.students import (
-    PRESETS,
-    Recipe,
-    make_loss,
-    parse_train_args,
-    recipe_from_args,
-    resolve_preset,
-    train_run,
-)
+from tsad.training.flags import PRESETS, Recipe, parse_train_args, recipe_from_args, resolve_preset
+from tsad.training.students import make_loss, train_run
 from tsad.training.loop import TrainConfig
 
 

@@ -12,10 +12,9 @@ from tsad.models.vlm import backbone as bb
 from tsad.core.checkpoint import load_checkpoint
 from tsad.models.vlm.losses import teacher_loss
 from tsad.core.paths import TEACHER_CHECKPOINT, teacher_run_name
+from tsad.models.vlm.settings import DEFAULT_PROMPT, TeacherSettings
 from tsad.models.vlm.teacher import (
-    DEFAULT_PROMPT,
     TeacherInputs,
-    TeacherSettings,
     WindowImages,
     build_random_teacher,
     build_teacher,

@@ -15,6 +15,8 @@ from tsad.core.fileio import sha256_file
 from tsad.core.paths import REPO_ROOT, TEACHER_CHECKPOINT, Workspace, plot_name, window_id_of_plot
 from tsad.data.splits import load_split
 from conftest import run_script
+from tsad.models.teachers import base
+from tsad.models.teachers import context
 
 CODES = REPO_ROOT / "Codes"
 
@@ -37,7 +39,7 @@ def ws(tmp_path_factory):
 # ---- the context teacher's windows ---------------------------------------------------------------
 
 def test_context_centre_is_the_window_and_neighbours_come_from_the_same_record(ws):
-    signals = teachers.WorkspaceSignals(ws.root)
+    signals = context.WorkspaceSignals(ws.root)
     series = np.load(ws.segments_npy)
     records = signals.records
     first = np.flatnonzero(records == "demo01")[0]   # first window of demo01: demo00's last lies before it
@@ -63,7 +65,7 @@ def test_context_centre_is_the_window_and_neighbours_come_from_the_same_record(w
 
 
 def test_wider_context_and_unknown_window(ws):
-    signals = teachers.WorkspaceSignals(ws.root)
+    signals = context.WorkspaceSignals(ws.root)
     row = np.flatnonzero(signals.records == "demo02")[1]  # one window on its left, many on its right
     out = signals.context(signals.ids[[row]], context=2)[0]
     assert out.shape == (1280, 3)
@@ -83,7 +85,7 @@ def test_plot_names_give_back_the_window_id(tmp_path):
 @pytest.mark.parametrize("kind", ["picture", "context"])
 def test_teacher_learns(ws, kind):
     train = load_split(ws, "train").subset(16)
-    config = teachers.TeacherConfig(type=kind, channels=16, width=32, depth=5)
+    config = base.TeacherConfig(type=kind, channels=16, width=32, depth=5)
     ds = teachers.dataset(config, train, ws.root)
     batch = {key: torch.stack([ds[i][key] for i in range(len(ds))]) for key in ("x", "y")}
     torch.manual_seed(0)
@@ -111,7 +113,7 @@ def test_trained_teacher_distils_through_the_cache(ws, kind):
     assert history["finished"]
     state = load_checkpoint(ws.run_dir(run) / TEACHER_CHECKPOINT)
     assert state["kind"] == "teacher" and state["model_config"]["type"] == kind
-    assert state["note"] == teachers.TeacherConfig(type=kind).note
+    assert state["note"] == base.TeacherConfig(type=kind).note
     run_script(CODES / "Models/kd_train.py", ["--workspace", str(ws.root), "--teacher", run, "--lam", "0.5",
                                               "--arch", "cnn_bilstm", "--epochs", "1", "--device", "cpu",
                                               "--run-name", f"kd_{kind}"])

@@ -16,6 +16,7 @@ from tsad.core import paths
 from tsad.training import loop
 from tsad.core.checkpoint import load_checkpoint
 from tsad.training.loop import TrainConfig, fit, linear_warmup_decay
+from tsad.core import checkpoint
 
 CPU = dict(device="cpu", num_workers=0, seed=0)
 
@@ -107,7 +108,7 @@ def test_schedule_values_at_chosen_steps():
 def test_fit_follows_the_schedule(tmp_path, monkeypatch):
     """One step per epoch, warm-up 3 of 6 steps: the lr saved after each epoch is the next step's."""
     saved = []
-    real_save = loop.save_checkpoint
+    real_save = checkpoint.save_checkpoint
 
     def recording_save(path, state):
         if "optimizer" in state:

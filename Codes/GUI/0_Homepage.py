@@ -27,6 +27,7 @@ from tsad.app.stages import (
     student_runs,
     teacher_runs,
 )
+from tsad.app import widgets
 
 ABOUT = """
 **tsad** finds the heartbeats in ECG windows (here: {geometry}). A vision-language
@@ -60,7 +61,7 @@ def about(ws) -> str:
     """The project in a paragraph, with the workspace's window geometry."""
     try:
         geometry = load_workspace_geometry(ws).describe()
-    except shared.LOAD_ERRORS as err:
+    except widgets.LOAD_ERRORS as err:
         st.error(str(err))
         geometry = "geometry unreadable"
     return ABOUT.format(geometry=geometry)
@@ -101,7 +102,7 @@ def example_window(ws) -> None:
         return
     wid = int(ids[rows[0]])
     st.caption(f"{display_label(ws, run)}, test window {wid}")
-    shared.window_result(series[rows[0]], labels[rows[0]], saved[1][saved[0][wid]], f"{run.name} · window {wid}")
+    widgets.window_result(series[rows[0]], labels[rows[0]], saved[1][saved[0][wid]], f"{run.name} · window {wid}")
 
 
 def main() -> None:

@@ -45,10 +45,15 @@ except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.core.common import make_parser  # noqa: E402
+from tsad.detection import folders
+from tsad.detection import thresholds
+from tsad.models import predictor
 
 
 def parse_args(argv=None):
-    from tsad.records import CLASSICAL_DETECTORS, DEFAULT_EXT, DEFAULT_REFRACTORY_S
+    from tsad.models.classical import CLASSICAL_DETECTORS
+    from tsad.detection.folders import DEFAULT_EXT
+    from tsad.scoring.beats import DEFAULT_REFRACTORY_S
     from tsad.detection.streaming import DEFAULT_CHUNK_S
 
     p = make_parser(__doc__)
@@ -97,7 +102,7 @@ def main(argv=None) -> dict:
     from tqdm import tqdm
 
     from tsad.detection import archive
-    from tsad import records
+    from tsad.models import loader
     from tsad.core.common import seed_everything, setup_logging
     from tsad.core.errors import warn
     from tsad.core.paths import Workspace
@@ -113,19 +118,19 @@ def main(argv=None) -> dict:
     ws = Workspace.from_arg(args.workspace)
     folder = Path(args.input_dir)
     if not folder.is_dir():
-        raise records.DetectionError(f"{folder}: no such folder")
+        raise predictor.DetectionError(f"{folder}: no such folder")
     names = archive.find_records(folder, args.records, recursive=args.recursive)
-    detector = records.load_detector(ws, args.run, device=args.device)
+    detector = loader.load(args.run, ws, device=args.device)
     run_dir = None if detector.kind == "classical" else ws.resolve_run_dir(args.run)
     from tsad.models.onnx import choose_backend, with_backend
 
     args.backend = choose_backend(args.backend, detector, run_dir)   # auto, resolved once for every record
     detector = with_backend(detector, args.backend, run_dir, threads=args.threads)
     for message in detector.warnings:   # the run's own verdict, recorded when it was trained
-        warn(f"{run_dir / records.THRESHOLD_FILE}: {message}")
+        warn(f"{run_dir / thresholds.THRESHOLD_FILE}: {message}")
     # a run given by its path (a folder outside the workspace) is filed under its folder's name
     label = Path(args.run).name if Path(args.run).is_absolute() or args.run.startswith(".") else args.run
-    out = Path(args.out) if args.out else ws.root / records.DETECTIONS_DIR / label
+    out = Path(args.out) if args.out else ws.root / folders.DETECTIONS_DIR / label
     settings = {"input_dir": str(folder.resolve()), "ext": args.ext, "hop": args.hop,
                 "threshold": detector.threshold if args.threshold is None else args.threshold,
                 "refractory_s": args.refractory, "leads": args.leads, "backend": args.backend, "engine": args.engine}
@@ -156,9 +161,9 @@ def main(argv=None) -> dict:
         if row["warnings"]:
             warn(f"record {folder / row['record']}: implausible detection by {args.run}: {'; '.join(row['warnings'])}")
     per_record = [fresh.get(n) or done[n] for n in names if n in fresh or n in done]
-    meta_path = records.write_detection_meta(out, detector, settings, per_record)
+    meta_path = folders.write_detection_meta(out, detector, settings, per_record)
     failures_path = archive.write_failures(out, failures)
-    meta = records.read_detection_meta(out)
+    meta = folders.read_detection_meta(out)
     print(f"{len(per_record)} record(s), {sum(r['beats'] for r in per_record)} beats -> {out}; "
           f"real-time factor {meta['real_time_factor']}x ({meta['ecg_s']:.0f} s of ECG in {meta['compute_s']:.1f} s)")
     for failed in failures:
@@ -180,7 +185,7 @@ def main(argv=None) -> dict:
               f"{', '.join(implausible)} (the warnings above; detections.json lists them)")
     if detector.warnings:
         print(f"{args.run}: its threshold was tuned with {len(detector.warnings)} warning(s) (above; "
-              f"{run_dir / records.THRESHOLD_FILE})")
+              f"{run_dir / thresholds.THRESHOLD_FILE})")
     return {"out": out, "meta": meta_path, "records": per_record, "implausible_records": implausible,
             "run_warnings": list(detector.warnings), "failures": failures, "skipped": sorted(done)}
 

@@ -29,11 +29,14 @@ except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.core.common import make_parser  # noqa: E402
+from tsad.detection import folders
+from tsad.detection import plausibility
+from tsad.scoring import beats
 
 
 def parse_args(argv=None):
     from tsad.scoring.ec57 import EC57_LEARNING_PERIOD_S
-    from tsad.records import DEFAULT_EXT
+    from tsad.detection.folders import DEFAULT_EXT
 
     p = make_parser(__doc__)
     p.add_argument("--detections", nargs="+", required=True, metavar="DIR",
@@ -54,7 +57,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     from tsad.scoring import ec57
-    from tsad import records
     from tsad.core.common import seed_everything, setup_logging
     from tsad.experiments.evaluate import to_markdown
     from tsad.core.fileio import save_text
@@ -69,12 +71,12 @@ def main(argv=None) -> dict:
         errs: dict = {}
         table = ec57.score_folder(folder, args.input_dir, args.ext, skip_s=skip, annotator=args.annotator,
                                   errors=errs)
-        meta = records.read_detection_meta(folder)
+        meta = folders.read_detection_meta(folder)
         # detect.py checked its records for a heart's plausibility; another folder's are checked here
-        warned = records.record_warnings(meta)
+        warned = folders.record_warnings(meta)
         unchecked = [r for r in table["record"].astype(str) if r not in warned]
-        warned.update(records.check_detections(folder, args.input_dir, unchecked, args.ext))
-        table = records.mark_implausible(table, warned)
+        warned.update(folders.check_detections(folder, args.input_dir, unchecked, args.ext))
+        table = plausibility.mark_implausible(table, warned)
         _warn_about(folder, meta, table, args.ext)
         summary = ec57.summarise(table, n_boot=args.bootstrap, seed=args.seed)
         save_text(folder / "records.csv", table.to_csv(index=False))
@@ -83,9 +85,9 @@ def main(argv=None) -> dict:
                   f"{' (first 5 min left out)' if skip else ''}\n\n{to_markdown(summary)}\n\n{to_markdown(table)}\n")
         name = folder.name if folder.name not in tables else str(folder)
         tables[name], summaries[name], errors[name] = table, summary, errs
-        shown = table.drop(columns=records.WARNINGS_COLUMN)   # the warnings are lines of their own
+        shown = table.drop(columns=plausibility.WARNINGS_COLUMN)   # the warnings are lines of their own
         print(f"\n## {folder}\n{to_markdown(shown)}\n\n{to_markdown(summary)}")
-        flagged = table.loc[table[records.IMPLAUSIBLE_COLUMN], "record"].astype(str).tolist()
+        flagged = table.loc[table[plausibility.IMPLAUSIBLE_COLUMN], "record"].astype(str).tolist()
         if flagged:
             print(f"implausible detections in {len(flagged)} of {len(table)} record(s): "
                   f"{', '.join(flagged)}: their figures score a detector that failed there")
@@ -93,7 +95,7 @@ def main(argv=None) -> dict:
     if len(tables) > 1:
         common = set.intersection(*(set(t["record"].astype(str)) for t in tables.values()))
         if not common:
-            raise ec57.ScoringError("the detection folders share no record: nothing to compare")
+            raise beats.ScoringError("the detection folders share no record: nothing to compare")
         out = Path(args.out) if args.out else Path(args.detections[0]).parent / "comparison"
         rows = []
         for name, table in tables.items():
@@ -120,7 +122,8 @@ def _warn_about(folder: Path, meta: dict, table, ext: str) -> None:
     """``warning:`` lines for what detect.py found doubtful in the folder: the run's training
     warnings and each implausible record, so that a poor score never comes without its reason."""
     from tsad.core.errors import warn
-    from tsad.records import DETECTIONS_META, IMPLAUSIBLE_COLUMN, WARNINGS_COLUMN
+    from tsad.detection.folders import DETECTIONS_META
+    from tsad.detection.plausibility import IMPLAUSIBLE_COLUMN, WARNINGS_COLUMN
 
     for message in meta.get("run_warnings") or []:
         warn(f"{folder / DETECTIONS_META}: the run {meta.get('run', folder.name)} was tuned with a warning: "

@@ -35,11 +35,11 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.training.students import parse_train_args  # noqa: E402
+from tsad.training.flags import parse_train_args  # noqa: E402
 
 
 def add_cv_args(parser) -> None:
-    from tsad.records import CLASSICAL_DETECTORS
+    from tsad.models.classical import CLASSICAL_DETECTORS
 
     g = parser.add_argument_group("cross-validation")
     g.add_argument("--input-dir", default=None,
@@ -115,7 +115,8 @@ def _cross_validate(args, ws, argv):
     from tsad.experiments.evaluate import to_markdown
     from tsad.core.fileio import save_text
     from tsad.data.folds import database_test_parts
-    from tsad.training.students import recipe_from_args, train_run
+    from tsad.training.flags import recipe_from_args
+    from tsad.training.students import train_run
     from tsad.training.loop import TrainConfig
 
     data = crossval.load_cv_data(ws)
@@ -175,7 +176,7 @@ def _warn_implausible(det_dir: Path, input_dir: Path, names: list[str]) -> None:
     """A ``warning:`` line for each test record of a fold whose detections are implausible for a heart
     (tsad.records.detection_warnings), as detect.py gives."""
     from tsad.core.errors import warn
-    from tsad.records import DEFAULT_EXT, check_detections
+    from tsad.detection.folders import DEFAULT_EXT, check_detections
 
     for name, found in check_detections(det_dir, input_dir, names, DEFAULT_EXT).items():
         if found:

@@ -11,7 +11,7 @@ The workspace's records (one database or several) are all used: --val of each da
 (at least one per database) validate, the rest train. The student is trained with the student
 flags (those of student_train.py: give the --preset the cross-validation chose, fast for the
 shipped model), its detection threshold is
-tuned on the whole validation records (records.tune_threshold, as cross-validation does), and the
+tuned on the whole validation records (thresholds.tune_threshold, as cross-validation does), and the
 run is copied into --out-dir/<--name>/ (default pretrained/fcn20k_svdb_mitdb/, the folder
 ``detect.py --run pretrained`` loads): best.pth (weights with their configuration and window
 geometry), detection.json, metadata.json, model.onnx (the same model for onnxruntime, which
@@ -30,7 +30,8 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.training.students import parse_train_args  # noqa: E402
+from tsad.training.flags import parse_train_args  # noqa: E402
+from tsad.detection import thresholds
 
 
 def add_args(parser) -> None:
@@ -61,14 +62,15 @@ def main(argv=None):
     import time
 
     import torch
-    from tsad import records
+    from tsad.models import loader
     from tsad.core.common import seed_everything, setup_logging
     from tsad.experiments.crossval import load_cv_data, source_map
     from tsad.data.generate import record_sources
     from tsad.data.folds import draw_validation
     from tsad.cli.model_card import write_shipped_model
     from tsad.core.paths import Workspace
-    from tsad.training.students import recipe_from_args, train_run
+    from tsad.training.flags import recipe_from_args
+    from tsad.training.students import train_run
     from tsad.training.loop import TrainConfig
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -113,9 +115,9 @@ def main(argv=None):
         temperature=args.temperature,
     )
     train_s = time.perf_counter() - started
-    detector = records.load_detector(ws, run_name)
-    tuned = records.tune_threshold(detector, [sources[r] / r for r in val_records])
-    records.save_tuned_threshold(ws.run_dir(run_name), tuned)
+    detector = loader.load(run_name, ws)
+    tuned = thresholds.tune_threshold(detector, [sources[r] / r for r in val_records])
+    thresholds.save_tuned_threshold(ws.run_dir(run_name), tuned)
     cost = {
         "train_minutes": round(train_s / 60, 1),
         "total_minutes": round((time.perf_counter() - started) / 60, 1),

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from tsad.detection import records
 
 DEFAULT_MODEL = "pretrained"
 
@@ -23,14 +24,14 @@ DEFAULT_MODEL = "pretrained"
 @lru_cache(maxsize=4)
 def _detector(model: str, workspace: str | None, device: str, backend: str = "auto"):
     from tsad.core import paths
-    from tsad import records
+    from tsad.models import loader
     from tsad.models.onnx import with_backend
 
     ws = paths.Workspace.from_arg(workspace)
     path = Path(model).expanduser()
     if path.is_file() and path.suffix == ".pth":  # a checkpoint: its run folder holds the threshold
         model = str(path.parent)
-    detector = records.load_detector(ws, model, device=device)
+    detector = loader.load(model, ws, device=device)
     run_dir = None if detector.kind == "classical" else ws.resolve_run_dir(model)
     return with_backend(detector, backend, run_dir)
 
@@ -97,7 +98,6 @@ def detect_beats(
     >>> len(beats)                                    # doctest: +SKIP
     2273
     """
-    from tsad import records
 
     det = records.detect_signal(
         _detector(str(model), workspace, device, backend), np.asarray(signal), float(fs), threshold=threshold,
@@ -120,6 +120,5 @@ def detect_record(
     Returns a ``tsad.records.RecordDetection``: ``samples`` (beats in the record's own sample
     numbers), ``scores``, ``fs``, ``prob`` (the combined probability at the model's rate) and
     ``warnings`` (an implausible result for a heart). Parameters as ``detect_beats``."""
-    from tsad import records
 
     return records.detect_record(_detector(str(model), workspace, device, backend), path, threshold=threshold)

@@ -16,6 +16,7 @@ import streamlit as st  # noqa: E402
 from tsad.app import shared  # noqa: E402
 from tsad.core.paths import STUDENT_RUN  # noqa: E402
 from tsad.app.stages import all_runs, commands, display_label, find_run, is_inferred  # noqa: E402
+from tsad.app import widgets
 
 
 def same_window(ws) -> None:
@@ -28,7 +29,7 @@ def same_window(ws) -> None:
     if data is None:
         return
     ids, series, labels, _ = data
-    wid = shared.choose_window(ws, ids)
+    wid = widgets.choose_window(ws, ids)
     row = ids.tolist().index(wid)
     for run in runs:
         saved = shared.saved_probs(ws, run)
@@ -39,7 +40,7 @@ def same_window(ws) -> None:
         if wid not in saved[0]:
             st.warning(f"Window {wid} is not in the saved outputs of {run.name}: rerun its inference.")
             continue
-        shared.window_result(series[row], labels[row], saved[1][saved[0][wid]], f"{run.name} · window {wid}")
+        widgets.window_result(series[row], labels[row], saved[1][saved[0][wid]], f"{run.name} · window {wid}")
 
 
 def main() -> None:
@@ -49,7 +50,7 @@ def main() -> None:
     st.header("Results on the test split")
     shared.results_table(ws)
     st.header("Loss curves")
-    shared.loss_curves(ws)
+    widgets.loss_curves(ws)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ from tsad.app.upload import (
     read_wfdb_upload,
     upload_windows,
 )
+from tsad.detection import folders
+from tsad.detection import records
+from tsad.models import predictor
 
 FORMATS = ("WFDB record", "CSV, one or two columns")
 
@@ -117,12 +120,12 @@ SOURCES = ("The shipped model (pretrained/, no training needed)", "A model of th
 
 @st.cache_resource(show_spinner="Loading the shipped model…", max_entries=2)
 def _shipped_detector(folder: str, version: tuple):
-    from tsad import records
-    from tsad.models.onnx import with_backend
     from tsad.core.paths import Workspace
+    from tsad.models import loader
+    from tsad.models.onnx import with_backend
 
     # onnxruntime where the folder holds a current model.onnx (the shipped one does), as detect.py
-    return with_backend(records.load_detector(Workspace(Path(folder)), folder, device="cpu"), "auto", folder)
+    return with_backend(loader.load(folder, Workspace(Path(folder)), device="cpu"), "auto", folder)
 
 
 def shipped_model_available() -> bool:
@@ -135,7 +138,6 @@ def shipped_detection(record, annotated: bool, detector) -> None:
     """Whole-upload detection with the shipped model: counts, warnings, the scores against the
     upload's annotations, a window to look at, and the beats to download."""
     from tsad.scoring import ec57
-    from tsad import records
 
     det = records.detect_signal(detector, record.signal, record.fs, name=record.name)
     scale = record.source_fs / record.fs              # back to the upload's own sample numbers
@@ -172,9 +174,9 @@ def shipped_detection(record, annotated: bool, detector) -> None:
     cols = st.columns(2)
     cols[0].download_button("Beats (.csv)", table.to_csv(index=False).encode(), f"{record.name}_beats.csv",
                             "text/csv", key="tsad_live_download_csv")
-    cols[1].download_button(f"Annotations ({record.name}.{records.DEFAULT_EXT}, WFDB)",
+    cols[1].download_button(f"Annotations ({record.name}.{folders.DEFAULT_EXT}, WFDB)",
                             _annotation_bytes(record.name, samples, record.source_fs),
-                            f"{record.name}.{records.DEFAULT_EXT}", "application/octet-stream",
+                            f"{record.name}.{folders.DEFAULT_EXT}", "application/octet-stream",
                             key="tsad_live_download_ann")
 
 
@@ -182,12 +184,11 @@ def _annotation_bytes(name: str, samples: np.ndarray, fs: float) -> bytes:
     """The WFDB annotation file of the detected beats (what detect.py writes), as bytes."""
     import tempfile
 
-    from tsad import records
 
-    det = records.RecordDetection(name, fs, int(samples[-1]) + 1 if len(samples) else 1, samples,
+    det = predictor.RecordDetection(name, fs, int(samples[-1]) + 1 if len(samples) else 1, samples,
                                   np.ones(len(samples), np.float32), None, fs, 0.0)
     with tempfile.TemporaryDirectory() as tmp:
-        files = records.write_detection(det, tmp)
+        files = folders.write_detection(det, tmp)
         return files["annotations"].read_bytes()
 
 
@@ -230,7 +231,7 @@ def shipped_main() -> None:
 
     folder = paths.PRETRAINED_DIR / paths.PRETRAINED_MODELS["pretrained"]
     try:
-        detector = _shipped_detector(str(folder), shared.stamp(folder / paths.STUDENT_CHECKPOINT))
+        detector = _shipped_detector(str(folder), widgets.stamp(folder / paths.STUDENT_CHECKPOINT))
         st.caption(f"{folder.name}: {detector.description}, trained on the shared svdb and mitdb records "
                    f"(model card: pretrained/{folder.name}/{paths.MODEL_CARD}); not SmolVLM.")
         example = st.toggle("Try a synthetic example record instead of an upload (2 minutes at 360 Hz, "
@@ -243,7 +244,7 @@ def shipped_main() -> None:
         st.success(f"**{record.name}**: {record.n_samples / record.fs:.1f} s, {record.source_fs:g} Hz"
                    + (f", {len(record.ann_samples)} annotated beats" if annotated else ", no annotations"))
         shipped_detection(record, annotated, detector)
-    except shared.LOAD_ERRORS as err:
+    except widgets.LOAD_ERRORS as err:
         st.error(f"This upload cannot be used: {err}")
 
 
@@ -255,7 +256,7 @@ def workspace_main(ws) -> None:
             return
         record, annotated = got
         windows, cut = upload_windows(record, seconds=geometry.seconds)
-    except shared.LOAD_ERRORS as err:
+    except widgets.LOAD_ERRORS as err:
         st.error(f"This upload cannot be used: {err}")
         return
     summary(record, windows, cut, annotated)
@@ -263,9 +264,9 @@ def workspace_main(ws) -> None:
     if student is None:
         return
     try:
-        stamp = shared.stamp(ws.run_dir(student.name) / student.checkpoint_name)
+        stamp = widgets.stamp(ws.run_dir(student.name) / student.checkpoint_name)
         probs = _student_probs(str(ws.root), student.name, stamp, windows.series)
-    except shared.LOAD_ERRORS as err:
+    except widgets.LOAD_ERRORS as err:
         st.error(f"{student.name} cannot run: {err}")
         return
     if annotated:
@@ -276,15 +277,15 @@ def workspace_main(ws) -> None:
     labels = windows.labels[k] if annotated else None
     start = windows.starts[k] / record.fs
     st.subheader(f"{display_label(ws, student)}, window {k} ({start:.0f} s)")
-    shared.window_result(windows.series[k], labels, probs[k], f"{record.name} · {start:.0f} s · {student.name}")
+    widgets.window_result(windows.series[k], labels, probs[k], f"{record.name} · {start:.0f} s · {student.name}")
     if teacher is not None:
         st.subheader(f"{display_label(ws, teacher)}, window {k}")
         try:
             teacher_probs = shared.infer(ws, teacher, windows.series[k:k + 1])[0]
-        except shared.LOAD_ERRORS as err:
+        except widgets.LOAD_ERRORS as err:
             st.error(f"{teacher.name} cannot run: {err}")
             return
-        shared.window_result(windows.series[k], labels, teacher_probs,
+        widgets.window_result(windows.series[k], labels, teacher_probs,
                           f"{record.name} · {start:.0f} s · {teacher.name}")
 
 

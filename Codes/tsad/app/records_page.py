@@ -22,21 +22,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from tsad.app.shared import LOAD_ERRORS, figure_png, run_stage  # DetectionError, ScoringError, RecordError: ValueErrors
+from tsad.app.widgets import LOAD_ERRORS, figure_png
+from tsad.app.shared import run_stage  # DetectionError, ScoringError, RecordError: ValueErrors
 from tsad.app.records_view import (
     DEFAULT_WINDOW_S,
-    ERROR_LEAD_S,
     RECORDS_CSV,
-    SHOWN_LEADS,
     SUMMARY_CSV,
     WINDOW_LENGTHS_S,
     DetectionFolder,
     RecordView,
-    _read_csv,
-    _read_probs,
-    _read_signal,
     detect_commands,
-    error_start,
     folder_files,
     folder_table,
     load_record_view,
@@ -45,7 +40,7 @@ from tsad.app.records_view import (
     read_folder,
     workspace_folders,
 )
-from tsad.records import DETECTIONS_DIR, DETECTIONS_META, record_warnings
+from tsad.detection.folders import DETECTIONS_DIR, DETECTIONS_META, record_warnings
 
 # --- the page (streamlit) ----------------------------------------------------------------------
 

@@ -16,17 +16,16 @@ import pandas as pd
 from tsad.scoring import beats
 from tsad.scoring import ec57
 from tsad.data import ecg
-from tsad.records import (
+from tsad.detection.folders import (
     DEFAULT_EXT,
     DETECTIONS_DIR,
     DETECTIONS_META,
-    IMPLAUSIBLE_COLUMN,
-    DetectionError,
-    mark_implausible,
     probs_npy_name,
     read_detection_meta,
     record_warnings,
 )
+from tsad.detection.plausibility import IMPLAUSIBLE_COLUMN, mark_implausible
+from tsad.models.predictor import DetectionError
 
 RECORDS_CSV = "records.csv"    # evaluate_records.py's per-record table in the detection folder
 SUMMARY_CSV = "summary.csv"    # and its gross / average summary

@@ -15,10 +15,7 @@ import streamlit as st
 
 from tsad.app.widgets import (
     LOAD_ERRORS,
-    WINDOW_KEY,
     choose_window,
-    figure_png,
-    loss_curves,
     persistent_widget,
     stamp,
     window_result,
@@ -26,8 +23,8 @@ from tsad.app.widgets import (
 from tsad.scoring.outputs import load_outputs, output_paths
 from tsad.core.paths import Workspace, default_workspace, fmt_num
 from tsad.data.splits import load_split
+from tsad.training.grid import Run
 from tsad.app.stages import (
-    ModelRun,
     commands,
     data_ready,
     display_label,
@@ -68,10 +65,11 @@ def run_stage(message: str, cmd: str) -> None:
     st.code(cmd, language="bash")
 
 
-def run_warnings(ws: Workspace, run: ModelRun) -> None:
+def run_warnings(ws: Workspace, run: Run) -> None:
     """The warnings recorded when the run's detection threshold was tuned (``<run>/detection.json``:
     a model that has not learned, a doubtful threshold), one st.warning each, beside the model."""
-    from tsad.records import THRESHOLD_FILE, DetectionError, tuned_warnings
+    from tsad.detection.thresholds import THRESHOLD_FILE, tuned_warnings
+    from tsad.models.predictor import DetectionError
 
     try:
         found = tuned_warnings(ws.run_dir(run.name))
@@ -109,7 +107,7 @@ def _outputs(run_dir: str, tag: str, version: tuple):
     return out.ids, out.probs
 
 
-def saved_probs(ws: Workspace, run: ModelRun):
+def saved_probs(ws: Workspace, run: Run):
     """{window id: row index} and the probabilities of a run's saved inference, or None."""
     run_dir = ws.run_dir(run.name)
     try:
@@ -179,7 +177,7 @@ def _model(run_dir: str, version: tuple, geometry: tuple):
     return predictor
 
 
-def load_model(ws: Workspace, run: ModelRun):
+def load_model(ws: Workspace, run: Run):
     """The run's Predictor (``tsad.models.loader.load``; cached until its checkpoint changes); a
     checkpoint trained on another window geometry than the workspace's raises GeometryError."""
     from tsad.core.geometry import load_workspace_geometry
@@ -190,7 +188,7 @@ def load_model(ws: Workspace, run: ModelRun):
     return _model(str(run_dir), stamp(run_dir / run.checkpoint_name), geometry)
 
 
-def infer(ws: Workspace, run: ModelRun, series: np.ndarray, images=None) -> np.ndarray:
+def infer(ws: Workspace, run: Run, series: np.ndarray, images=None) -> np.ndarray:
     """Probabilities (N, L) from the run's checkpoint; a model that reads plots sees ``images``
     (or renders them from ``series``)."""
     predictor = load_model(ws, run)
@@ -201,7 +199,7 @@ def infer(ws: Workspace, run: ModelRun, series: np.ndarray, images=None) -> np.n
 
 # --- the teacher and student pages ------------------------------------------------------------
 
-def choose_run(kind: str) -> ModelRun:
+def choose_run(kind: str) -> Run:
     """Teacher by alpha; student by lambda and, when distilled, the teacher it learned from."""
     runs = {r.name: r for r in (teacher_runs() if kind == "teacher" else student_runs())}
     if kind == "teacher":

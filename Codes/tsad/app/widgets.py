@@ -14,6 +14,7 @@ import streamlit as st
 from tsad.core.errors import EXPECTED_ERRORS
 from tsad.core.paths import Workspace
 from tsad.app.stages import all_runs, display_label, window_times
+from tsad.scoring import beats
 
 WINDOW_KEY = "tsad_window"
 LOAD_ERRORS = EXPECTED_ERRORS  # the messages scripts print as one line
@@ -104,8 +105,8 @@ def window_result(series, labels, probs, title: str) -> dict | None:
     (with labels; None for an unannotated upload) the window's precision and recall."""
     from tsad.scoring import metrics
 
-    threshold = float(metrics.window_thresholds(probs)[0])
-    predicted = np.asarray(metrics.predict_positions(probs), dtype=int)
+    threshold = float(beats.window_thresholds(probs)[0])
+    predicted = np.asarray(beats.predict_positions(probs), dtype=int)
     shown_labels = np.zeros(len(probs), np.float32) if labels is None else np.asarray(labels)
     st.image(window_png(series, shown_labels, probs, predicted, threshold, title))
     shown = {"threshold": threshold, "predicted": predicted.tolist()}

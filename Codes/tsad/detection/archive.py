@@ -119,14 +119,14 @@ def load_for_job(spec: dict) -> Predictor:
     process: each dask worker keeps its own."""
     key = tuple(sorted((k, str(v)) for k, v in spec.items()))
     if key not in _WORKER_MODELS:
-        from tsad import records
+        from tsad.models import loader
         from tsad.core.paths import Workspace
 
         if spec.get("threads"):
             import torch
             torch.set_num_threads(int(spec["threads"]))
         ws = Workspace.from_arg(spec.get("workspace"))
-        detector = records.load_detector(ws, spec["run"], device=spec.get("device", "cpu"))
+        detector = loader.load(spec["run"], ws, device=spec.get("device", "cpu"))
         from tsad.models.onnx import with_backend
 
         run_dir = None if detector.kind == "classical" else ws.resolve_run_dir(spec["run"])

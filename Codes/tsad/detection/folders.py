@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from tsad.data import ecg
-from tsad.detection.records import RecordDetection, read_header
+from tsad.models.predictor import RecordDetection
+from tsad.detection.records import read_header
 from tsad.core.fileio import atomic_path, current_umask, save_json
 from tsad.detection.plausibility import detection_warnings
 from tsad.models.predictor import DetectionError, Predictor

@@ -23,10 +23,7 @@ from tsad.detection.streaming import (
     DEFAULT_CHUNK_S,
     array_source,
     detect_stream,
-    stitch,
-    taper,
     wfdb_source,
-    window_starts,
 )
 
 read_header = ecg.read_header

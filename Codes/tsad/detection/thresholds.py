@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from tsad.data import ecg
-from tsad.scoring.beats import DEFAULT_REFRACTORY_S, DEFAULT_THRESHOLD, pick_beats
+from tsad.scoring.beats import DEFAULT_REFRACTORY_S, DEFAULT_THRESHOLD, match_beats, pick_beats, tolerance_samples
 from tsad.detection.records import detect_record
 from tsad.core.fileio import save_json
 from tsad.models.predictor import DetectionError, Predictor
@@ -203,7 +203,7 @@ def tune_threshold(detector: Predictor, record_paths, grid=THRESHOLD_CANDIDATES,
         for k, thr in enumerate(grid):
             beats = pick_beats(det.prob, det.model_fs, float(thr), refractory_s)
             samples = np.round(beats * scale).astype(np.int64)
-            m = ec57.match_beats(ref, samples, ec57.tolerance_samples(fs))
+            m = match_beats(ref, samples, tolerance_samples(fs))
             counts[k] += (m.tp, m.fp, m.fn)
             matched = np.zeros(len(ref), bool)
             matched[m.ref_index] = True
@@ -217,14 +217,13 @@ def tune_threshold_windows(probs: np.ndarray, labels: np.ndarray, fs: float, gri
                            refractory_s: float = DEFAULT_REFRACTORY_S) -> dict:
     """The threshold that maximises the pooled F1 at 150 ms over validation *windows* (each window
     alone), for runs whose validation set is windows rather than whole records; with the warnings."""
-    from tsad.scoring import ec57
 
-    tol = ec57.tolerance_samples(fs)
+    tol = tolerance_samples(fs)
     refs = [np.flatnonzero(row > 0.5) for row in labels]
     counts = np.zeros((len(grid), 3), np.int64)
     for k, thr in enumerate(grid):
         for p, ref in zip(probs, refs):
-            m = ec57.match_beats(ref, pick_beats(p, fs, float(thr), refractory_s), tol)
+            m = match_beats(ref, pick_beats(p, fs, float(thr), refractory_s), tol)
             counts[k] += (m.tp, m.fp, m.fn)
     return _tuned(grid, counts, f"{len(probs)} validation windows")
 

@@ -28,13 +28,18 @@ import pandas as pd
 from tsad.scoring import ec57
 from tsad.scoring import metrics
 from tsad.core import paths
-from tsad import records
+from tsad.models import loader
+from tsad.detection import records
 from tsad.core.common import log
 from tsad.core.fileio import save_json, save_text
 from tsad.data.folds import assign_record_parts
 from tsad.core.geometry import load_workspace_geometry
 from tsad.data.split import load_generated
 from tsad.data.splits import SplitData
+from tsad.detection import folders
+from tsad.detection import thresholds
+from tsad.models import classical
+from tsad.scoring import beats
 
 FOLD_FIGURES = ("gross_Se", "gross_PPV", "gross_F1", "average_F1", "within_2_samples", "median_abs_error_ms",
                 "MSP", "MSR", "window_F1", "MSP_rec", "MSR_rec")
@@ -92,7 +97,7 @@ def score_records(det_dir: Path, sources: dict[str, Path], names, groups: dict |
     for n in names:
         by_folder.setdefault(sources[str(n)], []).append(str(n))
     for folder, recs in by_folder.items():
-        tables.append(ec57.score_folder(det_dir, folder, records.DEFAULT_EXT, records=recs))
+        tables.append(ec57.score_folder(det_dir, folder, folders.DEFAULT_EXT, records=recs))
     table = pd.concat(tables, ignore_index=True)
     order = {str(n): k for k, n in enumerate(names)}
     table = table.sort_values("record", key=lambda c: c.astype(str).map(order)).reset_index(drop=True)
@@ -115,10 +120,10 @@ def window_scores(labels: np.ndarray, probs: np.ndarray) -> dict:
     return {"MSP": s.MSP, "MSR": s.MSR, "window_F1": s.F1}
 
 
-def positions_in_windows(samples: np.ndarray, n_windows: int, length: int) -> metrics.Positions:
+def positions_in_windows(samples: np.ndarray, n_windows: int, length: int) -> beats.Positions:
     """Whole-record detections (at the windows' rate) cut into the record's non-overlapping windows."""
     samples = samples[samples < n_windows * length]
-    return metrics.Positions(samples // length, samples % length, n_windows)
+    return beats.Positions(samples // length, samples % length, n_windows)
 
 
 def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, folds: int, *,
@@ -145,8 +150,8 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
     fold_dir = cv_dir(ws, name) / f"fold{fold}"
     started = time.perf_counter()
     train_s = 0.0
-    if detector_name in records.CLASSICAL_DETECTORS:
-        detector = records.classical_detector(detector_name)
+    if detector_name in classical.CLASSICAL_DETECTORS:
+        detector = classical.classical_detector(detector_name)
     else:
         run_name = fold_run_name(models_from or name, fold)
         previous = (cv_dir(ws, models_from) / f"fold{fold}" if models_from else fold_dir) / "fold.json"
@@ -164,19 +169,19 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
             t0 = time.perf_counter()
             train_fn(ws, run_name, train, valid)
             train_s = time.perf_counter() - t0
-        detector = records.load_detector(ws, run_name)
+        detector = loader.load(run_name, ws)
         # models taken from elsewhere keep their tuned threshold (a teacher made there gets one here)
-        if threshold is None and not (models_from and (ws.run_dir(run_name) / records.THRESHOLD_FILE).is_file()):
-            tuned = records.tune_threshold(detector, [where[r] / r for r in parts["val"]], hop=hop)
-            records.save_tuned_threshold(ws.run_dir(run_name), tuned)
+        if threshold is None and not (models_from and (ws.run_dir(run_name) / thresholds.THRESHOLD_FILE).is_file()):
+            tuned = thresholds.tune_threshold(detector, [where[r] / r for r in parts["val"]], hop=hop)
+            thresholds.save_tuned_threshold(ws.run_dir(run_name), tuned)
             detector.threshold = tuned["threshold"]
     det_dir = fold_dir / "detections"
     per_record = []
     for rec in parts["test"]:
         det = records.detect_record(detector, where[rec] / rec, hop=hop, threshold=threshold, leads=leads)
-        records.write_detection(det, det_dir)
+        folders.write_detection(det, det_dir)
         per_record.append({"record": rec, "compute_s": det.seconds, "duration_s": det.duration_s})
-    records.write_detection_meta(det_dir, detector, {"hop": hop, "threshold": detector.threshold, "leads": leads,
+    folders.write_detection_meta(det_dir, detector, {"hop": hop, "threshold": detector.threshold, "leads": leads,
                                                      "models_from": models_from}, per_record)
     table = score_records(det_dir, where, parts["test"], groups)
     table.insert(0, "fold", fold)
@@ -193,7 +198,7 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
         win = cut
     win.update(MSP_rec=cut["MSP"], MSR_rec=cut["MSR"])
     counts = table[["TP", "FP", "FN"]].sum()
-    gross = ec57.figures(int(counts.TP), int(counts.FP), int(counts.FN))
+    gross = beats.figures(int(counts.TP), int(counts.FP), int(counts.FN))
     matched = table["TP"].to_numpy(float)
     row = {"fold": fold, "test_records": " ".join(parts["test"]), "n_train_windows": int(
         (np.isin(data.records, parts["train"])).sum() if train_windows is None else train_windows),
@@ -221,7 +226,7 @@ def _detections_window_scores(test: SplitData, data: CVData, test_records, det_d
     for rec in pd.unique(data.records[in_test]):
         rows = data.records == rec
         n = int(rows.sum())
-        samples = ec57.read_detections(det_dir, rec, records.DEFAULT_EXT)
+        samples = ec57.read_detections(det_dir, rec, folders.DEFAULT_EXT)
         source_fs = float(data.source_fs[rows][0]) if data.source_fs is not None else model_fs
         if source_fs != model_fs:
             samples = np.unique(np.round(samples * model_fs / source_fs).astype(np.int64))
@@ -229,7 +234,7 @@ def _detections_window_scores(test: SplitData, data: CVData, test_records, det_d
         pos_rows.append(p.rows + offset)
         pos_pos.append(p.pos)
         offset += n
-    pred = metrics.Positions(np.concatenate(pos_rows), np.concatenate(pos_pos), offset)
+    pred = beats.Positions(np.concatenate(pos_rows), np.concatenate(pos_pos), offset)
     s = metrics.score_model(test.labels, predicted=pred)
     return {"MSP": s.MSP, "MSR": s.MSR, "window_F1": s.F1}
 
@@ -256,7 +261,7 @@ def per_database_figures(table: pd.DataFrame) -> dict:
         return out
     for db, sub in table.groupby("database"):
         c = sub[["TP", "FP", "FN"]].sum()
-        for fig, value in ec57.figures(int(c.TP), int(c.FP), int(c.FN)).items():
+        for fig, value in beats.figures(int(c.TP), int(c.FP), int(c.FN)).items():
             out[f"gross_{fig} [{db}]"] = value
         out.update(class_figures(sub, f" [{db}]"))
     return out

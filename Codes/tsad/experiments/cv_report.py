@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tsad.scoring import ec57
 from tsad.core import paths
 from tsad.experiments.crossval import collect, cv_dir, summarise, t_interval
+from tsad.scoring import beats
 
 
 def collect_pooled(ws: paths.Workspace, name: str):
@@ -97,7 +97,7 @@ def database_class_table(ws: paths.Workspace, names) -> pd.DataFrame:
             records_table = records_table.assign(database="all")
         for db, sub in records_table.groupby("database"):
             c = sub[["TP", "FP", "FN"]].sum()
-            g = ec57.figures(int(c.TP), int(c.FP), int(c.FN))
+            g = beats.figures(int(c.TP), int(c.FP), int(c.FN))
             col = f"gross_F1 [{db}]" if f"gross_F1 [{db}]" in folds_table else "gross_F1"
             m, lo, hi = t_interval(folds_table[col])
             worst = sub.loc[sub["F1"].idxmin()]

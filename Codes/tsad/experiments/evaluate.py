@@ -20,8 +20,10 @@ from tsad.training import grid
 from tsad.experiments.baseline import XQRS_RUN, ensure_xqrs_outputs
 from tsad.core.common import log
 from tsad.core.fileio import atomic_path, save_text
-from tsad.core.geometry import EC57_TOLERANCE_S, WindowGeometry, load_workspace_geometry
-from tsad.scoring.metrics import DEFAULT_TOLERANCE, ModelScores, Positions, score_model
+from tsad.scoring.beats import EC57_TOLERANCE_S
+from tsad.core.geometry import WindowGeometry, load_workspace_geometry
+from tsad.scoring.metrics import DEFAULT_TOLERANCE, ModelScores, score_model
+from tsad.scoring.beats import Positions
 from tsad.scoring.outputs import InferenceOutputs, has_outputs, load_outputs, output_paths
 
 COLUMNS = ["model", "n_windows", "n_windows_without_beats", "MSP", "MSR", "Se", "PPV", "F1", "AUC_PR", "note"]

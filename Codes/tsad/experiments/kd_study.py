@@ -34,6 +34,7 @@ from tsad.core import paths
 from tsad.models import teachers
 from tsad.core.common import log, seed_everything
 from tsad.core.fileio import save_json, save_text
+from tsad.models.teachers.base import TEACHER_KINDS, TeacherConfig
 
 FIGURES = ("gross_F1", "MSP", "MSR", "within_2_samples")
 NO_TEACHER = "none"
@@ -67,9 +68,9 @@ class Grid:
                       "teacher_epochs": 3, "teacher_train_windows": None, **overrides})
 
     def __post_init__(self):
-        unknown = [t for t in self.teachers if t not in teachers.TEACHER_KINDS]
+        unknown = [t for t in self.teachers if t not in TEACHER_KINDS]
         if unknown:
-            raise StudyError(f"unknown teacher(s) {unknown}; choose from {list(teachers.TEACHER_KINDS)}")
+            raise StudyError(f"unknown teacher(s) {unknown}; choose from {list(TEACHER_KINDS)}")
         self.lams = [float(x) for x in self.lams]
         if 0.0 not in self.lams:
             raise StudyError("--lams must include 0: lambda 0 is every teacher's paired baseline")
@@ -155,7 +156,7 @@ def is_done(ws: paths.Workspace, name: str, run: Run) -> bool:
 def _student_args(grid: Grid, seed: int, device: str):
     """The recommended recipe (augmentation, soft targets, schedule) for the grid's student architecture,
     with the grid's epochs and training windows."""
-    from tsad.training.students import parse_train_args
+    from tsad.training.flags import parse_train_args
 
     args = parse_train_args(["--preset", "recommended", "--seed", str(seed),
                              "--device", device], distill=True)
@@ -169,7 +170,8 @@ def execute(ws: paths.Workspace, data: crossval.CVData, input_dir: Path, name: s
             device: str = "cpu") -> None:
     """Runs one run of the grid (its results land where ``is_done`` looks)."""
     from tsad.data.folds import assign_record_parts
-    from tsad.training.students import recipe_from_args, train_run
+    from tsad.training.flags import recipe_from_args
+    from tsad.training.students import train_run
     from tsad.training.loop import TrainConfig
 
     parts = assign_record_parts(data.records, folds=grid.folds, fold=run.fold, val=grid.val, seed=grid.fold_seed,
@@ -179,8 +181,8 @@ def execute(ws: paths.Workspace, data: crossval.CVData, input_dir: Path, name: s
         # the windows the fold's students train on when the counts agree (same draw, same seed)
         train = data.subset(parts["train"], "train", ws).sample(grid.teacher_train_windows, grid.fold_seed)
         val = data.subset(parts["val"], "val", ws)
-        config = teachers.TeacherConfig(type=run.teacher, samples=data.series.shape[1], leads=data.series.shape[2])
-        cfg = TrainConfig(**{**teachers.TEACHER_KINDS[run.teacher].train_defaults, "epochs": grid.teacher_epochs,
+        config = TeacherConfig(type=run.teacher, samples=data.series.shape[1], leads=data.series.shape[2])
+        cfg = TrainConfig(**{**TEACHER_KINDS[run.teacher].train_defaults, "epochs": grid.teacher_epochs,
                              "seed": grid.fold_seed, "device": device})
         run_name = teacher_run_name(name, run.fold, run.teacher)
         history = teachers.train_teacher(ws, run_name, config, train, val, cfg, resume=True,
@@ -212,7 +214,7 @@ def collect(ws: paths.Workspace, name: str, grid: Grid) -> pd.DataFrame:
         if run.what != "student" or not is_done(ws, name, run):
             continue
         fold = json.loads((crossval.cv_dir(ws, student_cv_name(name, run)) / f"fold{run.fold}" / "fold.json").read_text())
-        note = "" if run.teacher == NO_TEACHER else teachers.TeacherConfig(type=run.teacher).note
+        note = "" if run.teacher == NO_TEACHER else TeacherConfig(type=run.teacher).note
         rows.append({"teacher": run.teacher, "lam": run.lam, "temperature": grid.temperature if run.lam else None,
                      "fold": run.fold, "seed": run.seed, **{f: fold[f] for f in FIGURES},
                      "test_records": fold["test_records"], "train_s": fold["train_s"], "total_s": fold["total_s"],
@@ -284,7 +286,7 @@ def write_results(ws: paths.Workspace, name: str, grid: Grid, command: str) -> p
     root = study_dir(ws, name)
     save_text(root / "summary.csv", summary.to_csv(index=False))
     expected = sum(r.what == "student" for r in runs(grid))
-    notes = "\n".join(f"- {t}: {teachers.TeacherConfig(type=t).note}" for t in grid.teachers)
+    notes = "\n".join(f"- {t}: {TeacherConfig(type=t).note}" for t in grid.teachers)
     save_text(root / "summary.md", f"# Distillation study `{name}`\n\n`{command}`\n\n{len(table)} of {expected} "
               f"student runs finished.\n\n{notes}\n\n" + to_markdown(summary) + "\n")
     figure(summary, root / "kd_study.png")

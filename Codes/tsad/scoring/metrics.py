@@ -16,15 +16,12 @@ import numpy as np
 
 from tsad.scoring.beats import (
     EC57_TOLERANCE_S,
-    MERGE_GAP,
     Match,
     Positions,
     figures,
     match_beats,
     pick_peaks,
-    predict_positions,
     tolerance_samples,
-    window_thresholds,
 )
 
 DEFAULT_TOLERANCE = 2        # squeezing: each true beat covers [i - w, i + w]

@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from tsad.core.fileio import atomic_path  # noqa: E402
-from tsad.scoring.metrics import predict_positions, window_thresholds  # noqa: E402
+from tsad.scoring.beats import predict_positions, window_thresholds  # noqa: E402
 
 LEAD_COLORS = ("tab:red", "tab:blue")
 TRUE_STYLE = dict(marker="*", s=90, color="#1E3A8A", zorder=3, label="true beat")

@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 
 from tsad.core import paths
 from tsad.training import grid
+from tsad.models import loader
 from tsad.data.augment import augment_batch, soft_targets
 from tsad.core.checkpoint import load_checkpoint
 from tsad.core.common import log
@@ -24,16 +25,10 @@ from tsad.data.sampling import rarity_weights, window_symbols
 from tsad.data.splits import SplitData, load_split
 from tsad.models.student import KIND, StudentConfig, build_student, student_config
 from tsad.training.flags import (
-    PRESETS,
-    PresetDefault,
     Recipe,
-    add_data_args,
-    add_kd_args,
-    add_student_args,
     parse_infer_args,
     parse_train_args,
     recipe_from_args,
-    resolve_preset,
 )
 from tsad.training.loop import TrainConfig, fit
 
@@ -202,20 +197,17 @@ def _tune_detection_threshold(run_dir, val: SplitData, fs: float, device: str, s
     validation record; cross-validation retunes on whole records). A doubtful one
     (``records.threshold_warnings``) is a ``warning:`` line on stderr and stays in the file, and so is
     a run whose ``steps`` all fell inside the warm-up (its learning rate never peaked)."""
-    from tsad.records import (
+    from tsad.detection.thresholds import (
         TRAINING_HINT,
-        load_detector,
         save_tuned_threshold,
         tune_threshold,
         tune_threshold_windows,
     )
 
     if val_records:
-        tuned = tune_threshold(load_detector(ws, run_name, device=device), val_records)
+        tuned = tune_threshold(loader.load(run_name, ws, device=device), val_records)
     else:
-        from tsad.models.loader import load
-
-        tuned = tune_threshold_windows(load(run_dir, device=device).window_probs(val.series), val.labels, fs)
+        tuned = tune_threshold_windows(loader.load(run_dir, device=device).window_probs(val.series), val.labels, fs)
     if steps is not None and warmup_steps >= steps:
         tuned["warnings"].append(f"all {steps} optimiser steps of this run fell inside its "
                                  f"{warmup_steps}-step warm-up: the learning rate never reached --lr, so the "

@@ -19,14 +19,9 @@ from tsad.cli import script
 from tsad.core.geometry import load_workspace_geometry
 from tsad.core.paths import TEACHER_CHECKPOINT, Workspace
 from tsad.data.splits import load_split
-from tsad.models.vlm.teacher import (
-    TEACHER_KIND,
-    TeacherSettings,
-    WindowImages,
-    add_teacher_args,
-    build_teacher,
-    checkpoint_header,
-)
+from tsad.training.grid import TEACHER_KIND
+from tsad.models.vlm.settings import TeacherSettings, add_teacher_args
+from tsad.models.vlm.teacher import WindowImages, build_teacher, checkpoint_header
 from tsad.training.loop import TrainConfig, add_train_args, fit, init_distributed
 
 # The seed's optimisation settings.
