@@ -48,6 +48,7 @@ def untrained_run(folder: Path, arch: str) -> Path:
 def main(argv=None):
     from tsad.detection import archive
     from tsad.models import loader
+    from tsad.models.export import export_onnx
     from tsad.core.paths import Workspace
     from tsad.detection.streaming import wfdb_source
     from tsad.models.student import ARCHITECTURES
@@ -66,14 +67,13 @@ def main(argv=None):
     for name in args.runs:
         run = str(untrained_run(scratch, name)) if name in ARCHITECTURES and not ws.run_dir(name).is_dir() else name
         base = loader.load(run, ws, device="cpu")
-        for backend in (["torch"] if base.kind == "classical" else args.backends):
+        if base.run_dir is None:   # a classical detector: no backend to choose
+            detectors[name] = base
+            continue
+        for backend in args.backends:
             if backend == "onnx":
-                from tsad.models.onnx import use_onnx
-
-                detector = use_onnx(loader.load(run, ws, device="cpu"), ws.resolve_run_dir(run), threads=1)
-            else:
-                detector = base
-            detectors[f"{name} ({backend})" if base.kind != "classical" else name] = detector
+                export_onnx(base.run_dir)
+            detectors[f"{name} ({backend})"] = loader.load(run, ws, device="cpu", backend=backend, threads=1)
     times = {(d, r): [] for d in detectors for r in args.record}
     for round_ in range(args.rounds + 1):
         for label, detector in detectors.items():

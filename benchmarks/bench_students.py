@@ -97,7 +97,7 @@ def main(argv=None) -> dict:
         torch.set_num_threads(1)
         for arch, model in models.items():
             model.eval()
-            det = predictor.Detector(arch, "student", WindowGeometry(),
+            det = predictor.Predictor(arch, "student", WindowGeometry(),
                                    lambda x, m=model: student_probs(m, x))
             result = records.detect_record(det, args.record, threshold=0.5)
             rtf[arch] = result.duration_s / result.seconds

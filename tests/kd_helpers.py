@@ -44,10 +44,10 @@ def write_teacher_checkpoint(ws, teacher: str = "vlm_1", content: bytes = b"stan
     import torch
 
     from tsad.core.geometry import WindowGeometry
-    from tsad.training.grid import TEACHER_KIND
+    from tsad.models.kinds import VLM_TEACHER
 
     path = ws.run_dir(teacher) / "smolvlm_best.pth"
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"kind": TEACHER_KIND, "model": {}, "geometry": WindowGeometry().to_dict(),
+    torch.save({"kind": VLM_TEACHER, "model": {}, "geometry": WindowGeometry().to_dict(),
                 "content": content.decode()}, path)
     return path

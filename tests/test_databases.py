@@ -291,7 +291,8 @@ def test_the_onnx_backend_finds_the_torch_backends_beats(two_db, tmp_path):
     if not (run / "best.pth").is_file():
         pytest.skip("needs the fold model of test_student_cv_over_two_databases_reports_each")
     from tsad.scoring import ec57
-    from tsad.models.onnx import ONNX_FILE, export_onnx
+    from tsad.core.paths import ONNX_FILE
+    from tsad.models.export import export_onnx
 
     outs = {}
     for backend in ("torch", "onnx"):
@@ -306,7 +307,5 @@ def test_the_onnx_backend_finds_the_torch_backends_beats(two_db, tmp_path):
     # exported once, and again only when the checkpoint changes
     stamp = (run / ONNX_FILE).stat().st_mtime_ns
     assert export_onnx(run).stat().st_mtime_ns == stamp
-    with pytest.raises(predictor.DetectionError, match="students only"):
-        from tsad.models.onnx import use_onnx
-
-        use_onnx(loader.load("gqrs", ws), run)
+    with pytest.raises(predictor.DetectionError, match="no student checkpoint"):
+        export_onnx(ws.root)

@@ -175,7 +175,7 @@ def test_an_undertrained_student_is_reported_from_training_to_scoring(split_work
     run_script(STUDENT, ["--workspace", str(ws.root), "--epochs", "1", "--limit-train", "8",
                          "--batch-size", "8", "--lr", "1e-3", "--device", "cpu"])
     err = capsys.readouterr().err
-    tuned_path = ws.run_dir(paths.STUDENT_RUN) / thresholds.THRESHOLD_FILE
+    tuned_path = ws.run_dir(paths.STUDENT_RUN) / paths.THRESHOLD_FILE
     tuned = json.loads(tuned_path.read_text())
     assert tuned["val_F1"] == 0 and tuned["training_steps"] == 1
     assert len(tuned["warnings"]) == 2 and "has not learned" in tuned["warnings"][0]

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import REPO
 from tsad.core import paths
-from tsad.data.generate import DATA_MANIFEST
+from tsad.core.paths import DATA_MANIFEST
 from tsad.core.geometry import GeometryError, WindowGeometry, load_workspace_geometry
 from tsad.training.students import infer_run, train_run
 from tsad.models.vlm.settings import DEFAULT_PROMPT, TeacherSettings, prompt_for

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from tsad.models.teachers.base import TeacherConfig
 from tsad.models.teachers import context
+from tsad.training.teachers import train_teacher
 
 REPO = Path(__file__).resolve().parents[1]
 CODES = REPO / "Codes"
@@ -199,7 +200,7 @@ def test_a_stand_in_teacher_kind(ws, tmp_path):
         ws, raw = ws
         train, val = load_split(ws, "train", check_images=False), load_split(ws, "val", check_images=False)
         config = TeacherConfig(type="stand_in", samples=train.series.shape[1], leads=train.series.shape[2])
-        teachers.train_teacher(ws, "stand_in_teacher", config, train, val,
+        train_teacher(ws, "stand_in_teacher", config, train, val,
                                TrainConfig(epochs=1, lr=1e-2, warmup_steps=0, device="cpu"))
         # distillation reads its logits through the cache, detection runs it on whole records
         run_script(CODES / "Models/kd_train.py", ["--workspace", str(ws.root), "--teacher", "stand_in_teacher",

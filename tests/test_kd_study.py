@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from tsad.experiments import kd_study
+from tsad.models.teachers.context import CONTEXT
 from tsad.core.checkpoint import load_checkpoint
 from tsad.data.folds import assign_record_parts
 from tsad.core.paths import REPO_ROOT, TEACHER_CHECKPOINT, Workspace
@@ -45,7 +46,7 @@ def test_table_summary_and_figure(study):
     assert sorted(table.groupby(["teacher", "lam"]).size().items()) == [(("context", 1.0), 4), (("none", 0.0), 4)]
     for fig in kd_study.FIGURES:
         assert table[fig].between(0, 1).all()
-    assert (table.loc[table.teacher == "context", "note"] == kd_study.teachers.CONTEXT_NOTE).all()
+    assert (table.loc[table.teacher == "context", "note"] == CONTEXT.note).all()
     # the paired difference is the mean of (distilled - lambda 0) on the same fold and seed
     base = table[table.teacher == "none"].set_index(["fold", "seed"])["gross_F1"]
     kd = table[table.teacher == "context"].set_index(["fold", "seed"])["gross_F1"]

@@ -25,6 +25,7 @@ from tsad.core.fileio import current_umask
 from tsad.core.paths import Workspace, plot_name
 
 from kd_helpers import StandInTeacher, logits_for_id, write_teacher_checkpoint
+from tsad.core import paths
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATE = REPO / "Codes/Dataset/data_generate.py"
@@ -69,11 +70,11 @@ def assert_consistent(ws: Workspace) -> int:
     ids, labels, series, windows = split.load_generated(ws)  # checks counts, ids and images
     assert sorted(p.name for p in ws.plots_ecg.iterdir()) == sorted(plot_name(i) for i in ids)
     assert len(labels) == len(series) == len(windows) == len(ids)
-    manifest = json.loads((ws.root / generate.DATA_MANIFEST).read_text())
+    manifest = json.loads((ws.root / paths.DATA_MANIFEST).read_text())
     assert manifest["summary"]["n_windows"] == len(ids)
     assert sorted(set(windows["record"])) == manifest["summary"]["records"]
     assert not list(ws.root.glob(".Plots_ECG.*")), "a temporary folder was left behind"
-    assert not (ws.root / generate.DATA_INCOMPLETE).exists()
+    assert not (ws.root / paths.DATA_INCOMPLETE).exists()
     return len(ids)
 
 

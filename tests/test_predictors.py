@@ -116,11 +116,10 @@ def _stand_in(run_dir: Path, state: dict, device: str, batch_size: int) -> Predi
 
 @pytest.fixture
 def stand_in_kind():
-    loader.register_model("stand_in", loader.ModelLoader("stand_in.pth", _stand_in, "a stand-in",
-                                                                 logits=lambda run_dir, paths, **kw:
-                                                                 np.zeros((len(paths), 256), np.float32)))
+    loader.register_kind(loader.ModelKind("stand_in", "student", "stand_in.pth", "a stand-in", _stand_in,
+                                          logits=lambda run_dir, paths, **kw: np.zeros((len(paths), 256), np.float32)))
     yield
-    loader.unregister_model("stand_in")
+    loader.unregister_kind("stand_in")
 
 
 def test_a_model_kind_registered_in_the_table_runs_through_detect_py(stand_in_kind, raw, tmp_path):

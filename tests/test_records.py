@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tsad.core.geometry import tolerance_samples
 from tsad.scoring import ec57
 from tsad.data import ecg
 from tsad.detection import records
@@ -160,9 +161,9 @@ def test_matching_agrees_with_wfdb_compare_annotations(svdb_dir):
         det = records.detect_record(classical.classical_detector("xqrs"), svdb_dir / name).samples
         jittered = np.unique(np.r_[det + rng.integers(-25, 26, len(det)), rng.integers(0, ref[-1], 40)])
         for d in (det, jittered):
-            ours = beats.match_beats(ref, d, beats.tolerance_samples(fs))
+            ours = beats.match_beats(ref, d, tolerance_samples(fs))
             # wfdb's window is exclusive (|difference| < width): 150 ms inclusive is width 19 + 1
-            theirs = wfdb.processing.compare_annotations(ref, d, beats.tolerance_samples(fs) + 1)
+            theirs = wfdb.processing.compare_annotations(ref, d, tolerance_samples(fs) + 1)
             assert (ours.tp, ours.fp, ours.fn) == (theirs.tp, theirs.fp, theirs.fn), name
 
 
@@ -330,7 +331,7 @@ def test_detect_writes_readable_annotations_at_the_records_own_rate(demo, tmp_pa
                         "--out", str(out360), "--threshold", "0.3"])
     beats360 = wfdb.rdann(str(out360 / "demo00"), "tsad").sample
     assert len(beats128) > 100 and beats360.max() < 2 * 60 * 360
-    same = beats.match_beats(np.sort(beats128 * 360 / 128).astype(np.int64), beats360, beats.tolerance_samples(360))
+    same = beats.match_beats(np.sort(beats128 * 360 / 128).astype(np.int64), beats360, tolerance_samples(360))
     assert same.tp >= 0.95 * len(beats128)
 
 

@@ -12,7 +12,8 @@ import pytest
 from tsad.scoring import ec57
 from tsad.models import loader
 from tsad.detection import records
-from tsad.scoring.beats import match_beats, tolerance_samples
+from tsad.scoring.beats import match_beats
+from tsad.core.geometry import tolerance_samples
 from tsad.data.demo_db import DemoConfig, synth_record
 from tsad.core.paths import PRETRAINED_DIR, Workspace
 from tsad.detection.streaming import array_source, detect_stream, input_leads, model_length
@@ -214,7 +215,7 @@ def test_fcn_sizes_and_a_stretch_inside_a_longer_one(arch):
 
 
 def test_fcn_detects_in_one_pass_per_chunk_and_onnx_agrees(ecg250, tmp_path):
-    from tsad.models.onnx import use_onnx
+    from tsad.models.export import export_onnx
 
     run = _fcn_run(tmp_path)
     detector = loader.load(str(run), Workspace(tmp_path / "ws"), device="cpu")
@@ -225,7 +226,9 @@ def test_fcn_detects_in_one_pass_per_chunk_and_onnx_agrees(ecg250, tmp_path):
     parts = detect_stream(detector, array_source(signal, FS), chunk_s=37)
     assert len(whole.samples) > 100 and np.array_equal(whole.samples, parts.samples)
     assert np.allclose(whole.prob, parts.prob, atol=1e-4)      # resampled in pieces: float rounding
-    fast = use_onnx(loader.load(str(run), Workspace(tmp_path / "ws"), device="cpu"), run, threads=1)
+    export_onnx(run)
+    fast = loader.load(str(run), Workspace(tmp_path / "ws"), backend="onnx", threads=1)
+    assert fast.backend == "onnx" and fast.model is None and fast.reach == detector.reach
     fast.threshold = 0.0
     by_onnx = detect_stream(fast, array_source(signal, FS), chunk_s=37)
     assert np.allclose(by_onnx.prob, whole.prob, atol=1e-4)
@@ -235,26 +238,27 @@ def test_auto_backend_is_onnx_only_for_a_current_export(tmp_path):
     """``auto`` (the default of detect.py and tsad.api) runs onnxruntime where the run holds a
     model.onnx of its current checkpoint, torch where it holds none or a stale one; it never exports."""
     from tsad.core.checkpoint import load_checkpoint, save_checkpoint
-    from tsad.models.classical import classical_detector
-    from tsad.models.onnx import ONNX_FILE, choose_backend, export_onnx, with_backend
+    from tsad.core.paths import ONNX_FILE
+    from tsad.models.export import export_onnx
 
     run = _fcn_run(tmp_path)
     ws = Workspace(tmp_path / "ws")
-    detector = loader.load(str(run), ws, device="cpu")
-    assert choose_backend("auto", detector, run) == "torch" and not (run / ONNX_FILE).exists()
+    assert loader.load(str(run), ws, backend="auto").backend == "torch" and not (run / ONNX_FILE).exists()
+    with pytest.raises(predictor.DetectionError, match="no model.onnx exported from its current checkpoint"):
+        loader.load(str(run), ws, backend="onnx")
     export_onnx(run)
-    assert choose_backend("auto", detector, run) == "onnx"
-    assert with_backend(detector, "auto", run).info["backend"] == "onnx"
-    assert choose_backend("torch", detector, run) == "torch"
+    fast = loader.load(str(run), ws, backend="auto")
+    assert fast.backend == "onnx" and fast.info["backend"] == "onnx" and fast.run_dir == run.resolve()
+    assert loader.load(str(run), ws, backend="torch").backend == "torch"
     state = load_checkpoint(run / "best.pth")
     state["model"] = {k: v + 1 if v.is_floating_point() else v for k, v in state["model"].items()}
     save_checkpoint(run / "best.pth", state)             # retrained: the export is stale now
-    stale = loader.load(str(run), ws, device="cpu")
-    assert choose_backend("auto", stale, run) == "torch"
-    assert with_backend(stale, "auto", run).info["backend"] == "torch"
-    assert choose_backend("auto", classical_detector("xqrs"), None) == "torch"
+    stale = loader.load(str(run), ws, backend="auto")
+    assert stale.backend == "torch" and stale.info["backend"] == "torch"
+    xqrs = loader.load("xqrs", ws, backend="auto")
+    assert xqrs.backend is None and xqrs.run_dir is None and xqrs.lead_beats is not None
     with pytest.raises(ValueError, match="unknown backend 'tensorrt'"):
-        choose_backend("tensorrt", detector, run)
+        loader.load(str(run), ws, backend="tensorrt")
 
 
 def test_detect_runs_the_shipped_model_through_onnxruntime_by_default(shipped, ecg250, tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from tsad.models import teachers
+from tsad.models import loader, teachers
 from tsad.core.checkpoint import load_checkpoint
 from tsad.training.distill import cache_paths, teacher_hash
 from tsad.core.fileio import sha256_file
@@ -135,4 +135,4 @@ def test_not_a_teacher_is_refused(ws, tmp_path):
     run = tmp_path / "student_as_teacher"
     save_checkpoint(run / TEACHER_CHECKPOINT, {"kind": "student", "model": {}})
     with pytest.raises(ValueError, match="'student' model, not a teacher"):
-        teachers.run_logits(run, [])
+        loader.run_logits(run, [])

@@ -46,8 +46,8 @@ except ModuleNotFoundError as err:   # tsad itself is not installed
 
 from tsad.core.common import make_parser  # noqa: E402
 from tsad.detection import folders
-from tsad.detection import thresholds
 from tsad.models import predictor
+from tsad.core import paths
 
 
 def parse_args(argv=None):
@@ -103,6 +103,7 @@ def main(argv=None) -> dict:
 
     from tsad.detection import archive
     from tsad.models import loader
+    from tsad.models.export import export_onnx
     from tsad.core.common import seed_everything, setup_logging
     from tsad.core.errors import warn
     from tsad.core.paths import Workspace
@@ -110,9 +111,6 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     setup_logging()
     seed_everything(args.seed)
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
     if args.engine == "local" and args.scheduler:
         raise ValueError("--scheduler needs --engine dask")
     ws = Workspace.from_arg(args.workspace)
@@ -120,21 +118,20 @@ def main(argv=None) -> dict:
     if not folder.is_dir():
         raise predictor.DetectionError(f"{folder}: no such folder")
     names = archive.find_records(folder, args.records, recursive=args.recursive)
-    detector = loader.load(args.run, ws, device=args.device)
-    run_dir = None if detector.kind == "classical" else ws.resolve_run_dir(args.run)
-    from tsad.models.onnx import choose_backend, with_backend
-
-    args.backend = choose_backend(args.backend, detector, run_dir)   # auto, resolved once for every record
-    detector = with_backend(detector, args.backend, run_dir, threads=args.threads)
+    if args.backend == "onnx" and (found := loader.resolve(args.run, ws)) is not None:
+        export_onnx(found[0])   # once; a current export is kept
+    detector = loader.load(args.run, ws, device=args.device, backend=args.backend, threads=args.threads)
+    run_dir = detector.run_dir
+    args.backend = detector.backend   # auto, resolved once for every record (None: a classical detector)
     for message in detector.warnings:   # the run's own verdict, recorded when it was trained
-        warn(f"{run_dir / thresholds.THRESHOLD_FILE}: {message}")
+        warn(f"{run_dir / paths.THRESHOLD_FILE}: {message}")
     # a run given by its path (a folder outside the workspace) is filed under its folder's name
     label = Path(args.run).name if Path(args.run).is_absolute() or args.run.startswith(".") else args.run
     out = Path(args.out) if args.out else ws.root / folders.DETECTIONS_DIR / label
     settings = {"input_dir": str(folder.resolve()), "ext": args.ext, "hop": args.hop,
                 "threshold": detector.threshold if args.threshold is None else args.threshold,
                 "refractory_s": args.refractory, "leads": args.leads, "backend": args.backend, "engine": args.engine}
-    key = archive.job_key(archive.model_fingerprint(detector, run_dir), settings)
+    key = archive.job_key(archive.model_fingerprint(detector), settings)
     done = {} if args.redo else {n: row for n in names if (row := archive.read_done(out, n, key)) is not None}
     todo = [n for n in names if n not in done]
     if done:
@@ -185,7 +182,7 @@ def main(argv=None) -> dict:
               f"{', '.join(implausible)} (the warnings above; detections.json lists them)")
     if detector.warnings:
         print(f"{args.run}: its threshold was tuned with {len(detector.warnings)} warning(s) (above; "
-              f"{run_dir / thresholds.THRESHOLD_FILE})")
+              f"{run_dir / paths.THRESHOLD_FILE})")
     return {"out": out, "meta": meta_path, "records": per_record, "implausible_records": implausible,
             "run_warnings": list(detector.warnings), "failures": failures, "skipped": sorted(done)}
 

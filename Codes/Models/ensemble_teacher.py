@@ -33,7 +33,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> list:
     from tsad.core.paths import Workspace
-    from tsad.models.teachers.ensemble import ensemble_from_runs
+    from tsad.training.teachers import ensemble_from_runs
 
     args = parse_args(argv)
     ws = Workspace.from_arg(args.workspace)

@@ -17,4 +17,4 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-main = script(__name__, "tsad.models.teachers:train_main", __doc__, kind="picture")
+main = script(__name__, "tsad.training.teachers:train_main", __doc__, kind="picture")

@@ -16,24 +16,24 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from tsad.core import paths
 from tsad.detection import records
+from tsad.models import loader
+from tsad.models.export import export_onnx
 
 DEFAULT_MODEL = "pretrained"
 
 
 @lru_cache(maxsize=4)
 def _detector(model: str, workspace: str | None, device: str, backend: str = "auto"):
-    from tsad.core import paths
-    from tsad.models import loader
-    from tsad.models.onnx import with_backend
-
     ws = paths.Workspace.from_arg(workspace)
     path = Path(model).expanduser()
     if path.is_file() and path.suffix == ".pth":  # a checkpoint: its run folder holds the threshold
         model = str(path.parent)
-    detector = loader.load(model, ws, device=device)
-    run_dir = None if detector.kind == "classical" else ws.resolve_run_dir(model)
-    return with_backend(detector, backend, run_dir)
+    if backend == "onnx" and (found := loader.resolve(model, ws)) is not None:
+        export_onnx(found[0])   # once; a current export is kept
+    return loader.load(model, ws, device=device, backend=backend)
 
 
 def detect_beats(
@@ -86,7 +86,7 @@ def detect_beats(
 
     Raises
     ------
-    tsad.records.DetectionError
+    tsad.models.predictor.DetectionError
         A missing model, no usable lead or a signal shorter than one window (2 s). Stretches without
         signal (NaN, or every lead flat for 1 s or more) are skipped: no beat is returned there.
 
@@ -117,7 +117,7 @@ def detect_record(
 ):
     """Every beat of one WFDB record (``dir/100`` or ``dir/100.hea``; annotations not needed).
 
-    Returns a ``tsad.records.RecordDetection``: ``samples`` (beats in the record's own sample
+    Returns a ``tsad.models.predictor.RecordDetection``: ``samples`` (beats in the record's own sample
     numbers), ``scores``, ``fs``, ``prob`` (the combined probability at the model's rate) and
     ``warnings`` (an implausible result for a heart). Parameters as ``detect_beats``."""
 

@@ -122,10 +122,9 @@ SOURCES = ("The shipped model (pretrained/, no training needed)", "A model of th
 def _shipped_detector(folder: str, version: tuple):
     from tsad.core.paths import Workspace
     from tsad.models import loader
-    from tsad.models.onnx import with_backend
 
     # onnxruntime where the folder holds a current model.onnx (the shipped one does), as detect.py
-    return with_backend(loader.load(folder, Workspace(Path(folder)), device="cpu"), "auto", folder)
+    return loader.load(folder, Workspace(Path(folder)), device="cpu", backend="auto")
 
 
 def shipped_model_available() -> bool:

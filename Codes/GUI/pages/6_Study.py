@@ -16,7 +16,7 @@ except ModuleNotFoundError as err:
 import pandas as pd
 import streamlit as st
 from tsad.app import shared
-from tsad.experiments import kd_study
+from tsad.models.teachers.picture import PICTURE
 
 
 def studies(ws) -> list[Path]:
@@ -37,7 +37,7 @@ def main() -> None:
     folder = found[0] if len(found) == 1 else \
         found[[p.name for p in found].index(st.selectbox("Study", [p.name for p in found]))]
     st.caption("Teachers here are trained on this machine from random initialisation: the picture teacher "
-               f"({kd_study.teachers.PICTURE_NOTE}) and the context teacher; none of them is SmolVLM.")
+               f"({PICTURE.note}) and the context teacher; none of them is SmolVLM.")
     summary = pd.read_csv(folder / "summary.csv")
     st.header("F1 at 150 ms, MSP, MSR, beats within 2 samples")
     st.dataframe(summary, hide_index=True)

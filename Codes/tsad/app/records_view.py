@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tsad.core.geometry import tolerance_samples
 from tsad.scoring import beats
 from tsad.scoring import ec57
 from tsad.data import ecg
@@ -215,7 +216,7 @@ def load_record_view(folder: DetectionFolder, record: str, annotator: str = "atr
     ref = match = symbols = None
     if (folder.input_dir / f"{record}.{annotator}").is_file():
         ref, symbols, _, _ = ec57.read_reference(folder.input_dir / record, annotator)
-        match = beats.match_beats(ref, det, beats.tolerance_samples(rec.fs))
+        match = beats.match_beats(ref, det, tolerance_samples(rec.fs))
     prob = _read_probs(folder.path / probs_npy_name(record))
     prob_fs = None
     if prob is not None:

@@ -68,7 +68,8 @@ def run_stage(message: str, cmd: str) -> None:
 def run_warnings(ws: Workspace, run: Run) -> None:
     """The warnings recorded when the run's detection threshold was tuned (``<run>/detection.json``:
     a model that has not learned, a doubtful threshold), one st.warning each, beside the model."""
-    from tsad.detection.thresholds import THRESHOLD_FILE, tuned_warnings
+    from tsad.core.paths import THRESHOLD_FILE
+    from tsad.models.tuned import tuned_warnings
     from tsad.models.predictor import DetectionError
 
     try:

@@ -19,6 +19,7 @@ import pandas as pd
 from tsad.core import paths
 from tsad.core.checkpoint import load_checkpoint
 from tsad.core.fileio import make_tmp_dir, save_text
+from tsad.models.export import export_onnx
 
 SHIPPED_FILES = (paths.STUDENT_CHECKPOINT, "detection.json", paths.METADATA)
 
@@ -58,8 +59,6 @@ def write_shipped_model(
     try:
         for name in SHIPPED_FILES:
             shutil.copyfile(run_dir / name, tmp / name)
-        from tsad.models.onnx import export_onnx
-
         export_onnx(tmp)   # inside the new folder: what detect.py and tsad.api run by default (--backend auto)
         save_text(
             tmp / paths.MODEL_CARD,

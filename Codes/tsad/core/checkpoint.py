@@ -1,23 +1,31 @@
-"""Checkpoints that carry their config, saved atomically and loaded with weights_only=True."""
+"""Checkpoints that carry their config, saved atomically and loaded with weights_only=True.
+
+torch is imported where a checkpoint is read or written, not with this module: the loader imports
+it, and detection through onnxruntime never reads a checkpoint."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from tsad.core.fileio import atomic_path
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def save_checkpoint(path, state: dict) -> None:
     """Saves a checkpoint dict atomically (temporary file, then rename)."""
+    import torch
+
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
 
 def load_checkpoint(path, map_location="cpu") -> dict:
     """Loads tensors and plain Python values only; a pickled payload is refused."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint not found")

@@ -9,10 +9,33 @@ and every tolerance in samples follows from the rate.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tsad.scoring.beats import EC57_TOLERANCE_S, tolerance_samples
+
+
+# ANSI/AAMI EC57 and PhysioNet's bxb match a detected beat to a reference beat within 150 ms.
+EC57_TOLERANCE_S = 0.150
+
+
+def tolerance_samples(fs: float, seconds: float = EC57_TOLERANCE_S) -> int:
+    """A time tolerance in whole samples at ``fs``, floored.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate in Hz.
+    seconds : float
+        The tolerance as a time (default EC57's 150 ms).
+
+    Returns
+    -------
+    int
+        The largest whole number of samples within ``seconds``: 150 ms is 19 samples at 128 Hz,
+        37 at 250 Hz, 54 at 360 Hz (the 1e-9 keeps 0.150 x 360 = 54 from flooring to 53).
+    """
+    return math.floor(seconds * fs + 1e-9)
 
 
 class GeometryError(ValueError):
@@ -64,7 +87,7 @@ class WindowGeometry:
 
     def tolerance_samples(self, seconds: float = EC57_TOLERANCE_S) -> int:
         """A time tolerance in whole samples at this rate (floored: 150 ms is 19 samples at 128 Hz,
-        37 at 250 Hz, 54 at 360 Hz): ``beats.tolerance_samples`` at this rate."""
+        37 at 250 Hz, 54 at 360 Hz): ``tolerance_samples`` at this rate."""
         return tolerance_samples(self.fs, seconds)
 
     def to_dict(self) -> dict:
@@ -126,7 +149,7 @@ def load_workspace_geometry(ws) -> WindowGeometry:
         as the tests' fixtures) gets the original 128 Hz with the test split's window length and
         leads (256 samples on two leads without a split).
     """
-    from tsad.data.generate import DATA_MANIFEST
+    from tsad.core.paths import DATA_MANIFEST
 
     recorded = read_manifest_geometry(ws.root / DATA_MANIFEST)
     if recorded is not None:

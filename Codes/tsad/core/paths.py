@@ -31,6 +31,11 @@ LAST_CHECKPOINT = "last.pth"
 TRAIN_LOSSES = "train_losses.npy"
 VAL_LOSSES = "val_losses.npy"
 METADATA = "metadata.json"
+DATA_MANIFEST = "data_manifest.json"
+DATA_INCOMPLETE = ".data_incomplete"  # present while (or after a kill during) the data stage's replacement
+SPLIT_MANIFEST = "manifest.json"
+THRESHOLD_FILE = "detection.json"     # a run's tuned detection threshold and its warnings
+ONNX_FILE = "model.onnx"              # a student exported for onnxruntime (tsad.models.export)
 
 # Models shipped with the repository (trained on the shared records, each with a MODEL_CARD.md):
 # a name that detect.py's --run, the app and ``resolve_run_dir`` accept -> its folder under pretrained/.

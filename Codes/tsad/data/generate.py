@@ -21,12 +21,9 @@ from tsad.core.fileio import atomic_path, exchange_paths, make_tmp_dir, save_tex
 from tsad.core.geometry import WindowGeometry
 from tsad.core.locks import holds, pid_alive
 from tsad.core.manifest import write_manifest
-from tsad.core.paths import Workspace, plot_name
+from tsad.core.paths import DATA_INCOMPLETE, DATA_MANIFEST, Workspace, plot_name
 from tsad.data.render import render_to_png
 
-DATA_MANIFEST = "data_manifest.json"
-DATA_INCOMPLETE = ".data_incomplete"  # present while (or after a kill during) the data stage's replacement
-SPLIT_MANIFEST = "manifest.json"
 
 
 @dataclass

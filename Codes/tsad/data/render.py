@@ -9,6 +9,8 @@ original did, is several times slower (benchmarks/bench_data_generate.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -110,3 +112,15 @@ def render_to_png(series: np.ndarray, path) -> None:
     img = Image.fromarray(_palette_indices(series), "P")
     img.putpalette(PALETTE.ravel().tolist())
     img.save(path, format="PNG", compress_level=2)
+
+
+def rendered(image_probs: Callable[[list], np.ndarray], samples: int, chunk: int = 32):
+    """Window probabilities of a model that reads plots: (W, L, C) windows -> (W, L), the plots
+    rendered on the fly (``render_window``, the pixels of the saved PNGs), ``chunk`` at a time."""
+
+    def window_probs(windows: np.ndarray) -> np.ndarray:
+        out = [image_probs([render_window(w) for w in windows[start:start + chunk]])
+               for start in range(0, len(windows), chunk)]
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, samples), np.float32)
+
+    return window_probs

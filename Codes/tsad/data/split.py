@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from tsad.data.generate import DATA_INCOMPLETE, SPLIT_MANIFEST, fresh_tmp_dir, swap_in
+from tsad.core.paths import DATA_INCOMPLETE, SPLIT_MANIFEST
+from tsad.data.generate import fresh_tmp_dir, swap_in
 from tsad.core.fileio import save_json
 from tsad.data.folds import assign_record_parts, assign_splits
 from tsad.core.locks import holds

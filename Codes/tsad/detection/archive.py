@@ -25,6 +25,9 @@ from pathlib import Path
 from tsad.detection.records import detect_record
 from tsad.detection.folders import DEFAULT_EXT, ProbsWriter, probs_npy_name, write_detection
 from tsad.core.fileio import save_json, sha256_file
+from tsad.core.paths import Workspace
+from tsad.models import loader
+from tsad.models.loader import find_checkpoint
 from tsad.models.predictor import DetectionError, Predictor
 from tsad.detection.streaming import model_length, wfdb_source
 
@@ -53,14 +56,12 @@ def find_records(folder, names=None, recursive: bool = False) -> list[str]:
     return found
 
 
-def model_fingerprint(detector: Predictor, run_dir: Path | None) -> dict:
+def model_fingerprint(detector: Predictor) -> dict:
     """What identifies the model that made a detection: its checkpoint's hash (a classical detector:
     its name)."""
-    if detector.kind == "classical":
+    if detector.run_dir is None:
         return {"model": detector.name}
-    from tsad.models.loader import find_checkpoint
-
-    ckpt = find_checkpoint(run_dir) if run_dir is not None else None
+    ckpt = find_checkpoint(detector.run_dir)
     return {"model": detector.name, "checkpoint_sha256": sha256_file(ckpt) if ckpt else None}
 
 
@@ -92,7 +93,7 @@ def detect_into(detector: Predictor, folder, record: str, out_dir, key: dict, *,
     target = (Path(out_dir) / record).parent
     kwargs = {k: v for k, v in {"hop": hop, "threshold": threshold, "refractory_s": refractory_s,
                                  "leads": leads, "chunk_s": chunk_s}.items() if v is not None}
-    if detector.kind == "classical":
+    if detector.lead_beats is not None:   # a classical detector: no probabilities to write
         det = detect_record(detector, path, **{k: v for k, v in kwargs.items() if k in ("hop", "threshold")})
     else:
         source = wfdb_source(path)
@@ -119,19 +120,9 @@ def load_for_job(spec: dict) -> Predictor:
     process: each dask worker keeps its own."""
     key = tuple(sorted((k, str(v)) for k, v in spec.items()))
     if key not in _WORKER_MODELS:
-        from tsad.models import loader
-        from tsad.core.paths import Workspace
-
-        if spec.get("threads"):
-            import torch
-            torch.set_num_threads(int(spec["threads"]))
         ws = Workspace.from_arg(spec.get("workspace"))
-        detector = loader.load(spec["run"], ws, device=spec.get("device", "cpu"))
-        from tsad.models.onnx import with_backend
-
-        run_dir = None if detector.kind == "classical" else ws.resolve_run_dir(spec["run"])
-        detector = with_backend(detector, spec.get("backend", "torch"), run_dir, threads=spec.get("threads"))
-        _WORKER_MODELS[key] = detector
+        _WORKER_MODELS[key] = loader.load(spec["run"], ws, device=spec.get("device", "cpu"),
+                                          backend=spec.get("backend") or "torch", threads=spec.get("threads"))
     return _WORKER_MODELS[key]
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from tsad.data import ecg
 from tsad.models.predictor import RecordDetection
-from tsad.detection.records import read_header
+from tsad.data.ecg import read_header
 from tsad.core.fileio import atomic_path, current_umask, save_json
 from tsad.detection.plausibility import detection_warnings
 from tsad.models.predictor import DetectionError, Predictor
@@ -165,7 +165,7 @@ def write_detection_meta(out_dir, detector: Predictor, settings: dict, per_recor
     seconds = sum(r["compute_s"] for r in per_record)
     ecg_s = sum(r["duration_s"] for r in per_record)
     record = {"run": detector.name, "kind": detector.kind, "description": detector.description,
-              "geometry": detector.geometry.to_dict() if detector.kind != "classical" else None,
+              "geometry": detector.geometry.to_dict() if detector.lead_beats is None else None,
               **detector.info, **settings, "run_warnings": list(detector.warnings),
               # None: the records were not checked (a caller that gave no per-record "warnings")
               "implausible_records": [r["record"] for r in per_record if r["warnings"]]

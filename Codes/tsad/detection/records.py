@@ -16,7 +16,6 @@ import numpy as np
 
 from tsad.data import ecg
 from tsad.scoring.beats import DEFAULT_REFRACTORY_S
-from tsad.models.classical import classical_samples
 from tsad.detection.plausibility import detection_warnings
 from tsad.models.predictor import DetectionError, Predictor, RecordDetection
 from tsad.detection.streaming import (
@@ -25,8 +24,6 @@ from tsad.detection.streaming import (
     detect_stream,
     wfdb_source,
 )
-
-read_header = ecg.read_header
 
 # ---- one record -----------------------------------------------------------------------------------
 
@@ -39,7 +36,7 @@ def detect_record(detector: Predictor, record_path, hop: int | None = None,
     (``tsad.detection.streaming.detect_stream``: ``leads``, ``chunk_s``, ``keep_prob``, ``prob_sink``,
     ``progress``); a classical detector reads the first of ``leads`` (default lead 0) whole."""
     started = time.perf_counter()
-    if detector.kind == "classical":
+    if detector.lead_beats is not None:
         return _detect_classical(detector, record_path, started, int(leads[0]) if leads else 0)
     try:
         return detect_stream(detector, wfdb_source(record_path), leads=leads, hop=hop, threshold=threshold,
@@ -56,7 +53,7 @@ def detect_signal(detector: Predictor, signal, fs: float, name: str = "signal", 
 
     Parameters
     ----------
-    detector : Detector
+    detector : Predictor
         From ``load_detector`` (a trained run, ``pretrained``, or a classical detector).
     signal : array_like, shape (n,) or (n, leads)
         The ECG in physical units (mV), at ``fs``. A learned model's input ``i`` reads column
@@ -84,7 +81,7 @@ def detect_signal(detector: Predictor, signal, fs: float, name: str = "signal", 
     """
     started = time.perf_counter()
     source = array_source(signal, fs, name)
-    if detector.kind == "classical":
+    if detector.lead_beats is not None:
         first = int(leads[0]) if leads else 0
         if not 0 <= first < source.n_leads:
             raise DetectionError(f"{name}: has {source.n_leads} lead(s), lead {first} was asked for")
@@ -104,7 +101,7 @@ def outside_gaps(samples: np.ndarray, gaps) -> np.ndarray:
 
 def _detect_classical(detector: Predictor, record_path, started: float, lead: int = 0) -> RecordDetection:
     folder, name = ecg.record_files(record_path)
-    header = read_header(folder, name)
+    header = ecg.read_header(folder, name)
     record = ecg.read_record(folder / name, channels=(lead,), fs=header.fs, require_annotations=False,
                              allow_gaps=True)
     return _classical_detection(detector, record.name, record.signal, record.fs, record.gaps, started)
@@ -114,7 +111,7 @@ def _classical_detection(detector: Predictor, name: str, lead: np.ndarray, fs: f
                          started: float) -> RecordDetection:
     """A classical detector on one lead (n, 1) at its own rate, gaps already held through: its beats
     outside the gaps, with the plausibility warnings."""
-    samples = outside_gaps(classical_samples(detector, lead[:, 0], fs), gaps)
+    samples = outside_gaps(detector.lead_beats(lead[:, 0], fs), gaps)
     return RecordDetection(name, fs, len(lead), samples, np.ones(len(samples), np.float32), None, fs,
                            time.perf_counter() - started, detection_warnings(samples, fs, len(lead), lead, fs),
                            list(gaps))

@@ -4,18 +4,18 @@ doubtful about it (``threshold_warnings``)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from tsad.data import ecg
-from tsad.scoring.beats import DEFAULT_REFRACTORY_S, DEFAULT_THRESHOLD, match_beats, pick_beats, tolerance_samples
+from tsad.scoring.beats import DEFAULT_REFRACTORY_S, match_beats, pick_beats
+from tsad.core.geometry import tolerance_samples
 from tsad.detection.records import detect_record
 from tsad.core.fileio import save_json
-from tsad.models.predictor import DetectionError, Predictor
+from tsad.core.paths import THRESHOLD_FILE
+from tsad.models.predictor import Predictor
 
-THRESHOLD_FILE = "detection.json"
 # The fixed grid of thresholds, 0.05 to 0.95 ...
 THRESHOLD_GRID = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))
 # ... extended downwards geometrically to THRESHOLD_FLOOR, so that a model whose beats peak under 0.05
@@ -152,35 +152,6 @@ def _tuned(grid, counts: np.ndarray, tuned_on: str, class_counts: np.ndarray | N
                            for c, k, t in zip(ecg.BALANCED_CLASSES, n, tp)}
         out["class_beats"] = {c: int(k) for c, k in zip(ecg.BALANCED_CLASSES, n)}
     return out
-
-
-def read_tuned(run_dir) -> dict:
-    """The run's ``detection.json`` ({} when there is none).
-
-    Raises
-    ------
-    DetectionError
-        The file is unreadable or names no threshold.
-    """
-    path = Path(run_dir) / THRESHOLD_FILE
-    if not path.is_file():
-        return {}
-    try:
-        tuned = json.loads(path.read_text())
-        float(tuned["threshold"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        raise DetectionError(f"{path}: unreadable tuned threshold ({err})") from err
-    return tuned
-
-
-def tuned_threshold(run_dir) -> float:
-    """The threshold tuned for the run (``<run>/detection.json``), else DEFAULT_THRESHOLD."""
-    return float(read_tuned(run_dir).get("threshold", DEFAULT_THRESHOLD))
-
-
-def tuned_warnings(run_dir) -> list[str]:
-    """The warnings recorded when the run's threshold was tuned (``detection.json``), else []."""
-    return [str(w) for w in read_tuned(run_dir).get("warnings") or []]
 
 
 def tune_threshold(detector: Predictor, record_paths, grid=THRESHOLD_CANDIDATES, hop: int | None = None,

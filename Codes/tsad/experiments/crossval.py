@@ -171,7 +171,7 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
             train_s = time.perf_counter() - t0
         detector = loader.load(run_name, ws)
         # models taken from elsewhere keep their tuned threshold (a teacher made there gets one here)
-        if threshold is None and not (models_from and (ws.run_dir(run_name) / thresholds.THRESHOLD_FILE).is_file()):
+        if threshold is None and not (models_from and (ws.run_dir(run_name) / paths.THRESHOLD_FILE).is_file()):
             tuned = thresholds.tune_threshold(detector, [where[r] / r for r in parts["val"]], hop=hop)
             thresholds.save_tuned_threshold(ws.run_dir(run_name), tuned)
             detector.threshold = tuned["threshold"]

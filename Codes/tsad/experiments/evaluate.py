@@ -20,7 +20,7 @@ from tsad.training import grid
 from tsad.experiments.baseline import XQRS_RUN, ensure_xqrs_outputs
 from tsad.core.common import log
 from tsad.core.fileio import atomic_path, save_text
-from tsad.scoring.beats import EC57_TOLERANCE_S
+from tsad.core.geometry import EC57_TOLERANCE_S
 from tsad.core.geometry import WindowGeometry, load_workspace_geometry
 from tsad.scoring.metrics import DEFAULT_TOLERANCE, ModelScores, score_model
 from tsad.scoring.beats import Positions

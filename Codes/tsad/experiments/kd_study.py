@@ -31,7 +31,7 @@ import pandas as pd
 
 from tsad.experiments import crossval
 from tsad.core import paths
-from tsad.models import teachers
+from tsad.training.teachers import train_teacher
 from tsad.core.common import log, seed_everything
 from tsad.core.fileio import save_json, save_text
 from tsad.models.teachers.base import TEACHER_KINDS, TeacherConfig
@@ -185,7 +185,7 @@ def execute(ws: paths.Workspace, data: crossval.CVData, input_dir: Path, name: s
         cfg = TrainConfig(**{**TEACHER_KINDS[run.teacher].train_defaults, "epochs": grid.teacher_epochs,
                              "seed": grid.fold_seed, "device": device})
         run_name = teacher_run_name(name, run.fold, run.teacher)
-        history = teachers.train_teacher(ws, run_name, config, train, val, cfg, resume=True,
+        history = train_teacher(ws, run_name, config, train, val, cfg, resume=True,
                                          extra={"study": name, "fold": run.fold, "train_records": parts["train"]})
         save_json(ws.run_dir(run_name) / "done.json", {"best_val_loss": history["best_val_loss"],
                                                        "train_records": parts["train"]})

@@ -87,7 +87,7 @@ def _quietly(check: Callable[[], object]) -> bool:
 
 def data_done(ws: Workspace) -> bool:
     """The data stage's outputs are all there and consistent."""
-    from tsad.data.generate import DATA_MANIFEST
+    from tsad.core.paths import DATA_MANIFEST
     from tsad.data.split import load_generated
 
     return (ws.root / DATA_MANIFEST).is_file() and _quietly(lambda: load_generated(ws))
@@ -95,7 +95,7 @@ def data_done(ws: Workspace) -> bool:
 
 def split_done(ws: Workspace) -> bool:
     """Every split is there and readable."""
-    from tsad.data.generate import SPLIT_MANIFEST
+    from tsad.core.paths import SPLIT_MANIFEST
     from tsad.data.splits import load_split
 
     return (ws.split_root / SPLIT_MANIFEST).is_file() and all(

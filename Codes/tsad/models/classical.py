@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tsad.core.geometry import WindowGeometry
+from tsad.models.kinds import CLASSICAL
 from tsad.models.predictor import DetectionError, Predictor
 
 # Each takes lead 1 of a whole record (float64, physical units) and its rate, and returns the sample
@@ -64,7 +65,8 @@ CLASSICAL_DETECTORS = {
 
 
 def classical_detector(name: str) -> Predictor:
-    """The classical detector ``name`` (a key of ``CLASSICAL_DETECTORS``).
+    """The classical detector ``name`` (a key of ``CLASSICAL_DETECTORS``) as a Predictor whose
+    ``lead_beats`` runs it on one whole lead at the record's own rate.
 
     Raises
     ------
@@ -74,19 +76,18 @@ def classical_detector(name: str) -> Predictor:
     if name not in CLASSICAL_DETECTORS:
         raise DetectionError(f"unknown classical detector {name!r}; choose one of "
                              f"{', '.join(CLASSICAL_DETECTORS)}")
+    entry = CLASSICAL_DETECTORS[name]
+
+    def lead_beats(lead: np.ndarray, fs: float) -> np.ndarray:
+        """Its beats on one lead at its own rate: sorted, unique, inside the signal."""
+        try:
+            samples = entry.detect(np.asarray(lead, np.float64), fs)
+        except ModuleNotFoundError as err:
+            raise DetectionError(f"{name} needs the package {entry.package} ({err.name} is not "
+                                 "installed): pip install -r requirement.txt") from err
+        samples = np.unique(np.asarray(samples, np.int64))
+        return samples[(samples >= 0) & (samples < len(lead))]
+
     # the classical detectors read lead 1 at the record's own rate; fs here is only a placeholder
-    return Predictor(name, "classical", WindowGeometry(channels=(0,)),
-                     description=f"{CLASSICAL_DETECTORS[name].description} on lead 1 of the whole record")
-
-
-def classical_samples(detector: Predictor, lead: np.ndarray, fs: float) -> np.ndarray:
-    """A classical detector's beats on one lead at its own rate: sorted, unique, inside the signal."""
-    entry = CLASSICAL_DETECTORS[detector.name]
-    try:
-        samples = entry.detect(np.asarray(lead, np.float64), fs)
-    except ModuleNotFoundError as err:
-        raise DetectionError(f"{detector.name} needs the package {entry.package} ({err.name} is not "
-                             "installed): pip install -r requirement.txt") from err
-    samples = np.unique(np.asarray(samples, np.int64))
-    return samples[(samples >= 0) & (samples < len(lead))]
-
+    return Predictor(name, CLASSICAL, WindowGeometry(channels=(0,)), lead_beats=lead_beats,
+                     description=f"{entry.description} on lead 1 of the whole record")

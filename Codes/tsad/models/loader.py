@@ -1,23 +1,28 @@
-"""The one model loader: ``load(run or checkpoint) -> Predictor``, chosen from one table keyed by the
-checkpoint's ``kind`` (``MODEL_LOADERS``).
+"""The one model table and the one loader: ``load(run, workspace, device, backend) -> Predictor``.
 
-=================  ====================  ===============================================================
-kind               checkpoint            what it is
-=================  ====================  ===============================================================
-``student``        ``best.pth``          a student of ``tsad.models.student.ARCHITECTURES`` (the raw series)
-``smolvlm_tsad``   ``smolvlm_best.pth``  the VLM teacher (``tsad.models.vlm.teacher``; renders plots on the fly)
-``teacher``        ``smolvlm_best.pth``  a teacher trained here; its ``model_config["type"]`` picks
-                                         the kind in ``tsad.models.teachers.TEACHER_KINDS`` (picture, context)
-=================  ====================  ===============================================================
+``KINDS`` maps the ``kind`` a checkpoint records (``tsad.models.kinds``) to what that kind is:
 
-Detection (``detect.py``, ``records.load_detector``), threshold tuning, cross-validation, the app
-and distillation (``run_logits``, the teacher-logit cache) all load models here, so a model kind
-added to the table runs everywhere::
+=================  ==========  ====================  =========================================================
+kind               role        checkpoint            built by
+=================  ==========  ====================  =========================================================
+``student``        student     ``best.pth``          ``tsad.models.student.predictor`` (or onnxruntime: ``ort``)
+``smolvlm_tsad``   teacher     ``smolvlm_best.pth``  ``tsad.models.vlm.teacher.predictor`` (plots on the fly)
+``teacher``        teacher     ``smolvlm_best.pth``  ``tsad.models.teachers.predictor`` (picture, context, ensemble)
+``classical``      classical   none                  ``tsad.models.classical.classical_detector``
+=================  ==========  ====================  =========================================================
 
-    predictors.register_model("mykind", predictors.ModelLoader("mykind.pth", load_fn, "my model"))
+Detection, threshold tuning, cross-validation, the app, onnx export, model cards and distillation
+(``run_logits``, the teacher-logit cache) all load models here, so a kind added to the table runs
+everywhere::
+
+    loader.register_kind(loader.ModelKind("mykind", "student", "mykind.pth", "my model", load_fn))
 
 ``load_fn(run_dir, state, device, batch_size) -> Predictor`` builds the model from the checkpoint
-``state``; the loader adds the run's name, tuned threshold and warnings (``<run>/detection.json``).
+``state``; ``load`` adds the run's name, folder, backend, tuned threshold and warnings
+(``<run>/detection.json``).
+
+The model modules are imported inside their entries' functions, and only there: each needs torch
+(and the VLM transformers), which detection through onnxruntime never imports.
 """
 
 from __future__ import annotations
@@ -29,119 +34,92 @@ from pathlib import Path
 import numpy as np
 
 from tsad.core import paths
+from tsad.core.checkpoint import load_checkpoint
+from tsad.models import kinds, ort
 from tsad.models.classical import CLASSICAL_DETECTORS, classical_detector
-from tsad.core.geometry import checkpoint_geometry
 from tsad.models.predictor import DetectionError, Predictor
-from tsad.training.grid import HERE_TEACHER_KIND, STUDENT_KIND, TEACHER_KIND
-from tsad.detection.thresholds import tuned_threshold, tuned_warnings
+from tsad.models.tuned import tuned_threshold, tuned_warnings
 
 LoadFn = Callable[[Path, dict, str, int], Predictor]
 LogitsFn = Callable[..., np.ndarray]
+BACKENDS = ("auto", "torch", "onnx")
 
 
 @dataclass(frozen=True)
-class ModelLoader:
-    """An entry of ``MODEL_LOADERS``: the checkpoint file a run of this kind keeps, the function that
-    turns it into a Predictor and, for a teacher, the function that gives logits for plots on disk
-    (``logits(run_dir, image_paths, batch_size=, device=, progress=)``, the distillation cache's)."""
+class ModelKind:
+    """An entry of ``KINDS``: a kind's role (``kinds.ROLES``), the checkpoint file a run of it keeps,
+    what it is in words, the function that turns the checkpoint into a Predictor and, for a teacher,
+    the function that gives logits for plots on disk (``logits(run_dir, image_paths, batch_size=,
+    device=, progress=)``, the distillation cache's)."""
 
-    checkpoint: str
-    load: LoadFn
+    name: str
+    role: str
+    checkpoint: str | None
     description: str
+    load: LoadFn | None = None
     logits: LogitsFn | None = None
 
 
-def _sigmoid(logits) -> np.ndarray:
-    import torch
-
-    return torch.sigmoid(torch.as_tensor(np.asarray(logits, np.float32))).numpy()
-
-
 def _student(run_dir: Path, state: dict, device: str, batch_size: int) -> Predictor:
-    from tsad.core.common import get_device
-    from tsad.models.student import full_probs, load_student, student_probs
+    from tsad.models import student   # torch
 
-    model = load_student(run_dir, get_device(device))
-    arch = (state.get("model_config") or {}).get("arch", "bilstm")
-    whole = {}
-    if getattr(model, "fully_convolutional", False):   # a record in one pass per chunk, no windows
-        whole = {"full_probs": lambda x: full_probs(model, x), "reach": model.reach, "unit": model.unit}
-    return Predictor(run_dir.name, "student", checkpoint_geometry(state),
-                     lambda x: student_probs(model, x, batch_size=batch_size),
-                     description=f"student {arch}", info={"arch": arch, "lam": state.get("lam")}, **whole)
+    return student.predictor(run_dir, state, device, batch_size)
 
 
 def _vlm_teacher(run_dir: Path, state: dict, device: str, batch_size: int) -> Predictor:
-    from tsad.models.vlm.teacher import load_teacher, predict_images
+    from tsad.models.vlm import teacher   # torch and transformers
 
-    geometry = checkpoint_geometry(state)
-    bundle = load_teacher(run_dir, device)
-
-    def image_probs(images) -> np.ndarray:
-        return _sigmoid(predict_images(bundle, images))
-
-    tiny = bool(getattr(bundle.source, "untrained", False))
-    return Predictor(run_dir.name, "teacher", geometry, rendered(image_probs, geometry.samples),
-                     description="teacher" + (" (tiny random backbone)" if tiny else ""),
-                     info={"tiny_backbone": tiny}, image_probs=image_probs)
-
-
-def rendered(image_probs: Callable[[list], np.ndarray], samples: int, chunk: int = 32):
-    """Window probabilities of a model that reads plots: the plots are rendered on the fly
-    (``tsad.data.render.render_window``, the pixels of the saved PNGs), ``chunk`` at a time."""
-    from tsad.data.render import render_window
-
-    def window_probs(windows: np.ndarray) -> np.ndarray:
-        out = [image_probs([render_window(w) for w in windows[start:start + chunk]])
-               for start in range(0, len(windows), chunk)]
-        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, samples), np.float32)
-
-    return window_probs
+    return teacher.predictor(run_dir, state, device, batch_size)
 
 
 def _vlm_logits(run_dir, image_paths, **kwargs) -> np.ndarray:
-    from tsad.models.vlm.teacher import teacher_logits
+    from tsad.models.vlm import teacher   # torch and transformers
 
-    return teacher_logits(run_dir, image_paths, **kwargs)
+    return teacher.teacher_logits(run_dir, image_paths, **kwargs)
 
 
 def _teacher_here(run_dir: Path, state: dict, device: str, batch_size: int) -> Predictor:
-    from tsad.models import teachers
+    from tsad.models import teachers   # torch
 
     return teachers.predictor(run_dir, state, device, batch_size)
 
 
 def _teacher_here_logits(run_dir, image_paths, **kwargs) -> np.ndarray:
-    from tsad.models import teachers
+    from tsad.models import teachers   # torch
 
     return teachers.logits(run_dir, image_paths, **kwargs)
 
 
-MODEL_LOADERS: dict[str, ModelLoader] = {
-    STUDENT_KIND: ModelLoader(paths.STUDENT_CHECKPOINT, _student, "a student (tsad.models.student)"),
-    TEACHER_KIND: ModelLoader(paths.TEACHER_CHECKPOINT, _vlm_teacher, "the VLM teacher (tsad.models.vlm.teacher)",
-                              _vlm_logits),
-    HERE_TEACHER_KIND: ModelLoader(paths.TEACHER_CHECKPOINT, _teacher_here,
-                                   "a teacher trained here (tsad.models.teachers.TEACHER_KINDS)", _teacher_here_logits),
-}
+KINDS: dict[str, ModelKind] = {k.name: k for k in (
+    ModelKind(kinds.STUDENT, "student", paths.STUDENT_CHECKPOINT,
+              "a student of one of tsad.models.student.ARCHITECTURES, reading the raw series", _student),
+    ModelKind(kinds.VLM_TEACHER, "teacher", paths.TEACHER_CHECKPOINT,
+              "SmolVLM backbone (frozen) with a trainable connector and head, reading window plots",
+              _vlm_teacher, _vlm_logits),
+    ModelKind(kinds.TEACHER_HERE, "teacher", paths.TEACHER_CHECKPOINT,
+              "a teacher trained here from random initialisation (tsad.models.teachers.TEACHER_KINDS)",
+              _teacher_here, _teacher_here_logits),
+    ModelKind(kinds.CLASSICAL, "classical", None,
+              "a classical detector (tsad.models.classical.CLASSICAL_DETECTORS) on one whole lead"),
+)}
 
 
-def register_model(kind: str, loader: ModelLoader) -> ModelLoader:
-    """Adds a model kind to the table (its checkpoints say ``kind``); every stage then loads it."""
-    if kind in MODEL_LOADERS:
-        raise ValueError(f"model kind {kind!r} is already in tsad.models.loader.MODEL_LOADERS")
-    MODEL_LOADERS[kind] = loader
-    return loader
+def register_kind(kind: ModelKind) -> ModelKind:
+    """Adds a model kind to the table (its checkpoints say ``kind.name``); every stage then loads it."""
+    if kind.name in KINDS:
+        raise ValueError(f"model kind {kind.name!r} is already in tsad.models.loader.KINDS")
+    KINDS[kind.name] = kind
+    return kind
 
 
-def unregister_model(kind: str) -> None:
-    """Removes a kind added with ``register_model`` (tests restore the table with it)."""
-    MODEL_LOADERS.pop(kind, None)
+def unregister_kind(name: str) -> None:
+    """Removes a kind added with ``register_kind`` (tests restore the table with it)."""
+    KINDS.pop(name, None)
 
 
 def checkpoint_files() -> list[str]:
     """The checkpoint files a run folder may hold, in the order they are looked for."""
-    return list(dict.fromkeys(entry.checkpoint for entry in MODEL_LOADERS.values()))
+    return list(dict.fromkeys(k.checkpoint for k in KINDS.values() if k.checkpoint))
 
 
 def find_checkpoint(run_dir) -> Path | None:
@@ -152,53 +130,86 @@ def find_checkpoint(run_dir) -> Path | None:
     return None
 
 
-def read_kind(path) -> tuple[dict, ModelLoader]:
-    """A checkpoint's header and its entry of the table; DetectionError for a kind not in it."""
-    from tsad.core.checkpoint import load_checkpoint
-
+def read_kind(path) -> tuple[dict, ModelKind]:
+    """A checkpoint's contents and its entry of the table; DetectionError for a kind not in it."""
     state = load_checkpoint(path)
     kind = state.get("kind")
-    if kind not in MODEL_LOADERS:
+    if kind not in KINDS or KINDS[kind].load is None:
         raise DetectionError(f"{path}: checkpoint of a {kind!r} model, not one of the kinds "
-                             f"{', '.join(MODEL_LOADERS)} (tsad.models.loader.MODEL_LOADERS)")
-    return state, MODEL_LOADERS[kind]
+                             f"{', '.join(k for k, v in KINDS.items() if v.load)} (tsad.models.loader.KINDS)")
+    return state, KINDS[kind]
 
 
-def load(run, ws: paths.Workspace | None = None, device: str = "auto", batch_size: int = 64,
-         name: str | None = None) -> Predictor:
+def resolve(run, ws: paths.Workspace | None = None) -> tuple[Path, Path | None] | None:
+    """``(run folder, its checkpoint or None)`` of a run named as ``load`` takes it; None for a
+    classical detector."""
+    run = str(run)
+    if run in CLASSICAL_DETECTORS:
+        return None
+    ws = ws or paths.Workspace.from_arg(None)
+    path = Path(run).expanduser()
+    if path.is_file():                      # a checkpoint given by its path
+        return path.resolve().parent, path.resolve()
+    run_dir = ws.resolve_run_dir(run)
+    if run in paths.PRETRAINED_MODELS and not (run_dir / paths.STUDENT_CHECKPOINT).is_file():
+        raise DetectionError(f"{run_dir}: the shipped model's weights are missing (a checkout without "
+                             f"pretrained/? train one with Codes/Models/train_pretrained.py)")
+    if not run_dir.is_dir() and path.is_dir():
+        run_dir = path.resolve()
+    return run_dir, find_checkpoint(run_dir)
+
+
+def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: str = "torch",
+         batch_size: int = 64, threads: int | None = None, name: str | None = None) -> Predictor:
     """The Predictor of a run: a run of ``ws`` by name, ``pretrained`` (the shipped model), a run
     folder or a checkpoint file by its path, or a classical detector (``CLASSICAL_DETECTORS``).
-    ``batch_size`` windows go through the model at once: 64 keeps a detection's memory near 400 MB
-    (256 cost 120 MB more and was no faster on one core).
+
+    Parameters
+    ----------
+    backend : {"torch", "onnx", "auto"}
+        ``onnx`` runs a student through onnxruntime from its run's current model.onnx (made by
+        ``tsad.models.export.export_onnx``), without importing torch; ``auto`` takes onnx where
+        such an export is there and onnxruntime is installed, torch otherwise. It never exports.
+    batch_size : int
+        Windows through the model at once: 64 keeps a detection's memory near 400 MB (256 cost
+        120 MB more and was no faster on one core).
+    threads : int, optional
+        Intra-op threads of torch or onnxruntime (default: their choice).
 
     Raises
     ------
     DetectionError
-        The run folder holds no checkpoint of a kind in MODEL_LOADERS.
+        The run folder holds no checkpoint of a kind in KINDS; ``backend="onnx"`` without a
+        current export.
     """
-    run = str(run)
-    if run in CLASSICAL_DETECTORS:
-        return classical_detector(run)
-    ws = ws or paths.Workspace.from_arg(None)
-    path = Path(run).expanduser()
-    if path.is_file():                      # a checkpoint given by its path
-        run_dir, ckpt = path.resolve().parent, path.resolve()
-    else:
-        run_dir = ws.resolve_run_dir(run)
-        if run in paths.PRETRAINED_MODELS and not (run_dir / paths.STUDENT_CHECKPOINT).is_file():
-            raise DetectionError(f"{run_dir}: the shipped model's weights are missing (a checkout without "
-                                 f"pretrained/? train one with Codes/Models/train_pretrained.py)")
-        if not run_dir.is_dir() and path.is_dir():
-            run_dir = path.resolve()
-        ckpt = find_checkpoint(run_dir)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    found = resolve(run, ws)
+    if found is None:
+        return classical_detector(str(run))
+    run_dir, ckpt = found
     if ckpt is None:
         raise DetectionError(f"{run_dir}: no trained model ({' or '.join(checkpoint_files())}); train the run "
                              f"first, or use {' / '.join(CLASSICAL_DETECTORS)}")
-    state, entry = read_kind(ckpt)
-    predictor = entry.load(run_dir, state, device, batch_size)
-    return replace(predictor, name=name or run, threshold=tuned_threshold(run_dir),
-                   warnings=tuned_warnings(run_dir),
-                   header={k: v for k, v in state.items() if k != "model"})
+    export = ort.current_export(run_dir, threads) if backend != "torch" else None
+    if backend == "onnx" and export is None:
+        raise DetectionError(f"{run_dir}: no model.onnx exported from its current checkpoint (or onnxruntime "
+                             f"is not installed); detect.py --backend onnx exports it (tsad.models.export)")
+    if export is not None:
+        session, header = export
+        predictor = ort.predictor(run_dir, session, header, batch_size)
+        chosen = "onnx"
+    else:
+        state, entry = read_kind(ckpt)
+        if threads:
+            import torch   # only the torch backend has torch threads to set
+
+            torch.set_num_threads(threads)
+        predictor = entry.load(run_dir, state, device, batch_size)
+        header = {k: v for k, v in state.items() if k != "model"}
+        chosen = "torch"
+    return replace(predictor, name=name or str(run), threshold=tuned_threshold(run_dir),
+                   warnings=tuned_warnings(run_dir), header=header, run_dir=run_dir, backend=chosen)
 
 
 def run_logits(run_dir, image_paths, **kwargs) -> np.ndarray:
@@ -206,10 +217,8 @@ def run_logits(run_dir, image_paths, **kwargs) -> np.ndarray:
     checkpoint's kind picks the code (the table's ``logits``). The distillation cache calls this."""
     path = Path(run_dir) / paths.TEACHER_CHECKPOINT
     ckpt = path if path.is_file() else find_checkpoint(run_dir) or path
-    from tsad.core.checkpoint import load_checkpoint
-
     kind = load_checkpoint(ckpt).get("kind")
-    entry = MODEL_LOADERS.get(kind)
+    entry = KINDS.get(kind)
     if entry is None or entry.logits is None:
         raise ValueError(f"{ckpt}: checkpoint of a {kind!r} model, not a teacher")
     return entry.logits(run_dir, image_paths, **kwargs)

@@ -1,12 +1,13 @@
 """What every model becomes once loaded: a ``Predictor`` (window probabilities, the geometry it reads,
-its tuned threshold and the warnings recorded when it was tuned). ``tsad.models.loader.load`` makes one
-from any run folder or checkpoint; ``tsad.models.classical`` makes one of a classical detector; whole-record
-detection (``tsad.detection.records``) runs any of them."""
+its tuned threshold and the warnings recorded when it was tuned, the run folder it came from and the
+backend that computes it). ``tsad.models.loader.load`` makes one from any run folder, checkpoint or
+classical detector's name; whole-record detection (``tsad.detection.records``) runs any of them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -25,10 +26,14 @@ class Predictor:
 
     A model that reads more than its window (the context teacher) gives ``stretch_probs`` instead:
     (signal at the model's rate, window starts) -> (W, L) probabilities. A model that reads plots
-    gives ``image_probs``: (N) plots in memory -> (N, L) probabilities (the app's saved plots)."""
+    gives ``image_probs``: (N) plots in memory -> (N, L) probabilities (the app's saved plots). A
+    classical detector gives ``lead_beats`` instead: one whole lead at its own rate -> beat samples.
+
+    What a predictor can do is told by what it carries (``lead_beats``, ``full_probs``,
+    ``exportable``), never by testing ``kind``, which only names its role in outputs."""
 
     name: str
-    kind: str                                 # "student", "teacher" or "classical"
+    kind: str                                 # its role: "student", "teacher" or "classical" (kinds.ROLES)
     geometry: WindowGeometry
     window_probs: Callable[[np.ndarray], np.ndarray] | None = None
     description: str = ""
@@ -44,6 +49,12 @@ class Predictor:
     # ``unit`` grid (tsad.models.fast_student)
     full_probs: Callable[[np.ndarray], np.ndarray] | None = None
     unit: int = 1
+    run_dir: Path | None = None     # the run folder it was loaded from (None: a classical detector)
+    backend: str | None = None      # "torch" or "onnx" (onnxruntime); None for a classical detector
+    exportable: bool = False        # its checkpoint's kind can be exported to onnx (tsad.models.export)
+    model: object | None = field(default=None, repr=False)   # the torch module, when loaded through torch
+    # a classical detector: (one lead as float64 at its own rate, fs) -> sorted beat sample numbers
+    lead_beats: Callable[[np.ndarray, float], np.ndarray] | None = None
 
     def signal_probs(self, signal: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """(W, L) probabilities of the windows of ``signal`` (at the model's rate and leads) that
@@ -52,9 +63,6 @@ class Predictor:
             return self.stretch_probs(signal, starts)
         length = self.geometry.samples
         return self.window_probs(signal[starts[:, None] + np.arange(length)[None, :]])
-
-
-Detector = Predictor   # the name detection code has always used
 
 
 @dataclass

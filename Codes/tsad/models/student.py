@@ -24,9 +24,13 @@ from tqdm.auto import tqdm
 
 from tsad.core import paths
 from tsad.core.checkpoint import check_kind, load_checkpoint, load_trainable
+from tsad.core.common import get_device
+from tsad.core.geometry import checkpoint_geometry
 from tsad.models.fast_student import FastFCN
+from tsad.models.kinds import STUDENT
+from tsad.models.predictor import Predictor
 
-KIND = "student"
+KIND = STUDENT   # the kind its checkpoints record (tsad.models.kinds)
 
 
 @dataclass
@@ -214,10 +218,21 @@ def load_student(run_dir, device=None) -> nn.Module:
     check_kind(state, KIND, path)
     model = build_student(StudentConfig.from_dict(state.get("model_config") or {}, str(path)))
     load_trainable(model, state["model"], source=str(path))
-    if device is None:
-        from tsad.core.common import get_device
-        device = get_device()
-    return model.to(device).eval()
+    return model.to(get_device() if device is None else device).eval()
+
+
+def predictor(run_dir, state: dict, device: str = "auto", batch_size: int = 64) -> Predictor:
+    """The Predictor of a student run through torch (``tsad.models.loader.KINDS``' entry for
+    checkpoints of kind ``student``); a fully convolutional one also gives ``full_probs``."""
+    model = load_student(run_dir, get_device(device))
+    arch = (state.get("model_config") or {}).get("arch", "bilstm")
+    whole = {}
+    if getattr(model, "fully_convolutional", False):   # a record in one pass per chunk, no windows
+        whole = {"full_probs": lambda x: full_probs(model, x), "reach": model.reach, "unit": model.unit}
+    return Predictor(Path(run_dir).name, "student", checkpoint_geometry(state),
+                     lambda x: student_probs(model, x, batch_size=batch_size), description=f"student {arch}",
+                     info={"arch": arch, "lam": state.get("lam"), "backend": "torch"}, model=model,
+                     exportable=True, **whole)
 
 
 @torch.no_grad()

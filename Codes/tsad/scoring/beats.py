@@ -8,36 +8,13 @@ this one without a cycle.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-# ANSI/AAMI EC57 and PhysioNet's bxb match a detected beat to a reference beat within 150 ms.
-EC57_TOLERANCE_S = 0.150
-
 
 class ScoringError(ValueError):
     """Detections or references that cannot be scored; the message names the file."""
-
-
-def tolerance_samples(fs: float, seconds: float = EC57_TOLERANCE_S) -> int:
-    """A time tolerance in whole samples at ``fs``, floored.
-
-    Parameters
-    ----------
-    fs : float
-        Sampling rate in Hz.
-    seconds : float
-        The tolerance as a time (default EC57's 150 ms).
-
-    Returns
-    -------
-    int
-        The largest whole number of samples within ``seconds``: 150 ms is 19 samples at 128 Hz,
-        37 at 250 Hz, 54 at 360 Hz (the 1e-9 keeps 0.150 x 360 = 54 from flooring to 53).
-    """
-    return math.floor(seconds * fs + 1e-9)
 
 
 # ---- matching ----------------------------------------------------------------------------------

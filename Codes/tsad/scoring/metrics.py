@@ -14,15 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tsad.scoring.beats import (
-    EC57_TOLERANCE_S,
-    Match,
-    Positions,
-    figures,
-    match_beats,
-    pick_peaks,
-    tolerance_samples,
-)
+from tsad.core.geometry import EC57_TOLERANCE_S, tolerance_samples
+from tsad.scoring.beats import Match, Positions, figures, match_beats, pick_peaks
 
 DEFAULT_TOLERANCE = 2        # squeezing: each true beat covers [i - w, i + w]
 AAMI_TOLERANCE_S = EC57_TOLERANCE_S  # ANSI/AAMI EC57 matching window

@@ -1,8 +1,8 @@
 """Every model kind and every run of the standard experiment grid, in one place.
 
-A *model kind* is what a checkpoint's ``kind`` says it holds (the SmolVLM teacher, a teacher
-trained here, a student of some architecture, the XQRS baseline; ``tsad.models.loader.MODEL_LOADERS``
-loads each); a *run* is one trained model of the grid: its folder name
+A run's *kind* is one of ``tsad.models.loader.KINDS`` (the SmolVLM teacher, a teacher trained
+here, a student of some architecture, a classical detector such as the XQRS baseline); a *run* is
+one trained model of the grid: its folder name
 in the workspace, its kind, its settings (alpha, lambda, the teacher it learns from, the student
 architecture), the script that trains it and the one that scores the test split, and the runs it
 needs first. ``run_pipeline.py`` (tsad.experiments.pipeline), the evaluation table (tsad.experiments.evaluate), the loss
@@ -11,12 +11,11 @@ values are written nowhere else.
 
 Adding a run is one entry::
 
-    from tsad import registry
-    registry.register(registry.teacher_run(0.25))            # trained by python -m tsad.training.vlm_teacher
-    registry.register(registry.student_run(0.25, "vlm_1"))   # kd_train.py --lam 0.25 --teacher vlm_1
+    from tsad.training import grid
+    grid.register(grid.teacher_run(0.25))            # trained by python -m tsad.training.vlm_teacher
+    grid.register(grid.student_run(0.25, "vlm_1"))   # kd_train.py --lam 0.25 --teacher vlm_1
 
 A student architecture is a name here (``arch``); its class lives in ``tsad.models.student.ARCHITECTURES``.
-This module imports nothing heavy (no torch), so the app and the plan read it cheaply.
 """
 
 from __future__ import annotations
@@ -24,52 +23,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tsad.core.paths import (
-    REPO_ROOT,
-    STUDENT_CHECKPOINT,
-    STUDENT_RUN,
-    TEACHER_CHECKPOINT,
-    fmt_num,
-    kd_run_name,
-    teacher_run_name,
-)
+from tsad.core.paths import REPO_ROOT, STUDENT_RUN, fmt_num, kd_run_name, teacher_run_name
+from tsad.models import kinds
+from tsad.models.loader import KINDS
 
 CODES = REPO_ROOT / "Codes"
 
-# ---- model kinds (the ``kind`` a checkpoint carries) ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModelKind:
-    """A family of models: its checkpoint ``kind``, its role and the file its best weights go to."""
-
-    name: str
-    role: str                      # "teacher", "student" or "baseline"
-    description: str
-    checkpoint: str | None         # file name in the run folder; None: nothing is trained
-
-
-TEACHER_KIND = "smolvlm_tsad"
-STUDENT_KIND = "student"
-BASELINE_KIND = "detector"
-HERE_TEACHER_KIND = "teacher"     # a teacher trained here; its model_config["type"] names its tsad.models.teachers kind
-MODEL_KINDS = {
-    TEACHER_KIND: ModelKind(TEACHER_KIND, "teacher", "SmolVLM backbone (frozen) with a trainable connector "
-                            "and a BiLSTM head, reading the window's plot", TEACHER_CHECKPOINT),
-    STUDENT_KIND: ModelKind(STUDENT_KIND, "student", "a student of one of tsad.models.student.ARCHITECTURES, "
-                            "reading the raw series", STUDENT_CHECKPOINT),
-    HERE_TEACHER_KIND: ModelKind(HERE_TEACHER_KIND, "teacher", "a teacher trained here from random "
-                                 "initialisation (tsad.models.teachers.TEACHER_KINDS: picture, context)", TEACHER_CHECKPOINT),
-    BASELINE_KIND: ModelKind(BASELINE_KIND, "baseline", "wfdb's XQRS QRS detector, window by window", None),
-}
+# what kind of model a run is, and its role and checkpoint, come from the one table
+# (tsad.models.loader.KINDS); the grid only names runs of those kinds
 DEFAULT_ARCH = "bilstm"
-
-
-def student_architectures() -> tuple[str, ...]:
-    """Names of the student architectures (``tsad.models.student.ARCHITECTURES``; imports torch)."""
-    from tsad.models import student
-
-    return tuple(getattr(student, "ARCHITECTURES", {DEFAULT_ARCH: None}))
 
 
 # ---- runs --------------------------------------------------------------------------------------
@@ -96,13 +58,13 @@ class Run:
 
     @property
     def role(self) -> str:
-        """'teacher', 'student' or 'baseline'."""
-        return MODEL_KINDS[self.model_kind].role
+        """'teacher', 'student' or 'classical' (tsad.models.kinds.ROLES)."""
+        return KINDS[self.model_kind].role
 
     @property
     def checkpoint_name(self) -> str | None:
-        """The best checkpoint's file name in the run folder (None for the baseline)."""
-        return MODEL_KINDS[self.model_kind].checkpoint
+        """The best checkpoint's file name in the run folder (None for a classical detector)."""
+        return KINDS[self.model_kind].checkpoint
 
     @property
     def weight(self) -> float:
@@ -133,7 +95,7 @@ def teacher_run(alpha: float, script: str | None = None, infer_script: str | Non
     """
     name = teacher_run_name(alpha)
     by_name = ("--run", name)
-    return Run(name, TEACHER_KIND, f"Teacher α={fmt_num(alpha)}", {"alpha": float(alpha), "backbone": "smolvlm"},
+    return Run(name, kinds.VLM_TEACHER, f"Teacher α={fmt_num(alpha)}", {"alpha": float(alpha), "backbone": "smolvlm"},
                script or "tsad.training.vlm_teacher", () if script else by_name,
                infer_script or "tsad.training.vlm_teacher_infer", () if infer_script else by_name)
 
@@ -160,18 +122,18 @@ def student_run(lam: float = 0.0, teacher: str | None = None, arch: str = DEFAUL
     suffix = "" if arch == DEFAULT_ARCH else f" ({arch})"
     infer = ("Inference/lstm/student_infer.py", ("--run", name))
     if lam == 0:
-        return Run(name, STUDENT_KIND, "Student λ=0" + suffix, {"lam": 0.0, "teacher": None, "arch": arch},
+        return Run(name, kinds.STUDENT, "Student λ=0" + suffix, {"lam": 0.0, "teacher": None, "arch": arch},
                    "Models/student_train.py", arch_args, *infer)
     args = ("--lam", fmt_num(lam), "--teacher", teacher, *arch_args)
     if temperature != 2.0:
         args += ("--temperature", fmt_num(temperature))
-    return Run(name, STUDENT_KIND, f"Student λ={fmt_num(lam)} from {teacher}" + suffix,
+    return Run(name, kinds.STUDENT, f"Student λ={fmt_num(lam)} from {teacher}" + suffix,
                {"lam": lam, "teacher": teacher, "arch": arch, "temperature": float(temperature)},
                "Models/kd_train.py", args, *infer, (teacher,))
 
 
 XQRS_RUN = "xqrs"
-XQRS = Run(XQRS_RUN, BASELINE_KIND, "XQRS (wfdb)", {"detector": "wfdb.processing.XQRS"})
+XQRS = Run(XQRS_RUN, kinds.CLASSICAL, "XQRS (wfdb)", {"detector": "wfdb.processing.XQRS"})
 
 # ---- the standard grid -------------------------------------------------------------------------
 

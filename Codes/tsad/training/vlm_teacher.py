@@ -19,7 +19,7 @@ from tsad.cli import script
 from tsad.core.geometry import load_workspace_geometry
 from tsad.core.paths import TEACHER_CHECKPOINT, Workspace
 from tsad.data.splits import load_split
-from tsad.training.grid import TEACHER_KIND
+from tsad.models.kinds import VLM_TEACHER
 from tsad.models.vlm.settings import TeacherSettings, add_teacher_args
 from tsad.models.vlm.teacher import WindowImages, build_teacher, checkpoint_header
 from tsad.training.loop import TrainConfig, add_train_args, fit, init_distributed
@@ -79,7 +79,7 @@ def main(argv=None, run: str | None = None, doc: str | None = None) -> dict:
 
     return fit(model, WindowImages(train.image_paths, inputs, train.labels),
                WindowImages(val.image_paths, inputs, val.labels), loss_fn, TrainConfig.from_args(args), run_dir,
-               kind=TEACHER_KIND, model_config=model_config, best_name=TEACHER_CHECKPOINT, resume=args.resume,
+               kind=VLM_TEACHER, model_config=model_config, best_name=TEACHER_CHECKPOINT, resume=args.resume,
                extra={**extra, "alpha": float(alpha), "geometry": geometry.to_dict()}, device=device)
 
 

@@ -30,7 +30,10 @@ from tsad.models.vlm.backbone import (
 )
 from tsad.core.checkpoint import check_kind, load_checkpoint, load_trainable
 from tsad.core.common import autocast_dtype, get_device
-from tsad.training.grid import TEACHER_KIND
+from tsad.core.geometry import checkpoint_geometry
+from tsad.data.render import column_to_step_weights, rendered
+from tsad.models.kinds import VLM_TEACHER as TEACHER_KIND
+from tsad.models.predictor import Predictor
 from tsad.models.vlm.settings import DEFAULT_PROMPT, HEADS, TeacherSettings, add_teacher_args, prompt_for  # noqa: F401
 
 # ---- the model --------------------------------------------------------------------------------
@@ -76,8 +79,6 @@ class SpatialHead(nn.Module):
 
     def __init__(self, width: int, grid: np.ndarray, settings: TeacherSettings, image_size: int):
         super().__init__()
-        from tsad.data.render import column_to_step_weights
-
         hidden = settings.spatial_width
         weights = column_to_step_weights(grid.shape[1], settings.out_len, image_size)
         self.register_buffer("grid", torch.as_tensor(grid, dtype=torch.long), persistent=False)
@@ -346,6 +347,21 @@ def teacher_logits(run_dir_or_bundle, image_paths, batch_size: int = 32, device=
     if row != len(paths_list):
         raise RuntimeError(f"teacher_logits: scored {row} of {len(paths_list)} windows")
     return out
+
+
+def predictor(run_dir, state: dict, device: str = "auto", batch_size: int = 64) -> Predictor:
+    """The Predictor of a VLM teacher run (``tsad.models.loader.KINDS``' entry for checkpoints of
+    kind ``smolvlm_tsad``): plots rendered on the fly, the pixels of the saved PNGs."""
+    geometry = checkpoint_geometry(state)
+    bundle = load_teacher(run_dir, device)
+
+    def image_probs(images) -> np.ndarray:
+        return torch.sigmoid(torch.from_numpy(predict_images(bundle, images))).numpy()
+
+    tiny = bool(getattr(bundle.source, "untrained", False))
+    return Predictor(Path(run_dir).name, "teacher", geometry, rendered(image_probs, geometry.samples),
+                     description="teacher" + (" (tiny random backbone)" if tiny else ""),
+                     info={"tiny_backbone": tiny}, image_probs=image_probs, model=bundle.model)
 
 
 def predict_images(bundle: TeacherBundle, images) -> np.ndarray:

@@ -1,0 +1,61 @@
+"""Exporting a student to onnx, so that it runs through onnxruntime without torch (``tsad.models.ort``):
+the same probabilities, fewer dependencies at run time and (measured in docs/BENCHMARKS.md) faster
+on one CPU thread.
+
+``export_onnx(run_dir)`` writes ``<run>/model.onnx`` (the student's logits for (batch, samples,
+leads) windows; dynamic batch, and a free length for a fully convolutional student), stamped with
+the SHA-256 of the checkpoint it came from and the checkpoint's header, so a retrained run is
+exported again instead of running stale weights. ``detect.py --backend onnx`` exports before it
+loads; ``--backend auto`` (the default) never exports, so it never writes into a run folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tsad.core.fileio import atomic_path, sha256_file
+from tsad.core.paths import ONNX_FILE, STUDENT_CHECKPOINT
+from tsad.models import loader, ort
+from tsad.models.predictor import DetectionError
+
+
+def export_onnx(run_dir, force: bool = False) -> Path:
+    """``<run_dir>/model.onnx`` of the run's student (written when missing, made from another
+    checkpoint, without its header, or ``force``).
+
+    Raises
+    ------
+    DetectionError
+        A run without a student checkpoint, or onnx / onnxruntime not installed.
+    """
+    run_dir = Path(run_dir)
+    checkpoint = run_dir / STUDENT_CHECKPOINT
+    if not checkpoint.is_file():
+        raise DetectionError(f"{checkpoint}: no student checkpoint; --backend onnx runs students only")
+    try:
+        import onnx   # the exporter's own packages: only an export needs them
+        import torch
+    except ModuleNotFoundError as err:
+        raise DetectionError(f"--backend onnx needs the packages onnx and onnxruntime ({err.name} is not "
+                             "installed): pip install -r requirement.txt") from err
+    target = run_dir / ONNX_FILE
+    if target.is_file() and not force and ort.current_export(run_dir) is not None:
+        return target
+    student = loader.load(run_dir, backend="torch", device="cpu")
+    if not student.exportable:
+        raise DetectionError(f"{checkpoint}: a {student.kind}; --backend onnx runs students only")
+    model = student.model.eval()
+    geometry = student.geometry
+    example = torch.zeros(2, geometry.samples, geometry.n_leads)
+    whole = student.full_probs is not None   # a fully convolutional student runs over whole chunks
+    free = {0: "batch", 1: "length"} if whole else {0: "batch"}
+    header = {**student.header, "fully_convolutional": whole, "reach": student.reach, "unit": student.unit}
+    with atomic_path(target) as tmp:
+        torch.onnx.export(model, (example,), str(tmp), input_names=["x"], output_names=["logits"],
+                          dynamic_axes={"x": free, "logits": free}, dynamo=False)
+        exported = onnx.load(str(tmp))
+        exported.metadata_props.add(key=ort.SOURCE_KEY, value=sha256_file(checkpoint))
+        exported.metadata_props.add(key=ort.HEADER_KEY, value=json.dumps(header, default=str))
+        onnx.save(exported, str(tmp))
+    return target
