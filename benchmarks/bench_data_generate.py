@@ -23,9 +23,9 @@ except ModuleNotFoundError as err:
 import numpy as np  # noqa: E402
 
 from tsad.core.common import make_parser  # noqa: E402
-from tsad.data.generate import GenerateConfig, generate, list_records  # noqa: E402
-from tsad.data.ecg import make_windows, read_record  # noqa: E402
 from tsad.core.paths import Workspace  # noqa: E402
+from tsad.data.ecg import make_windows, read_record  # noqa: E402
+from tsad.data.generate import GenerateConfig, generate, list_records  # noqa: E402
 from tsad.data.render import render_to_png  # noqa: E402
 
 

@@ -46,11 +46,11 @@ def untrained_run(folder: Path, arch: str) -> Path:
 
 
 def main(argv=None):
+    from tsad.core.paths import Workspace
     from tsad.detection import archive
+    from tsad.detection.streaming import wfdb_source
     from tsad.models import loader
     from tsad.models.export import export_onnx
-    from tsad.core.paths import Workspace
-    from tsad.detection.streaming import wfdb_source
     from tsad.models.student import ARCHITECTURES
 
     p = make_parser(__doc__)

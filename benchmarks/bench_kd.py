@@ -28,12 +28,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from tsad.core.common import make_parser, seed_everything, setup_logging  # noqa: E402
-from tsad.training.distill import cached_teacher_logits  # noqa: E402
 from tsad.core.paths import Workspace, plot_name  # noqa: E402
 from tsad.data.splits import load_split  # noqa: E402
 from tsad.models.student import RNNAnomalyDetector  # noqa: E402
-from tsad.training.students import WindowDataset, bce_loss, make_kd_loss  # noqa: E402
+from tsad.training.distill import cached_teacher_logits  # noqa: E402
 from tsad.training.loop import TrainConfig, fit  # noqa: E402
+from tsad.training.students import WindowDataset, bce_loss, make_kd_loss  # noqa: E402
 
 GOAL = 1.3
 

@@ -21,8 +21,8 @@ except ModuleNotFoundError as err:
 import numpy as np  # noqa: E402
 
 from tsad.core.common import make_parser, seed_everything  # noqa: E402
-from tsad.scoring.metrics import DEFAULT_TOLERANCE, msp_msr, score_model, window_precision_recall
 from tsad.scoring.beats import MERGE_GAP, pick_peaks
+from tsad.scoring.metrics import DEFAULT_TOLERANCE, msp_msr, score_model, window_precision_recall
 
 L = 256
 

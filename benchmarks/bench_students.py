@@ -30,12 +30,12 @@ except ModuleNotFoundError as err:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from tsad.data.augment import AugmentConfig  # noqa: E402
 from tsad.core.common import make_parser, seed_everything  # noqa: E402
+from tsad.data.augment import AugmentConfig  # noqa: E402
+from tsad.models import predictor
 from tsad.models.student import ARCHITECTURES, build_student, count_parameters, student_config, student_probs  # noqa: E402
 from tsad.training.flags import Recipe
 from tsad.training.students import make_loss  # noqa: E402
-from tsad.models import predictor
 
 EPOCH_WINDOWS = 53_100
 EPOCH_GOAL_S = 120.0
@@ -91,8 +91,8 @@ def main(argv=None) -> dict:
             infer_ws[arch].append(len(infer) / (time.perf_counter() - start))
     rtf = {}
     if args.record:
-        from tsad.detection import records
         from tsad.core.geometry import WindowGeometry
+        from tsad.detection import records
 
         torch.set_num_threads(1)
         for arch, model in models.items():

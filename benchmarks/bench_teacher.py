@@ -22,11 +22,11 @@ except ModuleNotFoundError as err:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from tsad.models.vlm.backbone import load_processor  # noqa: E402
 from tsad.core.common import get_device, make_parser, seed_everything  # noqa: E402
+from tsad.models.vlm.backbone import load_processor  # noqa: E402
 from tsad.models.vlm.losses import teacher_loss  # noqa: E402
-from tsad.models.vlm.teacher import TeacherInputs, WindowImages, build_random_teacher, normalise_pixels
 from tsad.models.vlm.settings import TeacherSettings
+from tsad.models.vlm.teacher import TeacherInputs, WindowImages, build_random_teacher, normalise_pixels
 
 SETTINGS = {"one-tile": TeacherSettings(), "seed-tiles": TeacherSettings(image_splitting=True)}
 

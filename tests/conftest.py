@@ -23,7 +23,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from tsad.core.paths import Workspace, plot_name  # noqa: E402
 
-
 # .ci/run sets it: there, reference material or a browser that is missing fails the run instead of
 # skipping its tests, so a CI without them cannot pass for green. Unset (a developer without
 # ../shared or Chromium), those tests skip with the reason.
@@ -81,9 +80,8 @@ def smolvlm_dir() -> Path:
 
 
 def _write_split(ws: Workspace, split: str, ids, series, labels) -> None:
-    from PIL import Image
-
     import pandas as pd
+    from PIL import Image
 
     ws.split_images(split).mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame(np.column_stack([ids, labels]).astype(np.int64),

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_script
 
 from tsad.core.fileio import sha256_file
 from tsad.core.paths import Workspace, plot_name
-from conftest import run_script
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATE = REPO / "Codes/Dataset/data_generate.py"

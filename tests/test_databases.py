@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_script
-from tsad.data.generate import record_sources
-from tsad.data.folds import assign_record_parts, database_test_parts, record_folds
+
 from tsad.core.paths import Workspace
-from tsad.detection import folders
-from tsad.detection import records
+from tsad.data.folds import assign_record_parts, database_test_parts, record_folds
+from tsad.data.generate import record_sources
+from tsad.detection import folders, records
 from tsad.models import loader, predictor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,6 +26,7 @@ def _two_databases(root: Path) -> tuple[Path, Path]:
     """Folders 'alpha' (demo00-demo03) and 'beta' (demo04, demo05, the latter at 256 Hz)."""
     import wfdb
     import wfdb.processing
+
     from tsad.data.demo_db import DemoConfig, write_demo_database
 
     alpha, beta = root / "alpha", root / "beta"
@@ -290,9 +291,9 @@ def test_the_onnx_backend_finds_the_torch_backends_beats(two_db, tmp_path):
     run = ws.root / "cv" / "both" / "fold0"
     if not (run / "best.pth").is_file():
         pytest.skip("needs the fold model of test_student_cv_over_two_databases_reports_each")
-    from tsad.scoring import ec57
     from tsad.core.paths import ONNX_FILE
     from tsad.models.export import export_onnx
+    from tsad.scoring import ec57
 
     outs = {}
     for backend in ("torch", "onnx"):

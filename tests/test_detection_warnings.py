@@ -10,10 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, run_script
+
 from tsad.core import paths
-from tsad.detection import folders
-from tsad.detection import plausibility
-from tsad.detection import thresholds
+from tsad.detection import folders, plausibility, thresholds
 
 STUDENT = REPO / "Codes/Models/student_train.py"
 DETECT = REPO / "Codes/Inference/detect.py"

@@ -10,14 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from tsad.models import loader
+from conftest import REPO, run_script
 
 from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
 from tsad.core.paths import Workspace
+from tsad.models import loader
 from tsad.models.student import build_student, student_config
-
-from conftest import REPO, run_script
 
 GENERATE = REPO / "Codes/Dataset/data_generate.py"
 SPLIT = REPO / "Codes/Dataset/data_split.py"

@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from kd_helpers import StandInTeacher, logits_for_id, write_teacher_checkpoint
-from tsad.training.distill import cache_paths, cached_teacher_logits, kd_loss, teacher_hash
+
 from tsad.data.splits import load_split
 from tsad.models.student import RNNAnomalyDetector, StudentConfig
-from tsad.training.students import train_run
+from tsad.training.distill import cache_paths, cached_teacher_logits, kd_loss, teacher_hash
 from tsad.training.loop import TrainConfig
-
+from tsad.training.students import train_run
 
 # s = [0, 2], y = [1, 0], t = [2, -2], T = 2, written out by hand:
 # hard = mean(log(1+e^0) - 0, log(1+e^2)) = mean(0.693147, 2.126928)

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from kd_helpers import train_tiny_teacher
 from test_student_scripts import QUICK, _script
+
 from tsad.core import paths
 from tsad.core.checkpoint import load_checkpoint
-from tsad.training.distill import cache_paths, kd_loss
 from tsad.data.splits import load_split
 from tsad.models.student import load_student
 from tsad.models.vlm.teacher import teacher_logits
+from tsad.training.distill import cache_paths, kd_loss
 
 N_TRAIN, N_VAL = 8, 4
 

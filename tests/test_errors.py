@@ -9,10 +9,10 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
-from tsad.data.demo_db import DemoConfig, write_demo_database
+
 from tsad.core.errors import error_line
+from tsad.data.demo_db import DemoConfig, write_demo_database
 
 GENERATE = REPO / "Codes/Dataset/data_generate.py"
 STUDENT_INFER = REPO / "Codes/Inference/lstm/student_infer.py"

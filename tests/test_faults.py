@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from tsad.core.checkpoint import load_checkpoint, save_checkpoint
-from tsad.data.split import load_generated
 from tsad.core.paths import Workspace
+from tsad.data.split import load_generated
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATE = REPO / "Codes/Dataset/data_generate.py"

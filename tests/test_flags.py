@@ -16,8 +16,8 @@ import pytest
 
 from tsad.core import paths
 from tsad.core.fileio import sha256_file
-from tsad.scoring.outputs import load_outputs, save_outputs
 from tsad.core.paths import Workspace
+from tsad.scoring.outputs import load_outputs, save_outputs
 
 CODES = paths.REPO_ROOT / "Codes"
 GENERATE = CODES / "Dataset/data_generate.py"

@@ -8,14 +8,14 @@ import runpy
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from tsad.core import paths
-from tsad.core.paths import DATA_MANIFEST
 from tsad.core.geometry import GeometryError, WindowGeometry, load_workspace_geometry
-from tsad.training.students import infer_run, train_run
+from tsad.core.paths import DATA_MANIFEST
 from tsad.models.vlm.settings import DEFAULT_PROMPT, TeacherSettings, prompt_for
 from tsad.training.loop import TrainConfig
+from tsad.training.students import infer_run, train_run
 
 GENERATE = REPO / "Codes/Dataset/data_generate.py"
 

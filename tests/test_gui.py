@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import REPO, make_split_workspace
+
+from tsad.app.stages import all_runs, display_label, find_run, next_stage, pipeline_stages, window_times
 from tsad.core.fileio import save_json
-from tsad.scoring.outputs import save_outputs
 from tsad.core.paths import METADATA, TRAIN_LOSSES, VAL_LOSSES, Workspace
 from tsad.data.splits import load_split
-from tsad.app.stages import all_runs, display_label, find_run, next_stage, pipeline_stages, window_times
 from tsad.detection import thresholds
+from tsad.scoring.outputs import save_outputs
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
@@ -38,7 +38,8 @@ def fabricated_probs(labels: np.ndarray, seed: int) -> np.ndarray:
 
 
 def write_results(ws: Workspace) -> None:
-    from tsad.experiments.evaluate import evaluate_workspace, write_results as write
+    from tsad.experiments.evaluate import evaluate_workspace
+    from tsad.experiments.evaluate import write_results as write
     from tsad.scoring.metrics import DEFAULT_TOLERANCE
 
     write(ws, evaluate_workspace(ws, with_xqrs=False, progress=False), None, DEFAULT_TOLERANCE)
@@ -47,8 +48,8 @@ def write_results(ws: Workspace) -> None:
 def train_student(ws: Workspace) -> None:
     """One epoch of a narrow student: the checkpoint carries its config, so the app loads it as is."""
     from tsad.models.student import StudentConfig
-    from tsad.training.students import train_run
     from tsad.training.loop import TrainConfig
+    from tsad.training.students import train_run
 
     train_run(ws, TrainConfig(epochs=1, batch_size=8, warmup_steps=1, device="cpu"),
               model_config=StudentConfig(hidden_size=16, num_layers=1))
@@ -217,8 +218,8 @@ def test_teacher_page_scores_the_chosen_window(tiny_ws, monkeypatch):
 def test_teacher_page_runs_the_tiny_teacher_live(tiny_ws, monkeypatch):
     from PIL import Image
 
-    from tsad.scoring.beats import window_thresholds
     from tsad.models.vlm.teacher import load_teacher, predict_images
+    from tsad.scoring.beats import window_thresholds
 
     stages = {s.name: s.done for s in pipeline_stages(tiny_ws)}
     assert stages["vlm_1"] and not stages["vlm_1_infer"]

@@ -14,12 +14,12 @@ import time
 import urllib.request
 
 import pytest
-
-from conftest import REPO
+from conftest import (
+    REPO,
+    skip_unless_required,  # noqa: E402
+)
 from test_gui import build_tiny_workspace, wfdb_upload
 from test_gui_records import make_detection_setup
-
-from conftest import skip_unless_required  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from tsad.app import records_view
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from tsad.experiments import kd_study
+
 from tsad.core.fileio import save_text
 from tsad.core.paths import REPO_ROOT, Workspace
+from tsad.experiments import kd_study
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 PAGE = REPO_ROOT / "Codes" / "GUI" / "pages" / "6_Study.py"

@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
-from tsad.models.teachers.base import TeacherConfig
+
 from tsad.models.teachers import context
+from tsad.models.teachers.base import TeacherConfig
 from tsad.training.teachers import train_teacher
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,8 +120,9 @@ DETECT = CODES / "Inference/detect.py"
 def ws(tmp_path_factory):
     """Three 1-minute synthetic records: demo00 tests, demo01 validates, demo02 trains."""
     from conftest import run_script
-    from tsad.data.demo_db import DemoConfig, write_demo_database
+
     from tsad.core.paths import Workspace
+    from tsad.data.demo_db import DemoConfig, write_demo_database
 
     root = tmp_path_factory.mktemp("house")
     write_demo_database(root / "raw", DemoConfig(n_records=3, minutes=1))
@@ -149,6 +151,7 @@ def _conv(channels: int):
 def test_a_stand_in_student_architecture(ws, monkeypatch, tmp_path):
     from conftest import run_script
     from torch import nn
+
     from tsad.models import student
 
     class StandIn(nn.Module):
@@ -173,10 +176,10 @@ def test_a_stand_in_student_architecture(ws, monkeypatch, tmp_path):
 def test_a_stand_in_teacher_kind(ws, tmp_path):
     import numpy as np
     from conftest import run_script
+
     from tsad.core import paths
-    from tsad.models import loader
-    from tsad.models import teachers
     from tsad.data.splits import load_split
+    from tsad.models import loader, teachers
     from tsad.models.teachers.base import Arrays, TeacherKind, sigmoid_batches, workspace_of
     from tsad.training.loop import TrainConfig
 
@@ -219,6 +222,7 @@ def test_a_stand_in_teacher_kind(ws, tmp_path):
 def test_a_stand_in_classical_detector(ws, monkeypatch, tmp_path):
     import numpy as np
     from conftest import run_script
+
     from tsad.models import classical
 
     def every_second(signal, fs):

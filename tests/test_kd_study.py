@@ -11,12 +11,13 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_script
+
+from tsad.core.checkpoint import load_checkpoint
+from tsad.core.paths import REPO_ROOT, TEACHER_CHECKPOINT, Workspace
+from tsad.data.folds import assign_record_parts
 from tsad.experiments import kd_study
 from tsad.models.teachers.context import CONTEXT
-from tsad.core.checkpoint import load_checkpoint
-from tsad.data.folds import assign_record_parts
-from tsad.core.paths import REPO_ROOT, TEACHER_CHECKPOINT, Workspace
-from conftest import run_script
 
 SCRIPT = REPO_ROOT / "Codes/Models/kd_study.py"
 GRID = ["--name", "tiny", "--teachers", "context", "--lams", "0", "1", "--folds", "2", "--seeds", "0", "1",

@@ -16,16 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from kd_helpers import StandInTeacher, logits_for_id, write_teacher_checkpoint
 
+from tsad.core import locks, paths
 from tsad.core.errors import run_cli
-from tsad.data import generate
-from tsad.core import locks
-from tsad.data import split
 from tsad.core.fileio import current_umask
 from tsad.core.paths import Workspace, plot_name
-
-from kd_helpers import StandInTeacher, logits_for_id, write_teacher_checkpoint
-from tsad.core import paths
+from tsad.data import generate, split
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATE = REPO / "Codes/Dataset/data_generate.py"
@@ -273,8 +270,8 @@ class MarkedTeacher(StandInTeacher):
 
 
 def _kd_run(root: str, lam: float, marker: str, start) -> None:
-    from tsad.training.students import train_run
     from tsad.training.loop import TrainConfig
+    from tsad.training.students import train_run
 
     start.wait(DEADLINE_S)
     train_run(Workspace(Path(root)), TrainConfig(epochs=1, batch_size=8, device="cpu"), lam=lam,
@@ -307,8 +304,8 @@ def test_four_kd_runs_started_together_run_the_teacher_once(split_workspace, tmp
 
 
 def test_a_run_folder_has_one_writer(split_workspace):
-    from tsad.training.students import train_run
     from tsad.training.loop import TrainConfig
+    from tsad.training.students import train_run
 
     ws = split_workspace
     lock = locks.lock_path(ws.root, "run-LSTM_train")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tsad.scoring.beats import figures
+from tsad.scoring.beats import Positions, figures, pick_peaks, predict_positions
 from tsad.scoring.metrics import (
     AAMI_TOLERANCE,
     auc_pr,
@@ -19,7 +19,6 @@ from tsad.scoring.metrics import (
     true_positions,
     window_precision_recall,
 )
-from tsad.scoring.beats import Positions, pick_peaks, predict_positions
 
 
 def match_counts(true, pred, tolerance=AAMI_TOLERANCE):

@@ -44,6 +44,7 @@ def test_quick_pipeline_runs_every_stage(quick_ws):
     assert sorted(table["model"]) == sorted(MODELS)
     # every model scored all 3 test windows: its AUC-PR is scikit-learn's average precision of its outputs
     from sklearn.metrics import average_precision_score
+
     from tsad.scoring.outputs import load_outputs
 
     for run in MODELS[:-1]:

@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsad.scoring import metrics
-from tsad.experiments.evaluate import evaluate_workspace, find_scored_runs, to_markdown
-from tsad.scoring.outputs import save_outputs
 from tsad.data.splits import load_split
-from tsad.scoring import beats
+from tsad.experiments.evaluate import evaluate_workspace, find_scored_runs, to_markdown
+from tsad.scoring import beats, metrics
+from tsad.scoring.outputs import save_outputs
 
 SCRIPT = Path(__file__).resolve().parents[1] / "Codes" / "Inference" / "plot_inference.py"
 

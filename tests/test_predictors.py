@@ -10,15 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_script
 
-from tsad.models import loader
-from tsad.models import teachers
 from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
 from tsad.core.geometry import WindowGeometry, checkpoint_geometry
 from tsad.core.paths import TEACHER_CHECKPOINT, Workspace
+from tsad.models import loader, predictor, teachers
 from tsad.models.predictor import Predictor
-from conftest import run_script
-from tsad.models import predictor
 from tsad.models.teachers import base
 
 REPO = Path(__file__).resolve().parents[1]

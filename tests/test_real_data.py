@@ -8,10 +8,10 @@ import pytest
 import wfdb
 from PIL import Image
 
+from tsad.core.paths import Workspace, plot_name
 from tsad.data import ecg
 from tsad.data.generate import GenerateConfig, generate
 from tsad.data.split import split
-from tsad.core.paths import Workspace, plot_name
 
 pytestmark = pytest.mark.shared
 

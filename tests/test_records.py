@@ -6,20 +6,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_script
 
 from tsad.core.geometry import tolerance_samples
-from tsad.scoring import ec57
-from tsad.data import ecg
-from tsad.detection import records
-from tsad.data.folds import assign_record_parts, record_folds
 from tsad.core.paths import Workspace
-from conftest import run_script
-from tsad.detection import folders
-from tsad.detection import streaming
-from tsad.detection import thresholds
-from tsad.models import classical
-from tsad.models import predictor
-from tsad.scoring import beats
+from tsad.data import ecg
+from tsad.data.folds import assign_record_parts, record_folds
+from tsad.detection import folders, records, streaming, thresholds
+from tsad.models import classical, predictor
+from tsad.scoring import beats, ec57
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATE = REPO / "Codes/Dataset/data_generate.py"

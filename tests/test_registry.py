@@ -4,14 +4,14 @@ through the pipeline's plan (trained and scored by its steps), the results table
 from __future__ import annotations
 
 import pytest
-
 from conftest import REPO, make_split_workspace
+
+from tsad.app.stages import display_label, pipeline_stages
+from tsad.core.paths import Workspace
+from tsad.experiments.evaluate import evaluate_workspace
+from tsad.experiments.pipeline import plan
 from tsad.models.student import ARCHITECTURES
 from tsad.training import grid
-from tsad.experiments.evaluate import evaluate_workspace
-from tsad.core.paths import Workspace
-from tsad.experiments.pipeline import plan
-from tsad.app.stages import display_label, pipeline_stages
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 

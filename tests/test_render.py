@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tsad.data.generate import render_all
 from tsad.core.paths import plot_name
+from tsad.data.generate import render_all
 from tsad.data.render import render_window
 
 

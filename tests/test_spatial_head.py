@@ -7,12 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tsad.models.vlm import backbone as bb
-from tsad.training import vlm_teacher
+
 from tsad.core.checkpoint import load_checkpoint
-from tsad.models.vlm.losses import teacher_loss
 from tsad.core.paths import TEACHER_CHECKPOINT, teacher_run_name
 from tsad.data.render import column_to_step_weights, render_window, step_x
+from tsad.models.vlm import backbone as bb
+from tsad.models.vlm.losses import teacher_loss
+from tsad.models.vlm.settings import TeacherSettings
 from tsad.models.vlm.teacher import (
     SmolVLMTSAD,
     TeacherInputs,
@@ -22,7 +23,7 @@ from tsad.models.vlm.teacher import (
     load_teacher,
     total_and_trainable_parameters,
 )
-from tsad.models.vlm.settings import TeacherSettings
+from tsad.training import vlm_teacher
 
 
 def _inputs(smolvlm_dir, splitting: bool) -> TeacherInputs:

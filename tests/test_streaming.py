@@ -8,18 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tsad.scoring import ec57
-from tsad.models import loader
-from tsad.detection import records
-from tsad.scoring.beats import match_beats
-from tsad.core.geometry import tolerance_samples
-from tsad.data.demo_db import DemoConfig, synth_record
-from tsad.core.paths import PRETRAINED_DIR, Workspace
-from tsad.detection.streaming import array_source, detect_stream, input_leads, model_length
-
 from conftest import REPO, run_script
-from tsad.models import predictor
+
+from tsad.core.geometry import tolerance_samples
+from tsad.core.paths import PRETRAINED_DIR, Workspace
+from tsad.data.demo_db import DemoConfig, synth_record
+from tsad.detection import records
+from tsad.detection.streaming import array_source, detect_stream, input_leads, model_length
+from tsad.models import loader, predictor
+from tsad.scoring import ec57
+from tsad.scoring.beats import match_beats
 
 DETECT = REPO / "Codes/Inference/detect.py"
 FS = 250
@@ -176,8 +174,9 @@ def test_dask_engine_detects_the_tree_and_reports_the_broken_record(shipped, arc
 def _fcn_run(tmp_path: Path, arch: str = "fcn_5k") -> Path:
     """A run folder holding an untrained fully convolutional student (speed and equality do not
     depend on the weights); its BatchNorm statistics are made non-trivial first."""
-    import torch
     from dataclasses import asdict
+
+    import torch
 
     from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
     from tsad.models.student import build_student, student_config

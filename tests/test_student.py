@@ -20,7 +20,6 @@ from tsad.models.student import (
 )
 
 
-
 def test_parameter_count_matches_the_seed():
     assert count_parameters(RNNAnomalyDetector()) == 530_689
 

@@ -9,12 +9,12 @@ import sys
 
 import numpy as np
 import pytest
-
 from kd_helpers import train_tiny_teacher
-from tsad.training import distill
+
 from tsad.core import paths
 from tsad.core.checkpoint import load_checkpoint
 from tsad.scoring.outputs import load_outputs
+from tsad.training import distill
 
 CODES = paths.REPO_ROOT / "Codes"
 QUICK = ["--batch-size", "8", "--warmup-steps", "0", "--lr", "1e-3", "--device", "cpu"]

@@ -8,12 +8,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tsad.data.augment import AugmentConfig, augment_batch, soft_targets
 from tsad.core.checkpoint import load_checkpoint, save_checkpoint
+from tsad.data.augment import AugmentConfig, augment_batch, soft_targets
 from tsad.models.student import ARCHITECTURES, build_student, count_parameters, load_student, student_config
 from tsad.training.flags import PRESETS, Recipe, parse_train_args, recipe_from_args, resolve_preset
-from tsad.training.students import make_loss, train_run
 from tsad.training.loop import TrainConfig
+from tsad.training.students import make_loss, train_run
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))

@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from tsad.models.vlm import backbone as bb
 from tsad.core.checkpoint import load_checkpoint
-from tsad.models.vlm.losses import teacher_loss
 from tsad.core.paths import TEACHER_CHECKPOINT, teacher_run_name
+from tsad.models.vlm import backbone as bb
+from tsad.models.vlm.losses import teacher_loss
 from tsad.models.vlm.settings import DEFAULT_PROMPT, TeacherSettings
 from tsad.models.vlm.teacher import (
     TeacherInputs,
@@ -20,9 +20,9 @@ from tsad.models.vlm.teacher import (
     build_teacher,
     load_teacher,
     normalise_pixels,
-    total_and_trainable_parameters,
     predict_images,
     teacher_logits,
+    total_and_trainable_parameters,
 )
 from tsad.training import vlm_teacher
 

@@ -3,20 +3,19 @@ teachers learning, and distillation from them through the teacher-logit cache.""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from tsad.models import loader, teachers
+from conftest import run_script
+
 from tsad.core.checkpoint import load_checkpoint
-from tsad.training.distill import cache_paths, teacher_hash
 from tsad.core.fileio import sha256_file
 from tsad.core.paths import REPO_ROOT, TEACHER_CHECKPOINT, Workspace, plot_name, window_id_of_plot
 from tsad.data.splits import load_split
-from conftest import run_script
-from tsad.models.teachers import base
-from tsad.models.teachers import context
+from tsad.models import loader, teachers
+from tsad.models.teachers import base, context
+from tsad.training.distill import cache_paths, teacher_hash
 
 CODES = REPO_ROOT / "Codes"
 

@@ -12,11 +12,10 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from tsad.core import paths
-from tsad.training import loop
+from tsad.core import checkpoint, paths
 from tsad.core.checkpoint import load_checkpoint
+from tsad.training import loop
 from tsad.training.loop import TrainConfig, fit, linear_warmup_decay
-from tsad.core import checkpoint
 
 CPU = dict(device="cpu", num_workers=0, seed=0)
 

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from tsad.core import paths
-from tsad.scoring.outputs import load_outputs
 from tsad.data.splits import load_split
 from tsad.models.vlm.teacher import load_teacher, predict_images
+from tsad.scoring.outputs import load_outputs
 
 REPO = paths.REPO_ROOT
 TRAIN = {a: REPO / "Codes" / "Models" / f"vlm_train_{a}.py" for a in ("0.5", "1")}

@@ -20,9 +20,9 @@ except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.core.common import make_parser, seed_everything, setup_logging  # noqa: E402
+from tsad.core.paths import Workspace  # noqa: E402
 from tsad.data.demo_db import DemoConfig  # noqa: E402
 from tsad.data.ecg import LABEL_MODES  # noqa: E402
-from tsad.core.paths import Workspace  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -15,9 +15,10 @@ except ModuleNotFoundError as err:
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from tsad.app import shared  # noqa: E402
-from tsad.core.geometry import load_workspace_geometry  # noqa: E402
-from tsad.core.paths import fmt_num  # noqa: E402
+from tsad.app import (
+    shared,  # noqa: E402
+    widgets,
+)
 from tsad.app.stages import (
     all_runs,
     display_label,
@@ -27,7 +28,8 @@ from tsad.app.stages import (
     student_runs,
     teacher_runs,
 )
-from tsad.app import widgets
+from tsad.core.geometry import load_workspace_geometry  # noqa: E402
+from tsad.core.paths import fmt_num  # noqa: E402
 
 ABOUT = """
 **tsad** finds the heartbeats in ECG windows (here: {geometry}). A vision-language

@@ -44,17 +44,17 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
+from tsad.core import paths
 from tsad.core.common import make_parser  # noqa: E402
 from tsad.detection import folders
 from tsad.models import predictor
-from tsad.core import paths
 
 
 def parse_args(argv=None):
-    from tsad.models.classical import CLASSICAL_DETECTORS
     from tsad.detection.folders import DEFAULT_EXT
-    from tsad.scoring.beats import DEFAULT_REFRACTORY_S
     from tsad.detection.streaming import DEFAULT_CHUNK_S
+    from tsad.models.classical import CLASSICAL_DETECTORS
+    from tsad.scoring.beats import DEFAULT_REFRACTORY_S
 
     p = make_parser(__doc__)
     p.add_argument("--run", required=True,
@@ -101,12 +101,12 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     from tqdm import tqdm
 
-    from tsad.detection import archive
-    from tsad.models import loader
-    from tsad.models.export import export_onnx
     from tsad.core.common import seed_everything, setup_logging
     from tsad.core.errors import warn
     from tsad.core.paths import Workspace
+    from tsad.detection import archive
+    from tsad.models import loader
+    from tsad.models.export import export_onnx
 
     args = parse_args(argv)
     setup_logging()

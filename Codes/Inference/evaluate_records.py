@@ -29,14 +29,13 @@ except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.core.common import make_parser  # noqa: E402
-from tsad.detection import folders
-from tsad.detection import plausibility
+from tsad.detection import folders, plausibility
 from tsad.scoring import beats
 
 
 def parse_args(argv=None):
-    from tsad.scoring.ec57 import EC57_LEARNING_PERIOD_S
     from tsad.detection.folders import DEFAULT_EXT
+    from tsad.scoring.ec57 import EC57_LEARNING_PERIOD_S
 
     p = make_parser(__doc__)
     p.add_argument("--detections", nargs="+", required=True, metavar="DIR",
@@ -56,10 +55,10 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> dict:
-    from tsad.scoring import ec57
     from tsad.core.common import seed_everything, setup_logging
-    from tsad.experiments.evaluate import to_markdown
     from tsad.core.fileio import save_text
+    from tsad.experiments.evaluate import to_markdown
+    from tsad.scoring import ec57
     from tsad.scoring.plots import records_comparison_figure, save_figure
 
     args = parse_args(argv)

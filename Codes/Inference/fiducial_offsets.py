@@ -62,10 +62,10 @@ def main(argv=None):
     import pandas as pd
     import wfdb
 
+    from tsad.core.fileio import save_text
     from tsad.data import ecg
     from tsad.data.generate import list_records
     from tsad.experiments.evaluate import to_markdown
-    from tsad.core.fileio import save_text
 
     args = parse_args(argv)
     folder = Path(args.input_dir)

@@ -15,9 +15,9 @@ except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.core.common import log, make_parser, seed_everything, setup_logging  # noqa: E402
+from tsad.core.paths import Workspace  # noqa: E402
 from tsad.experiments.evaluate import evaluate_workspace, to_markdown, write_figures, write_results  # noqa: E402
 from tsad.scoring.metrics import DEFAULT_TOLERANCE  # noqa: E402
-from tsad.core.paths import Workspace  # noqa: E402
 
 
 def parse_args(argv=None):

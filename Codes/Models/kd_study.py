@@ -94,10 +94,9 @@ def _run_command(argv: list[str], key: str) -> list[str]:
 
 
 def main(argv=None):
-    from tsad.experiments import crossval
-    from tsad.experiments import kd_study
     from tsad.core.common import setup_logging
     from tsad.core.paths import Workspace
+    from tsad.experiments import crossval, kd_study
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)

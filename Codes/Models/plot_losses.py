@@ -16,8 +16,8 @@ except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
 from tsad.core.common import log, make_parser, seed_everything, setup_logging  # noqa: E402
-from tsad.experiments.curves import plot_all_losses  # noqa: E402
 from tsad.core.paths import Workspace  # noqa: E402
+from tsad.experiments.curves import plot_all_losses  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -81,11 +81,12 @@ def add_cv_args(parser) -> None:
 
 def main(argv=None):
     import torch
-    from tsad.experiments import cv_report
+
     from tsad.core import locks
     from tsad.core.common import seed_everything, setup_logging
-    from tsad.experiments.evaluate import to_markdown
     from tsad.core.paths import Workspace
+    from tsad.experiments import cv_report
+    from tsad.experiments.evaluate import to_markdown
 
     args = parse_train_args(argv, __doc__, add_extra=add_cv_args)
     setup_logging()
@@ -109,15 +110,15 @@ def main(argv=None):
 
 def _cross_validate(args, ws, argv):
     """Every fold of ``args.name`` not finished before, then the summary (main's work, under its lock)."""
-    from tsad.experiments import crossval
     from tsad.core.common import seed_everything
-    from tsad.data.generate import record_sources
-    from tsad.experiments.evaluate import to_markdown
     from tsad.core.fileio import save_text
     from tsad.data.folds import database_test_parts
+    from tsad.data.generate import record_sources
+    from tsad.experiments import crossval
+    from tsad.experiments.evaluate import to_markdown
     from tsad.training.flags import recipe_from_args
-    from tsad.training.students import train_run
     from tsad.training.loop import TrainConfig
+    from tsad.training.students import train_run
 
     data = crossval.load_cv_data(ws)
     sources = record_sources(ws, args.input_dir)

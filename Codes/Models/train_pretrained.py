@@ -30,8 +30,8 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.training.flags import parse_train_args  # noqa: E402
 from tsad.detection import thresholds
+from tsad.training.flags import parse_train_args  # noqa: E402
 
 
 def add_args(parser) -> None:
@@ -62,16 +62,17 @@ def main(argv=None):
     import time
 
     import torch
-    from tsad.models import loader
-    from tsad.core.common import seed_everything, setup_logging
-    from tsad.experiments.crossval import load_cv_data, source_map
-    from tsad.data.generate import record_sources
-    from tsad.data.folds import draw_validation
+
     from tsad.cli.model_card import write_shipped_model
+    from tsad.core.common import seed_everything, setup_logging
     from tsad.core.paths import Workspace
+    from tsad.data.folds import draw_validation
+    from tsad.data.generate import record_sources
+    from tsad.experiments.crossval import load_cv_data, source_map
+    from tsad.models import loader
     from tsad.training.flags import recipe_from_args
-    from tsad.training.students import train_run
     from tsad.training.loop import TrainConfig
+    from tsad.training.students import train_run
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_train_args(argv, __doc__, add_extra=add_args)

@@ -13,10 +13,12 @@ except ModuleNotFoundError as err:
 
 import streamlit as st  # noqa: E402
 
-from tsad.app import shared  # noqa: E402
-from tsad.core.paths import STUDENT_RUN  # noqa: E402
+from tsad.app import (
+    shared,  # noqa: E402
+    widgets,
+)
 from tsad.app.stages import all_runs, commands, display_label, find_run, is_inferred  # noqa: E402
-from tsad.app import widgets
+from tsad.core.paths import STUDENT_RUN  # noqa: E402
 
 
 def same_window(ws) -> None:

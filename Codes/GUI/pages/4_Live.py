@@ -21,11 +21,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from tsad.app import shared
-from tsad.app import widgets  # noqa: E402
+from tsad.app import (
+    shared,
+    widgets,  # noqa: E402
+)
 from tsad.app.stages import commands, display_label, find_run, is_trained, student_runs, teacher_runs  # noqa: E402
-from tsad.core.paths import STUDENT_RUN  # noqa: E402
-from tsad.core.geometry import load_workspace_geometry  # noqa: E402
 from tsad.app.upload import (
     MAX_FS,
     MAX_SECONDS,
@@ -35,8 +35,9 @@ from tsad.app.upload import (
     read_wfdb_upload,
     upload_windows,
 )
-from tsad.detection import folders
-from tsad.detection import records
+from tsad.core.geometry import load_workspace_geometry  # noqa: E402
+from tsad.core.paths import STUDENT_RUN  # noqa: E402
+from tsad.detection import folders, records
 from tsad.models import predictor
 
 FORMATS = ("WFDB record", "CSV, one or two columns")

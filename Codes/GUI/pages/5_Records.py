@@ -16,8 +16,10 @@ except ModuleNotFoundError as err:
 
 import streamlit as st  # noqa: E402
 
-from tsad.app import shared
-from tsad.app import records_page  # noqa: E402
+from tsad.app import (
+    records_page,  # noqa: E402
+    shared,
+)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ except ModuleNotFoundError as err:
 
 import pandas as pd
 import streamlit as st
+
 from tsad.app import shared
 from tsad.models.teachers.picture import PICTURE
 

@@ -22,8 +22,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from tsad.app.widgets import LOAD_ERRORS, figure_png
-from tsad.app.shared import run_stage  # DetectionError, ScoringError, RecordError: ValueErrors
 from tsad.app.records_view import (
     DEFAULT_WINDOW_S,
     RECORDS_CSV,
@@ -40,6 +38,8 @@ from tsad.app.records_view import (
     read_folder,
     workspace_folders,
 )
+from tsad.app.shared import run_stage  # DetectionError, ScoringError, RecordError: ValueErrors
+from tsad.app.widgets import LOAD_ERRORS, figure_png
 from tsad.detection.folders import DETECTIONS_DIR, DETECTIONS_META, record_warnings
 
 # --- the page (streamlit) ----------------------------------------------------------------------

@@ -14,8 +14,6 @@ import numpy as np
 import pandas as pd
 
 from tsad.core.geometry import tolerance_samples
-from tsad.scoring import beats
-from tsad.scoring import ec57
 from tsad.data import ecg
 from tsad.detection.folders import (
     DEFAULT_EXT,
@@ -27,6 +25,7 @@ from tsad.detection.folders import (
 )
 from tsad.detection.plausibility import IMPLAUSIBLE_COLUMN, mark_implausible
 from tsad.models.predictor import DetectionError
+from tsad.scoring import beats, ec57
 
 RECORDS_CSV = "records.csv"    # evaluate_records.py's per-record table in the detection folder
 SUMMARY_CSV = "summary.csv"    # and its gross / average summary

@@ -13,17 +13,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from tsad.app.widgets import (
-    LOAD_ERRORS,
-    choose_window,
-    persistent_widget,
-    stamp,
-    window_result,
-)
-from tsad.scoring.outputs import load_outputs, output_paths
-from tsad.core.paths import Workspace, default_workspace, fmt_num
-from tsad.data.splits import load_split
-from tsad.training.grid import Run
 from tsad.app.stages import (
     commands,
     data_ready,
@@ -34,6 +23,21 @@ from tsad.app.stages import (
     student_runs,
     teacher_runs,
 )
+from tsad.app.widgets import (
+    LOAD_ERRORS,
+    choose_window,
+    persistent_widget,
+    stamp,
+    window_result,
+)
+from tsad.core.geometry import WindowGeometry, check_checkpoint_geometry, load_workspace_geometry
+from tsad.core.paths import THRESHOLD_FILE, Workspace, default_workspace, fmt_num, plot_name
+from tsad.data.splits import load_split
+from tsad.models.loader import find_checkpoint, load
+from tsad.models.predictor import DetectionError
+from tsad.models.tuned import tuned_warnings
+from tsad.scoring.outputs import load_outputs, output_paths
+from tsad.training.grid import Run
 
 WS_KEY = "tsad_workspace"
 
@@ -68,9 +72,6 @@ def run_stage(message: str, cmd: str) -> None:
 def run_warnings(ws: Workspace, run: Run) -> None:
     """The warnings recorded when the run's detection threshold was tuned (``<run>/detection.json``:
     a model that has not learned, a doubtful threshold), one st.warning each, beside the model."""
-    from tsad.core.paths import THRESHOLD_FILE
-    from tsad.models.tuned import tuned_warnings
-    from tsad.models.predictor import DetectionError
 
     try:
         found = tuned_warnings(ws.run_dir(run.name))
@@ -169,8 +170,6 @@ def results_table(ws: Workspace) -> None:
 
 @st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=4)
 def _model(run_dir: str, version: tuple, geometry: tuple):
-    from tsad.core.geometry import WindowGeometry, check_checkpoint_geometry
-    from tsad.models.loader import find_checkpoint, load
 
     predictor = load(run_dir, device="cpu")   # the one loader: any kind of tsad.models.loader.MODEL_LOADERS
     check_checkpoint_geometry(predictor.header, WindowGeometry.from_dict(dict(geometry)),
@@ -181,7 +180,6 @@ def _model(run_dir: str, version: tuple, geometry: tuple):
 def load_model(ws: Workspace, run: Run):
     """The run's Predictor (``tsad.models.loader.load``; cached until its checkpoint changes); a
     checkpoint trained on another window geometry than the workspace's raises GeometryError."""
-    from tsad.core.geometry import load_workspace_geometry
 
     run_dir = ws.run_dir(run.name)
     geometry = tuple((k, tuple(v) if isinstance(v, list) else v)
@@ -252,7 +250,6 @@ def model_page(kind: str) -> None:
         if run.role == "teacher":
             from PIL import Image
 
-            from tsad.core.paths import plot_name
             path = Path(image_dir) / plot_name(wid)
             images = [np.asarray(Image.open(path).convert("RGB"))] if path.is_file() else None
         try:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from tsad.training import grid
-from tsad.scoring.outputs import has_outputs, output_paths
 from tsad.core.paths import Workspace
+from tsad.experiments.evaluate import read_metadata, run_note
+from tsad.experiments.pipeline import plan
+from tsad.scoring.outputs import has_outputs, output_paths
+from tsad.training import grid
 from tsad.training.grid import Run as ModelRun
 
 LOSS_FIGURE = "losses_all.png"  # written last by plot_losses.py
@@ -38,7 +40,6 @@ def find_run(name: str) -> ModelRun:
 
 def tiny_note(ws: Workspace, run: ModelRun) -> str:
     """The evaluation's note on a run (an untrained tiny backbone in it or in its teacher), or ''."""
-    from tsad.experiments.evaluate import read_metadata, run_note
 
     teacher_meta = read_metadata(ws.run_dir(run.teacher)) if run.teacher else None
     return run_note(run.name, read_metadata(ws.run_dir(run.name)), teacher_meta)
@@ -78,7 +79,6 @@ def _command(step) -> str:
 
 def commands(ws: Workspace) -> dict[str, str]:
     """Step name (data_generate, vlm_0.5, vlm_0.5_infer, LSTM_train, ...) -> its command."""
-    from tsad.experiments.pipeline import plan
 
     return {step.name: _command(step) for step in plan(ws, schedule="seed")}
 
@@ -92,7 +92,6 @@ def _newest_output_mtime(ws: Workspace) -> float:
 def pipeline_stages(ws: Workspace) -> list[Stage]:
     """Every step of run_pipeline.py in order, complete or not by its own --resume check (those
     read the files, so callers cache the answer); losses and evaluation by their outputs' age."""
-    from tsad.experiments.pipeline import plan
 
     stages = []
     newest = _newest_output_mtime(ws)

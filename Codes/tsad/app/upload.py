@@ -18,6 +18,8 @@ from typing import Mapping
 
 import numpy as np
 
+from tsad.data.ecg import Record, RecordError, make_windows, read_header, read_record, resample_series
+
 MAX_UPLOAD_MB = 50
 MAX_SECONDS = 60 * 60          # longer recordings are cut: the page stays responsive
 MIN_FS, MAX_FS = 10.0, 10_000.0
@@ -77,7 +79,6 @@ def read_wfdb_upload(files: Mapping[str, bytes], max_mb: float = MAX_UPLOAD_MB, 
     annotations when a .atr came along."""
     from dataclasses import replace
 
-    from tsad.data.ecg import RecordError, read_header, read_record
 
     check_size(files, max_mb)
     stem = _record_name(files)
@@ -132,7 +133,6 @@ def read_csv_upload(name: str, data: bytes, source_fs: float, max_mb: float = MA
     """A CSV of one or two columns (one lead per column, an optional header row) sampled at
     ``source_fs``; the columns ``channels`` are kept (the workspace's leads; a missing one is zeros),
     resampled to ``fs``."""
-    from tsad.data.ecg import Record, resample_series
 
     check_size({name: data}, max_mb)
     if not (isinstance(source_fs, (int, float)) and math.isfinite(source_fs) and MIN_FS <= source_fs <= MAX_FS):
@@ -155,7 +155,6 @@ def read_csv_upload(name: str, data: bytes, source_fs: float, max_mb: float = MA
 
 def upload_windows(record, max_seconds: float = MAX_SECONDS, seconds: float = WINDOW_SECONDS):
     """Windows of ``seconds`` of the record (at most ``max_seconds`` of it) and whether it was cut."""
-    from tsad.data.ecg import RecordError, make_windows
 
     limit = int(max_seconds * record.fs)
     cut = record.n_samples > limit

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from tsad.app.stages import all_runs, display_label, window_times
 from tsad.core.errors import EXPECTED_ERRORS
 from tsad.core.paths import Workspace
-from tsad.app.stages import all_runs, display_label, window_times
-from tsad.scoring import beats
+from tsad.scoring import beats, metrics
 
 WINDOW_KEY = "tsad_window"
 LOAD_ERRORS = EXPECTED_ERRORS  # the messages scripts print as one line
@@ -103,7 +103,6 @@ def window_png(series, labels, probs, predicted, threshold: float, title: str) -
 def window_result(series, labels, probs, title: str) -> dict | None:
     """One window: both leads, true and predicted beats, probabilities with the threshold, and
     (with labels; None for an unannotated upload) the window's precision and recall."""
-    from tsad.scoring import metrics
 
     threshold = float(beats.window_thresholds(probs)[0])
     predicted = np.asarray(beats.predict_positions(probs), dtype=int)

@@ -25,6 +25,8 @@ import os
 import sys
 from collections.abc import Callable
 
+from tsad.core.errors import run_cli
+
 INSTALL_HINT = "pip install -r requirement.txt (repo root)"
 
 
@@ -71,7 +73,6 @@ def script(module_name: str, target, doc: str | None = None, **bound) -> Callabl
         return _resolve(target)(argv, **extra)
 
     if module_name == "__main__":
-        from tsad.core.errors import run_cli
 
         run_cli(main)
     return main

@@ -7,6 +7,7 @@ import logging
 import os
 import random
 import subprocess
+import sys
 from importlib import metadata
 
 import numpy as np
@@ -25,15 +26,15 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 
 def seed_everything(seed: int = DEFAULT_SEED) -> None:
-    """Seeds Python, NumPy and (when installed) torch."""
+    """Seeds Python, NumPy and torch when it is imported: every module that trains imports torch
+    first, and a process that never imports it (detection through onnxruntime, the data stage)
+    has no torch to seed and should not load it for that."""
     random.seed(seed)
     np.random.seed(seed)
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
-    try:
-        import torch
-    except ImportError:  # the data stage works without torch
-        return
-    torch.manual_seed(seed)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
 
 
 def get_device(preference: str = "auto"):

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from tsad.core.locks import LockHeld
+from tsad.core.locks import LockHeld, set_wait_default
 
 # RecordError, GeometryError and UploadError derive from ValueError; KeyError is what a checkpoint
 # or manifest lacking an entry raises; OSError covers unreadable and missing files; LockHeld is
@@ -84,7 +84,6 @@ def run_cli(main: Callable, argv: list[str] | None = None, script: str | None = 
     ``--wait`` among the arguments sets the process's lock policy (``tsad.core.locks.set_wait_default``);
     scripts start through ``tsad.cli.script``, which calls this.
     """
-    from tsad.core.locks import set_wait_default
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = debug_requested(args)

@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-
+from tsad.core.paths import DATA_MANIFEST
 
 # ANSI/AAMI EC57 and PhysioNet's bxb match a detected beat to a reference beat within 150 ms.
 EC57_TOLERANCE_S = 0.150
@@ -149,7 +149,6 @@ def load_workspace_geometry(ws) -> WindowGeometry:
         as the tests' fixtures) gets the original 128 Hz with the test split's window length and
         leads (256 samples on two leads without a split).
     """
-    from tsad.core.paths import DATA_MANIFEST
 
     recorded = read_manifest_geometry(ws.root / DATA_MANIFEST)
     if recorded is not None:

@@ -14,16 +14,15 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from tsad.data import ecg
 from tsad.core.common import log
-from tsad.data.demo_db import DemoConfig, write_demo_database
 from tsad.core.fileio import atomic_path, exchange_paths, make_tmp_dir, save_text
 from tsad.core.geometry import WindowGeometry
 from tsad.core.locks import holds, pid_alive
 from tsad.core.manifest import write_manifest
 from tsad.core.paths import DATA_INCOMPLETE, DATA_MANIFEST, Workspace, plot_name
+from tsad.data import ecg
+from tsad.data.demo_db import DemoConfig, write_demo_database
 from tsad.data.render import render_to_png
-
 
 
 @dataclass

@@ -15,8 +15,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from tsad.data import ecg
 from tsad.core.paths import Workspace
+from tsad.data import ecg
 
 # No window is drawn more than this many times as often as a window of the commonest type: a type
 # seen in a handful of windows would otherwise fill the draw with copies of one patient's beats.

@@ -13,18 +13,16 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from tsad.core.paths import DATA_INCOMPLETE, SPLIT_MANIFEST
-from tsad.data.generate import fresh_tmp_dir, swap_in
-from tsad.core.fileio import save_json
-from tsad.data.folds import assign_record_parts, assign_splits
+from tsad.core.fileio import load_npy, save_json
 from tsad.core.locks import holds
 from tsad.core.manifest import write_manifest
-from tsad.core.paths import SPLITS, Workspace, plot_name
+from tsad.core.paths import DATA_INCOMPLETE, SPLIT_MANIFEST, SPLITS, Workspace, plot_name
+from tsad.data.folds import assign_record_parts, assign_splits
+from tsad.data.generate import fresh_tmp_dir, swap_in
 
 
 def load_generated(ws: Workspace):
     """labels_ECG.csv, ECG_segments.npy and windows.csv, with every count checked."""
-    from tsad.core.fileio import load_npy
 
     if (ws.root / DATA_INCOMPLETE).exists():
         raise ValueError(f"{ws.root / DATA_INCOMPLETE}: the last data stage stopped while replacing its "

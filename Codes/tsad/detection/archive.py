@@ -22,14 +22,14 @@ import os
 import time
 from pathlib import Path
 
-from tsad.detection.records import detect_record
-from tsad.detection.folders import DEFAULT_EXT, ProbsWriter, probs_npy_name, write_detection
 from tsad.core.fileio import save_json, sha256_file
 from tsad.core.paths import Workspace
+from tsad.detection.folders import DEFAULT_EXT, ProbsWriter, probs_npy_name, write_detection
+from tsad.detection.records import detect_record
+from tsad.detection.streaming import model_length, wfdb_source
 from tsad.models import loader
 from tsad.models.loader import find_checkpoint
 from tsad.models.predictor import DetectionError, Predictor
-from tsad.detection.streaming import model_length, wfdb_source
 
 FAILURES_FILE = "failures.json"
 LONG_RECORD_S = 3600.0     # records longer than this get their own progress bar (hours of ECG)

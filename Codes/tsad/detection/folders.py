@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tsad.data import ecg
-from tsad.models.predictor import RecordDetection
-from tsad.data.ecg import read_header
 from tsad.core.fileio import atomic_path, current_umask, save_json
+from tsad.data import ecg
+from tsad.data.ecg import read_header
 from tsad.detection.plausibility import detection_warnings
-from tsad.models.predictor import DetectionError, Predictor
+from tsad.models.predictor import DetectionError, Predictor, RecordDetection
+from tsad.scoring.ec57 import read_detections
 
 DEFAULT_EXT = "tsad"
 DETECTIONS_META = "detections.json"
@@ -187,7 +187,6 @@ def record_warnings(meta: dict) -> dict[str, list[str]]:
 def check_detections(det_dir, input_dir, records, ext: str = DEFAULT_EXT) -> dict[str, list[str]]:
     """{record: ``detection_warnings``} of detection files already written (``<det_dir>/<record>.<ext>``),
     judged against the records' own signals in ``input_dir`` (every lead, at the record's own rate)."""
-    from tsad.scoring.ec57 import read_detections
 
     out = {}
     for name in records:

@@ -15,15 +15,15 @@ import time
 import numpy as np
 
 from tsad.data import ecg
-from tsad.scoring.beats import DEFAULT_REFRACTORY_S
 from tsad.detection.plausibility import detection_warnings
-from tsad.models.predictor import DetectionError, Predictor, RecordDetection
 from tsad.detection.streaming import (
     DEFAULT_CHUNK_S,
     array_source,
     detect_stream,
     wfdb_source,
 )
+from tsad.models.predictor import DetectionError, Predictor, RecordDetection
+from tsad.scoring.beats import DEFAULT_REFRACTORY_S
 
 # ---- one record -----------------------------------------------------------------------------------
 

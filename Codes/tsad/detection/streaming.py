@@ -31,9 +31,9 @@ from fractions import Fraction
 import numpy as np
 
 from tsad.data import ecg
-from tsad.scoring.beats import DEFAULT_REFRACTORY_S, pick_beats
 from tsad.detection.plausibility import FLAT_PIECE_S, PieceSpread, detection_warnings
 from tsad.models.predictor import DetectionError, Predictor, RecordDetection
+from tsad.scoring.beats import DEFAULT_REFRACTORY_S, pick_beats
 
 DEFAULT_CHUNK_S = 1800.0     # 30 min of ECG per chunk: ~1 MB of windows at 128 Hz, 2 leads
 
@@ -172,8 +172,6 @@ class _Resampler:
         """Model-rate samples ``[start, stop)`` of the model's inputs, the gaps of the source found in
         that stretch (source sample numbers) and the stretch of the leads read (model rate, before the
         model's inputs are laid out: what the plausibility check measures)."""
-        from scipy.signal import resample_poly
-
         lo, hi = self.source_range(start, stop)
         pad = max(self.margin, math.ceil(min_margin_s * self.source.fs))
         first = max(0, (lo - pad) // self.down * self.down)             # on the model's grid
@@ -185,6 +183,8 @@ class _Resampler:
         if not np.isfinite(held).all():
             held = ecg.hold_through_gaps(held)
         if self.up != self.down:
+            from scipy.signal import resample_poly  # only a record at another rate than the model's
+
             held = resample_poly(held, self.up, self.down, axis=0, padtype="line")
         offset = first * self.up // self.down
         held = held[start - offset:stop - offset]

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from tsad.data import ecg
-from tsad.scoring.beats import DEFAULT_REFRACTORY_S, match_beats, pick_beats
-from tsad.core.geometry import tolerance_samples
-from tsad.detection.records import detect_record
+from tsad.core.errors import warn
 from tsad.core.fileio import save_json
+from tsad.core.geometry import tolerance_samples
 from tsad.core.paths import THRESHOLD_FILE
+from tsad.data import ecg
+from tsad.detection.records import detect_record
 from tsad.models.predictor import Predictor
+from tsad.scoring import ec57
+from tsad.scoring.beats import DEFAULT_REFRACTORY_S, match_beats, pick_beats
 
 # The fixed grid of thresholds, 0.05 to 0.95 ...
 THRESHOLD_GRID = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))
@@ -161,7 +163,6 @@ def tune_threshold(detector: Predictor, record_paths, grid=THRESHOLD_CANDIDATES,
     way a detection threshold is set where annotated records exist. Returns the choice, the pooled
     F1 and the score per threshold, the per-class sensitivity at the choice and the warnings
     (``threshold_warnings``)."""
-    from tsad.scoring import ec57
 
     classes = list(ecg.BALANCED_CLASSES.values())
     counts = np.zeros((len(grid), 3), np.int64)
@@ -202,7 +203,6 @@ def tune_threshold_windows(probs: np.ndarray, labels: np.ndarray, fs: float, gri
 def save_tuned_threshold(run_dir, tuned: dict) -> Path:
     """Writes ``<run>/detection.json`` and shows each of its warnings as a ``warning:`` line on stderr:
     every path that tunes a threshold saves it here, so none keeps a doubtful one silently."""
-    from tsad.core.errors import warn
 
     path = Path(run_dir) / THRESHOLD_FILE
     save_json(path, tuned)

@@ -16,9 +16,9 @@ import numpy as np
 
 from tsad.core.fileio import save_json, sha256_file
 from tsad.core.geometry import WindowGeometry, load_workspace_geometry
-from tsad.scoring.outputs import has_outputs, load_outputs, save_outputs
 from tsad.core.paths import METADATA, Workspace
 from tsad.data.splits import load_split
+from tsad.scoring.outputs import has_outputs, load_outputs, save_outputs
 
 XQRS_RUN = "xqrs"
 XQRS_LEAD = 0

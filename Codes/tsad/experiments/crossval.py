@@ -25,21 +25,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tsad.scoring import ec57
-from tsad.scoring import metrics
 from tsad.core import paths
-from tsad.models import loader
-from tsad.detection import records
 from tsad.core.common import log
 from tsad.core.fileio import save_json, save_text
-from tsad.data.folds import assign_record_parts
 from tsad.core.geometry import load_workspace_geometry
+from tsad.data.ecg import REPORTED_CLASSES
+from tsad.data.folds import assign_record_parts
 from tsad.data.split import load_generated
 from tsad.data.splits import SplitData
-from tsad.detection import folders
-from tsad.detection import thresholds
-from tsad.models import classical
-from tsad.scoring import beats
+from tsad.detection import folders, records, thresholds
+from tsad.models import classical, loader
+from tsad.models.loader import find_checkpoint
+from tsad.scoring import beats, ec57, metrics
 
 FOLD_FIGURES = ("gross_Se", "gross_PPV", "gross_F1", "average_F1", "within_2_samples", "median_abs_error_ms",
                 "MSP", "MSR", "window_F1", "MSP_rec", "MSR_rec")
@@ -156,7 +153,6 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
         run_name = fold_run_name(models_from or name, fold)
         previous = (cv_dir(ws, models_from) / f"fold{fold}" if models_from else fold_dir) / "fold.json"
         if models_from:
-            from tsad.models.loader import find_checkpoint
 
             if find_checkpoint(ws.run_dir(run_name)) is None:
                 raise FileNotFoundError(f"{ws.run_dir(run_name)}: no fold model of cross-validation {models_from!r}")
@@ -242,7 +238,6 @@ def _detections_window_scores(test: SplitData, data: CVData, test_records, det_d
 def class_figures(table: pd.DataFrame, suffix: str = "") -> dict:
     """Gross sensitivity of each reported beat class (``ecg.REPORTED_CLASSES``) over an EC57 table's
     records (``"gross_Se_V"``); NaN for a class none of them has."""
-    from tsad.data.ecg import REPORTED_CLASSES
 
     out = {}
     for c in REPORTED_CLASSES:

@@ -10,6 +10,7 @@ import numpy as np
 from tsad.core import paths
 from tsad.core.fileio import load_npy
 from tsad.scoring.plots import save_figure
+from tsad.training import grid
 
 
 @dataclass
@@ -23,7 +24,6 @@ class LossCurves:
 def find_loss_curves(ws: paths.Workspace) -> list[LossCurves]:
     """Every folder of the workspace holding both loss files: the registry's runs in its order, then
     any other run folder by name."""
-    from tsad.training import grid
 
     runs = []
     if not ws.root.is_dir():

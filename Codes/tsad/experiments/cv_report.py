@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from tsad.core import paths
+from tsad.data.ecg import REPORTED_CLASSES
 from tsad.experiments.crossval import collect, cv_dir, summarise, t_interval
 from tsad.scoring import beats
 
@@ -88,7 +89,6 @@ def database_class_table(ws: paths.Workspace, names) -> pd.DataFrame:
     record of that database (each record was tested once), the mean and 95% t-interval of the fold's
     gross F1 on that database, the paired difference of that fold F1 against the first name, the
     worst record, and the gross sensitivity of each beat class (n/a where the database has none)."""
-    from tsad.data.ecg import REPORTED_CLASSES
 
     rows, reference = [], None
     for name in names:

@@ -16,15 +16,15 @@ import numpy as np
 import pandas as pd
 
 from tsad.core import paths
-from tsad.training import grid
-from tsad.experiments.baseline import XQRS_RUN, ensure_xqrs_outputs
 from tsad.core.common import log
 from tsad.core.fileio import atomic_path, save_text
-from tsad.core.geometry import EC57_TOLERANCE_S
-from tsad.core.geometry import WindowGeometry, load_workspace_geometry
-from tsad.scoring.metrics import DEFAULT_TOLERANCE, ModelScores, score_model
+from tsad.core.geometry import EC57_TOLERANCE_S, WindowGeometry, load_workspace_geometry
+from tsad.data.splits import read_split_csv
+from tsad.experiments.baseline import XQRS_RUN, ensure_xqrs_outputs
 from tsad.scoring.beats import Positions
+from tsad.scoring.metrics import DEFAULT_TOLERANCE, ModelScores, score_model
 from tsad.scoring.outputs import InferenceOutputs, has_outputs, load_outputs, output_paths
+from tsad.training import grid
 
 COLUMNS = ["model", "n_windows", "n_windows_without_beats", "MSP", "MSR", "Se", "PPV", "F1", "AUC_PR", "note"]
 
@@ -172,7 +172,6 @@ def _load_all(ws, runs, missing):
 def _reference_labels(ws, loaded, ids):
     """Labels to score against: the test split's where it exists, else the first run's."""
     if ws.split_csv("test").is_file():
-        from tsad.data.splits import read_split_csv
 
         split_ids, split_labels = read_split_csv(ws.split_csv("test"))
         index = {int(i): k for k, i in enumerate(split_ids)}

@@ -29,12 +29,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tsad.experiments import crossval
 from tsad.core import paths
-from tsad.training.teachers import train_teacher
 from tsad.core.common import log, seed_everything
 from tsad.core.fileio import save_json, save_text
+from tsad.data.folds import assign_record_parts
+from tsad.experiments import crossval
+from tsad.experiments.evaluate import to_markdown
 from tsad.models.teachers.base import TEACHER_KINDS, TeacherConfig
+from tsad.training.flags import parse_train_args, recipe_from_args
+from tsad.training.loop import TrainConfig
+from tsad.training.students import train_run
+from tsad.training.teachers import train_teacher
 
 FIGURES = ("gross_F1", "MSP", "MSR", "within_2_samples")
 NO_TEACHER = "none"
@@ -156,7 +161,6 @@ def is_done(ws: paths.Workspace, name: str, run: Run) -> bool:
 def _student_args(grid: Grid, seed: int, device: str):
     """The recommended recipe (augmentation, soft targets, schedule) for the grid's student architecture,
     with the grid's epochs and training windows."""
-    from tsad.training.flags import parse_train_args
 
     args = parse_train_args(["--preset", "recommended", "--seed", str(seed),
                              "--device", device], distill=True)
@@ -169,10 +173,6 @@ def _student_args(grid: Grid, seed: int, device: str):
 def execute(ws: paths.Workspace, data: crossval.CVData, input_dir: Path, name: str, grid: Grid, run: Run,
             device: str = "cpu") -> None:
     """Runs one run of the grid (its results land where ``is_done`` looks)."""
-    from tsad.data.folds import assign_record_parts
-    from tsad.training.flags import recipe_from_args
-    from tsad.training.students import train_run
-    from tsad.training.loop import TrainConfig
 
     parts = assign_record_parts(data.records, folds=grid.folds, fold=run.fold, val=grid.val, seed=grid.fold_seed,
                                 groups=data.groups)
@@ -277,7 +277,6 @@ def figure(summary: pd.DataFrame, path: Path) -> None:
 
 
 def write_results(ws: paths.Workspace, name: str, grid: Grid, command: str) -> pd.DataFrame:
-    from tsad.experiments.evaluate import to_markdown
 
     table = collect(ws, name, grid)
     if table.empty:

@@ -16,10 +16,14 @@ from pathlib import Path
 from typing import Callable
 
 from tsad.core import paths
-from tsad.training import grid
+from tsad.core.checkpoint import load_checkpoint
 from tsad.core.common import log
 from tsad.core.manifest import write_manifest
-from tsad.core.paths import SPLITS, Workspace
+from tsad.core.paths import DATA_MANIFEST, SPLIT_MANIFEST, SPLITS, Workspace
+from tsad.data.split import load_generated
+from tsad.data.splits import load_split, read_split_csv
+from tsad.scoring.outputs import load_outputs, output_paths
+from tsad.training import grid
 
 CODES = paths.REPO_ROOT / "Codes"
 STAGES = ("data", "split", "teacher", "teacher_infer", "student", "kd", "student_infer", "losses", "evaluate")
@@ -87,16 +91,12 @@ def _quietly(check: Callable[[], object]) -> bool:
 
 def data_done(ws: Workspace) -> bool:
     """The data stage's outputs are all there and consistent."""
-    from tsad.core.paths import DATA_MANIFEST
-    from tsad.data.split import load_generated
 
     return (ws.root / DATA_MANIFEST).is_file() and _quietly(lambda: load_generated(ws))
 
 
 def split_done(ws: Workspace) -> bool:
     """Every split is there and readable."""
-    from tsad.core.paths import SPLIT_MANIFEST
-    from tsad.data.splits import load_split
 
     return (ws.split_root / SPLIT_MANIFEST).is_file() and all(
         _quietly(lambda s=s: load_split(ws, s)) for s in SPLITS)
@@ -104,7 +104,6 @@ def split_done(ws: Workspace) -> bool:
 
 def run_done(ws: Workspace, run: str, checkpoint: str) -> bool:
     """A run finished training and its best checkpoint loads."""
-    from tsad.core.checkpoint import load_checkpoint
 
     def check():
         meta = json.loads((ws.run_dir(run) / paths.METADATA).read_text())
@@ -118,8 +117,6 @@ def infer_done(ws: Workspace, run: str) -> bool:
     """A run's inference outputs cover the test split and are newer than its training."""
     import numpy as np
 
-    from tsad.scoring.outputs import load_outputs
-    from tsad.data.splits import read_split_csv
 
     def check():
         out = load_outputs(ws.run_dir(run), run)
@@ -132,7 +129,6 @@ def infer_done(ws: Workspace, run: str) -> bool:
 
 def paths_newer(run_dir: Path, run: str, than: float) -> bool:
     """Every output file of ``run`` was written at or after ``than`` (a modification time)."""
-    from tsad.scoring.outputs import output_paths
 
     return all(p.stat().st_mtime >= than for p in output_paths(run_dir, run).values())
 

@@ -34,7 +34,7 @@ def export_onnx(run_dir, force: bool = False) -> Path:
     if not checkpoint.is_file():
         raise DetectionError(f"{checkpoint}: no student checkpoint; --backend onnx runs students only")
     try:
-        import onnx   # the exporter's own packages: only an export needs them
+        import onnx  # the exporter's own packages: only an export needs them
         import torch
     except ModuleNotFoundError as err:
         raise DetectionError(f"--backend onnx needs the packages onnx and onnxruntime ({err.name} is not "

@@ -61,31 +61,31 @@ class ModelKind:
 
 
 def _student(run_dir: Path, state: dict, device: str, batch_size: int) -> Predictor:
-    from tsad.models import student   # torch
+    from tsad.models import student  # torch
 
     return student.predictor(run_dir, state, device, batch_size)
 
 
 def _vlm_teacher(run_dir: Path, state: dict, device: str, batch_size: int) -> Predictor:
-    from tsad.models.vlm import teacher   # torch and transformers
+    from tsad.models.vlm import teacher  # torch and transformers
 
     return teacher.predictor(run_dir, state, device, batch_size)
 
 
 def _vlm_logits(run_dir, image_paths, **kwargs) -> np.ndarray:
-    from tsad.models.vlm import teacher   # torch and transformers
+    from tsad.models.vlm import teacher  # torch and transformers
 
     return teacher.teacher_logits(run_dir, image_paths, **kwargs)
 
 
 def _teacher_here(run_dir: Path, state: dict, device: str, batch_size: int) -> Predictor:
-    from tsad.models import teachers   # torch
+    from tsad.models import teachers  # torch
 
     return teachers.predictor(run_dir, state, device, batch_size)
 
 
 def _teacher_here_logits(run_dir, image_paths, **kwargs) -> np.ndarray:
-    from tsad.models import teachers   # torch
+    from tsad.models import teachers  # torch
 
     return teachers.logits(run_dir, image_paths, **kwargs)
 
@@ -202,7 +202,7 @@ def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: 
     else:
         state, entry = read_kind(ckpt)
         if threads:
-            import torch   # only the torch backend has torch threads to set
+            import torch  # only the torch backend has torch threads to set
 
             torch.set_num_threads(threads)
         predictor = entry.load(run_dir, state, device, batch_size)

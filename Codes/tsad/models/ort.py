@@ -32,7 +32,7 @@ def available() -> bool:
 
 def open_session(path, threads: int | None = None):
     """An onnxruntime session on the CPU (``threads`` intra-op threads, default its choice)."""
-    import onnxruntime as ort   # only the onnx backend needs it
+    import onnxruntime as ort  # only the onnx backend needs it
 
     options = ort.SessionOptions()
     if threads:

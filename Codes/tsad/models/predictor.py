@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tsad.scoring.beats import DEFAULT_THRESHOLD
 from tsad.core.geometry import WindowGeometry
+from tsad.scoring.beats import DEFAULT_THRESHOLD
 
 
 class DetectionError(ValueError):

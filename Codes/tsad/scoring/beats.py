@@ -2,8 +2,8 @@
 peak pickers. The window metrics (``tsad.scoring.metrics``: MSP/MSR, pooled Se/PPV/F1) and the whole-record
 scoring (``tsad.scoring.ec57``, ``tsad.records``) both use these; definitions and edge cases: docs/METRICS.md.
 
-Only numpy (and scipy inside ``pick_beats``) is imported here, so every other module can import
-this one without a cycle.
+Only numpy is imported here, so every other module can import this one without a cycle, and
+detection needs no scipy.
 """
 
 from __future__ import annotations
@@ -256,9 +256,52 @@ def predict_positions(probs_row: np.ndarray, threshold: float | None = None) -> 
     return pick_peaks(np.asarray(probs_row)[None, :], threshold).pos
 
 
+def _local_maxima(x: np.ndarray) -> np.ndarray:
+    """The middle of every local maximum of ``x`` (a flat top counts once, at its middle; a top
+    that runs into either end of ``x`` does not count): what scipy's ``find_peaks`` starts from."""
+    n = len(x)
+    if n < 3:
+        return np.zeros(0, np.int64)
+    bounds = np.flatnonzero(x[1:] != x[:-1]) + 1            # where a run of equal values starts
+    starts = np.concatenate(([0], bounds))
+    ends = np.concatenate((bounds, [n])) - 1                 # inclusive
+    inner = (starts >= 1) & (ends <= n - 2)
+    starts, ends = starts[inner], ends[inner]
+    top = x[starts]
+    peak = (x[starts - 1] < top) & (x[ends + 1] < top)
+    return ((starts[peak] + ends[peak]) // 2).astype(np.int64)
+
+
+CROWDED_PEAKS = 5_000   # more peaks with a neighbour in reach than this: scipy's compiled loop is faster
+
+
+def _apart(peaks: np.ndarray, priority: np.ndarray, distance: int) -> np.ndarray | None:
+    """Which ``peaks`` to keep so that no two are closer than ``distance`` samples: the highest
+    first, each removing its lower neighbours within reach (scipy's rule and order, ties included).
+    None when more than ``CROWDED_PEAKS`` are in reach of another (the caller asks scipy)."""
+    keep = np.ones(len(peaks), bool)
+    close = np.flatnonzero(np.diff(peaks) < distance)
+    if not len(close):
+        return keep
+    crowded = np.zeros(len(peaks), bool)       # a peak with a neighbour in reach; the others stay
+    crowded[close] = crowded[close + 1] = True
+    if crowded.sum() > CROWDED_PEAKS:          # noise or an untrained model: a peak every few samples
+        return None
+    lower = np.searchsorted(peaks, peaks - distance, side="right")   # the first peak in reach on the left
+    upper = np.searchsorted(peaks, peaks + distance, side="left")    # one past the last on the right
+    for j in np.argsort(priority)[::-1]:       # the same order as scipy's (numpy's default sort)
+        if crowded[j] and keep[j]:
+            keep[lower[j]:j] = False
+            keep[j + 1:upper[j]] = False
+    return keep
+
+
 def pick_beats(prob: np.ndarray, fs: float, threshold: float = DEFAULT_THRESHOLD,
                refractory_s: float = DEFAULT_REFRACTORY_S) -> np.ndarray:
     """Beat positions on a whole record's combined probability.
+
+    The peaks ``scipy.signal.find_peaks(prob, height=threshold, distance=...)`` finds (tested to
+    agree), in numpy alone: detection does not import scipy for it.
 
     Parameters
     ----------
@@ -274,10 +317,15 @@ def pick_beats(prob: np.ndarray, fs: float, threshold: float = DEFAULT_THRESHOLD
     Returns
     -------
     array of int
-        Sample numbers of the beats (local maxima, scipy's ``find_peaks``), sorted.
+        Sample numbers of the beats (local maxima), sorted.
     """
-    from scipy.signal import find_peaks
-
+    x = np.asarray(prob, np.float64)
     distance = max(1, round(refractory_s * fs))
-    peaks, _ = find_peaks(np.asarray(prob, np.float64), height=threshold, distance=distance)
-    return peaks.astype(np.int64)
+    peaks = _local_maxima(x)
+    peaks = peaks[x[peaks] >= threshold]
+    keep = _apart(peaks, x[peaks], distance)
+    if keep is None:
+        from scipy.signal import find_peaks  # its compiled loop, for the crowded case only
+
+        return find_peaks(x, height=threshold, distance=distance)[0].astype(np.int64)
+    return peaks[keep]

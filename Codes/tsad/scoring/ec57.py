@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tsad.core.geometry import tolerance_samples
 from tsad.data import ecg
 from tsad.scoring.beats import ScoringError, figures, match_beats
-from tsad.core.geometry import tolerance_samples
 
 # the window metrics' tolerance (w = 2 samples at 128 Hz), as a time, for the timing share
 TIGHT_TOLERANCE_S = 2 / 128

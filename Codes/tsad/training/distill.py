@@ -22,10 +22,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tsad.core import locks
-from tsad.core import paths
+from tsad.core import locks, paths
 from tsad.core.common import log
 from tsad.core.fileio import load_npy, save_npy, sha256_file
+from tsad.models.loader import run_logits
 
 LogitsFn = Callable[..., np.ndarray]  # (run_dir, image_paths, batch_size=, device=, progress=) -> (N, L)
 
@@ -67,7 +67,6 @@ def cache_paths(ws: paths.Workspace, teacher: str, checkpoint_sha256: str, split
 def _default_logits_fn() -> LogitsFn:
     # The checkpoint's kind picks the teacher code (the VLM teacher, or a picture or context teacher);
     # transformers is imported only for the VLM teacher, which the plain student never needs.
-    from tsad.models.loader import run_logits
     return run_logits
 
 

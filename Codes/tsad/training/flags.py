@@ -8,9 +8,11 @@ import argparse
 from dataclasses import asdict, dataclass, field, fields
 
 from tsad.core import paths
-from tsad.training import grid
+from tsad.core.common import make_parser
 from tsad.data.augment import AugmentConfig, add_augment_args
 from tsad.models.student import ARCHITECTURES
+from tsad.training import grid
+from tsad.training.loop import add_train_args
 
 
 @dataclass
@@ -138,8 +140,6 @@ def parse_train_args(argv=None, doc: str | None = None, distill: bool = False,
                      add_extra=None) -> argparse.Namespace:
     """Flags of student_train.py (``distill`` False) or kd_train.py (True), presets resolved;
     ``add_extra(parser)`` adds a calling script's own flags (student_cv.py)."""
-    from tsad.core.common import make_parser
-    from tsad.training.loop import add_train_args
 
     parser = make_parser(doc)
     if distill:
@@ -163,7 +163,6 @@ def parse_train_args(argv=None, doc: str | None = None, distill: bool = False,
 
 def parse_infer_args(argv=None, doc: str | None = None):
     """Flags of student_infer.py."""
-    from tsad.core.common import make_parser
 
     parser = make_parser(doc)
     parser.add_argument("--run", default=paths.STUDENT_RUN, help="student run folder in the workspace")

@@ -13,24 +13,32 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from tsad.core import paths
-from tsad.training import grid
-from tsad.models import loader
-from tsad.data.augment import augment_batch, soft_targets
 from tsad.core.checkpoint import load_checkpoint
-from tsad.core.common import log
-from tsad.training.distill import LogitsFn, cached_teacher_logits, kd_loss, teacher_hash
-from tsad.core.geometry import check_checkpoint_geometry, load_workspace_geometry
-from tsad.scoring.outputs import save_outputs
+from tsad.core.common import log, seed_everything, setup_logging
+from tsad.core.geometry import GeometryError, check_checkpoint_geometry, load_workspace_geometry
+from tsad.data.augment import augment_batch, soft_targets
+from tsad.data.generate import record_sources
 from tsad.data.sampling import rarity_weights, window_symbols
 from tsad.data.splits import SplitData, load_split
+from tsad.detection.thresholds import (
+    TRAINING_HINT,
+    save_tuned_threshold,
+    tune_threshold,
+    tune_threshold_windows,
+)
+from tsad.models import loader
+from tsad.models.loader import load
 from tsad.models.student import KIND, StudentConfig, build_student, student_config
+from tsad.scoring.outputs import save_outputs
+from tsad.training import grid
+from tsad.training.distill import LogitsFn, cached_teacher_logits, kd_loss, teacher_hash
 from tsad.training.flags import (
     Recipe,
     parse_infer_args,
     parse_train_args,
     recipe_from_args,
 )
-from tsad.training.loop import TrainConfig, fit
+from tsad.training.loop import TrainConfig, fit, is_main_process
 
 
 class WindowDataset(Dataset):
@@ -144,7 +152,6 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
     history = fit(build_student(model_config), *datasets, loss_fn, cfg, ws.run_dir(run_name), kind=KIND,
                   model_config=asdict(model_config), best_name=paths.STUDENT_CHECKPOINT, resume=resume,
                   extra=extra)
-    from tsad.training.loop import is_main_process
 
     if is_main_process():
         steps = (history["epoch"] + 1) * _steps_per_epoch(len(train), cfg.batch_size)
@@ -160,7 +167,6 @@ def _whole_val_records(ws: paths.Workspace) -> list | None:
     says where each record lies (with its annotations), else None (tune on the windows)."""
     import json
 
-    from tsad.data.generate import record_sources
 
     path = ws.split_root / "split.json"
     split = json.loads(path.read_text()) if path.is_file() else {}
@@ -197,12 +203,6 @@ def _tune_detection_threshold(run_dir, val: SplitData, fs: float, device: str, s
     validation record; cross-validation retunes on whole records). A doubtful one
     (``records.threshold_warnings``) is a ``warning:`` line on stderr and stays in the file, and so is
     a run whose ``steps`` all fell inside the warm-up (its learning rate never peaked)."""
-    from tsad.detection.thresholds import (
-        TRAINING_HINT,
-        save_tuned_threshold,
-        tune_threshold,
-        tune_threshold_windows,
-    )
 
     if val_records:
         tuned = tune_threshold(loader.load(run_name, ws, device=device), val_records)
@@ -230,7 +230,6 @@ def _split_records(ws: paths.Workspace) -> dict | None:
 def _workspace_geometry(ws: paths.Workspace, train: SplitData):
     """The data stage's geometry (geometry.load_workspace_geometry), checked against the windows
     actually loaded."""
-    from tsad.core.geometry import GeometryError
 
     geometry = load_workspace_geometry(ws)
     if (geometry.samples, geometry.n_leads) != train.series.shape[1:]:
@@ -251,7 +250,6 @@ def infer_run(ws: paths.Workspace, run: str, *, batch_size: int = 256, device: s
     if not checkpoint.is_file():
         raise FileNotFoundError(f"{checkpoint}: checkpoint not found (no trained student {run!r} here); train it "
                                 f"first (python Codes/Models/student_train.py, or kd_train.py for a distilled one)")
-    from tsad.models.loader import load
 
     geometry = load_workspace_geometry(ws)
     predictor = load(ws.run_dir(run), device=device, batch_size=batch_size)   # the one loader
@@ -272,8 +270,6 @@ def default_run_name(lam: float, teacher: str | None, arch: str) -> str:
 
 def train_main(argv=None, doc: str | None = None, distill: bool = False) -> dict:
     """The whole of student_train.py / kd_train.py: parse, seed, train."""
-    from tsad.core.common import seed_everything, setup_logging
-    from tsad.training.loop import TrainConfig
 
     args = parse_train_args(argv, doc, distill)
     setup_logging()
@@ -293,7 +289,6 @@ def train_main(argv=None, doc: str | None = None, distill: bool = False) -> dict
 
 def infer_main(argv=None, doc: str | None = None) -> dict:
     """student_infer.py: scores the test split with a trained student run; returns the files."""
-    from tsad.core.common import seed_everything, setup_logging
 
     args = parse_infer_args(argv, doc or __doc__)
     setup_logging()

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import torch.distributed as dist
 
-from tsad.models.vlm.backbone import add_backbone_args, resolve_backbone
-from tsad.core.common import log, make_parser, seed_everything, setup_logging
-from tsad.models.vlm.losses import teacher_loss
-from tsad.training import grid
 from tsad.cli import script
+from tsad.core.common import log, make_parser, seed_everything, setup_logging
 from tsad.core.geometry import load_workspace_geometry
 from tsad.core.paths import TEACHER_CHECKPOINT, Workspace
 from tsad.data.splits import load_split
 from tsad.models.kinds import VLM_TEACHER
+from tsad.models.vlm.backbone import add_backbone_args, resolve_backbone
+from tsad.models.vlm.losses import teacher_loss
 from tsad.models.vlm.settings import TeacherSettings, add_teacher_args
 from tsad.models.vlm.teacher import WindowImages, build_teacher, checkpoint_header
+from tsad.training import grid
 from tsad.training.loop import TrainConfig, add_train_args, fit, init_distributed
 
 # The seed's optimisation settings.

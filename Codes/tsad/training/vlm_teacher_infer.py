@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import torch
 
-from tsad.core.common import log, make_parser, seed_everything, setup_logging
-from tsad.scoring.outputs import save_outputs
-from tsad.training import grid
 from tsad.cli import script
+from tsad.core.common import log, make_parser, seed_everything, setup_logging
 from tsad.core.geometry import check_checkpoint_geometry, load_workspace_geometry
 from tsad.core.paths import Workspace
 from tsad.data.splits import load_split
 from tsad.models.vlm.teacher import load_teacher, teacher_logits
+from tsad.scoring.outputs import save_outputs
+from tsad.training import grid
 
 
 def parse_args(argv=None, doc: str | None = None, run: str | None = None):

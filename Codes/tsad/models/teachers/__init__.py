@@ -30,7 +30,7 @@ from tsad.core import paths
 from tsad.core.checkpoint import check_kind, load_checkpoint, load_trainable
 from tsad.core.common import get_device
 from tsad.core.geometry import checkpoint_geometry
-from tsad.models.kinds import TEACHER_HERE as KIND   # the checkpoint kind of every teacher trained here
+from tsad.models.kinds import TEACHER_HERE as KIND  # the checkpoint kind of every teacher trained here
 from tsad.models.predictor import DetectionError, Predictor
 from tsad.models.teachers.base import TEACHER_KINDS, TeacherConfig, TeacherKind
 from tsad.models.teachers.context import CONTEXT

@@ -17,6 +17,7 @@ from torch import nn
 
 from tsad.core import paths
 from tsad.core.fileio import load_npy
+from tsad.models.student import build_student, student_config
 from tsad.models.teachers.base import Arrays, TeacherConfig, TeacherKind, sigmoid_batches, workspace_of
 
 NOTE = "context teacher trained here: sees the neighbouring seconds of the record"
@@ -83,7 +84,6 @@ class ContextTeacher(nn.Module):
 
     def __init__(self, config: TeacherConfig):
         super().__init__()
-        from tsad.models.student import build_student, student_config
 
         self.config = c = config
         self.net = build_student(student_config("tcn", input_size=c.leads + 1, width=c.width, depth=c.depth,

@@ -8,15 +8,14 @@ costs no training. It reads the raw windows (the workspace's ``ECG_segments.npy`
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 from torch import nn
 
 from tsad.core import paths
 from tsad.models.student import StudentConfig, build_student
-from tsad.models.teachers.context import WorkspaceSignals
 from tsad.models.teachers.base import Arrays, TeacherConfig, TeacherKind, sigmoid_batches, workspace_of
+from tsad.models.teachers.context import WorkspaceSignals
 
 NOTE = "ensemble of students trained here: the mean logit of its members"
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from tsad.data.render import column_to_step_weights, rendered
 from tsad.models.teachers.base import TeacherConfig, TeacherKind, sigmoid_batches
 
 NOTE = "picture teacher trained here, stands in for a pretrained VLM"
@@ -32,7 +33,6 @@ class PictureTeacher(nn.Module):
 
     def __init__(self, config: TeacherConfig):
         super().__init__()
-        from tsad.data.render import column_to_step_weights
 
         self.config = c = config
         side = c.image_size // c.pool
@@ -93,7 +93,6 @@ def _add_args(parser) -> None:
 
 
 def _predictor_parts(model: nn.Module, config: TeacherConfig, run_dir, batch_size: int) -> dict:
-    from tsad.data.render import rendered
 
     def image_probs(images) -> np.ndarray:
         pixels = np.stack([np.asarray(img.convert("RGB") if hasattr(img, "convert") else img, np.uint8)

@@ -178,8 +178,8 @@ def tiny_image_seq_len() -> int:
 
 def build_tiny(seed: int = 0):
     """(model, processor): SmolVLM's structure with 32-wide layers, one of each, random weights."""
-    from transformers import Idefics3Config, Idefics3Processor
     import transformers
+    from transformers import Idefics3Config, Idefics3Processor
 
     tokenizer = build_tiny_tokenizer()
     image_token_id = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)

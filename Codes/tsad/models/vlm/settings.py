@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tsad.models.vlm.backbone import IMAGE_TOKEN
 from tsad.core.geometry import WindowGeometry
+from tsad.models.vlm.backbone import IMAGE_TOKEN
 
 _COUNT_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
 

@@ -21,6 +21,12 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from tsad.core import paths
+from tsad.core.checkpoint import check_kind, load_checkpoint, load_trainable
+from tsad.core.common import autocast_dtype, get_device
+from tsad.core.geometry import checkpoint_geometry
+from tsad.data.render import column_to_step_weights, rendered
+from tsad.models.kinds import VLM_TEACHER as TEACHER_KIND
+from tsad.models.predictor import Predictor
 from tsad.models.vlm.backbone import (
     BackboneSource,
     backbone_from_record,
@@ -28,12 +34,6 @@ from tsad.models.vlm.backbone import (
     load_config,
     load_processor,
 )
-from tsad.core.checkpoint import check_kind, load_checkpoint, load_trainable
-from tsad.core.common import autocast_dtype, get_device
-from tsad.core.geometry import checkpoint_geometry
-from tsad.data.render import column_to_step_weights, rendered
-from tsad.models.kinds import VLM_TEACHER as TEACHER_KIND
-from tsad.models.predictor import Predictor
 from tsad.models.vlm.settings import DEFAULT_PROMPT, HEADS, TeacherSettings, add_teacher_args, prompt_for  # noqa: F401
 
 # ---- the model --------------------------------------------------------------------------------
