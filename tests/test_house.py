@@ -20,6 +20,7 @@ CODES = REPO / "Codes"
 TSAD = CODES / "tsad"
 SCRIPTS = sorted([*CODES.glob("Dataset/*.py"), *CODES.glob("Models/*.py"), *CODES.glob("Inference/**/*.py"),
                   CODES / "run_pipeline.py"])
+SCRIPTS_ON_DISK = SCRIPTS
 GUARD = ('try:\n    from tsad.cli import script\nexcept ModuleNotFoundError as err:   # tsad itself is not installed\n'
          '    raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")\n')
 
@@ -27,15 +28,36 @@ GUARD = ('try:\n    from tsad.cli import script\nexcept ModuleNotFoundError as e
 # ---- one way to start a script ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(CODES)))
-def test_every_script_starts_the_one_way(path):
+def test_every_script_is_a_shim_over_its_entry(path):
+    """A stage script is its docstring, the guard, and ``main = script(__name__, __file__[, __doc__])``;
+    its entry in tsad.core.scripts.SCRIPTS names the function it runs, and that function imports."""
+    from tsad.core.scripts import SCRIPTS, entry
+
     text = path.read_text()
     assert text.count(GUARD) == 1, f"{path}: not the one guard around `from tsad.cli import script`"
     tree = ast.parse(text)
-    last = tree.body[-1]
+    assert ast.get_docstring(tree), f"{path}: no docstring with its command"
+    body = tree.body[1:]
+    assert len(body) == 2 and isinstance(body[0], ast.Try), f"{path}: more than the guard and main"
+    last = body[-1]
     assert isinstance(last, ast.Assign) and [t.id for t in last.targets] == ["main"], f"{path}: last line"
     assert isinstance(last.value, ast.Call) and last.value.func.id == "script"
-    assert last.value.args[0].id == "__name__"
-    assert "run_cli" not in text and "__main__" not in text
+    assert [a.id for a in last.value.args[:2]] == ["__name__", "__file__"]
+    rel = path.relative_to(CODES).as_posix()
+    function, _ = entry(rel)
+    assert callable(function) and rel in SCRIPTS
+
+
+def test_every_entry_of_the_table_is_a_script():
+    from tsad.core.scripts import SCRIPTS
+
+    assert sorted(SCRIPTS) == sorted(p.relative_to(CODES).as_posix() for p in SCRIPTS_ON_DISK)
+
+
+def test_nothing_in_the_package_runs_a_script_file():
+    for path in TSAD.rglob("*.py"):
+        text = path.read_text()
+        assert "runpy" not in text and "run_path" not in text, path
 
 
 def test_no_parser_internals_are_rewritten():
@@ -43,7 +65,27 @@ def test_no_parser_internals_are_rewritten():
         assert "._actions" not in path.read_text(), path
 
 
-# ---- no import cycle -------------------------------------------------------------------------------
+# ---- the layers: which package may import which, no circle, few imports inside functions -----------
+
+# From the ground up; a module imports only from its own layer and those below it, counting the
+# imports inside functions too (docs/ARCHITECTURE.md). ``tsad`` itself, the package's face, is above all.
+LAYERS = ("core", "data", "scoring", "models", "detection", "api", "training", "experiments", "app", "cli")
+
+# The imports of the project's own modules that sit inside a function, each with its reason: a heavy
+# third-party dependency that must wait until it is used, or a module that must stay light itself.
+INNER_IMPORTS = {
+    ("tsad", "tsad.api"): "the package's face: every tsad.x import passes through tsad/__init__, which "
+                          "must not import the detection stack for it",
+    ("tsad.cli", "tsad.core.scripts"): "the scripts' guard imports the standard library only",
+    ("tsad.cli", "tsad.core.errors"): "the scripts' guard imports the standard library only",
+    ("tsad.models.loader", "tsad.models.student"): "torch, only for a student run through torch",
+    ("tsad.models.loader", "tsad.models.vlm.teacher"): "torch and transformers, only for the VLM teacher",
+    ("tsad.models.loader", "tsad.models.teachers"): "torch, only for a teacher trained here",
+    ("tsad.experiments.evaluate", "tsad.scoring.plots"): "matplotlib, only when figures are drawn",
+    ("tsad.cli.evaluate_records", "tsad.scoring.plots"): "matplotlib, only for a comparison of folders",
+}
+MAX_INNER_IMPORTS = 15
+
 
 def tsad_modules() -> dict[str, Path]:
     out = {}
@@ -53,42 +95,45 @@ def tsad_modules() -> dict[str, Path]:
     return out
 
 
-def module_level_imports(name: str, path: Path, known) -> set[str]:
-    """The tsad modules ``name`` imports when it is imported (not those imported inside functions)."""
+def project_imports(name: str, path: Path, known) -> list[tuple[str, bool, int]]:
+    """(imported tsad module, inside a function?, line) for every import statement of ``name``."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
+    found = []
 
-    def add(target: str):
+    def resolve(target: str):
         while target and target not in known:
             target = target.rpartition(".")[0]
-        if target and target != name:
-            found.add(target)
+        return target if target and target != name else None
 
-    def visit(nodes):
-        for node in nodes:
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    add(alias.name)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    up = package.split(".")[:len(package.split(".")) - node.level + 1]
-                    base = ".".join(up + ([node.module] if node.module else []))
-                for alias in node.names:
-                    add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
-            elif isinstance(node, (ast.If, ast.Try, ast.With)):
-                visit(node.body)
-                visit(getattr(node, "orelse", []))
-                visit(getattr(node, "finalbody", []))
-                for handler in getattr(node, "handlers", []):
-                    visit(handler.body)
-    visit(ast.parse(path.read_text()).body)
+    def visit(node, inside: bool):
+        for child in ast.iter_child_nodes(node):
+            nested = inside or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            if isinstance(child, ast.Import):
+                targets = [alias.name for alias in child.names]
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:
+                    up = package.split(".")[:len(package.split(".")) - child.level + 1]
+                    base = ".".join(up + ([child.module] if child.module else []))
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in child.names]
+            else:
+                visit(child, nested)
+                continue
+            for target in dict.fromkeys(t for t in map(resolve, targets) if t and t.split(".")[0] == "tsad"):
+                found.append((target, inside, child.lineno))
+    visit(ast.parse(path.read_text()), False)
     return found
 
 
-def test_no_import_cycle_in_tsad():
+@pytest.fixture(scope="module")
+def imports():
     modules = tsad_modules()
-    graph = {name: module_level_imports(name, path, modules) for name, path in modules.items()}
+    return {name: project_imports(name, path, modules) for name, path in modules.items()}
+
+
+def test_no_import_cycle_counting_imports_inside_functions(imports):
+    graph = {name: {t for t, _, _ in found} for name, found in imports.items()}
+    graph["tsad"] = set()     # the parent package: imported with every module, it imports none at load
     done, stack = set(), []
 
     def walk(node):
@@ -104,6 +149,29 @@ def test_no_import_cycle_in_tsad():
 
     for name in graph:
         walk(name)
+
+
+def test_each_layer_imports_only_from_below(imports):
+    def layer(module: str) -> int:
+        parts = module.split(".")
+        return LAYERS.index(parts[1]) if len(parts) > 1 else len(LAYERS)
+
+    assert all(name == "tsad" or name.split(".")[1] in LAYERS for name in imports), "a package outside LAYERS"
+    upward = [f"{name} -> {target} (line {line})" for name, found in imports.items()
+              for target, _, line in found if layer(target) > layer(name)]
+    assert upward == []
+
+
+def test_imports_inside_functions_are_few_and_each_has_its_reason(imports):
+    inner = [(name, target) for name, found in imports.items() for target, inside, _ in found if inside]
+    assert len(inner) <= MAX_INNER_IMPORTS, inner
+    assert set(inner) <= set(INNER_IMPORTS), f"an import inside a function without a reason: {set(inner) - set(INNER_IMPORTS)}"
+    assert all(INNER_IMPORTS.values())
+
+
+def test_there_are_subpackages_by_job():
+    packages = {p.parent.name for p in TSAD.glob("*/__init__.py")}
+    assert packages == set(LAYERS) - {"api"}
 
 
 @pytest.mark.parametrize("name", [n for n in tsad_modules() if n not in ("tsad.app.shared",)])

@@ -10,11 +10,9 @@ kd_train.py then distils from it through the teacher-logit cache (tsad.training.
 teacher. Defaults (tsad/teachers/context.py) are sized for a 2-core CPU.
 """
 
-from __future__ import annotations
-
 try:
     from tsad.cli import script
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-main = script(__name__, "tsad.training.teachers:train_main", __doc__, kind="context")
+main = script(__name__, __file__, __doc__)

@@ -10,4 +10,4 @@ try:
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-main = script(__name__, "tsad.training.vlm_teacher:registered_main", __doc__, path=__file__)
+main = script(__name__, __file__, __doc__)

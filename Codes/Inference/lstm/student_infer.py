@@ -7,18 +7,9 @@ W/<run>/best.pth alone. Writes all_probs_<run>.npy, all_labels_<run>.npy, all_ts
 and ids_<run>.npy into W/<run>/, one row per test window.
 """
 
-from __future__ import annotations
-
 try:
     from tsad.cli import script
 except ModuleNotFoundError as err:   # tsad itself is not installed
     raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-from tsad.training.students import infer_main  # noqa: E402
-
-
-def main(argv=None) -> dict:
-    return infer_main(argv, __doc__)
-
-
-main = script(__name__, main)
+main = script(__name__, __file__, __doc__)

@@ -41,6 +41,7 @@ from tsad.app.records_view import (
 from tsad.app.shared import run_stage  # DetectionError, ScoringError, RecordError: ValueErrors
 from tsad.app.widgets import LOAD_ERRORS, figure_png
 from tsad.detection.folders import DETECTIONS_DIR, DETECTIONS_META, record_warnings
+from tsad.scoring.plots import record_segment_figure
 
 # --- the page (streamlit) ----------------------------------------------------------------------
 
@@ -82,8 +83,6 @@ def _tables(path: str, version: tuple):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _segment_png(path: str, record: str, version: tuple, start: int, seconds: int) -> bytes:
-    from tsad.scoring.plots import record_segment_figure
-
     view = _view(path, record, version)
     m = view.match
     fig = record_segment_figure(view.signal, view.fs, start, seconds, ref=view.ref, det=view.det,

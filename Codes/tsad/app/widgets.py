@@ -14,7 +14,9 @@ import streamlit as st
 from tsad.app.stages import all_runs, display_label, window_times
 from tsad.core.errors import EXPECTED_ERRORS
 from tsad.core.paths import Workspace
+from tsad.experiments import curves
 from tsad.scoring import beats, metrics
+from tsad.scoring.plots import plot_window
 
 WINDOW_KEY = "tsad_window"
 LOAD_ERRORS = EXPECTED_ERRORS  # the messages scripts print as one line
@@ -94,8 +96,6 @@ def figure_png(fig) -> bytes:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def window_png(series, labels, probs, predicted, threshold: float, title: str) -> bytes:
-    from tsad.scoring.plots import plot_window
-
     return figure_png(plot_window(series, labels, probs=probs, pred_positions=predicted, threshold=threshold,
                                   title=title))
 
@@ -124,8 +124,6 @@ def window_result(series, labels, probs, title: str) -> dict | None:
 
 def loss_curves(ws: Workspace) -> None:
     """Training and validation loss of every run that saved them (tsad.experiments.curves finds them)."""
-    from tsad.experiments import curves
-
     try:
         runs = curves.find_loss_curves(ws)
     except LOAD_ERRORS as err:

@@ -1,31 +1,29 @@
-"""The one way a script starts. Every stage script under ``Codes/`` is, after its docstring::
+"""The command line: how a stage script starts (``script``), the ``tsad`` command (``tsad.cli.command``)
+and each stage's ``main`` (``tsad.cli.<stage>``, also ``python -m tsad.cli.<stage>``).
+
+Every stage script under ``Codes/`` is, after its docstring::
 
     try:
         from tsad.cli import script
     except ModuleNotFoundError as err:   # tsad itself is not installed
         raise SystemExit(f"error: {err.name} is not installed: pip install -r requirement.txt (repo root)")
 
-    ...                                   # its own flags and main, if it has them
+    main = script(__name__, __file__)              # or script(__name__, __file__, __doc__)
 
-    main = script(__name__, main)                                        # its own main(argv=None)
-    main = script(__name__, "tsad.training.students:train_main", __doc__, distill=True)   # or a tsad function
-
-``script`` returns ``main(argv=None)`` for the pipeline and the tests; run as a program, it runs it
-at once under ``tsad.core.errors.run_cli`` (one line per expected error, ``--debug``, and the process's
-lock policy taken from ``--wait`` once, here). Importing this module needs nothing but the standard
-library: it installs the hook that turns a missing package, wherever a script imports it, into
-``error: <package> is not installed: ...`` (exit status 1) instead of a traceback.
+``script`` looks the script's entry up in ``tsad.core.scripts.SCRIPTS`` and returns ``main(argv=None)``
+for the tests; run as a program, it runs it at once under ``tsad.core.errors.run_cli`` (one line per
+expected error, ``--debug``, and the process's lock policy taken from ``--wait`` once, here).
+Importing this package needs nothing but the standard library: it installs the hook that turns a
+missing package, wherever a script imports it, into ``error: <package> is not installed: ...``
+(exit status 1) instead of a traceback.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
 import os
 import sys
 from collections.abc import Callable
-
-from tsad.core.errors import run_cli
+from pathlib import Path
 
 INSTALL_HINT = "pip install -r requirement.txt (repo root)"
 
@@ -53,26 +51,25 @@ if not getattr(sys.excepthook, "tsad_missing_package", False):
     sys.excepthook.tsad_missing_package = True
 
 
-def _resolve(target) -> Callable:
-    if callable(target):
-        return target
-    module, _, name = str(target).partition(":")
-    return getattr(importlib.import_module(module), name or "main")
+def script(module_name: str, file: str, doc: str | None = None) -> Callable:
+    """A script's ``main(argv=None)``: its entry of ``tsad.core.scripts.SCRIPTS`` (found by the
+    script's path under Codes/), imported when main first runs and called as
+    ``function(argv, **bound)``, with ``doc=doc`` when ``doc`` is given. Run as a program
+    (``module_name == "__main__"``) it runs at once under ``tsad.core.errors.run_cli``; imported
+    (the tests), it is only returned."""
+    codes = Path(__file__).resolve().parents[2]
+    rel = Path(file).resolve().relative_to(codes).as_posix()
 
-
-def script(module_name: str, target, doc: str | None = None, **bound) -> Callable:
-    """A script's ``main(argv=None)``: ``target`` (a function, or ``"module:function"`` imported when
-    main first runs) called as ``target(argv, doc=doc, **bound)`` (``doc`` only when given).
-
-    Run as a program (``module_name == "__main__"``) it runs at once under ``tsad.core.errors.run_cli``;
-    imported (the pipeline, the tests), it is only returned."""
-    extra = {**bound, **({"doc": doc} if doc is not None else {})}
-
-    @functools.wraps(target) if callable(target) else (lambda f: f)
     def main(argv=None):
-        return _resolve(target)(argv, **extra)
+        # the package itself, only once the script runs: this module stays standard-library only
+        from tsad.core.scripts import entry
 
+        function, bound = entry(rel)
+        return function(argv, **bound, **({"doc": doc} if doc is not None else {}))
+
+    main.__doc__ = doc
     if module_name == "__main__":
+        from tsad.core.errors import run_cli  # the package, only when run: see above
 
         run_cli(main)
     return main

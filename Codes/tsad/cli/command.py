@@ -6,17 +6,20 @@
     tsad app                                                    # = streamlit run Codes/GUI/0_Homepage.py
     tsad --help
 
-Each subcommand runs the script of the checkout that installed the package (``pip install -e .``,
-as requirement.txt does) with the remaining arguments; ``tsad <subcommand> --help`` shows its flags.
+Each subcommand runs the function its script runs (``tsad.core.scripts.SCRIPTS``) with the remaining
+arguments, as the script would; ``tsad <subcommand> --help`` shows its flags. ``tsad app`` starts
+streamlit on the app of the checkout that installed the package (``pip install -e .``, as
+requirement.txt does).
 """
 
 from __future__ import annotations
 
-import runpy
 import subprocess
 import sys
 
+from tsad.core.errors import run_cli
 from tsad.core.paths import REPO_ROOT
+from tsad.core.scripts import entry
 
 # subcommand -> (script under Codes/, what it does); one table, read by --help and by the dispatch
 COMMANDS = {
@@ -48,16 +51,13 @@ def main(argv=None) -> int:
     if name not in COMMANDS:
         print(f"error: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    script = REPO_ROOT / "Codes" / COMMANDS[name][0]
-    if not script.is_file():
-        print(f"error: {script}: not found; the tsad command runs the scripts of an editable install "
-              "(pip install -e . in the repository)", file=sys.stderr)
-        return 2
-    if name == "app":
-        return subprocess.call([sys.executable, "-m", "streamlit", "run", str(script), *rest])
-    saved, sys.argv = sys.argv, [str(script), *rest]
+    script = COMMANDS[name][0]
+    if name == "app":   # streamlit runs the app's page files itself
+        return subprocess.call([sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "Codes" / script), *rest])
+    function, bound = entry(script)
+    saved, sys.argv = sys.argv, [f"tsad {name}", *rest]   # what --help shows as the program
     try:
-        runpy.run_path(str(script), run_name="__main__")
+        run_cli(lambda args: function(args, **bound), rest, script=f"tsad {name}")
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     finally:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from tsad.core import paths
-from tsad.core.checkpoint import load_checkpoint
 from tsad.core.fileio import make_tmp_dir, save_text
+from tsad.models import loader
 from tsad.models.export import export_onnx
 
 SHIPPED_FILES = (paths.STUDENT_CHECKPOINT, "detection.json", paths.METADATA)
@@ -147,15 +147,13 @@ def model_card(
     cost: dict,
 ) -> str:
     """The text of MODEL_CARD.md for the shipped files in ``folder``."""
-    state = load_checkpoint(folder / paths.STUDENT_CHECKPOINT)
+    student = loader.load(folder, backend="torch", device="cpu")   # the one loader, as detection
+    state = student.header
     config = state.get("model_config") or {}
     meta = json.loads((folder / paths.METADATA).read_text())
-    tuned = json.loads((folder / "detection.json").read_text())
-    from tsad.models.student import count_parameters, load_student
-
-    model = load_student(folder, "cpu")
-    n_params = count_parameters(model)
-    one_pass = getattr(model, "fully_convolutional", False)
+    tuned = json.loads((folder / paths.THRESHOLD_FILE).read_text())
+    n_params = sum(p.numel() for p in student.model.parameters())
+    one_pass = student.full_probs is not None
     geometry = state.get("geometry") or meta.get("geometry") or {}
     recipe = meta.get("recipe") or {}
     databases = sorted(train_records)

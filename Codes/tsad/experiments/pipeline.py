@@ -1,15 +1,15 @@
 """Every stage in order, as run_pipeline.py runs them: the plan, the completeness checks behind
 ``--resume``, and a manifest per step.
 
-Each step calls a stage script's ``main(argv)`` in this process, so a stage behaves exactly as
-when it is run alone, and the interpreter (torch, transformers) is loaded once.
+Each step calls the function a stage script runs (``tsad.core.scripts.SCRIPTS``) with the script's
+flags in this process, so a stage behaves exactly as when it is run alone, and the interpreter
+(torch, transformers) is loaded once.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import runpy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ from tsad.core.checkpoint import load_checkpoint
 from tsad.core.common import log
 from tsad.core.manifest import write_manifest
 from tsad.core.paths import DATA_MANIFEST, SPLIT_MANIFEST, SPLITS, Workspace
+from tsad.core.scripts import entry
 from tsad.data.split import load_generated
 from tsad.data.splits import load_split, read_split_csv
 from tsad.scoring.outputs import load_outputs, output_paths
@@ -67,10 +68,12 @@ class Step:
         return ["python", str(Path(self.script).relative_to(paths.REPO_ROOT)), *self.argv]
 
     def run(self) -> object:
-        """Calls the script's (or module's) ``main(argv)`` in this process."""
+        """Calls the step's ``main(argv)`` in this process: a module's, or the package function a
+        script runs (``tsad.core.scripts.SCRIPTS``); the script file itself is never run."""
         if self.is_module:
             return importlib.import_module(self.script).main(self.argv)
-        return runpy.run_path(str(self.script), run_name="tsad_pipeline_step")["main"](self.argv)
+        function, bound = entry(Path(self.script).relative_to(CODES).as_posix())
+        return function(self.argv, **bound)
 
 
 def _entry(script: str) -> Path | str:

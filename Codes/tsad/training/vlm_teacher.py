@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import torch.distributed as dist
 
-from tsad.cli import script
 from tsad.core.common import log, make_parser, seed_everything, setup_logging
+from tsad.core.errors import run_cli
 from tsad.core.geometry import load_workspace_geometry
 from tsad.core.paths import TEACHER_CHECKPOINT, Workspace
 from tsad.data.splits import load_split
@@ -83,11 +83,11 @@ def main(argv=None, run: str | None = None, doc: str | None = None) -> dict:
                extra={**extra, "alpha": float(alpha), "geometry": geometry.to_dict()}, device=device)
 
 
-def registered_main(argv=None, doc: str | None = None, path: str | None = None):
-    """``main`` of a per-run script (vlm_train_<alpha>.py, started with ``tsad.cli.script``): the run is
-    the one tsad/registry.py registers for the script at ``path``."""
-    return main(argv, run=grid.run_of_script(path, "train").name, doc=doc)
+def registered_main(argv=None, doc: str | None = None, script: str | None = None):
+    """``main`` of a per-run script (vlm_train_<alpha>.py; ``script`` relative to Codes/, its entry of
+    tsad.core.scripts.SCRIPTS): the run is the one tsad.training.grid registers for it."""
+    return main(argv, run=grid.run_of_script(grid.CODES / script, "train").name, doc=doc)
 
 
 if __name__ == "__main__":   # python -m tsad.training.vlm_teacher (the registry's command)
-    script(__name__, main)
+    run_cli(main)
