@@ -6,7 +6,7 @@
 For each architecture of tsad.models.student.ARCHITECTURES (the original BiLSTM among them, in the same
 run): training throughput (windows per second through forward, backward and an AdamW step, batch
 64, with the recommended augmentation) on --threads threads, and inference throughput on one thread
-(batch 256). With --record, the real-time factor of whole-record detection (tsad.records: windows
+(batch 256). With --record, the real-time factor of whole-record detection (tsad.detection.records: windows
 every half window, stitched, beats picked) of that record by an untrained model of each
 architecture on one thread; speed does not depend on the weights. Architectures are timed in
 rounds, alternating, so a change of machine load hits all of them.

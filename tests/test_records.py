@@ -210,9 +210,8 @@ def test_classical_detector_errors_name_the_problem(demo_record, monkeypatch):
 
 def test_student_cv_accepts_every_classical_detector():
 
-    from tsad.training.flags import parse_train_args
-
     from tsad.cli.student_cv import add_cv_args
+    from tsad.training.flags import parse_train_args
 
     for name in classical.CLASSICAL_DETECTORS:
         args = parse_train_args(["--detector", name, "--name", "x"], "doc", add_extra=add_cv_args)

@@ -184,7 +184,6 @@ def _annotation_bytes(name: str, samples: np.ndarray, fs: float) -> bytes:
     """The WFDB annotation file of the detected beats (what detect.py writes), as bytes."""
     import tempfile
 
-
     det = predictor.RecordDetection(name, fs, int(samples[-1]) + 1 if len(samples) else 1, samples,
                                   np.ones(len(samples), np.float32), None, fs, 0.0)
     with tempfile.TemporaryDirectory() as tmp:

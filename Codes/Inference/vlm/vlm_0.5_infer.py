@@ -3,7 +3,7 @@
     python Codes/Inference/vlm/vlm_0.5_infer.py --workspace W [--batch-size 32] [--device cuda]
 
 Everything about the model comes from <workspace>/vlm_0.5/smolvlm_best.pth; the run is registered in
-tsad/registry.py."""
+tsad/training/grid.py."""
 
 try:
     from tsad.cli import script

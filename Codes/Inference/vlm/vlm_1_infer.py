@@ -2,7 +2,7 @@
 
     python Codes/Inference/vlm/vlm_1_infer.py --workspace W [--batch-size 32] [--device cuda]
 
-The model is rebuilt from its checkpoint alone (tsad/registry.py names the run)."""
+The model is rebuilt from its checkpoint alone (tsad/training/grid.py names the run)."""
 
 try:
     from tsad.cli import script

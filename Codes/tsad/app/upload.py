@@ -79,7 +79,6 @@ def read_wfdb_upload(files: Mapping[str, bytes], max_mb: float = MAX_UPLOAD_MB, 
     annotations when a .atr came along."""
     from dataclasses import replace
 
-
     check_size(files, max_mb)
     stem = _record_name(files)
     with_atr = any(n.lower() == f"{stem}.atr".lower() for n in files)

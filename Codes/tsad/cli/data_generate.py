@@ -47,7 +47,6 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-
     args = parse_args(argv)
     setup_logging()
     seed_everything(args.seed)

@@ -31,7 +31,7 @@ the summary while the others go on (tsad.detection.archive).
 
 A result that is implausible for a heart is a `warning:` line on stderr, in the summary and in
 detections.json: a record with no beat, a mean rate under 20 or over 300 per minute, or more than
-10 s without a beat where the signal is not flat (tsad.records.detection_warnings); and the
+10 s without a beat where the signal is not flat (tsad.detection.plausibility.detection_warnings); and the
 warnings recorded when the run's threshold was tuned (a model that has not learned).
 """
 
@@ -53,7 +53,6 @@ from tsad.scoring.beats import DEFAULT_REFRACTORY_S
 
 
 def parse_args(argv=None):
-
     p = make_parser(__doc__)
     p.add_argument("--run", required=True,
                    help="pretrained (the model shipped in pretrained/, no training needed), a run folder of the "
@@ -98,7 +97,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     from tqdm import tqdm
-
 
     args = parse_args(argv)
     setup_logging()

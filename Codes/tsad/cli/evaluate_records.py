@@ -36,7 +36,6 @@ from tsad.scoring.ec57 import EC57_LEARNING_PERIOD_S
 
 
 def parse_args(argv=None):
-
     p = make_parser(__doc__)
     p.add_argument("--detections", nargs="+", required=True, metavar="DIR",
                    help="detection folder(s) written by detect.py, one per model")
@@ -127,7 +126,6 @@ def _warn_about(folder: Path, meta: dict, table, ext: str) -> None:
 def _mean_over_folds(comparison):
     """A row with the mean and the 95% Student-t interval of each figure over the fold models."""
     import pandas as pd
-
 
     row = {"model": f"mean [95% interval] over {len(comparison)} fold models", "records": comparison["records"].iloc[0]}
     for col in comparison.columns:

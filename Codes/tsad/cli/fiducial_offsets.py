@@ -62,7 +62,6 @@ def main(argv=None):
     import pandas as pd
     import wfdb
 
-
     args = parse_args(argv)
     folder = Path(args.input_dir)
     names = args.records or list_records(folder)

@@ -92,7 +92,6 @@ def _run_command(argv: list[str], key: str) -> list[str]:
 
 
 def main(argv=None):
-
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     setup_logging()

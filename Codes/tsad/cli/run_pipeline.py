@@ -1,6 +1,6 @@
 """Run every stage in order: data, split, the teachers and their inference, the plain student, the
 distilled students, student inference, loss curves and the evaluation table; the runs are those of
-tsad/registry.py (by default the seed's grid of teacher alphas and student lambdas).
+tsad/training/grid.py (by default the seed's grid of teacher alphas and student lambdas).
 
     python Codes/run_pipeline.py                                  # embedded default: demo data, tiny teacher
     python Codes/run_pipeline.py --quick                          # a reduced run (what CI executes)

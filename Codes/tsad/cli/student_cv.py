@@ -47,7 +47,6 @@ from tsad.training.students import train_run
 
 
 def add_cv_args(parser) -> None:
-
     g = parser.add_argument_group("cross-validation")
     g.add_argument("--input-dir", default=None,
                    help="folder of the WFDB records (default: each record's folder as the data stage read it)")
@@ -78,7 +77,7 @@ def add_cv_args(parser) -> None:
                    help="seed of the folds and validation records (default: --seed); another --seed with the same "
                         "--fold-seed repeats the training on the same folds, e.g. for paired seeds")
     g.add_argument("--detector", choices=tuple(CLASSICAL_DETECTORS), default=None,
-                   help="score a classical detector (tsad.records.CLASSICAL_DETECTORS) instead of "
+                   help="score a classical detector (tsad.models.classical.CLASSICAL_DETECTORS) instead of "
                         "training a student")
     g.add_argument("--hop", type=int, default=None, help="detection hop in samples (default: half a window)")
     g.add_argument("--threshold", type=float, default=None,
@@ -88,7 +87,6 @@ def add_cv_args(parser) -> None:
 
 def main(argv=None):
     import torch
-
 
     args = parse_train_args(argv, __doc__, add_extra=add_cv_args)
     setup_logging()
@@ -168,7 +166,7 @@ def _cross_validate(args, ws, argv):
 
 def _warn_implausible(det_dir: Path, input_dir: Path, names: list[str]) -> None:
     """A ``warning:`` line for each test record of a fold whose detections are implausible for a heart
-    (tsad.records.detection_warnings), as detect.py gives."""
+    (tsad.detection.plausibility.detection_warnings), as detect.py gives."""
 
     for name, found in check_detections(det_dir, input_dir, names, DEFAULT_EXT).items():
         if found:

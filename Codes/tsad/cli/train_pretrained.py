@@ -40,7 +40,6 @@ from tsad.training.students import train_run
 
 
 def add_args(parser) -> None:
-
     g = parser.add_argument_group("the shipped model")
     g.add_argument("--name", default=PRETRAINED_MODELS["pretrained"], help="folder name under --out-dir")
     g.add_argument("--out-dir", default=str(PRETRAINED_DIR), help="where shipped models live")
@@ -66,7 +65,6 @@ def main(argv=None):
     import time
 
     import torch
-
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_train_args(argv, __doc__, add_extra=add_args)

@@ -1,7 +1,7 @@
 """Record-wise cross-validation: every record is a test patient exactly once, never a training one.
 
 For each fold, the student is trained on the windows of the training records (a few records of
-them validate), then run over the **whole** test records (``tsad.records``) and scored beat by beat
+them validate), then run over the **whole** test records (``tsad.detection.records``) and scored beat by beat
 at 150 ms (``tsad.scoring.ec57``); the window metrics of the original project (MSP/MSR at w = 2) are
 computed on the same test records' windows too. A classical detector (``xqrs``, ``gqrs``) goes
 through the same folds without training, so every row of a comparison is on the same records.

@@ -277,7 +277,6 @@ def figure(summary: pd.DataFrame, path: Path) -> None:
 
 
 def write_results(ws: paths.Workspace, name: str, grid: Grid, command: str) -> pd.DataFrame:
-
     table = collect(ws, name, grid)
     if table.empty:
         raise StudyError(f"{study_dir(ws, name)}: no finished student run to summarise")

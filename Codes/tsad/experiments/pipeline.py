@@ -120,7 +120,6 @@ def infer_done(ws: Workspace, run: str) -> bool:
     """A run's inference outputs cover the test split and are newer than its training."""
     import numpy as np
 
-
     def check():
         out = load_outputs(ws.run_dir(run), run)
         ids, _ = read_split_csv(ws.split_csv("test"))

@@ -1,6 +1,6 @@
 """Beat scoring, defined once: the 150 ms tolerance, the one-to-one matcher, Se/PPV/F1 and the
 peak pickers. The window metrics (``tsad.scoring.metrics``: MSP/MSR, pooled Se/PPV/F1) and the whole-record
-scoring (``tsad.scoring.ec57``, ``tsad.records``) both use these; definitions and edge cases: docs/METRICS.md.
+scoring (``tsad.scoring.ec57``, ``tsad.detection.records``) both use these; definitions and edge cases: docs/METRICS.md.
 
 Only numpy is imported here, so every other module can import this one without a cycle, and
 detection needs no scipy.

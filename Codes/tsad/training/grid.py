@@ -189,7 +189,7 @@ def get(name: str) -> Run:
     if name == XQRS_RUN:
         return XQRS
     if name not in _RUNS:
-        raise KeyError(f"{name}: not a run of the grid ({', '.join(_RUNS)}); tsad/registry.py lists them")
+        raise KeyError(f"{name}: not a run of the grid ({', '.join(_RUNS)}); tsad/training/grid.py lists them")
     return _RUNS[name]
 
 
@@ -211,7 +211,7 @@ def run_of_script(script, stage: str = "train") -> Run:
     """The one run a per-run script (vlm_train_0.5.py, vlm_1_infer.py) is registered for."""
     found = runs_of_script(script, stage)
     if len(found) != 1:
-        raise ValueError(f"{script}: registered for {len(found)} runs in tsad/registry.py, expected one")
+        raise ValueError(f"{script}: registered for {len(found)} runs in tsad/training/grid.py, expected one")
     return found[0]
 
 

@@ -167,7 +167,6 @@ def _whole_val_records(ws: paths.Workspace) -> list | None:
     says where each record lies (with its annotations), else None (tune on the windows)."""
     import json
 
-
     path = ws.split_root / "split.json"
     split = json.loads(path.read_text()) if path.is_file() else {}
     names = (split.get("records") or {}).get("val")

@@ -93,7 +93,6 @@ def _add_args(parser) -> None:
 
 
 def _predictor_parts(model: nn.Module, config: TeacherConfig, run_dir, batch_size: int) -> dict:
-
     def image_probs(images) -> np.ndarray:
         pixels = np.stack([np.asarray(img.convert("RGB") if hasattr(img, "convert") else img, np.uint8)
                            for img in images])
