@@ -116,6 +116,6 @@ def test_grid_checks():
         kd_study.Grid(lams=[0.5, 1])
     with pytest.raises(kd_study.StudyError, match="unknown teacher"):
         kd_study.Grid(teachers=["vlm"])
-    run = kd_study.Run("student", 3, "picture", 0.5, 2)
-    assert kd_study.Run.parse(run.key) == run
+    run = kd_study.StudyRun("student", 3, "picture", 0.5, 2)
+    assert kd_study.StudyRun.parse(run.key) == run
     assert np.isclose(kd_study.Grid.full().folds, 5)

@@ -16,6 +16,7 @@ from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
 from tsad.core.geometry import WindowGeometry, checkpoint_geometry
 from tsad.core.paths import TEACHER_CHECKPOINT, Workspace
 from tsad.models import loader, predictor, teachers
+from tsad.models.kinds import TEACHER_HERE
 from tsad.models.predictor import Predictor
 from tsad.models.teachers import base
 
@@ -41,7 +42,7 @@ def _save_teacher(ws: Workspace, kind: str) -> Path:
     config = base.TeacherConfig(type=kind, channels=8, width=16, depth=3)
     model = teachers.build(config)
     run_dir = ws.run_dir(f"{kind}_teacher")
-    save_checkpoint(run_dir / TEACHER_CHECKPOINT, {"kind": teachers.KIND, "model_config": asdict(config),
+    save_checkpoint(run_dir / TEACHER_CHECKPOINT, {"kind": TEACHER_HERE, "model_config": asdict(config),
                                                    "model": trainable_state_dict(model),
                                                    "geometry": WindowGeometry().to_dict()})
     return run_dir

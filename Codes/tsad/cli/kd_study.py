@@ -108,7 +108,7 @@ def main(argv=None):
     data = crossval.load_cv_data(ws)
     input_dir = Path(args.input_dir)
     if args.one and args.one != "collect":
-        run = kd_study.Run.parse(args.one)
+        run = kd_study.StudyRun.parse(args.one)
         if run not in all_runs:
             raise StudyError(f"--one {args.one}: not a run of this study's grid")
         if not kd_study.is_done(ws, args.name, run):

@@ -84,7 +84,7 @@ class Grid:
 
 
 @dataclass(frozen=True)
-class Run:
+class StudyRun:
     """One run of the grid: a fold's teacher, or a student (``teacher`` is NO_TEACHER at lambda 0)."""
 
     what: str           # "teacher" or "student"
@@ -100,7 +100,7 @@ class Run:
         return f"student:{self.teacher}:lam{paths.fmt_num(self.lam)}:seed{self.seed}:fold{self.fold}"
 
     @classmethod
-    def parse(cls, key: str) -> Run:
+    def parse(cls, key: str) -> StudyRun:
         parts = key.split(":")
         message = (f"--one {key}: not a run key (teacher:<type>:fold<k> or "
                    "student:<teacher>:lam<x>:seed<s>:fold<k>)")
@@ -123,17 +123,17 @@ def teacher_run_name(name: str, fold: int, teacher: str) -> str:
     return f"study/{name}/fold{fold}/{teacher}_teacher"
 
 
-def student_cv_name(name: str, run: Run) -> str:
+def student_cv_name(name: str, run: StudyRun) -> str:
     return f"study-{name}/{run.teacher}_lam{paths.fmt_num(run.lam)}_seed{run.seed}"
 
 
-def runs(grid: Grid) -> list[Run]:
+def runs(grid: Grid) -> list[StudyRun]:
     """Teachers first (students need them), then students fold by fold."""
-    out = [Run("teacher", k, t) for k in range(grid.folds) for t in grid.teachers]
+    out = [StudyRun("teacher", k, t) for k in range(grid.folds) for t in grid.teachers]
     for k in range(grid.folds):
         for seed in grid.seeds:
-            out.append(Run("student", k, NO_TEACHER, 0.0, seed))
-            out += [Run("student", k, t, lam, seed) for t in grid.teachers for lam in grid.lams if lam > 0]
+            out.append(StudyRun("student", k, NO_TEACHER, 0.0, seed))
+            out += [StudyRun("student", k, t, lam, seed) for t in grid.teachers for lam in grid.lams if lam > 0]
     return out
 
 
@@ -152,7 +152,7 @@ def check_grid(ws: paths.Workspace, name: str, grid: Grid, resume: bool) -> None
     save_json(path, asdict(grid))
 
 
-def is_done(ws: paths.Workspace, name: str, run: Run) -> bool:
+def is_done(ws: paths.Workspace, name: str, run: StudyRun) -> bool:
     if run.what == "teacher":
         return (ws.run_dir(teacher_run_name(name, run.fold, run.teacher)) / "done.json").is_file()
     return (crossval.cv_dir(ws, student_cv_name(name, run)) / f"fold{run.fold}" / "fold.json").is_file()
@@ -170,7 +170,7 @@ def _student_args(grid: Grid, seed: int, device: str):
     return args
 
 
-def execute(ws: paths.Workspace, data: crossval.CVData, input_dir: Path, name: str, grid: Grid, run: Run,
+def execute(ws: paths.Workspace, data: crossval.CVData, input_dir: Path, name: str, grid: Grid, run: StudyRun,
             device: str = "cpu") -> None:
     """Runs one run of the grid (its results land where ``is_done`` looks)."""
 
@@ -192,7 +192,7 @@ def execute(ws: paths.Workspace, data: crossval.CVData, input_dir: Path, name: s
         return
     args = _student_args(grid, run.seed, device)
     teacher = None if run.lam == 0 else teacher_run_name(name, run.fold, run.teacher)
-    if teacher and not is_done(ws, name, Run("teacher", run.fold, run.teacher)):
+    if teacher and not is_done(ws, name, StudyRun("teacher", run.fold, run.teacher)):
         raise StudyError(f"{run.key}: its teacher {teacher} is not trained yet (run the teacher runs first)")
 
     def train_fn(ws_, run_name, train, val):

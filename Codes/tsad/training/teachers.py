@@ -19,7 +19,8 @@ from tsad.core.fileio import sha256_file
 from tsad.core.geometry import load_workspace_geometry
 from tsad.data.splits import load_split
 from tsad.models import loader
-from tsad.models.teachers import KIND, build, dataset
+from tsad.models.kinds import TEACHER_HERE
+from tsad.models.teachers import build, dataset
 from tsad.models.teachers.base import TEACHER_KINDS, TeacherConfig
 from tsad.models.teachers.ensemble import NOTE as ENSEMBLE_NOTE
 from tsad.models.teachers.ensemble import StudentEnsemble
@@ -41,7 +42,7 @@ def train_teacher(ws: paths.Workspace, run_name: str, config: TeacherConfig, tra
     log.info("%s teacher %s: %d train / %d val windows (%s)", config.type, run_name, len(train), len(val),
              config.note)
     return fit(build(config), dataset(config, train, ws.root), dataset(config, val, ws.root), loss_fn, cfg,
-               ws.run_dir(run_name), kind=KIND, model_config=asdict(config), best_name=paths.TEACHER_CHECKPOINT,
+               ws.run_dir(run_name), kind=TEACHER_HERE, model_config=asdict(config), best_name=paths.TEACHER_CHECKPOINT,
                resume=resume, extra={"note": config.note, "n_train": len(train), "n_val": len(val),
                                      "geometry": geometry.to_dict(), **(extra or {})})
 
@@ -68,7 +69,7 @@ def ensemble_from_runs(ws: paths.Workspace, run_name: str, members) -> Path:
     for slot, student in zip(model.members, students):
         slot.load_state_dict(student.model.state_dict())
     target = ws.run_dir(run_name) / paths.TEACHER_CHECKPOINT
-    save_checkpoint(target, {"kind": KIND, "model_config": asdict(config), "model": trainable_state_dict(model),
+    save_checkpoint(target, {"kind": TEACHER_HERE, "model_config": asdict(config), "model": trainable_state_dict(model),
                              "geometry": geometries[0], "note": ENSEMBLE_NOTE,
                              "members": [{"run": str(s.run_dir),
                                           "checkpoint_sha256": sha256_file(s.run_dir / paths.STUDENT_CHECKPOINT)}

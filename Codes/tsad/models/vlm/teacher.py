@@ -34,7 +34,7 @@ from tsad.models.vlm.backbone import (
     load_config,
     load_processor,
 )
-from tsad.models.vlm.settings import DEFAULT_PROMPT, HEADS, TeacherSettings, add_teacher_args, prompt_for  # noqa: F401
+from tsad.models.vlm.settings import TeacherSettings
 
 # ---- the model --------------------------------------------------------------------------------
 
