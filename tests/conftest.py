@@ -53,28 +53,37 @@ def run_script(path, argv):
         sys.argv = old
 
 
+# what each variable must point at, said in the reason of every test that skips without it
+SHARED_FOLDERS = {
+    "TSAD_SVDB_DIR": "a folder of svdb's WFDB records (.hea, .dat, .atr), e.g. ../shared/data/svdb",
+    "TSAD_MITDB_DIR": "a folder of mitdb's WFDB records (.hea, .dat, .atr), e.g. ../shared/data/mitdb",
+    "TSAD_SMOLVLM_DIR": "the folder of SmolVLM-256M-Instruct's config.json, processor and tokenizer files "
+                        "(weights not needed), e.g. ../shared/models/SmolVLM-256M-Instruct",
+}
+
+
 def shared_dir(var: str) -> Path:
     value = os.environ.get(var)
+    wanted = SHARED_FOLDERS.get(var, "the reference material in ../shared")
     if not value:
-        skip_unless_required(f"{var} is not set: it points at the reference material in ../shared "
-                             "(.ci/run sets it)")
+        skip_unless_required(f"{var} is not set: point it at {wanted} (.ci/run sets it)")
     path = Path(value)
     if not path.is_dir():
-        skip_unless_required(f"{var}={value} is not a folder")
+        skip_unless_required(f"{var}={value} is not a folder: point it at {wanted}")
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def svdb_dir() -> Path:
     return shared_dir("TSAD_SVDB_DIR")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mitdb_dir() -> Path:
     return shared_dir("TSAD_MITDB_DIR")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def smolvlm_dir() -> Path:
     return shared_dir("TSAD_SMOLVLM_DIR")
 

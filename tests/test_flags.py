@@ -218,7 +218,8 @@ def test_plot_inference_threshold_and_tolerance(tmp_path, flags, msp, msr):
     assert (row["MSP"], row["MSR"]) == pytest.approx((msp, msr))
     header = ws.results_md.read_text().splitlines()[2]
     assert f"squeezing tolerance w = {flags_of(flags, '--tolerance') or 2}" in header
-    assert ("Threshold: 0.35" if "--threshold" in flags else "Threshold: each window's mean") in header
+    assert ("a beat is a peak above 0.35" if "--threshold" in flags else
+            "a beat is a peak above the window's average probability") in header
 
 
 def test_plot_inference_no_xqrs_leaves_out_the_baseline(split_workspace):

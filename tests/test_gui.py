@@ -233,7 +233,7 @@ def test_teacher_page_runs_the_tiny_teacher_live(tiny_ws, monkeypatch):
     image = np.asarray(Image.open(tiny_ws.split_images("test") / "ecg_plot_32.png").convert("RGB"))
     logits = predict_images(load_teacher(tiny_ws.run_dir("vlm_1"), "cpu"), [image])[0]
     probs = 1 / (1 + np.exp(-logits.astype(np.float64)))
-    assert metric_values(at)["Threshold (window mean)"] == f"{window_thresholds(probs)[0]:.3f}"
+    assert metric_values(at)["Beat threshold"] == f"{window_thresholds(probs)[0]:.3f}"
 
 
 def test_window_by_record_and_time(tiny_ws, monkeypatch):
@@ -261,7 +261,7 @@ def test_student_page_runs_the_checkpoint_live(tiny_ws, monkeypatch):
     row = list(test.ids).index(33)
     probs = student_probs(load_student(tiny_ws.run_dir("LSTM_train"), "cpu"), test.series[row:row + 1])[0]
     from tsad.scoring.beats import window_thresholds
-    thresholds = [m.value for m in at.metric if m.label.startswith("Threshold")]
+    thresholds = [m.value for m in at.metric if m.label in ("Beat threshold", "Threshold (tuned)")]
     assert thresholds[-1] == f"{window_thresholds(probs)[0]:.3f}"
 
 
@@ -343,9 +343,16 @@ def wfdb_upload(tmp_path: Path, fs: int = 360, seconds: int = 10, annotations: b
     return files, signal, beats
 
 
+def workspace_models(at: AppTest) -> None:
+    """Chooses the workspace's models on the Live page (it opens on the shipped model)."""
+    for source in [r for r in at.radio if r.key == "tsad_live_source"]:   # none without a shipped model
+        source.set_value(source.options[1]).run()
+
+
 def test_live_page_with_a_wfdb_record_and_its_annotations(tiny_ws, monkeypatch, tmp_path):
     files, _, beats = wfdb_upload(tmp_path)
     at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
+    workspace_models(at)
     at.file_uploader(key="tsad_live_wfdb").set_value(files).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "5 windows of 2 s" in at.success[0].value and f"{len(beats)} annotated beats" in at.success[0].value
@@ -360,6 +367,7 @@ def test_live_page_with_a_wfdb_record_and_its_annotations(tiny_ws, monkeypatch, 
 def test_live_page_with_the_teacher_on_the_shown_window(tiny_ws, monkeypatch, tmp_path):
     files, _, _ = wfdb_upload(tmp_path)
     at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
+    workspace_models(at)
     at.file_uploader(key="tsad_live_wfdb").set_value(files).run()
     at.selectbox(key="tsad_live_teacher").set_value(find_run("vlm_1")).run()
     assert not at.exception and not at.error and figures(at) == 2
@@ -370,6 +378,7 @@ def test_live_page_with_a_csv(tiny_ws, monkeypatch, tmp_path):
     _, signal, _ = wfdb_upload(tmp_path, fs=250, seconds=6, annotations=False)
     text = "lead1,lead2\n" + "\n".join(f"{a:.4f},{b:.4f}" for a, b in signal)
     at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
+    workspace_models(at)
     at.radio(key="tsad_live_format").set_value("CSV, one or two columns").run()
     at.number_input(key="tsad_live_fs").set_value(250.0)
     at.file_uploader(key="tsad_live_csv").set_value(("beats.csv", text.encode(), "text/csv")).run()
@@ -386,6 +395,7 @@ def test_live_page_with_a_csv(tiny_ws, monkeypatch, tmp_path):
 ])
 def test_live_page_explains_a_bad_wfdb_upload(tiny_ws, monkeypatch, upload, message):
     at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
+    workspace_models(at)
     at.file_uploader(key="tsad_live_wfdb").set_value(upload).run()
     assert not at.exception
     assert at.error and at.error[0].value.startswith("This upload cannot be used:")
@@ -394,6 +404,7 @@ def test_live_page_explains_a_bad_wfdb_upload(tiny_ws, monkeypatch, upload, mess
 
 def test_live_page_explains_a_bad_csv(tiny_ws, monkeypatch):
     at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
+    workspace_models(at)
     at.radio(key="tsad_live_format").set_value("CSV, one or two columns").run()
     at.file_uploader(key="tsad_live_csv").set_value(("x.csv", b"1,2,3\n4,5,6\n", "text/csv")).run()
     assert not at.exception and "3 column(s); expected one or two" in at.error[0].value
@@ -418,8 +429,6 @@ def test_live_page_detects_a_whole_upload_with_the_shipped_model(tiny_ws, monkey
     shipped_model(tiny_ws, monkeypatch, tmp_path)
     files, _, beats = wfdb_upload(tmp_path, fs=360, seconds=10)
     at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
-    assert at.radio(key="tsad_live_source").value.startswith("A model of this workspace")  # it has a student
-    at.radio(key="tsad_live_source").set_value(at.radio(key="tsad_live_source").options[0]).run()
     at.file_uploader(key="tsad_live_wfdb").set_value(files).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "360 Hz" in at.success[0].value and f"{len(beats)} annotated beats" in at.success[0].value
@@ -429,10 +438,18 @@ def test_live_page_detects_a_whole_upload_with_the_shipped_model(tiny_ws, monkey
     assert metric_values(at)["Threshold (tuned)"] == "0.3" and figures(at) == 1
 
 
+def test_live_page_offers_the_example_with_the_shipped_model_at_first_sight(tiny_ws, monkeypatch, tmp_path):
+    """A workspace where the main job has run (it has a trained student) still opens on the shipped
+    model with its one-click example; the workspace's models are one click away."""
+    shipped_model(tiny_ws, monkeypatch, tmp_path)
+    at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
+    assert at.radio(key="tsad_live_source").value.startswith("The shipped model")
+    assert "synthetic example" in at.toggle(key="tsad_live_example").label
+
+
 def test_live_page_example_record_with_one_click(tiny_ws, monkeypatch, tmp_path):
     shipped_model(tiny_ws, monkeypatch, tmp_path)
     at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
-    at.radio(key="tsad_live_source").set_value(at.radio(key="tsad_live_source").options[0]).run()
     at.toggle(key="tsad_live_example").set_value(True).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.success[0].value.startswith("**example**: 120.0 s, 360 Hz") and "annotated beats" in at.success[0].value

@@ -31,10 +31,29 @@ def run_main(script, argv):
 
 
 @pytest.fixture(scope="module")
-def quick_ws(tmp_path_factory):
+def quick_run(tmp_path_factory):
+    """The quick pipeline, with what it printed."""
+    import contextlib
+    import io
+
     ws = Workspace(tmp_path_factory.mktemp("pipeline") / "ws")
-    report = run_main(PIPELINE, ["--workspace", str(ws.root), "--quick"])
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        report = run_main(PIPELINE, ["--workspace", str(ws.root), "--quick"])
+    return ws, report, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def quick_ws(quick_run):
+    ws, report, _ = quick_run
     return ws, report
+
+
+def test_the_main_job_prints_one_results_table(quick_run):
+    ws, _, printed = quick_run
+    header = ws.results_md.read_text().splitlines()[-1 - len(MODELS) - 1]   # the table's header line
+    assert header.startswith("| model") and printed.count(header) == 1
+    assert f"results: {ws.results_md}" in printed
 
 
 def test_quick_pipeline_runs_every_stage(quick_ws):

@@ -74,18 +74,13 @@ def test_grid_rejects_ragged_runs():
 
 
 @pytest.fixture(scope="module")
-def shallow_real_backbone():
+def shallow_real_backbone(smolvlm_dir):
     """The real configuration's geometry (512 px, 16-px patches, pixel shuffle 4, widths 768/576) with
     no transformer layers: each image token then depends on its own 64x64 pixels only, so the grid's
     order can be read off a perturbed image. Random weights."""
-    import os
-
     from transformers import AutoModel
 
-    folder = os.environ.get("TSAD_SMOLVLM_DIR")
-    if not folder:
-        pytest.skip("TSAD_SMOLVLM_DIR is not set")
-    config = bb.load_config(folder)
+    config = bb.load_config(smolvlm_dir)
     config.vision_config.num_hidden_layers = 0
     config.text_config.num_hidden_layers = 0
     torch.manual_seed(0)

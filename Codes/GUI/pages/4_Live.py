@@ -194,9 +194,8 @@ def _annotation_bytes(name: str, samples: np.ndarray, fs: float) -> bytes:
 def main() -> None:
     ws = shared.page("Live: your own recording", "📈")
     shipped = shipped_model_available()
-    has_student = any(is_trained(ws, r) for r in student_runs())
-    if shipped:
-        source = st.radio("Model", SOURCES, index=1 if has_student else 0, horizontal=True, key="tsad_live_source")
+    if shipped:   # the shipped model first, with its one-click example, whatever the workspace holds
+        source = st.radio("Model", SOURCES, index=0, horizontal=True, key="tsad_live_source")
         if source == SOURCES[0]:
             return shipped_main()
     return workspace_main(ws)

@@ -110,7 +110,9 @@ def window_result(series, labels, probs, title: str) -> dict | None:
     st.image(window_png(series, shown_labels, probs, predicted, threshold, title))
     shown = {"threshold": threshold, "predicted": predicted.tolist()}
     cols = st.columns(3)
-    cols[0].metric("Threshold (window mean)", f"{threshold:.3f}")
+    cols[0].metric("Beat threshold", f"{threshold:.3f}",
+                   help="A peak of the probability curve counts as a beat when it is above this line. "
+                        "Here it is the window's average probability, so it adapts to each window.")
     if labels is not None:
         true = np.flatnonzero(shown_labels > 0.5)
         precision, recall = metrics.score_window(shown_labels, predicted)

@@ -135,14 +135,16 @@ def main(argv=None) -> dict:
                 "backend": args.backend, "threads": args.threads or 1}
         rows, failures = archive.run_dask(spec, folder, todo, out, key, options, scheduler=args.scheduler,
                                           workers=args.workers)
-    else:
+    elif todo:
         rows = []
-        bar = tqdm(todo, desc=f"detect {args.run}", unit="rec")
+        bar = tqdm(todo, desc=f"detect {args.run}", unit="rec", disable=None)   # a bar on a terminal only
         for name in bar:
             rows.append(archive.detect_into(detector, folder, name, out, key, **options))
             bar.set_postfix(beats=rows[-1]["beats"])
             if rows[-1]["warnings"]:
                 bar.clear()   # keep the warning line apart from the progress bar
+    else:
+        rows = []
     fresh = {r["record"]: r for r in rows}
     for row in rows:
         if row["warnings"]:
@@ -151,8 +153,13 @@ def main(argv=None) -> dict:
     meta_path = folders.write_detection_meta(out, detector, settings, per_record)
     failures_path = archive.write_failures(out, failures)
     meta = folders.read_detection_meta(out)
-    print(f"{len(per_record)} record(s), {sum(r['beats'] for r in per_record)} beats -> {out}; "
-          f"real-time factor {meta['real_time_factor']}x ({meta['ecg_s']:.0f} s of ECG in {meta['compute_s']:.1f} s)")
+    if rows:
+        speed = sum(r["duration_s"] for r in rows) / max(sum(r["compute_s"] for r in rows), 1e-9)
+        print(f"{len(per_record)} record(s), {sum(r['beats'] for r in per_record)} beats -> {out}; this run: "
+              f"{len(rows)} record(s) detected at {speed:,.0f}x real time "
+              f"({sum(r['duration_s'] for r in rows):.0f} s of ECG in {sum(r['compute_s'] for r in rows):.1f} s)")
+    elif not failures:
+        print(f"nothing new to detect: the detections are in {out}")
     for failed in failures:
         warn(f"record {folder / failed['record']}: not detected: {failed['error']}")
     if failures:

@@ -26,8 +26,9 @@ from pathlib import Path
 from tsad.core.common import make_parser, seed_everything, setup_logging
 from tsad.core.errors import run_cli, warn
 from tsad.core.fileio import save_text
+from tsad.core.paths import Workspace
 from tsad.detection import folders, plausibility
-from tsad.detection.folders import DEFAULT_EXT, DETECTIONS_META
+from tsad.detection.folders import DEFAULT_EXT, DETECTIONS_DIR, DETECTIONS_META
 from tsad.detection.plausibility import IMPLAUSIBLE_COLUMN, WARNINGS_COLUMN
 from tsad.experiments.crossval import t_interval
 from tsad.experiments.evaluate import to_markdown
@@ -38,7 +39,8 @@ from tsad.scoring.ec57 import EC57_LEARNING_PERIOD_S
 def parse_args(argv=None):
     p = make_parser(__doc__)
     p.add_argument("--detections", nargs="+", required=True, metavar="DIR",
-                   help="detection folder(s) written by detect.py, one per model")
+                   help="detection folder(s) written by detect.py, one per model: a path, or the run name it was "
+                        "filed under in the workspace (pretrained: <workspace>/detections/pretrained)")
     p.add_argument("--input-dir", required=True, help="folder of the WFDB records with their reference annotations")
     p.add_argument("--ext", default=DEFAULT_EXT, help="extension of the detection annotation files")
     p.add_argument("--annotator", default="atr", help="extension of the reference annotation files")
@@ -61,7 +63,8 @@ def main(argv=None) -> dict:
     seed_everything(args.seed)
     skip = ec57.EC57_LEARNING_PERIOD_S if args.skip_learning else 0.0
     tables, summaries, errors = {}, {}, {}
-    for folder in map(Path, args.detections):
+    ws = Workspace.from_arg(args.workspace)
+    for folder in (find_detections(d, ws) for d in args.detections):
         errs: dict = {}
         table = ec57.score_folder(folder, args.input_dir, args.ext, skip_s=skip, annotator=args.annotator,
                                   errors=errs)
@@ -79,8 +82,9 @@ def main(argv=None) -> dict:
                   f"{' (first 5 min left out)' if skip else ''}\n\n{to_markdown(summary)}\n\n{to_markdown(table)}\n")
         name = folder.name if folder.name not in tables else str(folder)
         tables[name], summaries[name], errors[name] = table, summary, errs
-        shown = table.drop(columns=plausibility.WARNINGS_COLUMN)   # the warnings are lines of their own
-        print(f"\n## {folder}\n{to_markdown(shown)}\n\n{to_markdown(summary)}")
+        print(f"\n## {folder}\n{to_markdown(compact(table))}\n\n{to_markdown(headline(summary))}\n"
+              f"every column and the intervals: {folder / 'records.csv'}, {folder / 'summary.csv'}, "
+              f"{folder / 'summary.md'}")
         flagged = table.loc[table[plausibility.IMPLAUSIBLE_COLUMN], "record"].astype(str).tolist()
         if flagged:
             print(f"implausible detections in {len(flagged)} of {len(table)} record(s): "
@@ -90,7 +94,7 @@ def main(argv=None) -> dict:
         common = set.intersection(*(set(t["record"].astype(str)) for t in tables.values()))
         if not common:
             raise beats.ScoringError("the detection folders share no record: nothing to compare")
-        out = Path(args.out) if args.out else Path(args.detections[0]).parent / "comparison"
+        out = Path(args.out) if args.out else find_detections(args.detections[0], ws).parent / "comparison"
         rows = []
         for name, table in tables.items():
             sub = table[table["record"].astype(str).isin(common)]
@@ -107,9 +111,46 @@ def main(argv=None) -> dict:
         sub_errors = {n: ec57.np.concatenate([e[r] for r in sorted(common)] or [ec57.np.zeros(0)])
                       for n, e in errors.items()}
         save_figure(records_comparison_figure(sub_tables, sub_errors), out / "comparison.png")
-        print(f"\n## comparison ({len(common)} records) -> {out}\n{to_markdown(comparison)}")
+        print(f"\n## comparison ({len(common)} records)\n{to_markdown(comparison)}\n"
+              f"written: {out / 'comparison.csv'}, {out / 'comparison.md'}, {out / 'comparison.png'}")
         result["comparison"] = comparison
     return result
+
+
+COMPACT_COLUMNS = {"record": "record", "n_ref": "beats", "TP": "TP", "FP": "FP", "FN": "FN", "Se": "Se",
+                   "PPV": "PPV", "F1": "F1"}
+HEADLINE = ("gross Se", "gross PPV", "gross F1", "average Se", "average PPV", "average F1")
+
+
+def compact(table):
+    """The per-record table as the terminal shows it: record, beats, TP, FP, FN, Se, PPV, F1 (and
+    which records are implausible); records.csv has every column."""
+    shown = table[[c for c in COMPACT_COLUMNS if c in table]].rename(columns=COMPACT_COLUMNS)
+    if table[IMPLAUSIBLE_COLUMN].any():
+        shown = shown.assign(implausible=table[IMPLAUSIBLE_COLUMN].map({True: "yes", False: ""}))
+    return shown
+
+
+def headline(summary):
+    """The gross and average Se, PPV and F1 of a summary with their 95% intervals."""
+    return summary[summary["figure"].isin(HEADLINE)]
+
+
+def find_detections(name, ws: Workspace) -> Path:
+    """A detection folder named by path (from the current folder) or by run name: tried as given,
+    then under the workspace's detections/ and the workspace itself, as ``detect.py`` files them.
+
+    Raises
+    ------
+    ScoringError
+        None of these is a folder; the message lists where it looked.
+    """
+    tried = [Path(name).expanduser(), ws.root / DETECTIONS_DIR / str(name), ws.root / str(name)]
+    for folder in tried:
+        if folder.is_dir():
+            return folder
+    raise beats.ScoringError(f"{name}: detection folder not found (looked in {', '.join(map(str, tried))}); "
+                             f"give its path or the run name detect.py filed it under")
 
 
 def _warn_about(folder: Path, meta: dict, table, ext: str) -> None:

@@ -63,7 +63,10 @@ def main(argv=None):
     print(f"\npipeline ({profile}) finished in {minutes:.1f} min; workspace {ws.root}")
     for row in report:
         print(f"  {row['step']:<28} {row['status']:<8} {row['seconds']:>8.1f} s")
-    if ws.results_md.is_file():
+    evaluated = any(row["step"] == "plot_inference" and row["status"] == "ran" for row in report)
+    if evaluated:   # the evaluation step printed the table above
+        print(f"results: {ws.results_md}")
+    elif ws.results_md.is_file():
         print("\n" + ws.results_md.read_text())
     print(f"Open the app:  TSAD_WORKSPACE={ws.root} streamlit run Codes/GUI/0_Homepage.py")
     return report

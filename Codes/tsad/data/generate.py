@@ -134,7 +134,7 @@ def read_windows(where: dict[str, Path], cfg: GenerateConfig):
     """Windows, labels and provenance rows (record, database, start, ...) of every record; bad
     records stop or are skipped."""
     series, labels, rows, skipped = [], [], [], {}
-    for name, folder in tqdm(where.items(), desc="records", unit="rec"):
+    for name, folder in tqdm(where.items(), desc="records", unit="rec", disable=None):
         try:
             record = ecg.read_record(folder / name, channels=cfg.channels, fs=cfg.fs)
             win = ecg.make_windows(record, seconds=cfg.seconds, labels=cfg.labels)
@@ -169,7 +169,7 @@ def render_all(series: np.ndarray, ids: np.ndarray, folder: Path, workers: int, 
     """Renders every window's plot image into ``folder``, in worker processes."""
     folder.mkdir(parents=True, exist_ok=True)
     jobs = [(str(folder), ids[s:s + chunk], series[s:s + chunk]) for s in range(0, len(ids), chunk)]
-    bar = tqdm(total=len(ids), desc="images", unit="win")
+    bar = tqdm(total=len(ids), desc="images", unit="win", disable=None)
     if workers <= 1:
         for job in jobs:
             bar.update(_render_chunk(job))

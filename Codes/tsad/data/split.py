@@ -89,7 +89,7 @@ def split(ws: Workspace, train: float = 0.9, val: float = 0.05, seed: int = 42, 
                              columns=[str(c) for c in range(labels.shape[1] + 1)])
         frame.to_csv(tmp / name / f"{name}.csv", index=False)
         np.save(tmp / name / f"{name}.npy", series[rows].astype(np.float32))
-        for i in tqdm(part, desc=f"{name} images", unit="img", leave=False):
+        for i in tqdm(part, desc=f"{name} images", unit="img", leave=False, disable=None):
             _place_image(ws.plots_ecg / plot_name(i), folder / plot_name(i), copy)
     counts = {name: len(part) for name, part in parts.items()}
     records = {name: sorted(set(windows["record"].astype(str).to_numpy()[[row_of[int(i)] for i in part]]))

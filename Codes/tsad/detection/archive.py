@@ -47,7 +47,9 @@ def find_records(folder, names=None, recursive: bool = False) -> list[str]:
     pattern = "**/*.hea" if recursive else "*.hea"
     found = sorted(p.relative_to(folder).with_suffix("").as_posix() for p in folder.glob(pattern) if p.is_file())
     if not found:
-        raise DetectionError(f"{folder}: no WFDB records (.hea files) found{' in its tree' if recursive else ''}")
+        below = 0 if recursive else sum(1 for p in folder.glob("*/**/*.hea") if p.is_file())
+        hint = f"; its sub-folders hold {below}: add --recursive to detect them" if below else ""
+        raise DetectionError(f"{folder}: no WFDB records (.hea files) found{' in its tree' if recursive else ''}{hint}")
     if names:
         missing = [r for r in names if r not in found]
         if missing:
@@ -162,7 +164,7 @@ def run_dask(spec: dict, folder, names: list[str], out_dir, key: dict, options: 
         with Client(cluster if cluster is not None else scheduler) as client:
             futures = {client.submit(_dask_task, spec, str(folder), name, str(out_dir), key, options,
                                      key=f"detect-{name}-{time.time_ns()}", pure=False): name for name in names}
-            bar = tqdm(total=len(futures), desc=f"detect {spec['run']} on dask", unit="rec", disable=not progress)
+            bar = tqdm(total=len(futures), desc=f"detect {spec['run']} on dask", unit="rec", disable=None if progress else True)
             for future in as_completed(futures):
                 name = futures[future]
                 if future.status == "error":     # one record's failure is reported, the others go on

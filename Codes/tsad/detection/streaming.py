@@ -258,7 +258,7 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
     beats, scores, probs_kept, gaps, peak = [], [], [], [], 0.0
     spread = PieceSpread(piece, len([k for k in inputs if k is not None]))
     bar = tqdm(total=source.n_samples / source.fs / 3600, unit="h", desc=f"{source.name} (h of ECG)",
-               disable=not progress, leave=False,
+               disable=None if progress else True, leave=False,
                bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} h [{elapsed}<{remaining}]")
     for c0 in range(0, n, chunk):
         c1 = min(n, c0 + chunk)

@@ -47,7 +47,7 @@ def detect_windows(series: np.ndarray, lead: int = XQRS_LEAD, fs: float = DEFAUL
     from tqdm import tqdm
 
     positions, failures = [], 0
-    for window in tqdm(series, desc="xqrs", disable=not progress, leave=False):
+    for window in tqdm(series, desc="xqrs", disable=None if progress else True, leave=False):
         try:
             found = detect_window(window[:, lead], fs)
         except (ValueError, IndexError):

@@ -248,11 +248,12 @@ def write_results(ws: paths.Workspace, evaluation: Evaluation, threshold, tolera
     table = evaluation.table
     with atomic_path(ws.results_csv) as tmp:
         table.to_csv(tmp, index=False)
-    rule = "each window's mean probability" if threshold is None else f"{threshold:g}"
+    rule = ("a beat is a peak above the window's average probability" if threshold is None
+            else f"a beat is a peak above {threshold:g}")
     geometry = evaluation.geometry
     beat_window = (f"{EC57_TOLERANCE_S * 1000:g} ms window (= {geometry.tolerance_samples(EC57_TOLERANCE_S)} "
                    f"samples at {geometry.fs:g} Hz)")
-    header = (f"# Results\n\n{len(evaluation.ids)} test windows shared by every model. Threshold: {rule}; "
+    header = (f"# Results\n\n{len(evaluation.ids)} test windows shared by every model. Beat threshold: {rule}; "
               f"squeezing tolerance w = {tolerance}; Se/PPV/F1 pooled with a {beat_window}. "
               "Definitions: docs/METRICS.md.\n\n")
     save_text(ws.results_md, header + to_markdown(table))

@@ -248,7 +248,7 @@ def student_probs(model: nn.Module, series: np.ndarray, batch_size: int = 256,
     model.eval()
     out = np.empty(series.shape[:2], dtype=np.float32)
     starts = range(0, len(series), batch_size)
-    for start in tqdm(starts, desc="student", disable=not progress, leave=False):
+    for start in tqdm(starts, desc="student", disable=None if progress else True, leave=False):
         chunk = torch.from_numpy(series[start:start + batch_size]).to(device)
         out[start:start + len(chunk)] = torch.sigmoid(model(chunk).float()).cpu().numpy()
     model.train(was_training)

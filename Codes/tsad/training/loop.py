@@ -166,7 +166,7 @@ def _run_epoch(model, loader, loss_fn, device, optimizer=None, scheduler=None, g
     training = optimizer is not None
     model.train(training)
     total, count = 0.0, 0
-    bar = tqdm(loader, desc=desc, leave=False, disable=not is_main_process())
+    bar = tqdm(loader, desc=desc, leave=False, disable=None if is_main_process() else True)
     for batch in bar:
         batch = to_device(batch, device)
         with torch.set_grad_enabled(training), torch.autocast(

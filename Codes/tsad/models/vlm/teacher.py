@@ -340,7 +340,7 @@ def teacher_logits(run_dir_or_bundle, image_paths, batch_size: int = 32, device=
     loader = DataLoader(WindowImages(paths_list, bundle.inputs), batch_size=batch_size, shuffle=False,
                         num_workers=num_workers, pin_memory=bundle.device.type == "cuda")
     row = 0
-    for batch in tqdm(loader, desc="teacher logits", disable=not progress, leave=False):
+    for batch in tqdm(loader, desc="teacher logits", disable=None if progress else True, leave=False):
         logits = _logits(bundle, batch["pixels"]).numpy()
         out[row:row + len(logits)] = logits
         row += len(logits)
