@@ -133,6 +133,7 @@ def test_aami_classes_are_one_table_of_beat_symbols():
     members = [s for symbols in ecg.AAMI_CLASSES.values() for s in symbols]
     assert len(members) == len(set(members)) and set(members) <= ecg.BEAT_SYMBOLS   # one class a beat
     assert [ecg.beat_class(s) for s in "NLRejAaJSVEF/fQ"] == list("NNNNNSSSSVVFQQQ")
-    assert ecg.beat_class("B") == "-" and ecg.beat_class("+") == "-"                 # in no class
+    assert [ecg.beat_class(s) for s in "BnrE?"] == list("NSVVQ")                      # as the issue maps them
+    assert ecg.beat_class("+") == "-" and ecg.beat_class("~") == "-"                 # not beats: in no class
     assert ecg.NORMAL_SYMBOLS == ecg.AAMI_CLASSES["N"]
     assert ecg.REPORTED_CLASSES["paced"] == {"/"} <= ecg.AAMI_CLASSES["Q"]

@@ -23,6 +23,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from tsad.core.common import make_parser, seed_everything, setup_logging
 from tsad.core.errors import run_cli, warn
 from tsad.core.fileio import save_text
@@ -33,6 +36,7 @@ from tsad.detection.plausibility import IMPLAUSIBLE_COLUMN, WARNINGS_COLUMN
 from tsad.experiments.crossval import t_interval
 from tsad.experiments.evaluate import to_markdown
 from tsad.scoring import beats, ec57
+from tsad.scoring.classes import pooled_confusion, summarise_classes
 from tsad.scoring.ec57 import EC57_LEARNING_PERIOD_S
 
 
@@ -76,15 +80,26 @@ def main(argv=None) -> dict:
         table = plausibility.mark_implausible(table, warned)
         _warn_about(folder, meta, table, args.ext)
         summary = ec57.summarise(table, n_boot=args.bootstrap, seed=args.seed)
+        confusion = None
+        if "paced" in table and not table["paced"].all():   # the classes, as EC57 scores them
+            summary = pd.concat([summary, summarise_classes(table, n_boot=args.bootstrap, seed=args.seed)],
+                                ignore_index=True)
+            confusion = pooled_confusion(table)
+            save_text(folder / "confusion.csv", confusion.to_csv(index_label="reference"))
         save_text(folder / "records.csv", table.to_csv(index=False))
         save_text(folder / "summary.csv", summary.to_csv(index=False))
+        classes = "" if confusion is None else (
+            f"Beat classes (paced records left out): reference class x detected class\n\n"
+            f"{to_markdown(confusion.reset_index(names='reference'))}\n\n")
         save_text(folder / "summary.md", f"# {folder.name}: {len(table)} records at 150 ms"
-                  f"{' (first 5 min left out)' if skip else ''}\n\n{to_markdown(summary)}\n\n{to_markdown(table)}\n")
+                  f"{' (first 5 min left out)' if skip else ''}\n\n{to_markdown(summary)}\n\n{classes}"
+                  f"{to_markdown(table)}\n")
         name = folder.name if folder.name not in tables else str(folder)
         tables[name], summaries[name], errors[name] = table, summary, errs
+        written = [folder / n for n in ("records.csv", "summary.csv", "summary.md", "confusion.csv")
+                   if n != "confusion.csv" or confusion is not None]
         print(f"\n## {folder}\n{to_markdown(compact(table))}\n\n{to_markdown(headline(summary))}\n"
-              f"every column and the intervals: {folder / 'records.csv'}, {folder / 'summary.csv'}, "
-              f"{folder / 'summary.md'}")
+              f"every column and the intervals: {', '.join(map(str, written))}")
         flagged = table.loc[table[plausibility.IMPLAUSIBLE_COLUMN], "record"].astype(str).tolist()
         if flagged:
             print(f"implausible detections in {len(flagged)} of {len(table)} record(s): "
@@ -102,13 +117,13 @@ def main(argv=None) -> dict:
             rows.append({"model": name, "records": len(sub),
                          **{f: s.loc[f, "value"] for f in s.index},
                          "gross F1 95% CI": f"{s.loc['gross F1', 'ci_low']:.4f}-{s.loc['gross F1', 'ci_high']:.4f}"})
-        comparison = ec57.pd.DataFrame(rows)
+        comparison = pd.DataFrame(rows)
         if args.as_folds:
-            comparison = ec57.pd.concat([comparison, _mean_over_folds(comparison)], ignore_index=True)
+            comparison = pd.concat([comparison, _mean_over_folds(comparison)], ignore_index=True)
         save_text(out / "comparison.csv", comparison.to_csv(index=False))
         save_text(out / "comparison.md", to_markdown(comparison) + "\n")
         sub_tables = {n: t[t["record"].astype(str).isin(common)] for n, t in tables.items()}
-        sub_errors = {n: ec57.np.concatenate([e[r] for r in sorted(common)] or [ec57.np.zeros(0)])
+        sub_errors = {n: np.concatenate([e[r] for r in sorted(common)] or [np.zeros(0)])
                       for n, e in errors.items()}
         save_figure(records_comparison_figure(sub_tables, sub_errors), out / "comparison.png")
         print(f"\n## comparison ({len(common)} records)\n{to_markdown(comparison)}\n"
@@ -119,7 +134,8 @@ def main(argv=None) -> dict:
 
 COMPACT_COLUMNS = {"record": "record", "n_ref": "beats", "TP": "TP", "FP": "FP", "FN": "FN", "Se": "Se",
                    "PPV": "PPV", "F1": "F1"}
-HEADLINE = ("gross Se", "gross PPV", "gross F1", "average Se", "average PPV", "average F1")
+HEADLINE = ("gross Se", "gross PPV", "gross F1", "average Se", "average PPV", "average F1",
+            "gross VEB Se", "gross VEB +P", "gross SVEB Se", "gross SVEB +P")
 
 
 def compact(table):
@@ -166,8 +182,6 @@ def _warn_about(folder: Path, meta: dict, table, ext: str) -> None:
 
 def _mean_over_folds(comparison):
     """A row with the mean and the 95% Student-t interval of each figure over the fold models."""
-    import pandas as pd
-
     row = {"model": f"mean [95% interval] over {len(comparison)} fold models", "records": comparison["records"].iloc[0]}
     for col in comparison.columns:
         if col in row or not pd.api.types.is_numeric_dtype(comparison[col]):

@@ -27,6 +27,7 @@ SCRIPTS: dict[str, tuple[str, dict]] = {
     "Models/kd_study.py": ("tsad.cli.kd_study:main", {}),
     "Models/train_pretrained.py": ("tsad.cli.train_pretrained:main", {}),
     "Models/plot_losses.py": ("tsad.cli.plot_losses:main", {}),
+    "Models/beat_classes_cv.py": ("tsad.cli.beat_classes_cv:main", {}),
     "Inference/vlm/vlm_0.5_infer.py": ("tsad.training.vlm_teacher_infer:registered_main",
                                        {"script": "Inference/vlm/vlm_0.5_infer.py"}),
     "Inference/vlm/vlm_1_infer.py": ("tsad.training.vlm_teacher_infer:registered_main",

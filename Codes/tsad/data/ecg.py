@@ -15,12 +15,12 @@ import numpy as np
 # and friends) marks rhythm, signal quality or comments, not a heartbeat.
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 # The heartbeat classes of ANSI/AAMI EC57 (1998, R2008; the mapping of MIT-BIH symbols used by de
-# Chazal et al., IEEE TBME 51(7), 2004): N normal and bundle branch block, S supraventricular
-# ectopic, V ventricular ectopic, F fusion, Q paced and unclassifiable. The one table of classes:
-# every per-class figure and the "abnormal" label mode derive from it. B, r, n and ? are beats
-# (BEAT_SYMBOLS) that this table leaves out; they count in the totals only.
-AAMI_CLASSES = {"N": frozenset("NLRej"), "S": frozenset("AaJS"), "V": frozenset("VE"), "F": frozenset("F"),
-                "Q": frozenset("/fQ")}
+# Chazal et al., IEEE TBME 51(7), 2004): N normal, bundle branch block and escape beats, S
+# supraventricular ectopic, V ventricular ectopic, F fusion, Q paced and unclassifiable. The one
+# table of classes: every per-class figure, the class scoring (tsad.scoring.classes) and the
+# "abnormal" label mode derive from it; every beat symbol (BEAT_SYMBOLS) is in exactly one class.
+AAMI_CLASSES = {"N": frozenset("NLRejB"), "S": frozenset("AaJSn"), "V": frozenset("VEr"), "F": frozenset("F"),
+                "Q": frozenset("/fQ?")}
 # Reported beside the five AAMI classes (they lie within Q and N): paced beats, left and right
 # bundle branch block beats, which detectors tuned on normal beats tend to miss.
 REPORTED_CLASSES = {**AAMI_CLASSES, "paced": frozenset("/"), "L": frozenset("L"), "R": frozenset("R")}

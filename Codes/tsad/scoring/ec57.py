@@ -29,6 +29,7 @@ import pandas as pd
 from tsad.core.geometry import tolerance_samples
 from tsad.data import ecg
 from tsad.scoring.beats import ScoringError, figures, match_beats
+from tsad.scoring.classes import score_classes
 
 # the window metrics' tolerance (w = 2 samples at 128 Hz), as a time, for the timing share
 TIGHT_TOLERANCE_S = 2 / 128
@@ -118,9 +119,10 @@ def class_sensitivity(symbols, matched) -> dict:
     return out
 
 
-def read_detections(det_dir, record: str, ext: str) -> np.ndarray:
+def read_detections(det_dir, record: str, ext: str, symbols: bool = False):
     """Sample numbers of the beats in ``<det_dir>/<record>.<ext>``: every beat annotation counts as a
-    detected beat, signal-quality and other non-beat marks (``~`` around a gap, ...) do not."""
+    detected beat, signal-quality and other non-beat marks (``~`` around a gap, ...) do not. With
+    ``symbols``, ``(samples, their symbols)``: a detector that classifies writes each beat's AAMI class."""
     import wfdb
 
     path = Path(det_dir) / f"{record}.{ext}"
@@ -131,7 +133,11 @@ def read_detections(det_dir, record: str, ext: str) -> np.ndarray:
     except Exception as err:  # wfdb raises several types on malformed files
         raise ScoringError(f"{path}: unreadable annotation file ({type(err).__name__}: {err})") from err
     keep = ecg.label_mask(ann.symbol, "beats")
-    return np.sort(np.asarray(ann.sample, np.int64)[keep])
+    samples = np.asarray(ann.sample, np.int64)[keep]
+    order = np.argsort(samples, kind="stable")
+    if symbols:
+        return samples[order], np.asarray(ann.symbol, dtype=object)[keep][order]
+    return samples[order]
 
 
 def timing_errors_ms(ref: np.ndarray, det: np.ndarray, fs: float, skip_s: float = 0.0) -> np.ndarray:
@@ -143,13 +149,16 @@ def timing_errors_ms(ref: np.ndarray, det: np.ndarray, fs: float, skip_s: float 
 
 
 def score_record(record: str, ref: np.ndarray, det: np.ndarray, fs: float, skip_s: float = 0.0,
-                 symbols=None) -> dict:
+                 symbols=None, det_symbols=None) -> dict:
     """Every per-record figure: counts, Se/PPV/F1, timing of the matched beats and, when the
-    reference beats' ``symbols`` are given, the sensitivity per beat class (``class_sensitivity``).
-    ``skip_s`` leaves out the record's first seconds (EC57's 5-minute learning period: 300)."""
+    reference beats' ``symbols`` are given, the sensitivity per beat class (``class_sensitivity``);
+    with the detections' ``det_symbols`` too, the VEB and SVEB statistics and the confusion matrix
+    (``tsad.scoring.classes.score_classes``). ``skip_s`` leaves out the record's first seconds
+    (EC57's 5-minute learning period: 300)."""
     start = int(round(skip_s * fs))
     kept = ref >= start
-    ref, det = ref[kept], det[det >= start]
+    kept_det = det >= start
+    ref, det = ref[kept], det[kept_det]
     tol = tolerance_samples(fs)
     m = match_beats(ref, det, tol)
     err = (det[m.det_index] - ref[m.ref_index]) / fs * 1000.0          # ms, detection minus reference
@@ -162,6 +171,9 @@ def score_record(record: str, ref: np.ndarray, det: np.ndarray, fs: float, skip_
            if len(err) else float("nan")}
     if symbols is not None:
         row.update(class_sensitivity(np.asarray(symbols, dtype=object)[kept], m.matched_ref()))
+        if det_symbols is not None:
+            row.update(score_classes(ref, np.asarray(symbols, dtype=object)[kept], det,
+                                     np.asarray(det_symbols, dtype=object)[kept_det], tol))
     return row
 
 
@@ -248,8 +260,8 @@ def score_folder(det_dir, input_dir, ext: str, records=None, skip_s: float = 0.0
         if not (input_dir / f"{rec}.hea").is_file():
             raise ScoringError(f"{det_dir / (rec + '.' + ext)}: no matching record {rec}.hea in {input_dir}")
         ref, symbols, fs, _ = read_reference(input_dir / rec, annotator)
-        det = read_detections(det_dir, rec, ext)
-        rows.append(score_record(rec, ref, det, fs, skip_s, symbols=symbols))
+        det, det_symbols = read_detections(det_dir, rec, ext, symbols=True)
+        rows.append(score_record(rec, ref, det, fs, skip_s, symbols=symbols, det_symbols=det_symbols))
         if errors is not None:
             errors[rec] = timing_errors_ms(ref, det, fs, skip_s)
     return pd.DataFrame(rows)

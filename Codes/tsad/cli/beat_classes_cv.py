@@ -1,0 +1,89 @@
+"""Record-wise cross-validation of the classical beat classifiers (RR-interval and morphology
+features; a linear discriminant as de Chazal et al. 2004, and gradient boosting), scored as EC57
+scores beat classes: VEB and SVEB Se, +P and FPR, gross and average with 95% bootstrap intervals, per
+database, paced records left out. The baseline of "which beats are abnormal".
+
+    python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name classical
+
+Every record is a test patient exactly once (--folds record-wise folds, each database dealt evenly
+over the folds, --seed); beats are classified at the reference positions, on lead 0 at 128 Hz
+(tsad.experiments.beat_classes has the features). Writes, in <workspace>/beat_classes/<name>/:
+records.csv (one row per record and classifier: its confusion counts and figures), summary.csv and
+summary.md (per classifier and database), confusion_<classifier>_<database>.csv, command.txt.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from tsad.core.common import log, make_parser, seed_everything, setup_logging
+from tsad.core.errors import run_cli
+from tsad.core.fileio import save_text
+from tsad.core.paths import Workspace
+from tsad.data.folds import record_folds
+from tsad.data.generate import list_records
+from tsad.experiments.beat_classes import CLASSIFIERS, cross_validate, read_beats
+from tsad.experiments.evaluate import to_markdown
+from tsad.scoring.classes import pooled_confusion, summarise_classes
+
+
+def parse_args(argv=None):
+    p = make_parser(__doc__)
+    p.add_argument("--input-dir", nargs="+", required=True, metavar="DIR",
+                   help="folders of annotated WFDB records, one per database (its name is the folder's)")
+    p.add_argument("--name", default="classical", help="the study's folder under <workspace>/beat_classes/")
+    p.add_argument("--folds", type=int, default=5, help="record-wise folds")
+    p.add_argument("--classifiers", nargs="+", choices=CLASSIFIERS, default=list(CLASSIFIERS),
+                   help="the classifiers to cross-validate")
+    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples of the records for the intervals")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    setup_logging()
+    seed_everything(args.seed)
+    ws = Workspace.from_arg(args.workspace)
+    out = ws.root / "beat_classes" / args.name
+    started = time.perf_counter()
+    records = []
+    for folder in map(Path, args.input_dir):
+        names = list_records(folder)
+        for name in tqdm(names, desc=f"features {folder.name}", unit="rec", disable=None):
+            records.append(read_beats(folder / name, folder.name))
+    groups = {r.name: r.database for r in records}
+    folds = record_folds(list(groups), args.folds, args.seed, groups=groups)
+    log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
+    table = pd.concat([cross_validate(records, folds, c, args.seed) for c in args.classifiers], ignore_index=True)
+    summaries, written = [], []
+    for (classifier, database), part in table.groupby(["classifier", "database"], sort=False):
+        if part["paced"].all():
+            continue
+        summary = summarise_classes(part, n_boot=args.bootstrap, seed=args.seed)
+        summaries.append(summary.assign(classifier=classifier, database=database))
+        path = out / f"confusion_{classifier}_{database}.csv"
+        save_text(path, pooled_confusion(part).to_csv(index_label="reference"))
+        written.append(path)
+    summary = pd.concat(summaries, ignore_index=True)[["classifier", "database", "figure", "records", "value",
+                                                       "ci_low", "ci_high"]]
+    minutes = (time.perf_counter() - started) / 60
+    save_text(out / "records.csv", table.to_csv(index=False))
+    save_text(out / "summary.csv", summary.to_csv(index=False))
+    save_text(out / "command.txt", " ".join(["python", "Codes/Models/beat_classes_cv.py", *sys.argv[1:]]) + "\n")
+    save_text(out / "summary.md", f"# Classical beat classifiers, {len(folds)} record-wise folds (seed {args.seed})\n\n"
+              f"{len(records)} records; beats classified at the reference positions, lead 0 at 128 Hz; paced "
+              f"records left out; {minutes:.1f} min on this machine.\n\n{to_markdown(summary)}\n")
+    shown = summary[summary["figure"].str.startswith("gross")]
+    print(to_markdown(shown))
+    print(f"written: {out / 'records.csv'}, {out / 'summary.csv'}, {out / 'summary.md'}, "
+          f"{len(written)} confusion matrices ({minutes:.1f} min)")
+    return {"table": table, "summary": summary, "folds": folds}
+
+
+if __name__ == "__main__":   # python -m tsad.cli.beat_classes_cv
+    run_cli(main)
