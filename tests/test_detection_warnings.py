@@ -259,3 +259,24 @@ def test_the_balanced_threshold_keeps_a_rare_class_the_pooled_f1_trades_away():
     classes[:, k_v, 0] = MIN_CLASS_BEATS - 1
     classes[0, k_v, 1] = MIN_CLASS_BEATS - 1
     assert balanced_f1(counts, classes)[1] == pytest.approx(2 * 1.0 * 1.0 / 2.0)
+
+
+def test_rhythm_warnings_name_fast_stretches_and_impossible_intervals():
+    from tsad.detection.plausibility import MAX_STRETCH_RATE_BPM, fast_stretches, rhythm_warnings
+
+    normal = np.arange(0, 60, 0.8)                                   # 75 per minute
+    assert rhythm_warnings(normal) == [] and fast_stretches(normal) == []
+    flutter = np.arange(20, 26, 0.2)                                 # 300 per minute for 6 s
+    times = np.sort(np.concatenate([normal[normal < 19.5], flutter, normal[normal > 26.5]]))
+    assert fast_stretches(times) == [(20.0, pytest.approx(25.8))]
+    message = rhythm_warnings(times)[0]
+    assert f"faster than {MAX_STRETCH_RATE_BPM:g} beats per minute (20.0-25.8 s)" in message
+    brief = np.sort(np.concatenate([normal, [10.1, 10.3]]))           # two fast beats: not a stretch
+    assert fast_stretches(brief) == []
+    assert "under 150 ms" in rhythm_warnings(np.array([1.0, 1.1, 2.0]))[0]
+    assert "the first at 1.0 s" in rhythm_warnings(np.array([1.0, 1.1, 2.0]))[0]
+    # a detection's warnings carry them
+    from tsad.detection.plausibility import detection_warnings
+
+    warned = detection_warnings((times * 100).astype(int), 100.0, 6000)
+    assert any("flutter, fibrillation or noise" in w for w in warned)

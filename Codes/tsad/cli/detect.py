@@ -31,7 +31,9 @@ the summary while the others go on (tsad.detection.archive).
 
 A result that is implausible for a heart is a `warning:` line on stderr, in the summary and in
 detections.json: a record with no beat, a mean rate under 20 or over 300 per minute, or more than
-10 s without a beat where the signal is not flat (tsad.detection.plausibility.detection_warnings); and the
+10 s without a beat where the signal is not flat, a stretch of 3 s or more faster than 250 per minute
+(flutter, fibrillation or noise taken for beats?), or intervals under 150 ms, each named by where it is
+(tsad.detection.plausibility.detection_warnings); and the
 warnings recorded when the run's threshold was tuned (a model that has not learned).
 """
 

@@ -17,6 +17,12 @@ MAX_GAP_S = 10.0
 # the pieces that are not flat count towards a stretch without a beat.
 FLAT_FRACTION = 0.05
 FLAT_PIECE_S = 1.0
+# A stretch of beats faster than this, lasting at least FAST_STRETCH_S, is flutter, fibrillation or
+# noise taken for beats more often than a heart's rhythm (ventricular tachycardia stays below it).
+MAX_STRETCH_RATE_BPM = 250.0
+FAST_STRETCH_S = 3.0
+# No heart makes an interval between two beats shorter than this (400 per minute).
+MIN_RR_S = 0.15
 
 
 class PieceSpread:
@@ -82,7 +88,9 @@ def detection_warnings(samples: np.ndarray, fs: float, n_samples: int, signal: n
     -------
     list of str
         No beat at all; a mean rate under MIN_RATE_BPM or over MAX_RATE_BPM; stretches between beats
-        (or the record's ends) with more than MAX_GAP_S of signal that is not flat.
+        (or the record's ends) with more than MAX_GAP_S of signal that is not flat; stretches of at
+        least FAST_STRETCH_S faster than MAX_STRETCH_RATE_BPM, and intervals under MIN_RR_S, each
+        named by where it is.
     """
     duration = n_samples / fs
     if not len(samples):
@@ -106,6 +114,36 @@ def detection_warnings(samples: np.ndarray, fs: float, n_samples: int, signal: n
         a, b, live_s = max(gaps, key=lambda g: g[2])
         out.append(f"{len(gaps)} stretch(es) with over {MAX_GAP_S:g} s of signal but no beat (the longest "
                    f"{b - a:.1f} s from {a:.1f} s, {live_s:.0f} s of it not flat)")
+    out += rhythm_warnings(np.sort(samples) / fs)
+    return out
+
+
+def fast_stretches(times: np.ndarray) -> list[tuple[float, float]]:
+    """``(start s, end s)`` of the runs of consecutive intervals shorter than 60 / MAX_STRETCH_RATE_BPM
+    that last at least FAST_STRETCH_S, in order."""
+    fast = np.diff(times) < 60.0 / MAX_STRETCH_RATE_BPM
+    out = []
+    for value, run in itertools.groupby(range(len(fast)), key=lambda k: fast[k]):
+        run = list(run)
+        if value and times[run[-1] + 1] - times[run[0]] >= FAST_STRETCH_S:
+            out.append((float(times[run[0]]), float(times[run[-1] + 1])))
+    return out
+
+
+def rhythm_warnings(times: np.ndarray) -> list[str]:
+    """Where the detected rhythm is one no heart keeps: stretches over MAX_STRETCH_RATE_BPM of at
+    least FAST_STRETCH_S (``fast_stretches``), and intervals under MIN_RR_S; ``times`` sorted, in s."""
+    out = []
+    stretches = fast_stretches(times)
+    if stretches:
+        shown = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in stretches[:5]) + (" ..." if len(stretches) > 5 else "")
+        out.append(f"{len(stretches)} stretch(es) of {FAST_STRETCH_S:g} s or more faster than "
+                   f"{MAX_STRETCH_RATE_BPM:g} beats per minute ({shown}): flutter, fibrillation or noise "
+                   f"taken for beats?")
+    short = np.flatnonzero(np.diff(times) < MIN_RR_S)
+    if len(short):
+        out.append(f"{len(short)} interval(s) between beats under {MIN_RR_S * 1000:g} ms, which no heart makes "
+                   f"(the first at {times[short[0]]:.1f} s)")
     return out
 
 
