@@ -139,3 +139,28 @@ def test_help_shows_defaults(capsys):
         run_script(GENERATE, ["--help"])
     out = capsys.readouterr().out
     assert "--on-error" in out and "(default: fail)" in out
+
+
+def test_class_targets_follow_the_beats_of_every_window(tmp_path):
+    """Per-sample AAMI class targets from the symbols the data stage keeps: a beat's class where its
+    label is 1, nothing where it is 0, and the classes the demo writes (N, S, V)."""
+    from conftest import REPO, run_script
+
+    from tsad.core.paths import Workspace
+    from tsad.data.demo_db import DemoConfig, write_demo_database
+    from tsad.data.ecg import CLASS_CODES, class_codes
+    from tsad.data.splits import class_targets, load_split
+
+    assert class_codes("3:N 7:V 9:+ 12:A", 10).tolist() == [0, 0, 0, 1, 0, 0, 0, 3, 0, 0]
+    write_demo_database(tmp_path / "raw", DemoConfig(n_records=2, minutes=1))
+    ws = Workspace(tmp_path / "ws")
+    run_script(REPO / "Codes/Dataset/data_generate.py", ["--workspace", str(ws.root), "--input-dir",
+                                                         str(tmp_path / "raw"), "--workers", "1"])
+    run_script(REPO / "Codes/Dataset/data_split.py", ["--workspace", str(ws.root)])
+    train = load_split(ws, "train", check_images=False)
+    codes = class_targets(ws, train.ids, train.labels.shape[1])
+    assert codes.shape == train.labels.shape and np.array_equal(codes > 0, train.labels > 0.5)
+    present = set(np.unique(codes[codes > 0]).tolist())
+    assert present <= set(CLASS_CODES.values()) and CLASS_CODES["N"] in present and len(present) >= 2
+    with pytest.raises(ValueError, match="no row for window"):
+        class_targets(ws, [10**9], 256)

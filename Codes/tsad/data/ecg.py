@@ -30,6 +30,8 @@ REPORTED_CLASSES = {**AAMI_CLASSES, "paced": frozenset("/"), "L": frozenset("L")
 BALANCED_CLASSES = {"N": AAMI_CLASSES["N"] - REPORTED_CLASSES["L"] - REPORTED_CLASSES["R"],
                     "L": REPORTED_CLASSES["L"], "R": REPORTED_CLASSES["R"], "S": AAMI_CLASSES["S"],
                     "V": AAMI_CLASSES["V"], "F": AAMI_CLASSES["F"], "Q": AAMI_CLASSES["Q"]}
+# Per-sample class targets (``class_codes``): 0 where no beat is, else 1 + the class's place here.
+CLASS_CODES = {name: k + 1 for k, name in enumerate(AAMI_CLASSES)}
 # The AAMI normal class; every other beat counts as abnormal.
 NORMAL_SYMBOLS = AAMI_CLASSES["N"]
 LABEL_MODES = ("beats", "all", "abnormal")
@@ -90,6 +92,19 @@ def beat_class(symbol: str) -> str:
         if symbol in symbols:
             return name
     return "-"
+
+
+def class_codes(annotations: str, length: int) -> np.ndarray:
+    """(length,) uint8 per-sample class targets of one window from its ``windows.csv`` annotations
+    (``"pos:symbol"`` items at the window's rate): CLASS_CODES of each beat's AAMI class at the
+    beat's sample, 0 elsewhere (and for non-beat annotations)."""
+    out = np.zeros(length, np.uint8)
+    for item in str(annotations or "").split():
+        pos, _, symbol = item.partition(":")
+        name = beat_class(symbol)
+        if name != "-" and 0 <= int(pos) < length:
+            out[int(pos)] = CLASS_CODES[name]
+    return out
 
 
 def record_files(path) -> tuple[Path, str]:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from tsad.core.fileio import load_npy
 from tsad.core.paths import Workspace, plot_name
+from tsad.data.ecg import class_codes
 
 
 @dataclass
@@ -59,6 +60,25 @@ def read_split_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if frame.isna().any().any():
         raise ValueError(f"{path}: empty cells in the split csv")
     return frame.iloc[:, 0].to_numpy(np.int64), frame.iloc[:, 1:].to_numpy(np.float32)
+
+
+def class_targets(ws: Workspace, ids, length: int) -> np.ndarray:
+    """(N, length) uint8 per-sample AAMI class targets (``ecg.CLASS_CODES``: 0 no beat, 1..5 N S V F
+    Q) of the windows ``ids``, from the beat symbols the data stage keeps in ``windows.csv``: the
+    targets of a model that says which beats are abnormal, beside the beat labels of every split.
+
+    Raises
+    ------
+    ValueError
+        windows.csv lacks a window of ``ids`` or its annotations.
+    """
+    table = pd.read_csv(ws.windows_csv, usecols=["id", "annotations"], dtype={"annotations": str})
+    table = table.set_index("id")
+    missing = np.setdiff1d(np.asarray(ids), table.index.to_numpy())
+    if len(missing):
+        raise ValueError(f"{ws.windows_csv}: no row for window(s) {missing[:5].tolist()} (rerun data_generate.py)")
+    notes = table.loc[np.asarray(ids), "annotations"].fillna("")
+    return np.stack([class_codes(a, length) for a in notes]) if len(notes) else np.zeros((0, length), np.uint8)
 
 
 def load_split(ws: Workspace, split: str, check_images: bool = True) -> SplitData:
