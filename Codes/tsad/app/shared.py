@@ -170,7 +170,7 @@ def results_table(ws: Workspace) -> None:
 
 @st.cache_resource(show_spinner="Loading the checkpoint…", max_entries=4)
 def _model(run_dir: str, version: tuple, geometry: tuple):
-    predictor = load(run_dir, device="cpu")   # the one loader: any kind of tsad.models.loader.MODEL_LOADERS
+    predictor = load(run_dir, device="cpu")   # the one loader: any kind of tsad.models.loader.KINDS
     check_checkpoint_geometry(predictor.header, WindowGeometry.from_dict(dict(geometry)),
                               find_checkpoint(run_dir))
     return predictor

@@ -1,6 +1,6 @@
 """A shipped model's folder (pretrained/<name>/) and its model card.
 
-The folder is a run folder that ``detect.py --run pretrained`` and ``records.load_detector`` read
+The folder is a run folder that ``detect.py --run pretrained`` and ``tsad.models.loader.load`` read
 like any other: the weights with their configuration and window geometry (best.pth), the tuned
 threshold (detection.json), the training metadata (metadata.json) and the same model for
 onnxruntime (model.onnx, stamped with the checkpoint's SHA-256); MODEL_CARD.md tells a

@@ -54,7 +54,7 @@ def detect_signal(detector: Predictor, signal, fs: float, name: str = "signal", 
     Parameters
     ----------
     detector : Predictor
-        From ``load_detector`` (a trained run, ``pretrained``, or a classical detector).
+        From ``tsad.models.loader.load`` (a trained run, ``pretrained``, or a classical detector).
     signal : array_like, shape (n,) or (n, leads)
         The ECG in physical units (mV), at ``fs``. A learned model's input ``i`` reads column
         ``detector.geometry.channels[i]``; an input whose column is missing (a one-lead signal) is
