@@ -229,3 +229,28 @@ def test_teacher_resume_equals_a_straight_run(split_workspace, monkeypatch, tmp_
             vlm_teacher.main(args, run="vlm_0.5")
     vlm_teacher.main([*args, "--resume"], run="vlm_0.5")
     assert_same_training_state(straight, run)
+
+
+def test_stress_noise_has_its_snr_and_beatless_windows_lose_their_beats():
+    import torch
+
+    from tsad.data.augment import STRESS_SNR_DB, AugmentConfig, augment_batch, noise_bank
+
+    bank = noise_bank(256, 128.0)
+    assert bank.shape == (192, 256) and torch.allclose((bank ** 2).mean(1), torch.ones(192), atol=1e-4)
+    x = torch.zeros(200, 256, 2)
+    x[:, 100, 0], x[:, 100, 1] = 2.0, 1.0            # one beat of 2 and 1 mV peak to peak
+    y = torch.zeros(200, 256)
+    y[:, 100] = 1
+    off = AugmentConfig.off()
+    g = torch.Generator().manual_seed(0)
+    noisy, y2, _ = augment_batch(x, y, AugmentConfig(**{**off.__dict__, "stress": 1.0}), generator=g)
+    assert torch.equal(y2, y)                        # beats stay beats
+    noise = noisy - x
+    snr = 10 * torch.log10(torch.tensor([4.0, 1.0]) / 8 / (noise ** 2).mean(1))   # per window and lead
+    assert STRESS_SNR_DB[0] - 1 <= snr.min() and snr.max() <= STRESS_SNR_DB[1] + 1
+    empty, y3, t3 = augment_batch(x, y, AugmentConfig(**{**off.__dict__, "beatless": 1.0}), generator=g,
+                                  aligned=torch.zeros(200, 256))
+    assert y3.sum() == 0 and (t3 == -10).all() and not torch.allclose(empty, x)
+    same, y4, _ = augment_batch(x, y, AugmentConfig(**{**off.__dict__, "beatless": 0.0, "stress": 0.0}), generator=g)
+    assert torch.equal(same, x) and torch.equal(y4, y)

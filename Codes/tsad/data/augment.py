@@ -13,7 +13,13 @@ import argparse
 import math
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
 import torch
+
+from tsad.data.noise import KINDS, make_noise
+
+STRESS_SNR_DB = (0.0, 18.0)     # the SNRs --aug-stress draws from
+BANK_SEGMENTS = 64              # noise segments per kind in a process's bank
 
 
 @dataclass
@@ -44,8 +50,17 @@ class AugmentConfig:
         [-stretch, stretch]: wider or narrower QRS complexes and slower or faster rhythms; beats
         (and a teacher's logits) move alike.
 
-    The last three change morphology rather than recording conditions; they are off unless set
-    (``--aug-invert`` ...), so that older runs keep their meaning.
+    stress : float
+        Probability that a window gets noise of the three kinds a noise stress test adds
+        (``tsad.data.noise``: baseline wander, muscle artefact, electrode motion) at a
+        signal-to-noise ratio drawn uniformly in STRESS_SNR_DB, the window's own peak-to-peak
+        amplitude as the signal (nstdb's definition); its beats stay beats.
+    beatless : float
+        Probability that a window is replaced by noise alone (one of the three kinds, 0.05-0.55
+        mV), with no beat in its labels: a detector must learn what a beat is not.
+
+    The morphology and noise parts are off unless set (``--aug-invert`` ...), so that older runs
+    keep their meaning.
     """
 
     amplitude: float = 0.3
@@ -56,6 +71,8 @@ class AugmentConfig:
     invert: float = 0.0
     lead_swap: float = 0.0
     stretch: float = 0.0
+    stress: float = 0.0
+    beatless: float = 0.0
 
     @property
     def active(self) -> bool:
@@ -82,6 +99,11 @@ def add_augment_args(parser: argparse.ArgumentParser, defaults: AugmentConfig | 
                    help="probability of swapping the two leads of a window")
     g.add_argument("--aug-stretch", type=float, default=d["stretch"],
                    help="log-range of stretching a window in time about its centre (labels move alike)")
+    g.add_argument("--aug-stress", type=float, default=d["stress"],
+                   help="probability of adding noise-stress-test noise (three kinds) at a random SNR in "
+                        f"{STRESS_SNR_DB[0]:g}..{STRESS_SNR_DB[1]:g} dB; beats stay beats")
+    g.add_argument("--aug-beatless", type=float, default=d["beatless"],
+                   help="probability of replacing a window by noise alone, without beats")
 
 
 def augment_batch(x: torch.Tensor, y: torch.Tensor, cfg: AugmentConfig, fs: float = 128.0,
@@ -116,6 +138,25 @@ def augment_batch(x: torch.Tensor, y: torch.Tensor, cfg: AugmentConfig, fs: floa
         x = x + cfg.wander_mv * rand(b, 1, leads) * torch.sin(2 * math.pi * freq * t + phase)
     if cfg.noise_mv:
         x = x + cfg.noise_mv * torch.randn(x.shape, generator=generator).to(dev)
+    if cfg.stress or cfg.beatless:
+        bank = noise_bank(length, fs).to(device=dev, dtype=x.dtype)           # (K, L), unit mean square
+
+        def draw():   # (B, L, C) segments of the bank, one per window and lead
+            pick = torch.randint(0, len(bank), (b, leads), generator=generator).to(dev)
+            return bank[pick].permute(0, 2, 1)
+
+        if cfg.stress:
+            hit = (rand(b) < cfg.stress)[:, None, None]
+            snr = STRESS_SNR_DB[0] + rand(b, 1, leads) * (STRESS_SNR_DB[1] - STRESS_SNR_DB[0])
+            power = (x.amax(1, keepdim=True) - x.amin(1, keepdim=True)) ** 2 / 8   # nstdb's S, per lead
+            x = x + torch.where(hit, draw() * torch.sqrt(power / 10 ** (snr / 10)), 0.0)
+        if cfg.beatless:
+            hit = rand(b) < cfg.beatless
+            noise = draw() * (0.05 + 0.5 * rand(b, 1, leads))
+            x = torch.where(hit[:, None, None], noise, x)
+            y = torch.where(hit[:, None], 0.0, y)
+            if aligned is not None:     # a teacher's logit there: surely no beat
+                aligned = torch.where(hit[:, None], torch.full_like(aligned, -10.0), aligned)
     if cfg.lead_dropout and leads > 1:
         drop = rand(b) < cfg.lead_dropout
         which = torch.randint(0, leads, (b,), generator=generator).to(dev)
@@ -128,6 +169,23 @@ def augment_batch(x: torch.Tensor, y: torch.Tensor, cfg: AugmentConfig, fs: floa
         swap = rand(b) < cfg.lead_swap
         x = torch.where(swap[:, None, None], x.flip(2), x)
     return x, y, aligned
+
+
+_BANKS: dict[tuple[int, float], torch.Tensor] = {}
+
+
+def noise_bank(length: int, fs: float) -> torch.Tensor:
+    """(3 x BANK_SEGMENTS, length) segments of the three kinds of noise at ``fs``, each scaled to unit
+    mean square; made once per process and window geometry (rng seed 0: the same bank every run)."""
+    key = (length, float(fs))
+    if key not in _BANKS:
+        rng = np.random.default_rng(0)
+        segments = [make_noise(kind, length * BANK_SEGMENTS, fs, rng).reshape(BANK_SEGMENTS, length)
+                    for kind in KINDS]
+        bank = np.concatenate(segments)
+        bank = bank / np.sqrt(np.mean(bank ** 2, axis=1, keepdims=True))
+        _BANKS[key] = torch.from_numpy(bank.astype(np.float32))
+    return _BANKS[key]
 
 
 def _stretch(x: torch.Tensor, y: torch.Tensor, aligned: torch.Tensor | None, factor: torch.Tensor):
