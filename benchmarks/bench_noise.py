@@ -74,15 +74,21 @@ def main(argv=None):
     p = make_parser(__doc__)
     p.add_argument("--input-dir", nargs="+", required=True, help="folders of annotated WFDB records")
     p.add_argument("--records", type=int, default=10, help="the first N records of each folder")
+    p.add_argument("--names", nargs="+", default=None, metavar="R",
+                   help="these records instead (those in each folder), e.g. a cross-validation fold's test records")
     p.add_argument("--snr", type=float, nargs="+", default=list(SNRS), help="signal-to-noise ratios (dB)")
     p.add_argument("--detectors", nargs="+", default=list(DETECTORS), help="runs or classical detectors")
     p.add_argument("--out", default="docs/results/noise", help="folder for noise.csv, noise.md, noise.png")
     args = p.parse_args(argv)
-    detectors = {d: loader.load(d, backend="auto", device="cpu", threads=1) for d in args.detectors}
+    # a run folder given by its path is labelled by its last two parts (cv/NAME/fold0 -> NAME/fold0)
+    detectors = {("/".join(Path(d).parts[-2:]) if Path(d).is_dir() else d): loader.load(d, backend="auto", device="cpu",
+                                                                                        threads=1)
+                 for d in args.detectors}
     rows = []
     started = time.perf_counter()
     for folder in map(Path, args.input_dir):
-        names = list_records(folder)[:args.records]
+        names = ([n for n in list_records(folder) if n in set(args.names)] if args.names
+                 else list_records(folder)[:args.records])
         for name in tqdm(names, desc=folder.name, unit="rec", disable=None):
             ref, fs, _ = reference_beats(folder / name)
             record = read_record(folder / name, channels=(0, 1), fs=fs)
@@ -95,7 +101,8 @@ def main(argv=None):
                                  "TP": m.tp, "FP": m.fp, "FN": m.fn})
     per_record = pd.DataFrame(rows)
     pooled = per_record.groupby(["detector", "database", "snr_db"], sort=False)[["TP", "FP", "FN"]].sum()
-    table = pd.DataFrame([{"detector": d, "database": db, "snr_db": float(snr), "records": args.records,
+    counted = per_record.groupby("database")["record"].nunique()
+    table = pd.DataFrame([{"detector": d, "database": db, "snr_db": float(snr), "records": int(counted[db]),
                            **{k: int(v) for k, v in counts.items()}, **figures(**counts.to_dict())}
                           for (d, db, snr), counts in pooled.iterrows()])
     minutes = (time.perf_counter() - started) / 60
