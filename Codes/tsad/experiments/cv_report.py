@@ -87,7 +87,7 @@ def comparison(ws: paths.Workspace, names) -> pd.DataFrame:
 def database_class_table(ws: paths.Workspace, names) -> pd.DataFrame:
     """One row per cross-validation of ``names`` and database: gross Se/PPV/F1 pooled over every test
     record of that database (each record was tested once), the mean and 95% t-interval of the fold's
-    gross F1 on that database, the paired difference of that fold F1 against the first name, the
+    gross F1 on that database, the paired differences of the fold's F1, PPV and Se against the first name, the
     worst record, and the gross sensitivity of each beat class (n/a where the database has none)."""
 
     rows, reference = [], None
@@ -113,9 +113,12 @@ def database_class_table(ws: paths.Workspace, names) -> pd.DataFrame:
                 "worst record F1": f"{worst['F1']:.4f} ({worst['record']})",
                 "records F1 < 0.99": int((sub["F1"] < 0.99).sum()),
             }
-            if reference is not None and name != reference[0] and col in reference[1]:
-                d, dlo, dhi = t_interval(folds_table[col] - reference[1][col])
-                row[f"F1 - {reference[0]} (paired over folds)"] = f"{d:+.4f} [{dlo:+.4f}, {dhi:+.4f}]"
+            if reference is not None and name != reference[0]:
+                for figure in ("F1", "PPV", "Se"):   # what a change gains or gives up, fold by fold
+                    fold_col = f"gross_{figure} [{db}]" if f"gross_{figure} [{db}]" in folds_table else f"gross_{figure}"
+                    if fold_col in reference[1] and fold_col in folds_table:
+                        d, dlo, dhi = t_interval(folds_table[fold_col] - reference[1][fold_col])
+                        row[f"{figure} - {reference[0]} (paired over folds)"] = f"{d:+.4f} [{dlo:+.4f}, {dhi:+.4f}]"
             for cls in REPORTED_CLASSES:
                 if f"n_{cls}" in sub:
                     n = int(sub[f"n_{cls}"].sum())
