@@ -3,6 +3,7 @@ on the same records at the same signal-to-noise ratios.
 
     python benchmarks/bench_noise.py --input-dir ../shared/data/svdb ../shared/data/mitdb --records 10 \
         [--snr 24 18 12 6 0 -6] [--detectors pretrained xqrs gqrs neurokit sleepecg] [--out docs/results/noise]
+    python benchmarks/bench_noise.py --workspace W --input-dir ... --cv fast fast-stress --snr 6 0   # fold models
 
 Noise of three kinds (baseline wander, muscle artefact, electrode motion: tsad.data.noise, made here)
 in equal power is added to the first --records records of each folder from minute 5 on, in
@@ -17,6 +18,7 @@ figures here are an upper bound (docs/BENCHMARKS.md says which records).
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -33,6 +35,7 @@ from tqdm import tqdm  # noqa: E402
 from tsad.core.common import make_parser  # noqa: E402
 from tsad.core.fileio import save_text  # noqa: E402
 from tsad.core.geometry import tolerance_samples  # noqa: E402
+from tsad.core.paths import Workspace  # noqa: E402
 from tsad.data.ecg import read_record  # noqa: E402
 from tsad.data.generate import list_records  # noqa: E402
 from tsad.data.noise import add_noise  # noqa: E402
@@ -78,12 +81,24 @@ def main(argv=None):
                    help="these records instead (those in each folder), e.g. a cross-validation fold's test records")
     p.add_argument("--snr", type=float, nargs="+", default=list(SNRS), help="signal-to-noise ratios (dB)")
     p.add_argument("--detectors", nargs="+", default=list(DETECTORS), help="runs or classical detectors")
+    p.add_argument("--cv", nargs="+", default=None, metavar="NAME",
+                   help="instead of --detectors: cross-validations of --workspace (student_cv.py --name), each fold's "
+                        "model on that fold's test records only (patients it never saw), pooled under NAME")
     p.add_argument("--out", default="docs/results/noise", help="folder for noise.csv, noise.md, noise.png")
     args = p.parse_args(argv)
-    # a run folder given by its path is labelled by its last two parts (cv/NAME/fold0 -> NAME/fold0)
-    detectors = {("/".join(Path(d).parts[-2:]) if Path(d).is_dir() else d): loader.load(d, backend="auto", device="cpu",
-                                                                                        threads=1)
-                 for d in args.detectors}
+    if args.cv:   # record -> {cv name: the fold model that had it as a test patient}
+        cv_root = Workspace.from_arg(args.workspace).root / "cv"
+        by_record: dict[str, dict] = {}
+        for name in args.cv:
+            for fold in sorted((cv_root / name).glob("fold*/fold.json")):
+                model = loader.load(fold.parent, backend="auto", device="cpu", threads=1)
+                for record in json.loads(fold.read_text())["test_records"].split():
+                    by_record.setdefault(record, {})[name] = model
+        args.names = sorted(by_record)
+    else:
+        # a run folder given by its path is labelled by its last two parts (cv/NAME/fold0 -> NAME/fold0)
+        shared = {("/".join(Path(d).parts[-2:]) if Path(d).is_dir() else d):
+                  loader.load(d, backend="auto", device="cpu", threads=1) for d in args.detectors}
     rows = []
     started = time.perf_counter()
     for folder in map(Path, args.input_dir):
@@ -94,7 +109,7 @@ def main(argv=None):
             record = read_record(folder / name, channels=(0, 1), fs=fs)
             for snr in args.snr:
                 noisy = add_noise(record.signal, ref, fs, snr, seed=args.seed)
-                for label, detector in detectors.items():
+                for label, detector in (by_record[name] if args.cv else shared).items():
                     det = detect_signal(detector, noisy, fs, name=name)
                     m = match_beats(ref, det.samples, tolerance_samples(fs))
                     rows.append({"detector": label, "database": folder.name, "record": name, "snr_db": snr,
