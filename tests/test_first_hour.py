@@ -108,3 +108,14 @@ def test_the_readme_gives_the_timings_with_their_conditions():
     readme = (REPO / "README.md").read_text()
     assert "about 20-25 minutes\non a 2-core machine" in readme or "about 20-25 minutes on a 2-core machine" in readme
     assert "start-up included" in readme and "otherwise idle" in readme
+
+
+def test_every_tsad_command_answers_help(capsys):
+    from tsad.cli import command
+    from tsad.core.scripts import SCRIPTS
+
+    for name, (script, _) in command.COMMANDS.items():
+        assert script in SCRIPTS or name == "app", name
+        if name != "app":
+            assert command.main([name, "--help"]) == 0, name
+            assert f"usage: tsad {name}" in capsys.readouterr().out

@@ -29,6 +29,7 @@ COMMANDS = {
     "split": ("Dataset/data_split.py", "split the windows by window, record or fold"),
     "train": ("Models/student_train.py", "train a student"),
     "cv": ("Models/student_cv.py", "record-wise cross-validation on whole records"),
+    "classes": ("Models/beat_classes_cv.py", "cross-validate the classical beat classifiers (VEB, SVEB)"),
     "pretrained": ("Models/train_pretrained.py", "train the model shipped in pretrained/"),
     "pipeline": ("run_pipeline.py", "every stage in order"),
     "app": ("GUI/0_Homepage.py", "the Streamlit app (streamlit run)"),
