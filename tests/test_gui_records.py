@@ -324,3 +324,51 @@ def test_the_scored_folder_has_no_warning(setup, monkeypatch):
     assert not at.warning, [w.value for w in at.warning]
     table = at.dataframe[0].value
     assert table["implausible"].tolist() == [False, False]        # evaluate_records.py's column
+
+
+def test_a_classifying_folder_shows_classes_and_jumps_to_the_next_v_s_and_misclassified(setup, monkeypatch,
+                                                                                       tmp_path):
+    """A copy of the xqrs folder as a classifying detector would write it: each detection carries the
+    AAMI class of the reference beat it matches, but one V beat is called N."""
+    import wfdb
+
+    ann = wfdb.rdann(str(setup["db"] / "demo00"), "atr")
+    ref = {int(s): sym for s, sym in zip(ann.sample, ann.symbol) if sym in DEMO_BEAT_SYMBOLS}
+    det = annotation_samples(setup["xqrs"], "demo00", "tsad", False)
+    ref_samples = np.array(sorted(ref))
+    nearest = ref_samples[np.abs(det[:, None] - ref_samples[None, :]).argmin(axis=1)]
+    labels = np.array([ref[int(r)] if abs(int(r) - int(d)) <= TOLERANCE else "N" for r, d in zip(nearest, det)],
+                      dtype=object)
+    v_at = np.flatnonzero(labels == "V")
+    assert len(v_at) >= 2 and (labels == "S").any()
+    labels[v_at[-1]] = "N"                                       # the misclassified one
+    folder = tmp_path / "classes"
+    shutil.copytree(setup["xqrs"], folder)
+    for name in ("records.csv", "summary.csv", "demo00.tsad"):
+        (folder / name).unlink()
+    wfdb.wrann("demo00", "tsad", det, symbol=list(labels), fs=FS, write_dir=str(folder))
+    meta = json.loads((folder / "detections.json").read_text())
+    (folder / "detections.json").write_text(json.dumps({**meta, "classes": ["N", "S", "V", "F", "Q"]}))
+
+    view = records_view.load_record_view(records_view.read_folder(folder), "demo00")
+    counts = view.class_counts()
+    assert counts["V"] == len(v_at) - 1 and counts["S"] == int((labels == "S").sum())
+    wrong = view.misclassified()
+    assert wrong[["sample", "class", "detected"]].values.tolist() == [[int(nearest[v_at[-1]]), "V", "N"]]
+
+    at = other_folder(setup, monkeypatch, folder)
+    assert not at.error, [e.value for e in at.error]
+    shown = metrics(at)
+    assert shown["Detected V"] == len(v_at) - 1 and shown["Detected S"] == counts["S"]
+    max_start = int(np.ceil(view.duration_s - records_view.DEFAULT_WINDOW_S))
+    at.button(key="tsad_records_next_V").click().run()
+    assert at.session_state["tsad_records_start"] == records_view.next_error_start(view.class_times("V"), 0,
+                                                                                    max_start)
+    at.session_state["tsad_records_start"] = 0
+    at.run()
+    at.button(key="tsad_records_next_misclassified").click().run()
+    start = at.session_state["tsad_records_start"]
+    assert start == records_view.error_start(nearest[v_at[-1]] / FS, max_start) > 0
+    table = at.table[-1].value
+    assert table["detected"].tolist() == ["N"] and table["class"].tolist() == ["V"]
+    assert not at.exception

@@ -81,6 +81,8 @@ INNER_IMPORTS = {
     ("tsad.models.loader", "tsad.models.student"): "torch, only for a student run through torch",
     ("tsad.models.loader", "tsad.models.vlm.teacher"): "torch and transformers, only for the VLM teacher",
     ("tsad.models.loader", "tsad.models.teachers"): "torch, only for a teacher trained here",
+    ("tsad.models.loader", "tsad.models.beat_classifier"): "torch, only for a run folder with a beat classifier",
+    ("tsad.models.export", "tsad.models.beat_classifier"): "torch, only when a classifier is exported",
     ("tsad.experiments.evaluate", "tsad.scoring.plots"): "matplotlib, only when figures are drawn",
     ("tsad.cli.evaluate_records", "tsad.scoring.plots"): "matplotlib, only for a comparison of folders",
 }

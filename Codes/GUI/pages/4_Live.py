@@ -143,20 +143,28 @@ def shipped_detection(record, annotated: bool, detector) -> None:
     scale = record.source_fs / record.fs              # back to the upload's own sample numbers
     samples = np.round(det.samples * scale).astype(np.int64)
     minutes = record.n_samples / record.fs / 60
-    cols = st.columns(3)
+    classified = det.classes is not None
+    cols = st.columns(5 if classified else 3)
     cols[0].metric("Beats", f"{len(samples)}")
     cols[1].metric("Mean rate", f"{len(samples) / minutes:.0f} /min" if minutes else "—")
-    cols[2].metric("Threshold (tuned)", f"{detector.threshold:g}")
+    cols[-1].metric("Threshold (tuned)", f"{detector.threshold:g}")
+    if classified:   # the abnormal beats: ventricular and supraventricular ectopic
+        cols[2].metric("Ventricular (V)", int(np.count_nonzero(det.classes == "V")))
+        cols[3].metric("Supraventricular (S)", int(np.count_nonzero(det.classes == "S")))
+        st.caption("Beats by class (AAMI): " + ", ".join(f"{c} {int(np.count_nonzero(det.classes == c))}"
+                                                        for c in det.class_names))
     for message in det.warnings:
         st.warning(f"{record.name}: implausible detection: {message}")
     if annotated:
         symbols = [s for s in record.ann_symbols]
         score = ec57.score_record(record.name, np.asarray(record.ann_samples), det.samples, record.fs,
-                                  symbols=symbols)
+                                  symbols=symbols, det_symbols=det.classes)
         st.subheader("Scores on the whole upload (150 ms, beat by beat)")
         shown = {k: score[k] for k in ("n_ref", "n_det", "TP", "FP", "FN", "Se", "PPV", "F1")}
         shown.update({f"Se_{c}": score[f"Se_{c}"] for c in ("N", "S", "V", "paced", "L", "R")
                       if score.get(f"n_{c}")})
+        if classified:
+            shown.update({k: score[k] for k in ("VEB_Se", "VEB_+P", "SVEB_Se", "SVEB_+P") if k in score})
         st.dataframe(pd.DataFrame([shown]), hide_index=True)
     length = detector.geometry.samples
     count = max(1, record.n_samples // length)
@@ -171,21 +179,33 @@ def shipped_detection(record, annotated: bool, detector) -> None:
                              f"{record.name} · {lo / record.fs:.0f} s · shipped model"))
     table = pd.DataFrame({"sample": samples, "time_s": np.round(samples / record.source_fs, 4),
                           "probability": np.round(det.scores.astype(float), 4)})
+    if classified:
+        table["class"] = det.classes
+        for k, name in enumerate(det.class_names):
+            table[f"p_{name}"] = np.round(det.class_probs[:, k].astype(float), 4)
+        inside = (det.samples >= lo) & (det.samples < hi)
+        abnormal = table[inside & (det.classes != "N")]
+        if len(abnormal):   # the abnormal beats of the window shown
+            st.markdown("**Abnormal beats in this window**")
+            st.dataframe(abnormal[["time_s", "class", *[f"p_{c}" for c in det.class_names]]], hide_index=True)
+        else:
+            st.caption("No abnormal beat (S, V, F, Q) in this window.")
     cols = st.columns(2)
     cols[0].download_button("Beats (.csv)", table.to_csv(index=False).encode(), f"{record.name}_beats.csv",
                             "text/csv", key="tsad_live_download_csv")
     cols[1].download_button(f"Annotations ({record.name}.{folders.DEFAULT_EXT}, WFDB)",
-                            _annotation_bytes(record.name, samples, record.source_fs),
+                            _annotation_bytes(record.name, samples, record.source_fs, det.classes),
                             f"{record.name}.{folders.DEFAULT_EXT}", "application/octet-stream",
                             key="tsad_live_download_ann")
 
 
-def _annotation_bytes(name: str, samples: np.ndarray, fs: float) -> bytes:
-    """The WFDB annotation file of the detected beats (what detect.py writes), as bytes."""
+def _annotation_bytes(name: str, samples: np.ndarray, fs: float, classes=None) -> bytes:
+    """The WFDB annotation file of the detected beats (what detect.py writes: each beat's class
+    letter when the model classifies), as bytes."""
     import tempfile
 
     det = predictor.RecordDetection(name, fs, int(samples[-1]) + 1 if len(samples) else 1, samples,
-                                  np.ones(len(samples), np.float32), None, fs, 0.0)
+                                  np.ones(len(samples), np.float32), None, fs, 0.0, classes=classes)
     with tempfile.TemporaryDirectory() as tmp:
         files = folders.write_detection(det, tmp)
         return files["annotations"].read_bytes()

@@ -8,7 +8,9 @@ scrolls through a record with its reference beats and the detections marked as m
 and false detections (matched one-to-one within 150 ms, ``tsad.scoring.beats``), can jump from one error
 to the next, shows the class of every missed beat (its ``.atr`` symbol and AAMI class) and jumps to
 the next miss of a chosen class, and shows the folder's per-record table and summary (scored on the
-fly when evaluate_records.py has not run). A record without ``.atr`` shows its detections only.
+fly when evaluate_records.py has not run). A folder of a detector that classifies beats (its
+detections.json lists ``classes``) shows each abnormal beat's class letter, the counts per class, the
+jumps to the next V, the next S and the next misclassified beat, and the misclassified beats in view. A record without ``.atr`` shows its detections only.
 
 The plain data lives in ``tsad.app.records_view`` (re-exported here); this module draws the page. Only Codes/GUI
 and the tests import this module (it needs streamlit). Every error the user can cause (no folder,
@@ -20,6 +22,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from tsad.app.records_view import (
@@ -89,7 +92,7 @@ def _segment_png(path: str, record: str, version: tuple, start: int, seconds: in
                                 matched_ref=None if m is None else m.ref_index,
                                 matched_det=None if m is None else m.det_index,
                                 prob=view.prob, prob_fs=view.prob_fs, lead_names=view.lead_names,
-                                ref_symbols=view.ref_symbols,
+                                ref_symbols=view.ref_symbols, det_symbols=view.det_symbols,
                                 title=f"{record} · {Path(path).name} · {start}-{start + seconds} s")
     return figure_png(fig)
 
@@ -212,6 +215,8 @@ def record_viewer(folder: DetectionFolder, record: str) -> RecordView | None:
                         f"{len(view.false_detections())} false detection(s)." if len(errors)
                         else "No miss and no false detection in this record.")
         miss_jumps(view, start, max_start)
+    if view.classified:
+        class_jumps(view, start, max_start)
     shown = view.in_view(start, seconds)
     end = min(start + seconds, view.duration_s)
     text = f"{start}–{end:g} s of {view.duration_s:g} s: {shown['detected']} detected"
@@ -223,9 +228,37 @@ def record_viewer(folder: DetectionFolder, record: str) -> RecordView | None:
     if view.ref is not None and shown["missed"]:
         st.markdown("**Missed beats in view** (symbol of the reference annotation and its AAMI class)")
         st.table(view.missed_beats(start, seconds).set_index("time_s"))
+    if view.classified and view.ref is not None:
+        wrong = view.misclassified()
+        wrong = wrong[(wrong["time_s"] >= start) & (wrong["time_s"] < start + seconds)]
+        if len(wrong):
+            st.markdown("**Misclassified beats in view** (the reference's symbol and class, the detector's class)")
+            st.table(wrong.set_index("time_s"))
     if view.prob is None:
         st.caption("No combined probability saved for this record (classical detectors have none).")
     return view
+
+
+def class_jumps(view: RecordView, start: int, max_start: int) -> None:
+    """A classifying detector's beats per class, and jumps to the next V, the next S and the next
+    misclassified beat (a matched beat whose class is not the reference's)."""
+    counts = view.class_counts()
+    cols = st.columns(len(counts))
+    for col, (name, n) in zip(cols, counts.items()):
+        col.metric(f"Detected {name}", n)
+    wrong = view.misclassified()["time_s"].to_numpy() if view.ref is not None else np.zeros(0)
+    jumps = [("V", view.class_times("V")), ("S", view.class_times("S"))]
+    if view.ref is not None:
+        jumps.append(("misclassified", wrong))
+    cols = st.columns([1] * len(jumps) + [3])
+    for col, (name, times) in zip(cols, jumps):
+        ahead = next_error_start(times, start, max_start)
+        col.button(f"next {name} ▶", key=f"tsad_records_next_{name}", disabled=ahead is None,
+                   on_click=_jump, args=(ahead or 0,))
+    text = f"VEB (V) {counts.get('V', 0)}, SVEB (S) {counts.get('S', 0)} detected"
+    if view.ref is not None:
+        text += f"; {len(wrong)} matched beat(s) of another class than the reference's"
+    cols[-1].caption(text + ".")
 
 
 def miss_jumps(view: RecordView, start: int, max_start: int) -> None:

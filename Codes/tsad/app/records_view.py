@@ -105,6 +105,41 @@ class RecordView:
     prob: np.ndarray | None          # the model's combined probability at ``prob_fs``
     prob_fs: float | None
     ref_symbols: np.ndarray | None = None   # the .atr symbol of each reference beat
+    det_symbols: np.ndarray | None = None   # each detected beat's class, when the detector classifies
+
+    @property
+    def classified(self) -> bool:
+        return self.det_symbols is not None
+
+    def class_counts(self) -> dict[str, int]:
+        """Detected beats per AAMI class (a classifying detector's), in the classes' order."""
+        if self.det_symbols is None:
+            return {}
+        found = {c: int(np.count_nonzero(self.det_symbols == c)) for c in ecg.AAMI_CLASSES}
+        return found
+
+    def class_times(self, beat_class: str) -> np.ndarray:
+        """Seconds of the detected beats the detector called ``beat_class``, in order."""
+        if self.det_symbols is None:
+            return np.zeros(0)
+        return self.det[self.det_symbols == beat_class] / self.fs
+
+    def misclassified(self) -> pd.DataFrame:
+        """The matched beats whose detected class is not the reference's AAMI class: time, sample,
+        reference symbol, reference class, detected class."""
+        columns = ["time_s", "sample", "symbol", "class", "detected"]
+        if self.det_symbols is None or self.match is None or self.ref_symbols is None:
+            return pd.DataFrame(columns=columns)
+        ref_i, det_i = np.asarray(self.match.ref_index, int), np.asarray(self.match.det_index, int)
+        symbols = np.asarray(self.ref_symbols, dtype=object)[ref_i]
+        truth = np.array([ecg.beat_class(x) for x in symbols], dtype=object)
+        said = self.det_symbols[det_i]
+        wrong = truth != said
+        samples = self.ref[ref_i][wrong]
+        order = np.argsort(samples, kind="stable")
+        return pd.DataFrame({"time_s": np.round(samples / self.fs, 3), "sample": samples,
+                             "symbol": symbols[wrong].astype(str), "class": truth[wrong].astype(str),
+                             "detected": said[wrong].astype(str)}).iloc[order].reset_index(drop=True)
 
     @property
     def duration_s(self) -> float:
@@ -211,7 +246,9 @@ def load_record_view(folder: DetectionFolder, record: str, annotator: str = "atr
         raise DetectionError(f"{folder.path / DETECTIONS_META}: its input_dir {folder.input_dir} "
                              "is not a folder")
     rec = _read_signal(folder.input_dir, record)
-    det = ec57.read_detections(folder.path, record, folder.ext)
+    det, det_symbols = ec57.read_detections(folder.path, record, folder.ext, symbols=True)
+    # a folder of a classifying detector says so (detections.json "classes"); others write N for all
+    det_symbols = det_symbols if folder.meta.get("classes") else None
     ref = match = symbols = None
     if (folder.input_dir / f"{record}.{annotator}").is_file():
         ref, symbols, _, _ = ec57.read_reference(folder.input_dir / record, annotator)
@@ -222,7 +259,7 @@ def load_record_view(folder: DetectionFolder, record: str, annotator: str = "atr
         geometry = folder.meta.get("geometry") or {}
         prob_fs = float(geometry.get("fs") or len(prob) * rec.fs / rec.n_samples)
     names = rec.sig_names or [f"lead {c + 1}" for c in range(rec.signal.shape[1])]
-    return RecordView(record, rec.fs, rec.signal, list(names), ref, det, match, prob, prob_fs, symbols)
+    return RecordView(record, rec.fs, rec.signal, list(names), ref, det, match, prob, prob_fs, symbols, det_symbols)
 
 
 def error_start(time_s: float, max_start: int) -> int:

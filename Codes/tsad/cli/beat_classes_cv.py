@@ -9,7 +9,13 @@ Every record is a test patient exactly once (--folds record-wise folds, each dat
 over the folds, --seed); beats are classified at the reference positions, on lead 0 at 128 Hz
 (tsad.experiments.beat_classes has the features). Writes, in <workspace>/beat_classes/<name>/:
 records.csv (one row per record and classifier: its confusion counts and figures), summary.csv and
-summary.md (per classifier and database), confusion_<classifier>_<database>.csv, command.txt.
+summary.md (per classifier and database), confusion_<classifier>_<database>.csv, command.txt, and,
+with two classifiers or more, paired.csv: each one's gross figures minus the first's on the same
+records, with a 95% paired bootstrap interval over records, per database.
+
+The learned classifier (``learned``: tsad.models.beat_classifier on both leads, its waveform against
+the patient's recent beats and its timing against the patient's recent rhythm) is trained per fold
+with --epochs and --weight-power; the classical ones as tsad.experiments.beat_classes says.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from tsad.data.folds import record_folds
 from tsad.data.generate import list_records
 from tsad.experiments.beat_classes import CLASSIFIERS, cross_validate, read_beats
 from tsad.experiments.evaluate import to_markdown
-from tsad.scoring.classes import pooled_confusion, summarise_classes
+from tsad.scoring.classes import paired_class_difference, pooled_confusion, summarise_classes
 
 
 def parse_args(argv=None):
@@ -41,6 +47,9 @@ def parse_args(argv=None):
     p.add_argument("--classifiers", nargs="+", choices=CLASSIFIERS, default=list(CLASSIFIERS),
                    help="the classifiers to cross-validate")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples of the records for the intervals")
+    p.add_argument("--epochs", type=int, default=6, help="the learned classifier's epochs over its training beats")
+    p.add_argument("--weight-power", type=float, default=0.5,
+                   help="the learned classifier's class weights: frequency to the power -this (0 none, 1 balanced)")
     return p.parse_args(argv)
 
 
@@ -59,7 +68,9 @@ def main(argv=None) -> dict:
     groups = {r.name: r.database for r in records}
     folds = record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
-    table = pd.concat([cross_validate(records, folds, c, args.seed) for c in args.classifiers], ignore_index=True)
+    learned = {"epochs": args.epochs, "weight_power": args.weight_power}
+    table = pd.concat([cross_validate(records, folds, c, args.seed, learned) for c in args.classifiers],
+                      ignore_index=True)
     summaries, written = [], []
     for (classifier, database), part in table.groupby(["classifier", "database"], sort=False):
         if part["paced"].all():
@@ -71,6 +82,19 @@ def main(argv=None) -> dict:
         written.append(path)
     summary = pd.concat(summaries, ignore_index=True)[["classifier", "database", "figure", "records", "value",
                                                        "ci_low", "ci_high"]]
+    paired = []
+    first = args.classifiers[0]
+    for other in args.classifiers[1:]:
+        for database, part in table.groupby("database", sort=False):
+            if part["paced"].all():
+                continue
+            diff = paired_class_difference(part[part["classifier"] == first], part[part["classifier"] == other],
+                                           n_boot=args.bootstrap, seed=args.seed)
+            paired.append(diff.assign(reference_classifier=first, classifier=other, database=database))
+    if paired:
+        paired = pd.concat(paired, ignore_index=True)
+        save_text(out / "paired.csv", paired.to_csv(index=False))
+        written.append(out / "paired.csv")
     minutes = (time.perf_counter() - started) / 60
     save_text(out / "records.csv", table.to_csv(index=False))
     save_text(out / "summary.csv", summary.to_csv(index=False))
@@ -80,6 +104,8 @@ def main(argv=None) -> dict:
               f"records left out; {minutes:.1f} min on this machine.\n\n{to_markdown(summary)}\n")
     shown = summary[summary["figure"].str.startswith("gross")]
     print(to_markdown(shown))
+    if len(paired):
+        print(to_markdown(paired[paired["figure"].str.match(r"gross (VEB|SVEB) (Se|\+P)")]))
     print(f"written: {out / 'records.csv'}, {out / 'summary.csv'}, {out / 'summary.md'}, "
           f"{len(written)} confusion matrices ({minutes:.1f} min)")
     return {"table": table, "summary": summary, "folds": folds}

@@ -28,6 +28,9 @@ STUDENT_RUN = "LSTM_train"
 TEACHER_CHECKPOINT = "smolvlm_best.pth"
 STUDENT_CHECKPOINT = "best.pth"
 LAST_CHECKPOINT = "last.pth"
+# a beat classifier beside a detector in its run folder (tsad.models.beat_classifier)
+CLASSIFIER_CHECKPOINT = "classifier.pth"
+CLASSIFIER_ONNX = "classifier.onnx"     # its onnx export (tsad.models.export), run without torch
 TRAIN_LOSSES = "train_losses.npy"
 VAL_LOSSES = "val_losses.npy"
 METADATA = "metadata.json"

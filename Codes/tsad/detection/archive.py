@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from tsad.core.fileio import save_json, sha256_file
-from tsad.core.paths import Workspace
+from tsad.core.paths import CLASSIFIER_CHECKPOINT, Workspace
 from tsad.detection.folders import DEFAULT_EXT, ProbsWriter, probs_npy_name, write_detection
 from tsad.detection.records import detect_record
 from tsad.detection.streaming import model_length, wfdb_source
@@ -59,12 +59,16 @@ def find_records(folder, names=None, recursive: bool = False) -> list[str]:
 
 
 def model_fingerprint(detector: Predictor) -> dict:
-    """What identifies the model that made a detection: its checkpoint's hash (a classical detector:
-    its name)."""
+    """What identifies the model that made a detection: its checkpoint's hash and its beat
+    classifier's (a classical detector: its name)."""
     if detector.run_dir is None:
         return {"model": detector.name}
     ckpt = find_checkpoint(detector.run_dir)
-    return {"model": detector.name, "checkpoint_sha256": sha256_file(ckpt) if ckpt else None}
+    classifier = Path(detector.run_dir) / CLASSIFIER_CHECKPOINT
+    found = {"model": detector.name, "checkpoint_sha256": sha256_file(ckpt) if ckpt else None}
+    if classifier.is_file():
+        found["classifier_sha256"] = sha256_file(classifier)
+    return found
 
 
 def job_key(fingerprint: dict, settings: dict) -> dict:

@@ -1,6 +1,7 @@
 """Detection folders: ``<record>.<ext>`` (a WFDB annotation file, ``wfdb.wrann``; readable by
-``wfdb.rdann`` and PhysioNet's ``bxb``), ``<record>_beats.csv`` (sample, time in seconds,
-probability), ``<record>_probs.npy`` (learned models: the combined probability at the model's rate,
+``wfdb.rdann`` and PhysioNet's ``bxb``; each beat's symbol is its AAMI class letter, N S V F or Q, when
+the model classifies beats, else N), ``<record>_beats.csv`` (sample, time in seconds, probability; the
+class and its probabilities ``p_N`` ... ``p_Q`` when the model classifies), ``<record>_probs.npy`` (learned models: the combined probability at the model's rate,
 float16) and ``detections.json`` (which model, which settings, how fast, what is doubtful)."""
 
 from __future__ import annotations
@@ -86,19 +87,20 @@ def annotation_bytes(record: str, ext: str, samples, symbols, aux_notes, fs: flo
 
 
 def write_detection(det: RecordDetection, out_dir, ext: str = DEFAULT_EXT) -> dict[str, Path]:
-    """Writes ``<record>.<ext>`` (a WFDB annotation file: symbol N for every beat, ``~`` at each gap's
-    start and end), ``<record>_beats.csv`` and, when there is one, ``<record>_probs.npy``; every
-    file appears complete or not at all."""
+    """Writes ``<record>.<ext>`` (a WFDB annotation file: each beat's class letter, N for every beat
+    of a model without classes, ``~`` at each gap's start and end), ``<record>_beats.csv`` and, when
+    there is one, ``<record>_probs.npy``; every file appears complete or not at all."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ann_path = out_dir / f"{det.record}.{ext}"
-    # Every beat is an N; a stretch without signal is a signal-quality mark "~" at its start (aux
+    # A beat's symbol is its class (N without a classifier); a stretch without signal is a signal-quality mark "~" at its start (aux
     # "gap") and one at its end (aux "signal"), as WFDB annotates noise and lead-off.
     marks = np.array([[start, min(end, det.n_samples - 1)] for start, end in det.gaps], np.int64).reshape(-1)
     beats = np.asarray(det.samples, np.int64)
     at = np.searchsorted(beats, marks, side="right")                # beats before a mark at one sample
     samples = np.insert(beats, at, marks)
-    symbols = np.insert(np.full(len(beats), "N", dtype=object), at, ["~"] * len(marks))
+    labels = np.full(len(beats), "N", dtype=object) if det.classes is None else np.asarray(det.classes, dtype=object)
+    symbols = np.insert(labels, at, ["~"] * len(marks))
     aux = np.insert(np.full(len(beats), "", dtype=object), at, ["gap", "signal"] * len(det.gaps))
     with atomic_path(ann_path) as tmp:
         tmp.write_bytes(annotation_bytes(det.record, ext, samples, symbols, aux, det.fs))
@@ -106,9 +108,13 @@ def write_detection(det: RecordDetection, out_dir, ext: str = DEFAULT_EXT) -> di
     with atomic_path(files["beats"]) as tmp, open(tmp, "w", newline="") as fh:
         for first in range(0, max(len(det.samples), 1), CSV_ROWS):   # a week of beats: bounded memory
             part = slice(first, first + CSV_ROWS)
-            pd.DataFrame({"sample": det.samples[part], "time_s": np.round(det.samples[part] / det.fs, 4),
-                          "probability": np.round(det.scores[part].astype(np.float64), 4)}
-                         ).to_csv(fh, index=False, header=first == 0)
+            columns = {"sample": det.samples[part], "time_s": np.round(det.samples[part] / det.fs, 4),
+                       "probability": np.round(det.scores[part].astype(np.float64), 4)}
+            if det.classes is not None:
+                columns["class"] = det.classes[part]
+                columns.update({f"p_{c}": np.round(det.class_probs[part, k].astype(np.float64), 4)
+                                for k, c in enumerate(det.class_names)})
+            pd.DataFrame(columns).to_csv(fh, index=False, header=first == 0)
     if det.prob is not None:
         files["probs"] = out_dir / probs_npy_name(det.record)
         with atomic_path(files["probs"]) as tmp, open(tmp, "wb") as fh:

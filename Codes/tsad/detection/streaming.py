@@ -31,6 +31,7 @@ from fractions import Fraction
 import numpy as np
 
 from tsad.data import ecg
+from tsad.data.beat_context import MAX_RR_S, BeatHistory, beat_context
 from tsad.detection.plausibility import FLAT_PIECE_S, PieceSpread, detection_warnings
 from tsad.models.predictor import DetectionError, Predictor, RecordDetection
 from tsad.scoring.beats import DEFAULT_REFRACTORY_S, pick_beats
@@ -256,6 +257,7 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
     piece = max(1, round(FLAT_PIECE_S * g.fs))
     chunk = max(piece, int(chunk_s * g.fs) // piece * piece)          # whole pieces per chunk
     beats, scores, probs_kept, gaps, peak = [], [], [], [], 0.0
+    class_probs, history = [], BeatHistory()
     spread = PieceSpread(piece, len([k for k in inputs if k is not None]))
     bar = tqdm(total=source.n_samples / source.fs / 3600, unit="h", desc=f"{source.name} (h of ECG)",
                disable=None if progress else True, leave=False,
@@ -277,8 +279,17 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
             prob[max(a_m - p0, 0):max(b_m - p0, 0)] = 0.0
         core = prob[c0 - p0:c1 - p0]
         picked = pick_beats(prob, g.fs, threshold, refractory_s)
+        after = picked[picked >= c1 - p0]                              # the next chunk's first beat
         picked = picked[(picked >= c0 - p0) & (picked < c1 - p0)]
         beats.append(picked + p0)
+        if detector.classify is not None and len(picked):
+            # the next beat: in the margin, or none there (an interval longer than the cap) unless
+            # the record ends here
+            following = int(after[0]) + p0 if len(after) else (
+                int(picked[-1]) + p0 + math.ceil(MAX_RR_S * g.fs) if c1 < n else None)
+            waves, rhythm, history = beat_context(signal, picked + p0, offset=x0, next_sample=following,
+                                                  history=history)
+            class_probs.append(detector.classify(waves, rhythm))
         scores.append(prob[picked])
         peak = max(peak, float(core.max(initial=0.0)))
         s0, s1 = resampler.source_range(c0, c1)
@@ -299,6 +310,12 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
     if not len(samples):   # why: the model's probability never rose above the threshold
         warnings[0] += (f" (the model's probability peaks at {peak:.3g}, under the threshold {threshold:g}: a model "
                         f"that has not learned, see its detection.json, or a threshold too high for it)")
+    classes = probs = None
+    if detector.classify is not None:
+        probs = (np.concatenate(class_probs) if class_probs else np.zeros((0, len(detector.classes)))).astype(np.float32)
+        classes = np.asarray(detector.classes, dtype=object)[probs.argmax(axis=1)] if len(probs) else \
+            np.zeros(0, dtype=object)
     return RecordDetection(source.name, source.fs, source.n_samples, samples,
                            np.concatenate(scores).astype(np.float32), prob_all, g.fs,
-                           time.perf_counter() - started, warnings, gaps, leads=inputs)
+                           time.perf_counter() - started, warnings, gaps, leads=inputs, classes=classes,
+                           class_probs=probs, class_names=tuple(detector.classes) if classes is not None else ())

@@ -25,19 +25,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tsad.data.beat_context import beat_context
 from tsad.data.ecg import BEAT_SYMBOLS, beat_class, read_record
+from tsad.models.beat_classifier import CLASSES, class_probs
 from tsad.scoring.classes import is_paced, score_classes
+from tsad.training.beat_classifier import train_classifier
 
 FS = 128.0
 OFFSETS_S = np.round(np.concatenate([np.arange(-0.100, 0.101, 0.025), np.arange(0.140, 0.461, 0.032)]), 3)
 BASELINE_S = (-0.250, -0.150)
 LOCAL_BEATS = 10
-CLASSIFIERS = ("lda", "boosting")
+CLASSIFIERS = ("lda", "boosting", "learned")
+LEARNED = "learned"     # tsad.models.beat_classifier on both leads and the patient's own context
 
 
 @dataclass
 class RecordBeats:
-    """One record's beats: positions (at FS), reference classes, features, and whether it is paced."""
+    """One record's beats: positions (at FS), reference classes, the classical features (lead 0),
+    the learned classifier's inputs (both leads: ``tsad.data.beat_context``), and whether it is paced."""
 
     name: str
     database: str
@@ -45,6 +50,12 @@ class RecordBeats:
     symbols: np.ndarray
     features: np.ndarray
     paced: bool
+    waves: np.ndarray | None = None
+    rhythm: np.ndarray | None = None
+
+    @property
+    def classes(self) -> np.ndarray:
+        return np.array([beat_class(s) for s in self.symbols], dtype=object)
 
 
 def rr_features(samples: np.ndarray, fs: float = FS) -> np.ndarray:
@@ -82,15 +93,17 @@ def beat_features(signal: np.ndarray, samples: np.ndarray, fs: float = FS) -> np
 
 
 def read_beats(path, database: str) -> RecordBeats:
-    """A record's reference beats (BEAT_SYMBOLS) with their features, on lead 0 at FS."""
-    record = read_record(path, channels=(0,), fs=FS)
+    """A record's reference beats (BEAT_SYMBOLS) with their features (lead 0) and the learned
+    classifier's inputs (leads 0 and 1), at FS."""
+    record = read_record(path, channels=(0, 1), fs=FS)
     keep = np.array([s in BEAT_SYMBOLS for s in record.ann_symbols], bool)
     samples = np.asarray(record.ann_samples, np.int64)[keep]
     symbols = np.asarray(record.ann_symbols, dtype=object)[keep]
     order = np.argsort(samples, kind="stable")
     samples, symbols = samples[order], symbols[order]
+    waves, rhythm, _ = beat_context(record.signal, samples)
     return RecordBeats(record.name, database, samples, symbols, beat_features(record.signal[:, 0], samples),
-                       is_paced(symbols))
+                       is_paced(symbols), waves, rhythm)
 
 
 def make_classifier(name: str, seed: int):
@@ -108,8 +121,26 @@ def make_classifier(name: str, seed: int):
     raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
 
 
-def fit_classifier(name: str, train: list[RecordBeats], seed: int):
-    """A classifier trained on the non-paced beats of ``train`` records (AAMI classes as targets)."""
+def fit_learned(train: list[RecordBeats], seed: int, **kwargs):
+    """``tsad.models.beat_classifier`` trained on every beat of ``train`` (paced records too: their
+    beats are Q, which a deployed classifier must know)."""
+    waves = np.concatenate([r.waves for r in train])
+    rhythm = np.concatenate([r.rhythm for r in train])
+    targets = np.array([CLASSES.index(c) for r in train for c in r.classes], np.int64)
+    model, _ = train_classifier(waves, rhythm, targets, seed=seed, **kwargs)
+    return model
+
+
+def predict_learned(model, record: RecordBeats) -> np.ndarray:
+    probs = class_probs(model, record.waves, record.rhythm)
+    return np.asarray(model.config.classes, dtype=object)[probs.argmax(axis=1)]
+
+
+def fit_classifier(name: str, train: list[RecordBeats], seed: int, learned: dict | None = None):
+    """A classifier trained on the non-paced beats of ``train`` records (AAMI classes as targets);
+    the learned one on every beat, with the settings ``learned`` (``train_classifier``'s keywords)."""
+    if name == LEARNED:
+        return fit_learned(train, seed, **(learned or {}))
     rows = [r for r in train if not r.paced]
     x = np.concatenate([r.features for r in rows])
     y = np.array([beat_class(s) for r in rows for s in r.symbols], dtype=object)
@@ -127,16 +158,22 @@ def score_record_classes(record: RecordBeats, labels) -> dict:
     return {"record": record.name, "database": record.database, "beats": len(record.samples), **row}
 
 
-def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifier: str, seed: int) -> pd.DataFrame:
+def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifier: str, seed: int,
+                   learned: dict | None = None) -> pd.DataFrame:
     """Every record classified by the classifier trained on the other folds' records; one row each."""
     by_name = {r.name: r for r in records}
     rows = []
     for k, test in enumerate(folds):
         train = [r for r in records if r.name not in set(test)]
-        model = fit_classifier(classifier, train, seed)
+        model = fit_classifier(classifier, train, seed, learned)
         for name in test:
             record = by_name[name]
-            labels = model.predict(record.features) if len(record.samples) else []
+            if not len(record.samples):
+                labels = []
+            elif classifier == LEARNED:
+                labels = predict_learned(model, record)
+            else:
+                labels = model.predict(record.features)
             rows.append({"fold": k, "classifier": classifier, **score_record_classes(record, labels)})
     return pd.DataFrame(rows)
 

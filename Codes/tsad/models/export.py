@@ -15,14 +15,15 @@ import json
 from pathlib import Path
 
 from tsad.core.fileio import atomic_path, sha256_file
-from tsad.core.paths import ONNX_FILE, STUDENT_CHECKPOINT
+from tsad.core.paths import CLASSIFIER_CHECKPOINT, CLASSIFIER_ONNX, ONNX_FILE, STUDENT_CHECKPOINT
 from tsad.models import loader, ort
 from tsad.models.predictor import DetectionError
 
 
 def export_onnx(run_dir, force: bool = False) -> Path:
     """``<run_dir>/model.onnx`` of the run's student (written when missing, made from another
-    checkpoint, without its header, or ``force``).
+    checkpoint, without its header, or ``force``), and ``classifier.onnx`` of its beat classifier
+    when the run has one (``export_classifier_onnx``).
 
     Raises
     ------
@@ -39,6 +40,8 @@ def export_onnx(run_dir, force: bool = False) -> Path:
     except ModuleNotFoundError as err:
         raise DetectionError(f"--backend onnx needs the packages onnx and onnxruntime ({err.name} is not "
                              "installed): pip install -r requirement.txt") from err
+    if (run_dir / CLASSIFIER_CHECKPOINT).is_file():
+        export_classifier_onnx(run_dir, force)
     target = run_dir / ONNX_FILE
     if target.is_file() and not force and ort.current_export(run_dir) is not None:
         return target
@@ -57,5 +60,34 @@ def export_onnx(run_dir, force: bool = False) -> Path:
         exported = onnx.load(str(tmp))
         exported.metadata_props.add(key=ort.SOURCE_KEY, value=sha256_file(checkpoint))
         exported.metadata_props.add(key=ort.HEADER_KEY, value=json.dumps(header, default=str))
+        onnx.save(exported, str(tmp))
+    return target
+
+
+def export_classifier_onnx(run_dir, force: bool = False) -> Path:
+    """``<run_dir>/classifier.onnx`` of the run's beat classifier (``tsad.models.beat_classifier``):
+    its logits for (waves, rhythm) of any number of beats, stamped like model.onnx."""
+    import onnx
+    import torch
+
+    from tsad.models.beat_classifier import load_classifier
+
+    run_dir = Path(run_dir)
+    checkpoint, target = run_dir / CLASSIFIER_CHECKPOINT, run_dir / CLASSIFIER_ONNX
+    if target.is_file() and not force and ort.current_classifier_export(run_dir) is not None:
+        return target
+    try:
+        model = load_classifier(checkpoint)
+    except ValueError as err:
+        raise DetectionError(str(err)) from err
+    c = model.config
+    example = (torch.zeros(2, 2 * c.leads, c.wave_samples), torch.ones(2, c.rhythm_features))
+    free = {0: "beats"}
+    with atomic_path(target) as tmp:
+        torch.onnx.export(model, example, str(tmp), input_names=["waves", "rhythm"], output_names=["logits"],
+                          dynamic_axes={"waves": free, "rhythm": free, "logits": free}, dynamo=False)
+        exported = onnx.load(str(tmp))
+        exported.metadata_props.add(key=ort.SOURCE_KEY, value=sha256_file(checkpoint))
+        exported.metadata_props.add(key=ort.HEADER_KEY, value=json.dumps({"classes": list(c.classes)}))
         onnx.save(exported, str(tmp))
     return target

@@ -19,7 +19,8 @@ everywhere::
 
 ``load_fn(run_dir, state, device, batch_size) -> Predictor`` builds the model from the checkpoint
 ``state``; ``load`` adds the run's name, folder, backend, tuned threshold and warnings
-(``<run>/detection.json``).
+(``<run>/detection.json``), and the beat classifier beside the detector (``<run>/classifier.pth``,
+``tsad.models.beat_classifier``) when the folder holds one.
 
 The model modules are imported inside their entries' functions, and only there: each needs torch
 (and the VLM transformers), which detection through onnxruntime never imports.
@@ -35,6 +36,7 @@ import numpy as np
 
 from tsad.core import paths
 from tsad.core.checkpoint import load_checkpoint
+from tsad.data.beat_context import FS as BEAT_CONTEXT_FS
 from tsad.models import kinds, ort
 from tsad.models.classical import CLASSICAL_DETECTORS, classical_detector
 from tsad.models.predictor import DetectionError, Predictor
@@ -208,8 +210,34 @@ def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: 
         predictor = entry.load(run_dir, state, device, batch_size)
         header = {k: v for k, v in state.items() if k != "model"}
         chosen = "torch"
-    return replace(predictor, name=name or str(run), threshold=tuned_threshold(run_dir),
-                   warnings=tuned_warnings(run_dir), header=header, run_dir=run_dir, backend=chosen)
+    predictor = replace(predictor, name=name or str(run), threshold=tuned_threshold(run_dir),
+                        warnings=tuned_warnings(run_dir), header=header, run_dir=run_dir, backend=chosen)
+    return with_classifier(predictor, run_dir, threads)
+
+
+def with_classifier(predictor: Predictor, run_dir, threads: int | None = None) -> Predictor:
+    """The predictor with the beat classifier of its run folder (``classifier.pth``) attached, when
+    there is one: detection then gives every beat its class. A detector run through onnxruntime
+    runs its classifier there too when the classifier's export is current (classifier.onnx)."""
+    path = Path(run_dir) / paths.CLASSIFIER_CHECKPOINT
+    if not path.is_file():
+        return predictor
+    if predictor.geometry.fs != BEAT_CONTEXT_FS:
+        raise DetectionError(f"{path}: a beat classifier reads beats at {BEAT_CONTEXT_FS:g} Hz, its detector "
+                             f"runs at {predictor.geometry.fs:g} Hz")
+    export = ort.current_classifier_export(run_dir, threads) if predictor.backend == "onnx" else None
+    if export is not None:
+        session, header = export
+        return replace(predictor, classify=ort.classifier_probs(session), classes=tuple(header["classes"]),
+                       info={**predictor.info, "classes": list(header["classes"])})
+    from tsad.models import beat_classifier
+
+    try:
+        model = beat_classifier.load_classifier(path)
+    except ValueError as err:
+        raise DetectionError(str(err)) from err
+    return replace(predictor, classify=lambda waves, rhythm: beat_classifier.class_probs(model, waves, rhythm),
+                   classes=tuple(model.config.classes), info={**predictor.info, "classes": list(model.config.classes)})
 
 
 def run_logits(run_dir, image_paths, **kwargs) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 
 from tsad.core.fileio import sha256_file
 from tsad.core.geometry import checkpoint_geometry
-from tsad.core.paths import ONNX_FILE, STUDENT_CHECKPOINT
+from tsad.core.paths import CLASSIFIER_CHECKPOINT, CLASSIFIER_ONNX, ONNX_FILE, STUDENT_CHECKPOINT
 from tsad.models.predictor import DetectionError, Predictor
 
 SOURCE_KEY = "tsad_checkpoint_sha256"   # metadata of the .onnx file: the checkpoint it was exported from
@@ -46,10 +46,12 @@ def export_metadata(session) -> dict:
     return dict(session.get_modelmeta().custom_metadata_map)
 
 
-def current_export(run_dir, threads: int | None = None):
+def current_export(run_dir, threads: int | None = None, *, onnx_file: str = ONNX_FILE,
+                   checkpoint_file: str = STUDENT_CHECKPOINT):
     """``(session, header)`` when ``run_dir`` holds a model.onnx exported from its current
-    best.pth with its header, and onnxruntime is installed; else None."""
-    target, checkpoint = Path(run_dir) / ONNX_FILE, Path(run_dir) / STUDENT_CHECKPOINT
+    best.pth with its header (or ``onnx_file`` of ``checkpoint_file``), and onnxruntime is
+    installed; else None."""
+    target, checkpoint = Path(run_dir) / onnx_file, Path(run_dir) / checkpoint_file
     if not (target.is_file() and checkpoint.is_file() and available()):
         return None
     session = open_session(target, threads)
@@ -88,3 +90,23 @@ def predictor(run_dir, session, header: dict, batch_size: int = 64) -> Predictor
     return Predictor(Path(run_dir).name, "student", geometry, window_probs,
                      description=f"student {arch} (onnxruntime)",
                      info={"arch": arch, "lam": header.get("lam"), "backend": "onnx"}, exportable=True, **whole)
+
+
+def current_classifier_export(run_dir, threads: int | None = None):
+    """``(session, header)`` of the run's classifier.onnx when it was exported from its current
+    classifier.pth; else None."""
+    return current_export(run_dir, threads, onnx_file=CLASSIFIER_ONNX, checkpoint_file=CLASSIFIER_CHECKPOINT)
+
+
+def classifier_probs(session):
+    """(waves, rhythm) -> (n, classes) softmax probabilities through an exported beat classifier."""
+
+    def probs(waves: np.ndarray, rhythm: np.ndarray) -> np.ndarray:
+        if not len(waves):
+            return np.zeros((0, session.get_outputs()[0].shape[-1]), np.float32)
+        logits = session.run(None, {"waves": np.ascontiguousarray(waves, np.float32),
+                                    "rhythm": np.ascontiguousarray(rhythm, np.float32)})[0]
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    return probs

@@ -55,6 +55,10 @@ class Predictor:
     model: object | None = field(default=None, repr=False)   # the torch module, when loaded through torch
     # a classical detector: (one lead as float64 at its own rate, fs) -> sorted beat sample numbers
     lead_beats: Callable[[np.ndarray, float], np.ndarray] | None = None
+    # a beat classifier beside the detector (the run folder's classifier.pth): (waves, rhythm) of
+    # tsad.data.beat_context -> (n, len(classes)) probabilities; None: every beat is N
+    classify: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+    classes: tuple = ()
 
     def signal_probs(self, signal: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """(W, L) probabilities of the windows of ``signal`` (at the model's rate and leads) that
@@ -80,6 +84,11 @@ class RecordDetection:
     warnings: list[str] = field(default_factory=list)   # why the result is implausible for a heart
     gaps: list[tuple[int, int]] = field(default_factory=list)   # [start, end) without signal, own rate
     leads: list[int | None] | None = None   # the record's lead each model input read (None: zeros)
+    # each beat's class (an AAMI letter, N S V F Q) and its probabilities (n, len(class_names)), when
+    # the detector has a classifier; None: the beats are not classified (written as N)
+    classes: np.ndarray | None = None
+    class_probs: np.ndarray | None = None
+    class_names: tuple = ()
 
     @property
     def gap_s(self) -> float:

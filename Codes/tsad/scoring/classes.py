@@ -134,12 +134,7 @@ def summarise_classes(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) ->
     for name in ECTOPIC:
         c = rows[[f"{name}_{k}" for k in ("TP", "FN", "FP", "TN")]].to_numpy(np.float64)
 
-        def gross(x):
-            tp, fn, fp, tn = x[..., 0], x[..., 1], x[..., 2], x[..., 3]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.stack([tp / (tp + fn), tp / (tp + fp), fp / (fp + tn)], axis=-1)
-
-        g, g_boot = gross(c.sum(0)), gross(c[boot].sum(1))
+        g, g_boot = _gross_figures(c.sum(0)), _gross_figures(c[boot].sum(1))
         per = rows[[f"{name}_Se", f"{name}_+P", f"{name}_FPR"]].to_numpy(np.float64)
         with warnings.catch_warnings():   # a figure no record defines stays NaN, quietly
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -150,4 +145,44 @@ def summarise_classes(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0) ->
                 lo, hi = (np.percentile(finite, [2.5, 97.5]) if len(finite) else (np.nan, np.nan))
                 out.append({"figure": f"{label} {name} {figure}", "records": n, "value": float(value),
                             "ci_low": float(lo), "ci_high": float(hi)})
+    return pd.DataFrame(out)
+
+
+def _gross_figures(counts: np.ndarray) -> np.ndarray:
+    """(..., 4) summed TP, FN, FP, TN -> (..., 3) Se, +P, FPR."""
+    tp, fn, fp, tn = counts[..., 0], counts[..., 1], counts[..., 2], counts[..., 3]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.stack([tp / (tp + fn), tp / (tp + fp), fp / (fp + tn)], axis=-1)
+
+
+def paired_class_difference(reference: pd.DataFrame, other: pd.DataFrame, n_boot: int = 2000,
+                            seed: int = 0) -> pd.DataFrame:
+    """Gross VEB and SVEB Se, +P and FPR of two classifiers scored on the same records (per-record
+    tables of ``score_classes``, a ``record`` column each), and ``other`` minus ``reference`` with a
+    95% paired bootstrap interval: the same resampled records for both. Paced records are left out.
+
+    Raises
+    ------
+    ScoringError
+        The tables do not hold the same non-paced records.
+    """
+    a = reference[~reference["paced"].astype(bool)].set_index("record")
+    b = other[~other["paced"].astype(bool)].set_index("record")
+    if set(a.index) != set(b.index) or not len(a):
+        raise ScoringError("a paired comparison needs the same (non-paced) records in both tables")
+    b = b.loc[a.index]
+    rng = np.random.default_rng(seed)
+    boot = rng.integers(0, len(a), size=(n_boot, len(a)))
+    out = []
+    for name in ECTOPIC:
+        cols = [f"{name}_{k}" for k in ("TP", "FN", "FP", "TN")]
+        ca, cb = a[cols].to_numpy(np.float64), b[cols].to_numpy(np.float64)
+        ga, gb = _gross_figures(ca.sum(0)), _gross_figures(cb.sum(0))
+        diff = _gross_figures(cb[boot].sum(1)) - _gross_figures(ca[boot].sum(1))
+        for k, figure in enumerate(("Se", "+P", "FPR")):
+            finite = diff[:, k][~np.isnan(diff[:, k])]
+            lo, hi = np.percentile(finite, [2.5, 97.5]) if len(finite) else (np.nan, np.nan)
+            out.append({"figure": f"gross {name} {figure}", "records": len(a), "reference": float(ga[k]),
+                        "other": float(gb[k]), "difference": float(gb[k] - ga[k]), "ci_low": float(lo),
+                        "ci_high": float(hi)})
     return pd.DataFrame(out)

@@ -171,12 +171,17 @@ def records_comparison_figure(tables: dict, errors: dict) -> Figure:
     return fig
 
 
+# the colour of each AAMI class of a detected beat (a classifying detector's output)
+CLASS_COLORS = {"N": "#B45309", "S": "#2563EB", "V": "#9333EA", "F": "#059669", "Q": "#6B7280"}
+
+
 def record_segment_figure(signal, fs: float, start_s: float, seconds: float, ref=None, det=None,
                           matched_ref=None, matched_det=None, prob=None, prob_fs: float | None = None,
-                          lead_names=None, title: str = "", ref_symbols=None) -> Figure:
+                          lead_names=None, title: str = "", ref_symbols=None, det_symbols=None) -> Figure:
     """A stretch of a whole record: its leads with reference beats (matched: stars; missed: red
     crosses, labelled with their annotation symbol when ``ref_symbols`` is given), detected beats
-    (matched: circles; false: red triangles) and, when given, the model's combined probability
+    (matched: circles; false: red triangles; with ``det_symbols``, each abnormal one labelled with
+    its class letter in its CLASS_COLORS colour) and, when given, the model's combined probability
     below. Sample numbers are the record's own at ``fs``."""
     signal = np.asarray(signal)
     lo = max(0, int(start_s * fs))
@@ -215,6 +220,17 @@ def record_segment_figure(signal, fs: float, start_s: float, seconds: float, ref
         mark(det, hit, dict(marker="o", s=45, facecolors="none", edgecolors="#B45309", linewidths=1.6, zorder=4),
              "detected, matched")
         mark(det, ~hit, dict(marker="v", s=60, color="red", zorder=5), "detected, false")
+        if det_symbols is not None:
+            det_symbols = np.asarray(det_symbols, dtype=object)
+            inside = (det >= lo) & (det < hi)
+            for name, color in CLASS_COLORS.items():
+                mine = inside & (det_symbols == name)
+                if name == "N" or not mine.any():
+                    continue
+                ax.scatter([], [], marker=f"${name}$", color=color, label=f"detected {name} ({int(mine.sum())})")
+                for sample in det[mine]:
+                    ax.annotate(name, (sample / fs, signal[sample, 0]), xytext=(0, -16), textcoords="offset points",
+                                ha="center", color=color, fontsize=10, fontweight="bold")
     ax.set_ylabel("mV (leads offset)")
     ax.legend(fontsize=7, loc="upper right", ncol=3)
     ax.set_title(title)

@@ -1,0 +1,139 @@
+"""What a beat classifier reads of each beat: its waveform beside the patient's own recent beats, and
+its timing against the patient's own recent rhythm.
+
+Inter-patient beat classification turns on two things (de Chazal et al., IEEE TBME 51(7), 2004, and
+most work since): RR intervals, and features made relative to the patient. A supraventricular
+ectopic beat looks like a normal one and is told apart by coming early *for this heart*; a
+ventricular one by its shape *against this heart's usual beat*. Both are measured here against the
+beats that came before, never after, with one beat of look-ahead (the next RR interval), so that the
+features of a record read in chunks equal those of one pass (``BeatHistory`` carries the past from
+one chunk to the next) and a beat is classified within one RR interval of its arrival.
+
+Per beat (``beat_context``):
+
+- ``waves`` (n, 2 * leads, WAVE_SAMPLES): the beat from -250 ms to +500 ms on each lead, its own
+  median removed, over the patient's usual amplitude (the peak-to-peak of the template, per lead);
+  then the same minus the template, where the **template** is the median of the HISTORY beats before
+  it (the beat itself for a record's first beat);
+- ``rhythm`` (n, RHYTHM_FEATURES): previous and next RR interval, the **usual** RR (the median of
+  the RR_HISTORY intervals before it), previous / usual, next / usual, previous / next, (next -
+  previous) / usual (a compensatory pause), the **irregularity** of the recent rhythm (the median
+  absolute deviation of those intervals over the usual: an early beat in atrial fibrillation, whose
+  beats are N, is not early the way an ectopic beat is) and the previous beat's previous / usual.
+  Intervals are capped at MAX_RR_S, so that a pause longer than a chunk's margin reads the same in
+  a chunk and in one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FS = 128.0                      # the rate the features are taken at (the detectors' rate)
+WAVE_S = (-0.25, 0.5)           # a beat's waveform, seconds around its position
+WAVE_SAMPLES = round((WAVE_S[1] - WAVE_S[0]) * FS)
+HISTORY = 16                    # beats of the patient's recent past: the template
+RR_HISTORY = 32                 # RR intervals of the patient's recent past: the usual RR, its irregularity
+MAX_RR_S = 2.5                  # RR intervals are capped here (module docstring)
+MIN_SCALE_MV = 0.05             # a lead flatter than this (a missing lead) is not blown up
+RHYTHM_NAMES = ("rr_prev", "rr_next", "rr_usual", "prev/usual", "next/usual", "prev/next", "pause/usual",
+                "irregularity", "last prev/usual")
+RHYTHM_FEATURES = len(RHYTHM_NAMES)
+
+
+@dataclass
+class BeatHistory:
+    """The past a chunk's beats are measured against: the last HISTORY raw waveforms and RR intervals
+    and the last beat's position (at FS, in the record's samples)."""
+
+    waves: np.ndarray | None = None                       # (<= HISTORY, leads, WAVE_SAMPLES)
+    rr: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    last: int | None = None
+
+
+def raw_waves(signal: np.ndarray, samples: np.ndarray, offset: int = 0) -> np.ndarray:
+    """(n, leads, WAVE_SAMPLES) waveforms of the beats at ``samples`` (record samples at FS) from
+    ``signal`` (T, leads), whose first row is record sample ``offset``; each minus its own median.
+    Samples outside ``signal`` take its nearest edge."""
+    start = round(WAVE_S[0] * FS)
+    idx = np.asarray(samples, np.int64)[:, None] - offset + start + np.arange(WAVE_SAMPLES)[None, :]
+    waves = signal[np.clip(idx, 0, len(signal) - 1)].transpose(0, 2, 1).astype(np.float32)
+    return waves - np.median(waves, axis=2, keepdims=True)
+
+
+def _past_medians(past: np.ndarray, current: np.ndarray, history: int) -> np.ndarray:
+    """For each row i of ``current``, the median over axis 0 of the ``history`` rows before it in
+    ``concat(past, current)`` (the row itself where nothing came before)."""
+    allrows = np.concatenate([past, current]) if len(past) else current
+    p, n = len(past), len(current)
+    out = np.empty_like(current)
+    for i in range(n):      # a loop over beats: HISTORY rows each, ~20 us a beat
+        a, b = max(0, p + i - history), p + i
+        out[i] = np.median(allrows[a:b], axis=0) if b > a else current[i]
+    return out
+
+
+def _rr_context(past: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each beat's previous interval ``prev[i]``: the median of the RR_HISTORY intervals before it
+    (itself when none), their median absolute deviation, and the interval before it (itself when none)."""
+    allrr = np.concatenate([past, prev])
+    p, n = len(past), len(prev)
+    usual, spread, before = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        a, b = max(0, p + i - RR_HISTORY), p + i
+        window = allrr[a:b] if b > a else prev[i:i + 1]
+        usual[i] = np.median(window)
+        spread[i] = np.median(np.abs(window - usual[i]))
+        before[i] = allrr[b - 1] if b > 0 else prev[i]
+    return usual, spread, before
+
+
+def beat_context(signal: np.ndarray, samples: np.ndarray, *, offset: int = 0, next_sample: int | None = None,
+                 history: BeatHistory | None = None) -> tuple[np.ndarray, np.ndarray, BeatHistory]:
+    """The classifier's inputs for the beats at ``samples`` (module docstring).
+
+    Parameters
+    ----------
+    signal : ndarray, shape (T, leads)
+        The ECG at FS (mV), rows from record sample ``offset``; it should reach WAVE_S around every beat.
+    samples : ndarray of int
+        Sorted beat positions, record samples at FS.
+    next_sample : int, optional
+        The first beat after ``samples`` (None: there is none; the last beat's next RR is its previous).
+    history : BeatHistory, optional
+        The beats before ``samples`` (None: the record starts here).
+
+    Returns
+    -------
+    waves : ndarray, shape (n, 2 * leads, WAVE_SAMPLES), float32
+    rhythm : ndarray, shape (n, RHYTHM_FEATURES), float32
+    history : BeatHistory
+        The past for the beats after these.
+    """
+    history = history or BeatHistory()
+    samples = np.asarray(samples, np.int64)
+    n, leads = len(samples), signal.shape[1]
+    if n == 0:
+        return (np.zeros((0, 2 * leads, WAVE_SAMPLES), np.float32), np.zeros((0, RHYTHM_FEATURES), np.float32),
+                history)
+    raw = raw_waves(signal, samples, offset)
+    past = history.waves if history.waves is not None else raw[:0]
+    template = _past_medians(past, raw, HISTORY)
+    scale = np.maximum(template.max(axis=2) - template.min(axis=2), MIN_SCALE_MV)[:, :, None]
+    waves = np.concatenate([raw / scale, (raw - template) / scale], axis=1).astype(np.float32)
+
+    edges = np.concatenate([[history.last] if history.last is not None else [], samples,
+                            [next_sample] if next_sample is not None else []]).astype(np.int64)
+    rr = np.minimum(np.diff(edges) / FS, MAX_RR_S)
+    first = 1 if history.last is not None else 0            # rr[k]: interval ending at edges[k + 1]
+    prev = rr[:n] if first else np.concatenate([rr[:1], rr[:n - 1]]) if len(rr) else np.full(n, MAX_RR_S)
+    nxt = rr[first:first + n]
+    if len(nxt) < n:                                        # no next beat: the last one's next is its previous
+        nxt = np.concatenate([nxt, prev[len(nxt):]])
+    usual, spread, before = _rr_context(history.rr, prev)
+    rhythm = np.stack([prev, nxt, usual, prev / usual, nxt / usual, prev / nxt, (nxt - prev) / usual,
+                       spread / usual, before / usual], axis=1)
+    keep = np.concatenate([past, raw])[-HISTORY:]
+    return waves, rhythm.astype(np.float32), BeatHistory(keep, np.concatenate([history.rr, prev])[-RR_HISTORY:],
+                                                          int(samples[-1]))

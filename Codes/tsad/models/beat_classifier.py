@@ -1,0 +1,124 @@
+"""The beat classifier: each detected beat's AAMI class (N, S, V, F, Q) from its waveform beside the
+patient's recent beats and its timing against the patient's recent rhythm (``tsad.data.beat_context``).
+
+``BeatClassifier`` is small (about 12 k parameters): a 1-D convolutional branch over the waveforms
+(the beat, and the beat minus the patient's template, on each lead) pooled to a vector, a branch over
+the rhythm features (log-scaled), and a head over both. It classifies beats a detector has found, so
+it sits beside a detector in the same run folder (``classifier.pth``); detection gives each beat its
+class when one is there (``tsad.detection.streaming``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from tsad.core.checkpoint import check_kind, load_checkpoint, save_checkpoint
+from tsad.core.paths import CLASSIFIER_CHECKPOINT
+from tsad.data.beat_context import RHYTHM_FEATURES, WAVE_SAMPLES
+
+KIND = "beat_classifier"
+CLASSES = ("N", "S", "V", "F", "Q")       # the AAMI classes, in the order of the classifier's outputs
+
+
+@dataclass
+class ClassifierConfig:
+    leads: int = 2
+    widths: tuple = (16, 32, 32)
+    hidden: int = 32
+    dropout: float = 0.2
+    classes: tuple = CLASSES
+    wave_samples: int = WAVE_SAMPLES
+    rhythm_features: int = RHYTHM_FEATURES
+    extra: dict = field(default_factory=dict)     # what training recorded (data, recipe, figures)
+
+    @classmethod
+    def from_dict(cls, d: dict, source="checkpoint") -> "ClassifierConfig":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        unknown = set(d) - set(known)
+        if unknown:
+            raise ValueError(f"{source}: unknown classifier settings {sorted(unknown)}")
+        for key in ("widths", "classes"):
+            if key in known:
+                known[key] = tuple(known[key])
+        return cls(**known)
+
+
+LOG_FEATURES = (0, 1, 2, 3, 4, 5, 8)     # of RHYTHM_NAMES: the intervals and their ratios
+
+
+def rhythm_scale(rhythm: torch.Tensor) -> torch.Tensor:
+    """Intervals and ratios on a log scale (an early beat at 0.6 of the usual RR and a late one at
+    1 / 0.6 lie as far from 1 on either side); the pause and the irregularity as they are."""
+    logs = torch.log(rhythm[..., list(LOG_FEATURES)].clamp_min(1e-2))
+    rest = rhythm[..., [k for k in range(rhythm.shape[-1]) if k not in LOG_FEATURES]]
+    return logs, rest
+
+
+class BeatClassifier(nn.Module):
+    """(waves (B, 2 * leads, WAVE_SAMPLES), rhythm (B, RHYTHM_FEATURES)) -> (B, classes) logits."""
+
+    def __init__(self, config: ClassifierConfig | None = None):
+        super().__init__()
+        self.config = c = config or ClassifierConfig()
+        layers, width = [], 2 * c.leads
+        for k, out in enumerate(c.widths):
+            layers += [nn.Conv1d(width, out, 7 if k == 0 else 5, padding=3 if k == 0 else 2),
+                       nn.BatchNorm1d(out), nn.ReLU()]
+            if k < len(c.widths) - 1:
+                layers.append(nn.MaxPool1d(2))
+            width = out
+        self.waves = nn.Sequential(*layers)
+        self.rhythm = nn.Sequential(nn.Linear(c.rhythm_features, 16), nn.ReLU())
+        self.head = nn.Sequential(nn.Linear(2 * width + 16, c.hidden), nn.ReLU(), nn.Dropout(c.dropout),
+                                  nn.Linear(c.hidden, len(c.classes)))
+
+    def forward(self, waves: torch.Tensor, rhythm: torch.Tensor) -> torch.Tensor:
+        h = self.waves(waves)
+        logs, rest = rhythm_scale(rhythm)
+        pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1), self.rhythm(torch.cat([logs, rest], dim=-1))], dim=-1)
+        return self.head(pooled)
+
+
+def class_probs(model: BeatClassifier, waves: np.ndarray, rhythm: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """(n, classes) float32 probabilities of the beats whose inputs are ``waves``, ``rhythm``."""
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for a in range(0, len(waves), batch_size):
+            logits = model(torch.from_numpy(np.ascontiguousarray(waves[a:a + batch_size])),
+                           torch.from_numpy(np.ascontiguousarray(rhythm[a:a + batch_size])))
+            out.append(F.softmax(logits, dim=-1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(model.config.classes)), np.float32)
+
+
+def save_classifier(path, model: BeatClassifier, **meta) -> None:
+    """A checkpoint that carries its config (``ClassifierConfig``) and ``meta`` beside the weights."""
+    save_checkpoint(path, {"kind": KIND, "config": asdict(model.config),
+                           "model": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **meta})
+
+
+def load_classifier(path) -> BeatClassifier:
+    """The classifier saved at ``path`` (``save_classifier``), in eval mode."""
+    state = load_checkpoint(path)
+    check_kind(state, KIND, path)
+    model = BeatClassifier(ClassifierConfig.from_dict(state["config"], source=str(path)))
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as err:
+        raise ValueError(f"{path}: weights that do not fit the classifier's config ({err})") from err
+    return model.eval()
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def classifier_path(run_dir) -> Path:
+    """Where a run folder keeps its beat classifier."""
+    return Path(run_dir) / CLASSIFIER_CHECKPOINT

@@ -1,0 +1,190 @@
+"""The learned beat classifier: its inputs (tsad.data.beat_context), its training, and detection that
+gives every beat its class (annotation symbols, beats.csv, chunks, onnxruntime), on synthetic records
+whose ventricular beats are early and wide (tsad.data.demo_db)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, run_script
+
+from tsad.core.paths import CLASSIFIER_CHECKPOINT, CLASSIFIER_ONNX, PRETRAINED_DIR, Workspace
+from tsad.data.beat_context import FS, HISTORY, MAX_RR_S, RHYTHM_FEATURES, WAVE_SAMPLES, beat_context
+from tsad.data.demo_db import DemoConfig, synth_record, write_demo_database
+from tsad.detection.streaming import array_source, detect_stream
+from tsad.experiments.beat_classes import cross_validate, read_beats
+from tsad.models import loader
+from tsad.models.beat_classifier import CLASSES, BeatClassifier, load_classifier, save_classifier
+from tsad.models.predictor import DetectionError
+from tsad.scoring.classes import paired_class_difference
+from tsad.training.beat_classifier import class_weights, train_classifier
+
+TRAIN = REPO / "Codes/Models/beat_classifier_train.py"
+
+
+# ---- inputs ---------------------------------------------------------------------------------------
+
+def test_rhythm_by_hand():
+    samples = np.array([0, 128, 256, 320, 512, 640])      # 1 s, 1 s, an early beat (0.5 s), 1.5 s, 1 s
+    signal = np.zeros((800, 2))
+    waves, rhythm, history = beat_context(signal, samples)
+    assert waves.shape == (6, 4, WAVE_SAMPLES) and rhythm.shape == (6, RHYTHM_FEATURES)
+    prev, nxt, usual = rhythm[:, 0], rhythm[:, 1], rhythm[:, 2]
+    assert prev.tolist() == [1.0, 1.0, 1.0, 0.5, 1.5, 1.0]      # the first beat's previous is its next
+    assert nxt.tolist() == [1.0, 1.0, 0.5, 1.5, 1.0, 1.0]       # the last beat's next is its previous
+    assert usual[3] == 1.0 and rhythm[3, 3] == 0.5               # early against the beats before it
+    assert rhythm[3, 6] == pytest.approx((1.5 - 0.5) / 1.0)      # the compensatory pause
+    assert history.last == 640 and len(history.rr) == 6
+
+
+def test_pauses_are_capped_and_the_template_is_the_past():
+    signal = np.zeros((2000, 1))
+    samples = np.array([100, 228, 1000])                         # a 6 s pause
+    signal[samples[:2], 0] = 1.0                                 # two spikes, then a beat of another shape
+    signal[samples[2] + np.arange(-5, 6), 0] = -1.0
+    waves, rhythm, _ = beat_context(signal, samples)
+    assert rhythm[2, 0] == MAX_RR_S
+    centre = -round(-0.25 * FS)
+    assert np.abs(waves[1, 1]).max() == pytest.approx(0.0)                  # like the beat before it
+    assert np.abs(waves[2, 1, centre]) > 0.5                                # unlike the template
+
+
+def test_chunks_with_history_give_the_inputs_of_one_pass():
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=(128 * 120, 2)).astype(np.float32)
+    samples = np.cumsum(rng.integers(60, 200, size=80)) + 40
+    samples = samples[samples < len(signal) - 100]
+    whole_w, whole_r, _ = beat_context(signal, samples)
+    parts_w, parts_r, history = [], [], None
+    for part in np.array_split(np.arange(len(samples)), 5):
+        following = int(samples[part[-1] + 1]) if part[-1] + 1 < len(samples) else None
+        lo = max(0, int(samples[part[0]]) - 64)
+        w, r, history = beat_context(signal[lo:], samples[part], offset=lo, next_sample=following, history=history)
+        parts_w.append(w)
+        parts_r.append(r)
+    assert np.array_equal(np.concatenate(parts_w), whole_w) and np.array_equal(np.concatenate(parts_r), whole_r)
+    assert len(history.waves) == HISTORY
+
+
+# ---- training -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("classifier") / "raw"
+    # more ectopic beats than the default, so that a few epochs on two records learn them
+    write_demo_database(root, DemoConfig(n_records=4, minutes=3, p_ventricular=0.15, p_supraventricular=0.1))
+    return root
+
+
+@pytest.fixture(scope="module")
+def beats(demo):
+    return [read_beats(demo / f"demo0{k}", "demo") for k in range(4)]
+
+
+def test_class_weights():
+    w = class_weights(np.array([0] * 90 + [2] * 10), 5, power=1.0)
+    assert w[1] == w[3] == w[4] == 0 and w[2] == pytest.approx(9 * w[0]) and (w[w > 0].mean()) == pytest.approx(1)
+    assert class_weights(np.array([0, 0, 2]), 5, power=0.0)[[0, 2]].tolist() == [1.0, 1.0]
+
+
+def test_training_lowers_the_loss_and_finds_unseen_ventricular_beats(beats):
+    train = beats[:2]
+    waves = np.concatenate([r.waves for r in train])
+    rhythm = np.concatenate([r.rhythm for r in train])
+    targets = np.array([CLASSES.index(c) for r in train for c in r.classes])
+    assert {CLASSES[k] for k in targets} >= {"N", "V"}
+    _, losses = train_classifier(waves, rhythm, targets, epochs=10, batch_size=64, seed=0)
+    assert losses[-1] < 0.7 * losses[0]
+    table = cross_validate(beats, [["demo00", "demo01"], ["demo02", "demo03"]], "learned", seed=0,
+                           learned={"epochs": 10, "batch_size": 64})
+    assert (table[[c for c in table if c.endswith("_missed")]].to_numpy() == 0).all()
+    assert table["VEB_TP"].sum() / (table["VEB_TP"] + table["VEB_FN"]).sum() > 0.8
+
+
+def test_paired_difference_is_other_minus_reference(beats):
+    folds = [["demo00", "demo01"], ["demo02", "demo03"]]
+    a = cross_validate(beats, folds, "lda", seed=0)
+    b = a.copy()
+    b["VEB_TP"], b["VEB_FN"] = b["VEB_TP"] + b["VEB_FN"], 0          # every V beat found
+    diff = paired_class_difference(a, b, n_boot=200).set_index("figure")
+    se = diff.loc["gross VEB Se"]
+    assert se["other"] == 1.0 and se["difference"] == pytest.approx(1.0 - se["reference"])
+    assert se["ci_low"] <= se["difference"] <= se["ci_high"]
+    assert diff.loc["gross SVEB Se", "difference"] == 0 or np.isnan(diff.loc["gross SVEB Se", "difference"])
+    with pytest.raises(ValueError, match="same"):
+        paired_class_difference(a, b.iloc[:2])
+
+
+# ---- detection with classes -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def run_with_classifier(demo, tmp_path_factory):
+    """The shipped detector copied with a classifier trained on the demo records (the script)."""
+    if not any(PRETRAINED_DIR.glob("*/best.pth")):
+        pytest.skip("the shipped model (pretrained/) is not in this checkout")
+    source = next(PRETRAINED_DIR.glob("*/best.pth")).parent
+    run = tmp_path_factory.mktemp("run") / "detector"
+    shutil.copytree(source, run, ignore=shutil.ignore_patterns(CLASSIFIER_CHECKPOINT, CLASSIFIER_ONNX))
+    run_script(TRAIN, ["--run", str(run), "--input-dir", str(demo), "--epochs", "10", "--batch-size", "64",
+                       "--workspace", str(run.parent / "ws")])
+    return run
+
+
+def test_the_script_saves_a_classifier_with_its_config(run_with_classifier):
+    from tsad.core.checkpoint import load_checkpoint
+
+    state = load_checkpoint(run_with_classifier / CLASSIFIER_CHECKPOINT)
+    assert state["kind"] == "beat_classifier" and tuple(state["config"]["classes"]) == CLASSES
+    assert state["records"] == {"raw": ["demo00", "demo01", "demo02", "demo03"]} and state["losses"]
+    assert isinstance(load_classifier(run_with_classifier / CLASSIFIER_CHECKPOINT), BeatClassifier)
+
+
+def test_detection_classifies_every_beat_in_chunks_and_through_onnx(run_with_classifier):
+    from tsad.models.export import export_onnx
+
+    signal, beats, symbols = synth_record(300, np.random.default_rng(3), DemoConfig(), fs=250)
+    torch_run = loader.load(str(run_with_classifier), Workspace(run_with_classifier.parent / "ws"), backend="torch")
+    assert torch_run.classify is not None and torch_run.classes == CLASSES
+    whole = detect_stream(torch_run, array_source(signal, 250), chunk_s=1e6)
+    parts = detect_stream(torch_run, array_source(signal, 250), chunk_s=37)
+    assert np.array_equal(whole.samples, parts.samples) and np.array_equal(whole.classes, parts.classes)
+    assert np.allclose(whole.class_probs, parts.class_probs, atol=1e-4)
+    assert whole.class_probs.shape == (len(whole.samples), 5) and set(whole.classes) <= set(CLASSES)
+    # the demo's V beats are found as V
+    v_ref = beats[np.asarray(symbols) == "V"]
+    near = np.abs(whole.samples[:, None] - v_ref[None, :]).argmin(axis=0)
+    assert len(v_ref) > 5 and (whole.classes[near] == "V").mean() > 0.8
+    export_onnx(run_with_classifier)
+    fast = loader.load(str(run_with_classifier), Workspace(run_with_classifier.parent / "ws"), backend="onnx")
+    by_onnx = detect_stream(fast, array_source(signal, 250), chunk_s=37)
+    assert fast.model is None and np.array_equal(by_onnx.classes, whole.classes)
+    assert np.allclose(by_onnx.class_probs, whole.class_probs, atol=1e-4)
+
+
+def test_detect_writes_class_symbols_and_probabilities(run_with_classifier, demo, tmp_path):
+    import wfdb
+
+    result = run_script(REPO / "Codes/Inference/detect.py",
+                        ["--run", str(run_with_classifier), "--input-dir", str(demo), "--records", "demo03",
+                         "--out", str(tmp_path / "out"), "--backend", "torch"])
+    assert result["records"][0]["beats"] > 100
+    ann = wfdb.rdann(str(tmp_path / "out" / "demo03"), "tsad")
+    table = pd.read_csv(tmp_path / "out" / "demo03_beats.csv")
+    assert set(ann.symbol) <= set(CLASSES) | {"~"} and "V" in ann.symbol
+    assert list(table.columns) == ["sample", "time_s", "probability", "class", *[f"p_{c}" for c in CLASSES]]
+    assert table["class"].tolist() == [s for s in ann.symbol if s != "~"]
+    assert np.allclose(table[[f"p_{c}" for c in CLASSES]].sum(axis=1), 1.0, atol=1e-3)
+
+
+def test_a_broken_classifier_is_named(run_with_classifier, tmp_path):
+    run = tmp_path / "broken"
+    shutil.copytree(run_with_classifier, run)
+    (run / CLASSIFIER_CHECKPOINT).write_bytes(b"not a checkpoint")
+    with pytest.raises(DetectionError, match=f"{CLASSIFIER_CHECKPOINT}: not a loadable checkpoint"):
+        loader.load(str(run), Workspace(tmp_path / "ws"), backend="torch")
+    model = BeatClassifier()
+    save_classifier(run / CLASSIFIER_CHECKPOINT, model)
+    assert loader.load(str(run), Workspace(tmp_path / "ws"), backend="torch").classify is not None
