@@ -28,7 +28,13 @@ from tsad.core.errors import run_cli
 from tsad.core.paths import Workspace
 from tsad.data.generate import list_records
 from tsad.experiments.beat_classes import read_beats
-from tsad.models.beat_classifier import CLASSES, ClassifierConfig, classifier_path, count_parameters, save_classifier
+from tsad.models.beat_classifier import (
+    CLASSES,
+    ClassifierConfig,
+    classifier_path,
+    count_parameters,
+    save_classifier,
+)
 from tsad.models.loader import find_checkpoint
 from tsad.training.beat_classifier import train_classifier
 

@@ -38,7 +38,7 @@ class ClassifierConfig:
     extra: dict = field(default_factory=dict)     # what training recorded (data, recipe, figures)
 
     @classmethod
-    def from_dict(cls, d: dict, source="checkpoint") -> "ClassifierConfig":
+    def from_dict(cls, d: dict, source="checkpoint") -> ClassifierConfig:
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         unknown = set(d) - set(known)
         if unknown:
