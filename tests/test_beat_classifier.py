@@ -170,7 +170,8 @@ def test_detect_writes_class_symbols_and_probabilities(run_with_classifier, demo
     result = run_script(REPO / "Codes/Inference/detect.py",
                         ["--run", str(run_with_classifier), "--input-dir", str(demo), "--records", "demo03",
                          "--out", str(tmp_path / "out"), "--backend", "torch"])
-    assert result["records"][0]["beats"] > 100
+    row = result["records"][0]
+    assert row["beats"] > 100 and sum(row["classes"].values()) == row["beats"] and row["classes"]["V"] > 0
     ann = wfdb.rdann(str(tmp_path / "out" / "demo03"), "tsad")
     table = pd.read_csv(tmp_path / "out" / "demo03_beats.csv")
     assert set(ann.symbol) <= set(CLASSES) | {"~"} and "V" in ann.symbol
@@ -188,3 +189,14 @@ def test_a_broken_classifier_is_named(run_with_classifier, tmp_path):
     model = BeatClassifier()
     save_classifier(run / CLASSIFIER_CHECKPOINT, model)
     assert loader.load(str(run), Workspace(tmp_path / "ws"), backend="torch").classify is not None
+
+
+def test_the_api_returns_classes(run_with_classifier):
+    import tsad
+
+    signal, _, _ = synth_record(120, np.random.default_rng(5), DemoConfig(), fs=360)
+    beats, probs, classes = tsad.detect_beats(signal, 360, model=str(run_with_classifier), return_probabilities=True,
+                                              return_classes=True)
+    assert len(beats) == len(probs) == len(classes) > 100 and set(classes) <= set(CLASSES)
+    xqrs_beats, xqrs_classes = tsad.detect_beats(signal, 360, model="xqrs", return_classes=True)
+    assert set(xqrs_classes) == {"N"} and len(xqrs_classes) == len(xqrs_beats)

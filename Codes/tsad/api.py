@@ -3,6 +3,7 @@
     >>> import numpy as np, tsad
     >>> beats = tsad.detect_beats(ecg, fs=360)                  # ecg: (n,) or (n, leads) in mV
     >>> beats, probs = tsad.detect_beats(ecg, fs=360, return_probabilities=True)
+    >>> beats, classes = tsad.detect_beats(ecg, fs=360, return_classes=True)   # "N", "S", "V", "F", "Q"
     >>> det = tsad.detect_record("PATH/mitdb/100")              # a WFDB record (.hea + .dat)
 
 The shipped model (pretrained/, see its MODEL_CARD.md) is used unless ``model`` names another: a run
@@ -43,6 +44,7 @@ def detect_beats(
     *,
     threshold: float | None = None,
     return_probabilities: bool = False,
+    return_classes: bool = False,
     leads=None,
     workspace: str | None = None,
     device: str = "cpu",
@@ -65,6 +67,9 @@ def detect_beats(
         Beat probability threshold; default the model's tuned one.
     return_probabilities : bool, optional
         Also return the probability at each beat (1 for classical detectors).
+    return_classes : bool, optional
+        Also return each beat's AAMI class letter (N, S, V, F or Q) from the model's beat classifier
+        (the shipped model has one); "N" for every beat of a model without one.
     leads : sequence of int, optional
         The columns the model may read (default all); a model input whose column is not among them
         gets zeros.
@@ -83,6 +88,8 @@ def detect_beats(
         Sample numbers of the detected beats in ``signal``.
     probabilities : ndarray of float32
         Only with ``return_probabilities``.
+    classes : ndarray of str
+        Only with ``return_classes``; after the probabilities when both are asked for.
 
     Raises
     ------
@@ -103,7 +110,12 @@ def detect_beats(
         _detector(str(model), workspace, device, backend), np.asarray(signal), float(fs), threshold=threshold,
         leads=leads,
     )
-    return (det.samples, det.scores.astype(np.float32)) if return_probabilities else det.samples
+    out = [det.samples]
+    if return_probabilities:
+        out.append(det.scores.astype(np.float32))
+    if return_classes:
+        out.append(np.asarray(det.classes if det.classes is not None else np.full(len(det.samples), "N"), dtype=str))
+    return tuple(out) if len(out) > 1 else det.samples
 
 
 def detect_record(
@@ -118,7 +130,9 @@ def detect_record(
     """Every beat of one WFDB record (``dir/100`` or ``dir/100.hea``; annotations not needed).
 
     Returns a ``tsad.models.predictor.RecordDetection``: ``samples`` (beats in the record's own sample
-    numbers), ``scores``, ``fs``, ``prob`` (the combined probability at the model's rate) and
-    ``warnings`` (an implausible result for a heart). Parameters as ``detect_beats``."""
+    numbers), ``scores``, ``fs``, ``prob`` (the combined probability at the model's rate),
+    ``warnings`` (an implausible result for a heart) and, from a model with a beat classifier,
+    ``classes`` (each beat's AAMI letter) and ``class_probs`` (columns ``class_names``). Parameters as
+    ``detect_beats``."""
 
     return records.detect_record(_detector(str(model), workspace, device, backend), path, threshold=threshold)

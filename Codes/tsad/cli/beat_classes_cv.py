@@ -48,6 +48,8 @@ def parse_args(argv=None):
                    help="the classifiers to cross-validate")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples of the records for the intervals")
     p.add_argument("--epochs", type=int, default=6, help="the learned classifier's epochs over its training beats")
+    p.add_argument("--shift", type=int, default=0,
+                   help="the learned classifier's training beats moved by up to this many samples (at 128 Hz)")
     p.add_argument("--weight-power", type=float, default=0.5,
                    help="the learned classifier's class weights: frequency to the power -this (0 none, 1 balanced)")
     return p.parse_args(argv)
@@ -68,7 +70,7 @@ def main(argv=None) -> dict:
     groups = {r.name: r.database for r in records}
     folds = record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
-    learned = {"epochs": args.epochs, "weight_power": args.weight_power}
+    learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift}
     table = pd.concat([cross_validate(records, folds, c, args.seed, learned) for c in args.classifiers],
                       ignore_index=True)
     summaries, written = [], []

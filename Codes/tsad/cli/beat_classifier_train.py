@@ -50,6 +50,7 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (cosine decay)")
     p.add_argument("--weight-power", type=float, default=0.5,
                    help="class weights: each class's frequency to the power -this (0 none, 1 balanced)")
+    p.add_argument("--shift", type=int, default=0, help="training beats moved by up to this many samples")
     p.add_argument("--lead-dropout", type=float, default=0.3, help="share of beats with one lead zeroed")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--cv-summary", default=None, metavar="CSV",
@@ -80,7 +81,8 @@ def main(argv=None) -> Path:
     model, losses = train_classifier(waves, rhythm, targets, config=ClassifierConfig(leads=waves.shape[1] // 2),
                                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                      weight_power=args.weight_power,
-                                     lead_dropout=args.lead_dropout, seed=args.seed, progress=True)
+                                     lead_dropout=args.lead_dropout, shift=args.shift, seed=args.seed,
+                                     progress=True)
     minutes = (time.perf_counter() - started) / 60
     cv = None
     if args.cv_summary:
@@ -91,7 +93,8 @@ def main(argv=None) -> Path:
                                           for db in dict.fromkeys(r.database for r in records)},
                     beats=counts, recipe={"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                                           "weight_power": args.weight_power,
-                                          "lead_dropout": args.lead_dropout, "seed": args.seed},
+                                          "lead_dropout": args.lead_dropout, "shift": args.shift,
+                                          "seed": args.seed},
                     losses=[round(x, 5) for x in losses], cv=cv,
                     cost={"minutes": round(minutes, 2), "threads": args.threads, "machine": platform.machine(),
                           "torch": str(torch.__version__)},

@@ -17,7 +17,9 @@ classical detector run on lead 1 of the whole record at its own rate: xqrs / gqr
 neurokit (NeuroKit2's ecg_clean + ecg_peaks, its defaults) or sleepecg (SleepECG's detect_heartbeats).
 
 Writes, in --out (default <workspace>/detections/<run>/): <record>.<ext> (a WFDB annotation file,
-wfdb.rdann and PhysioNet's bxb read it), <record>_beats.csv (sample, time_s, probability),
+wfdb.rdann and PhysioNet's bxb read it; each beat's symbol is its AAMI class, N S V F or Q, when the
+run holds a beat classifier, classifier.pth, as the shipped model does, else N), <record>_beats.csv
+(sample, time_s, probability; with a classifier also class and p_N ... p_Q),
 <record>_probs.npy (the combined probability, learned models only) and detections.json (the model,
 settings and the real-time factor), and <record>_detection.json, which marks the record done: a
 record already detected by the same model with the same settings is skipped (--redo to detect it
@@ -162,6 +164,12 @@ def main(argv=None) -> dict:
               f"({sum(r['duration_s'] for r in rows):.0f} s of ECG in {sum(r['compute_s'] for r in rows):.1f} s)")
     elif not failures:
         print(f"nothing new to detect: the detections are in {out}")
+    classified = [r["classes"] for r in per_record if r.get("classes")]
+    if classified:   # a model that classifies: the abnormal beats, as the annotation files have them
+        totals = {c: sum(found.get(c, 0) for found in classified) for c in classified[0]}
+        print("beats by class (AAMI; symbol of each beat in the annotation files): "
+              + ", ".join(f"{c} {n}" for c, n in totals.items())
+              + f"; ventricular (V) {totals.get('V', 0)}, supraventricular (S) {totals.get('S', 0)}")
     for failed in failures:
         warn(f"record {folder / failed['record']}: not detected: {failed['error']}")
     if failures:

@@ -3,8 +3,8 @@
 A short loop: AdamW, a cosine learning rate, cross-entropy with class weights that lift the rare
 classes (each class weighted by its frequency to the power ``-weight_power``: 0 ignores the
 imbalance, 1 balances it fully, which buys sensitivity on the rare classes with positive
-predictivity), and one lead zeroed in a share of the beats (``lead_dropout``) so that a one-lead
-record can be classified too.
+predictivity), one lead zeroed in a share of the beats (``lead_dropout``) so that a one-lead
+record can be classified too, and beats moved by a few samples (``shift``).
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ def class_weights(targets: np.ndarray, n_classes: int, power: float) -> np.ndarr
 def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray, *,
                      config: ClassifierConfig | None = None, epochs: int = 6, batch_size: int = 256,
                      lr: float = 3e-3, weight_power: float = 0.5, lead_dropout: float = 0.3,
-                     seed: int = 42, progress: bool = False) -> tuple[BeatClassifier, list[float]]:
+                     shift: int = 0, seed: int = 42, progress: bool = False) -> tuple[BeatClassifier, list[float]]:
     """A classifier trained on beats (inputs from ``tsad.data.beat_context.beat_context``, ``targets``
     the index of each beat's class in ``config.classes``); returns it (eval mode) and the mean loss
-    of each epoch."""
+    of each epoch. ``shift`` moves each training beat's waveforms by up to that many samples either
+    way (edges repeated), so that the classifier does not rely on where exactly a detector puts a beat."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     config = config or ClassifierConfig(leads=waves.shape[1] // 2)
@@ -61,6 +62,10 @@ def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray,
                 mask = torch.ones(len(idx), leads)
                 mask[drop, lead[drop]] = 0.0
                 w = w * mask.repeat(1, 2)[:, :, None]     # the lead's waveform and its difference
+            if shift > 0:
+                moved = torch.from_numpy(rng.integers(-shift, shift + 1, len(idx)))
+                at = (torch.arange(w.shape[-1])[None, :] - moved[:, None]).clamp(0, w.shape[-1] - 1)
+                w = torch.gather(w, 2, at[:, None, :].expand(-1, w.shape[1], -1))
             y = torch.from_numpy(targets[idx].astype(np.int64))
             loss = F.cross_entropy(model(w, torch.from_numpy(rhythm[idx])), y, weight=weights)
             opt.zero_grad(set_to_none=True)
