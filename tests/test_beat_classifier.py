@@ -140,6 +140,13 @@ def test_the_script_saves_a_classifier_with_its_config(run_with_classifier):
     assert state["kind"] == "beat_classifier" and tuple(state["config"]["classes"]) == CLASSES
     assert state["records"] == {"raw": ["demo00", "demo01", "demo02", "demo03"]} and state["losses"]
     assert isinstance(load_classifier(run_with_classifier / CLASSIFIER_CHECKPOINT), BeatClassifier)
+    assert (run_with_classifier / CLASSIFIER_ONNX).is_file()          # the detector runs through onnxruntime
+    from tsad.cli.model_card import update_card_classes
+
+    update_card_classes(run_with_classifier)                          # again: the section is replaced
+    card = (run_with_classifier / "MODEL_CARD.md").read_text()
+    assert card.count("## Beat classes") == 1 and card.index("## Beat classes") < card.index("## Limits")
+    assert "raw: 4 records" in card and "## Licence of the training data" in card
 
 
 def test_detection_classifies_every_beat_in_chunks_and_through_onnx(run_with_classifier):

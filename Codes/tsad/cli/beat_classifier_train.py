@@ -1,6 +1,8 @@
 """Trains the beat classifier that gives every detected beat its AAMI class (N, S, V, F, Q) and saves
-it beside a detector, in the detector's run folder (classifier.pth): detection with that run then
-writes each beat's class (the annotation symbol, and the class probabilities in <record>_beats.csv).
+it beside a detector, in the detector's run folder (classifier.pth, and classifier.onnx where the
+detector runs through onnxruntime; a model card's "Beat classes" section is rewritten): detection
+with that run then writes each beat's class (the annotation symbol, and the class probabilities in
+<record>_beats.csv).
 
     python Codes/Models/beat_classifier_train.py --run pretrained --input-dir ../shared/data/svdb ../shared/data/mitdb
 
@@ -23,9 +25,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from tsad.cli.model_card import update_card_classes
 from tsad.core.common import log, make_parser, seed_everything, setup_logging
 from tsad.core.errors import run_cli
-from tsad.core.paths import Workspace
+from tsad.core.paths import CLASSIFIER_ONNX, ONNX_FILE, Workspace
 from tsad.data.generate import list_records
 from tsad.experiments.beat_classes import read_beats
 from tsad.models.beat_classifier import (
@@ -35,6 +38,7 @@ from tsad.models.beat_classifier import (
     count_parameters,
     save_classifier,
 )
+from tsad.models.export import export_classifier_onnx
 from tsad.models.loader import find_checkpoint
 from tsad.training.beat_classifier import train_classifier
 
@@ -99,6 +103,9 @@ def main(argv=None) -> Path:
                     cost={"minutes": round(minutes, 2), "threads": args.threads, "machine": platform.machine(),
                           "torch": str(torch.__version__)},
                     command=" ".join(["python", "Codes/Models/beat_classifier_train.py", *sys.argv[1:]]))
+    if (run_dir / CLASSIFIER_ONNX).is_file() or (run_dir / ONNX_FILE).is_file():
+        export_classifier_onnx(run_dir, force=True)   # where the detector runs through onnxruntime
+    update_card_classes(run_dir)
     print(f"classifier ({count_parameters(model):,} parameters) trained on {len(targets):,} beats of "
           f"{len(records)} records in {minutes:.1f} min; loss by epoch {', '.join(f'{x:.3f}' for x in losses)}\n"
           f"written: {path}")

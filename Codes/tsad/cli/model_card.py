@@ -2,8 +2,10 @@
 
 The folder is a run folder that ``detect.py --run pretrained`` and ``tsad.models.loader.load`` read
 like any other: the weights with their configuration and window geometry (best.pth), the tuned
-threshold (detection.json), the training metadata (metadata.json) and the same model for
-onnxruntime (model.onnx, stamped with the checkpoint's SHA-256); MODEL_CARD.md tells a
+threshold (detection.json), the training metadata (metadata.json), the same model for
+onnxruntime (model.onnx, stamped with the checkpoint's SHA-256) and, when there is one, the beat
+classifier (classifier.pth and classifier.onnx: Codes/Models/beat_classifier_train.py, which also
+rewrites the card's "Beat classes" section; retraining the detector keeps it); MODEL_CARD.md tells a
 reader what the model is, what it was trained on, how it was measured and under which licence its
 training data is. The optimiser state (last.pth) and loss arrays stay in the workspace.
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from tsad.core import paths
+from tsad.core.checkpoint import load_checkpoint
 from tsad.core.fileio import make_tmp_dir, save_text
 from tsad.models import loader
 from tsad.models.export import export_onnx
@@ -59,6 +62,11 @@ def write_shipped_model(
     try:
         for name in SHIPPED_FILES:
             shutil.copyfile(run_dir / name, tmp / name)
+        # the beat classifier reads beats wherever a detector puts them: the run's, else the one shipped
+        for source in (run_dir, out):
+            if (source / paths.CLASSIFIER_CHECKPOINT).is_file():
+                shutil.copyfile(source / paths.CLASSIFIER_CHECKPOINT, tmp / paths.CLASSIFIER_CHECKPOINT)
+                break
         export_onnx(tmp)   # inside the new folder: what detect.py and tsad.api run by default (--backend auto)
         save_text(
             tmp / paths.MODEL_CARD,
@@ -84,6 +92,78 @@ def write_shipped_model(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+CLASSES_HEADING = "## Beat classes"
+
+
+def classifier_section(folder: Path) -> list[str]:
+    """The card's "Beat classes" section for the classifier in ``folder`` (none: no lines), from what
+    its checkpoint carries: data, recipe, command, cost and its cross-validated figures."""
+    path = Path(folder) / paths.CLASSIFIER_CHECKPOINT
+    if not path.is_file():
+        return []
+    state = load_checkpoint(path)
+    n_params = sum(v.numel() for v in state["model"].values() if v.is_floating_point() and v.ndim)
+    records = state.get("records") or {}
+    lines = [
+        CLASSES_HEADING,
+        "",
+        "Every detected beat gets its AAMI class (N, S, V, F, Q): the symbol of the beat in the annotation "
+        "file, with the class probabilities in `<record>_beats.csv`. The classifier (classifier.pth, "
+        f"{n_params:,} weights; classifier.onnx for onnxruntime) reads each beat's waveform on both leads "
+        "beside the patient's recent beats and its RR intervals against the patient's recent rhythm "
+        "(`tsad.data.beat_context`, one beat of look-ahead), so it is as streamable as the detector.",
+        "",
+        "- trained on: " + "; ".join(f"{db}: {len(names)} records" for db, names in records.items())
+        + f" ({', '.join(f'{c} {n:,}' for c, n in (state.get('beats') or {}).items())} beats), at the "
+        "reference beat positions",
+        f"- recipe: {json.dumps(state.get('recipe') or {})}",
+        f"- command: `{state.get('command', '?')}`",
+        "- cost: " + ", ".join(f"{k} {v}" for k, v in (state.get("cost") or {}).items()),
+        "",
+    ]
+    cv = state.get("cv") or []
+    if cv:
+        lines += [
+            "Cross-validated (Codes/Models/beat_classes_cv.py, the same recipe: 5 record-wise folds over the "
+            "shared records, each database dealt over the folds; beats classified at the reference positions; "
+            "paced records left out; gross figures with 95% bootstrap intervals over records; docs/RESULTS.md, "
+            "section F):",
+            "",
+            "| database | figure | value | 95% interval |",
+            "| --- | --- | --- | --- |",
+        ]
+        for row in cv:
+            if str(row["figure"]).startswith("gross") and not str(row["figure"]).endswith("FPR"):
+                lines.append(f"| {row['database']} | {row['figure']} | {row['value']:.3f} | "
+                             f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}] |")
+        lines.append("")
+    lines += [
+        "- Not yet measured on patients outside the shared records, and short of what a Holter reader needs: "
+        "supraventricular beats in particular are missed in runs and invented in irregular rhythms "
+        "(docs/RESULTS.md, section F). Read the classes as a first pass to review, not a diagnosis.",
+        "",
+    ]
+    return lines
+
+
+def update_card_classes(folder: Path) -> None:
+    """Rewrites the "Beat classes" section of ``folder``'s MODEL_CARD.md (before "## Limits") from
+    its classifier; a folder without a card is left alone."""
+    card = Path(folder) / paths.MODEL_CARD
+    if not card.is_file():
+        return
+    text = card.read_text()
+    if CLASSES_HEADING in text:                      # the old section, up to the next heading
+        head, rest = text.split(CLASSES_HEADING, 1)
+        tail = rest[rest.index("\n## "):] if "\n## " in rest else ""
+        text = head + tail.lstrip("\n")
+    section = "\n".join(classifier_section(folder))
+    if section:
+        at = text.index("## Limits") if "## Limits" in text else len(text)
+        text = text[:at] + section + "\n" + text[at:]
+    save_text(card, text)
 
 
 def _cv_lines(csv: Path) -> list[str]:
@@ -249,6 +329,7 @@ def model_card(
         "docs/RESULTS.md has the per-class sensitivities, the baselines (XQRS, GQRS, neurokit2, sleepecg) "
         "on the same records and the leave-one-database-out figures.",
         "",
+        *classifier_section(folder),
         "## Limits",
         "",
         "- Trained on adult Holter records of two PhysioNet databases; morphologies they lack (pediatric, "
