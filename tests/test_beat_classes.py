@@ -60,3 +60,9 @@ def test_the_script_writes_its_tables(demo, tmp_path):
     assert set(summary["figure"]) >= {"gross VEB Se", "gross SVEB +P", "average VEB FPR"}
     assert (out / "confusion_lda_raw.csv").is_file() and (out / "command.txt").is_file()
     assert len(result["table"]) == 4
+    again = run_script(REPO / "Codes/Models/beat_classes_cv.py",
+                       ["--workspace", str(tmp_path / "ws"), "--input-dir", str(demo), "--folds", "2",
+                        "--classifiers", "lda", "--bootstrap", "50", "--name", "again", "--against", "classical"])
+    versus = pd.read_csv(tmp_path / "ws" / "beat_classes" / "again" / "paired_against_classical.csv")
+    assert (versus["difference"].fillna(0) == 0).all()        # the same classifier, folds and seed: no change
+    assert len(again["table"]) == 4

@@ -254,3 +254,30 @@ def test_stress_noise_has_its_snr_and_beatless_windows_lose_their_beats():
     assert y3.sum() == 0 and (t3 == -10).all() and not torch.allclose(empty, x)
     same, y4, _ = augment_batch(x, y, AugmentConfig(**{**off.__dict__, "beatless": 0.0, "stress": 0.0}), generator=g)
     assert torch.equal(same, x) and torch.equal(y4, y)
+
+
+def test_pause_cuts_one_beats_qrs_and_t_keeps_its_p_wave_and_the_next_beat():
+    import torch
+
+    from tsad.data.augment import AugmentConfig, augment_batch
+
+    fs = 128.0
+    x = torch.zeros(4, 256, 2)
+    y = torch.zeros(4, 256)
+    for beat in (60, 160):                           # two beats 0.78 s apart, each with a P wave
+        x[:, beat - 20, :] = 0.2                     # P wave, 156 ms before
+        x[:, beat, :] = 1.5                          # R
+        x[:, beat + 35, :] = 0.3                     # T wave, 273 ms after
+        y[:, beat] = 1
+    cfg = AugmentConfig(**{**AugmentConfig.off().__dict__, "pause": 1.0})
+    out, y2, t2 = augment_batch(x, y, cfg, fs=fs, generator=torch.Generator().manual_seed(0),
+                                aligned=torch.zeros(4, 256))
+    assert (y2.sum(1) == 1).all()                    # one beat of two lost, in every window
+    for i in range(4):
+        lost = 60 if y2[i, 160] == 1 else 160
+        kept = 220 - lost
+        assert out[i, lost, 0] == 0 and out[i, lost + 35, 0] == 0 and out[i, lost - 20, 0] == 0.2   # P stays
+        assert out[i, kept, 0] == 1.5 and out[i, kept - 20, 0] == 0.2        # the other beat and its P wave
+        assert (t2[i, lost - 5:lost + 50] == -10).all() and t2[i, kept] == 0
+    same, y3, _ = augment_batch(x, y, AugmentConfig(**{**cfg.__dict__, "pause": 0.0}), fs=fs)
+    assert torch.equal(same, x) and torch.equal(y3, y)

@@ -47,12 +47,34 @@ def parse_args(argv=None):
     p.add_argument("--classifiers", nargs="+", choices=CLASSIFIERS, default=list(CLASSIFIERS),
                    help="the classifiers to cross-validate")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples of the records for the intervals")
+    p.add_argument("--against", default=None, metavar="NAME",
+                   help="another study of the same folds (same --seed and records): each classifier's gross "
+                        "figures here minus there, paired over records (paired_against_<NAME>.csv)")
     p.add_argument("--epochs", type=int, default=6, help="the learned classifier's epochs over its training beats")
     p.add_argument("--shift", type=int, default=0,
                    help="the learned classifier's training beats moved by up to this many samples (at 128 Hz)")
     p.add_argument("--weight-power", type=float, default=0.5,
                    help="the learned classifier's class weights: frequency to the power -this (0 none, 1 balanced)")
     return p.parse_args(argv)
+
+
+def against(table: pd.DataFrame, other_dir: Path, args) -> pd.DataFrame:
+    """Each classifier of ``table`` against the same classifier in another study's records.csv."""
+    path = other_dir / "records.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such study (--against names a folder under <workspace>/beat_classes/)")
+    other = pd.read_csv(path, dtype={"record": str})
+    here = table.assign(record=table["record"].astype(str))
+    rows = []
+    for (classifier, database), part in here.groupby(["classifier", "database"], sort=False):
+        there = other[(other["classifier"] == classifier) & (other["database"] == database)]
+        if part["paced"].all() or there.empty:
+            continue
+        diff = paired_class_difference(there, part, n_boot=args.bootstrap, seed=args.seed)
+        rows.append(diff.assign(classifier=classifier, database=database, against=other_dir.name))
+    if not rows:
+        raise ValueError(f"{path}: no classifier and database in common with this study")
+    return pd.concat(rows, ignore_index=True)
 
 
 def main(argv=None) -> dict:
@@ -108,6 +130,11 @@ def main(argv=None) -> dict:
     print(to_markdown(shown))
     if len(paired):
         print(to_markdown(paired[paired["figure"].str.match(r"gross (VEB|SVEB) (Se|\+P)")]))
+    if args.against:
+        versus = against(table, ws.root / "beat_classes" / args.against, args)
+        save_text(out / f"paired_against_{args.against}.csv", versus.to_csv(index=False))
+        print(f"against {args.against}:")
+        print(to_markdown(versus[versus["figure"].str.match(r"gross (VEB|SVEB) (Se|\+P)")]))
     print(f"written: {out / 'records.csv'}, {out / 'summary.csv'}, {out / 'summary.md'}, "
           f"{len(written)} confusion matrices ({minutes:.1f} min)")
     return {"table": table, "summary": summary, "folds": folds}

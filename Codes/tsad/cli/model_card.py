@@ -22,6 +22,7 @@ from tsad.core import paths
 from tsad.core.checkpoint import load_checkpoint
 from tsad.core.fileio import make_tmp_dir, save_text
 from tsad.models import loader
+from tsad.models.beat_classifier import count_parameters, load_classifier
 from tsad.models.export import export_onnx
 
 SHIPPED_FILES = (paths.STUDENT_CHECKPOINT, "detection.json", paths.METADATA)
@@ -104,14 +105,14 @@ def classifier_section(folder: Path) -> list[str]:
     if not path.is_file():
         return []
     state = load_checkpoint(path)
-    n_params = sum(v.numel() for v in state["model"].values() if v.is_floating_point() and v.ndim)
+    n_params = count_parameters(load_classifier(path))
     records = state.get("records") or {}
     lines = [
         CLASSES_HEADING,
         "",
         "Every detected beat gets its AAMI class (N, S, V, F, Q): the symbol of the beat in the annotation "
         "file, with the class probabilities in `<record>_beats.csv`. The classifier (classifier.pth, "
-        f"{n_params:,} weights; classifier.onnx for onnxruntime) reads each beat's waveform on both leads "
+        f"{n_params:,} parameters; classifier.onnx for onnxruntime) reads each beat's waveform on both leads "
         "beside the patient's recent beats and its RR intervals against the patient's recent rhythm "
         "(`tsad.data.beat_context`, one beat of look-ahead), so it is as streamable as the detector.",
         "",

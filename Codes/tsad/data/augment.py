@@ -19,6 +19,10 @@ import torch
 from tsad.data.noise import KINDS, make_noise
 
 STRESS_SNR_DB = (0.0, 18.0)     # the SNRs --aug-stress draws from
+# --aug-pause cuts from 50 ms before a beat (after its P wave) to 450 ms after it (its T wave), and
+# stops 250 ms before the next beat, whose P wave stays
+PAUSE_CUT_S = (-0.05, 0.45)
+PAUSE_KEEP_BEFORE_NEXT_S = 0.25
 BANK_SEGMENTS = 64              # noise segments per kind in a process's bank
 
 
@@ -58,6 +62,10 @@ class AugmentConfig:
     beatless : float
         Probability that a window is replaced by noise alone (one of the three kinds, 0.05-0.55
         mV), with no beat in its labels: a detector must learn what a beat is not.
+    pause : float
+        Probability that one beat of a window loses its QRS complex and T wave but keeps its P wave
+        (PAUSE_CUT_S around it becomes a straight line between the cut's ends), and its label: a
+        non-conducted P wave, and a pause where the rhythm says a beat is due.
 
     The morphology and noise parts are off unless set (``--aug-invert`` ...), so that older runs
     keep their meaning.
@@ -73,6 +81,7 @@ class AugmentConfig:
     stretch: float = 0.0
     stress: float = 0.0
     beatless: float = 0.0
+    pause: float = 0.0
 
     @property
     def active(self) -> bool:
@@ -104,6 +113,9 @@ def add_augment_args(parser: argparse.ArgumentParser, defaults: AugmentConfig | 
                         f"{STRESS_SNR_DB[0]:g}..{STRESS_SNR_DB[1]:g} dB; beats stay beats")
     g.add_argument("--aug-beatless", type=float, default=d["beatless"],
                    help="probability of replacing a window by noise alone, without beats")
+    g.add_argument("--aug-pause", type=float, default=d["pause"],
+                   help="probability of cutting one beat's QRS and T wave, its P wave kept, and its label "
+                        "(a non-conducted P wave; a pause)")
 
 
 def augment_batch(x: torch.Tensor, y: torch.Tensor, cfg: AugmentConfig, fs: float = 128.0,
@@ -129,6 +141,8 @@ def augment_batch(x: torch.Tensor, y: torch.Tensor, cfg: AugmentConfig, fs: floa
             aligned = torch.gather(aligned, 1, src)
     if cfg.stretch:
         x, y, aligned = _stretch(x, y, aligned, torch.exp((rand(b) * 2 - 1) * cfg.stretch))
+    if cfg.pause:
+        x, y, aligned = _pause(x, y, aligned, rand(b) < cfg.pause, rand(b), fs)
     if cfg.amplitude:
         x = x * torch.exp((rand(b, 1, leads) * 2 - 1) * cfg.amplitude)
     if cfg.wander_mv:
@@ -168,6 +182,33 @@ def augment_batch(x: torch.Tensor, y: torch.Tensor, cfg: AugmentConfig, fs: floa
     if cfg.lead_swap and leads == 2:
         swap = rand(b) < cfg.lead_swap
         x = torch.where(swap[:, None, None], x.flip(2), x)
+    return x, y, aligned
+
+
+def _pause(x: torch.Tensor, y: torch.Tensor, aligned: torch.Tensor | None, hit: torch.Tensor,
+           pick: torch.Tensor, fs: float):
+    """``--aug-pause``: in each window of ``hit`` with a beat, the beat at place ``pick`` (0-1) among
+    them loses its QRS-T (a straight line from the cut's first sample to its last) and its label."""
+    x, y = x.clone(), y.clone()
+    aligned = aligned.clone() if aligned is not None else None
+    length = x.shape[1]
+    before, after = round(-PAUSE_CUT_S[0] * fs), round(PAUSE_CUT_S[1] * fs)
+    keep = round(PAUSE_KEEP_BEFORE_NEXT_S * fs)
+    for i in torch.nonzero(hit).flatten().tolist():
+        beats = torch.nonzero(y[i] > 0.5).flatten()
+        if len(beats) == 0:
+            continue
+        k = min(int(pick[i] * len(beats)), len(beats) - 1)
+        beat = int(beats[k])
+        a = max(0, beat - before)
+        b = min(length - 1, beat + after, int(beats[k + 1]) - keep if k + 1 < len(beats) else length - 1)
+        if b <= beat:
+            continue
+        w = torch.linspace(0, 1, b - a + 1, device=x.device, dtype=x.dtype)[:, None]
+        x[i, a:b + 1] = x[i, a] * (1 - w) + x[i, b] * w
+        y[i, a:b + 1] = 0.0
+        if aligned is not None:     # a teacher's logit there: no beat
+            aligned[i, a:b + 1] = torch.minimum(aligned[i, a:b + 1], torch.tensor(-10.0, dtype=aligned.dtype))
     return x, y, aligned
 
 

@@ -19,9 +19,9 @@ Per beat (``beat_context``):
   the RR_HISTORY intervals before it), previous / usual, next / usual, previous / next, (next -
   previous) / usual (a compensatory pause), the **irregularity** of the recent rhythm (the median
   absolute deviation of those intervals over the usual: an early beat in atrial fibrillation, whose
-  beats are N, is not early the way an ectopic beat is), the previous beat's previous / usual, and
-  the **long** RR (the median of the LONG_RR_HISTORY intervals before it: a run of supraventricular
-  beats soon sets the usual RR, not the long one) with previous / long.
+  beats are N, is not early the way an ectopic beat is) and the previous beat's previous / usual.
+  (A long-term RR, the median of the last 300 intervals, was tried and did not help: docs/RESULTS.md,
+  section F.)
   Intervals are capped at MAX_RR_S, so that a pause longer than a chunk's margin reads the same in
   a chunk and in one pass.
 """
@@ -37,11 +37,10 @@ WAVE_S = (-0.25, 0.5)           # a beat's waveform, seconds around its position
 WAVE_SAMPLES = round((WAVE_S[1] - WAVE_S[0]) * FS)
 HISTORY = 16                    # beats of the patient's recent past: the template
 RR_HISTORY = 32                 # RR intervals of the patient's recent past: the usual RR, its irregularity
-LONG_RR_HISTORY = 300           # RR intervals of the last minutes: the patient's rate outside a run of ectopic beats
 MAX_RR_S = 2.5                  # RR intervals are capped here (module docstring)
 MIN_SCALE_MV = 0.05             # a lead flatter than this (a missing lead) is not blown up
 RHYTHM_NAMES = ("rr_prev", "rr_next", "rr_usual", "prev/usual", "next/usual", "prev/next", "pause/usual",
-                "irregularity", "last prev/usual", "rr_long", "prev/long")
+                "irregularity", "last prev/usual")
 RHYTHM_FEATURES = len(RHYTHM_NAMES)
 
 
@@ -77,21 +76,19 @@ def _past_medians(past: np.ndarray, current: np.ndarray, history: int) -> np.nda
     return out
 
 
-def _rr_context(past: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, ...]:
+def _rr_context(past: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each beat's previous interval ``prev[i]``: the median of the RR_HISTORY intervals before it
-    (itself when none), their median absolute deviation, the interval before it (itself when none),
-    and the median of the LONG_RR_HISTORY intervals before it."""
+    (itself when none), their median absolute deviation, and the interval before it (itself when none)."""
     allrr = np.concatenate([past, prev])
     p, n = len(past), len(prev)
-    usual, spread, before, long = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    usual, spread, before = np.empty(n), np.empty(n), np.empty(n)
     for i in range(n):
         b = p + i
         window = allrr[max(0, b - RR_HISTORY):b] if b > 0 else prev[i:i + 1]
         usual[i] = np.median(window)
         spread[i] = np.median(np.abs(window - usual[i]))
         before[i] = allrr[b - 1] if b > 0 else prev[i]
-        long[i] = np.median(allrr[max(0, b - LONG_RR_HISTORY):b]) if b > 0 else prev[i]
-    return usual, spread, before, long
+    return usual, spread, before
 
 
 def beat_context(signal: np.ndarray, samples: np.ndarray, *, offset: int = 0, next_sample: int | None = None,
@@ -136,9 +133,9 @@ def beat_context(signal: np.ndarray, samples: np.ndarray, *, offset: int = 0, ne
     nxt = rr[first:first + n]
     if len(nxt) < n:                                        # no next beat: the last one's next is its previous
         nxt = np.concatenate([nxt, prev[len(nxt):]])
-    usual, spread, before, long = _rr_context(history.rr, prev)
+    usual, spread, before = _rr_context(history.rr, prev)
     rhythm = np.stack([prev, nxt, usual, prev / usual, nxt / usual, prev / nxt, (nxt - prev) / usual,
-                       spread / usual, before / usual, long, prev / long], axis=1)
+                       spread / usual, before / usual], axis=1)
     keep = np.concatenate([past, raw])[-HISTORY:]
-    return waves, rhythm.astype(np.float32), BeatHistory(keep, np.concatenate([history.rr, prev])[-LONG_RR_HISTORY:],
+    return waves, rhythm.astype(np.float32), BeatHistory(keep, np.concatenate([history.rr, prev])[-RR_HISTORY:],
                                                           int(samples[-1]))

@@ -49,7 +49,7 @@ class ClassifierConfig:
         return cls(**known)
 
 
-LOG_FEATURES = (0, 1, 2, 3, 4, 5, 8, 9, 10)     # of RHYTHM_NAMES: the intervals and their ratios
+LOG_FEATURES = (0, 1, 2, 3, 4, 5, 8)     # of RHYTHM_NAMES: the intervals and their ratios
 
 
 def rhythm_scale(rhythm: torch.Tensor) -> torch.Tensor:
