@@ -465,3 +465,22 @@ def test_live_page_without_a_student_names_the_training(split_workspace, monkeyp
     at = app_on(split_workspace, monkeypatch, "pages/4_Live.py")
     at.file_uploader(key="tsad_live_wfdb").set_value(files).run()
     assert not at.exception and "student_train.py" in texts(at)
+
+
+def test_live_page_counts_and_lists_abnormal_beats_with_a_classifying_model(tiny_ws, monkeypatch, tmp_path):
+    """The shipped stand-in with a beat classifier (untrained: any classes will do) gives each beat a
+    class: the counts of V and S beats, the class figures beside the scores, and the abnormal beats."""
+    from tsad.core.paths import CLASSIFIER_CHECKPOINT
+    from tsad.models.beat_classifier import BeatClassifier, save_classifier
+
+    folder = shipped_model(tiny_ws, monkeypatch, tmp_path)
+    save_classifier(folder / CLASSIFIER_CHECKPOINT, BeatClassifier())
+    at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
+    at.toggle(key="tsad_live_example").set_value(True).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    values = metric_values(at)
+    assert {"Ventricular (V)", "Supraventricular (S)", "Beats"} <= set(values)
+    counts = " ".join(c.value for c in at.caption if c.value.startswith("Beats by class"))
+    total = sum(int(part.split()[1]) for part in counts.removeprefix("Beats by class (AAMI): ").split(", "))
+    assert total == int(values["Beats"])
+    assert {"VEB_Se", "SVEB_Se"} <= set(at.dataframe[0].value.columns)
