@@ -64,15 +64,25 @@ def raw_waves(signal: np.ndarray, samples: np.ndarray, offset: int = 0) -> np.nd
     return waves - np.median(waves, axis=2, keepdims=True)
 
 
-def _past_medians(past: np.ndarray, current: np.ndarray, history: int) -> np.ndarray:
+def _past_medians(past: np.ndarray, current: np.ndarray, history: int, block: int = 512) -> np.ndarray:
     """For each row i of ``current``, the median over axis 0 of the ``history`` rows before it in
     ``concat(past, current)`` (the row itself where nothing came before)."""
     allrows = np.concatenate([past, current]) if len(past) else current
     p, n = len(past), len(current)
     out = np.empty_like(current)
-    for i in range(n):      # a loop over beats: HISTORY rows each, ~20 us a beat
-        a, b = max(0, p + i - history), p + i
-        out[i] = np.median(allrows[a:b], axis=0) if b > a else current[i]
+    short = min(n, max(0, history - p))          # rows with fewer than ``history`` rows before them
+    for i in range(short):
+        out[i] = np.median(allrows[:p + i], axis=0) if p + i else current[i]
+    if short == n:
+        return out
+    # the others: a full window each, taken as a strided view, a block of rows at a time
+    windows = np.lib.stride_tricks.sliding_window_view(allrows, history, axis=0)   # (m, ..., history)
+    lo, hi = (history - 1) // 2, history // 2                # the median: the mean of the middle two
+    for a in range(short, n, block):
+        b = min(n, a + block)
+        # sorted along a contiguous first axis: about twice as fast as np.median on the strided view
+        ranked = np.sort(np.moveaxis(windows[p + a - history:p + b - history], -1, 0), axis=0)
+        out[a:b] = (ranked[lo] + ranked[hi]) / 2
     return out
 
 
@@ -81,13 +91,20 @@ def _rr_context(past: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndar
     (itself when none), their median absolute deviation, and the interval before it (itself when none)."""
     allrr = np.concatenate([past, prev])
     p, n = len(past), len(prev)
-    usual, spread, before = np.empty(n), np.empty(n), np.empty(n)
-    for i in range(n):
-        b = p + i
-        window = allrr[max(0, b - RR_HISTORY):b] if b > 0 else prev[i:i + 1]
+    usual, spread = np.empty(n), np.empty(n)
+    before = np.where(p + np.arange(n) > 0, allrr[np.maximum(p + np.arange(n) - 1, 0)], prev)
+    short = min(n, max(0, RR_HISTORY - p))      # beats with fewer than RR_HISTORY intervals before them
+    for i in range(short):
+        window = allrr[:p + i] if p + i else prev[i:i + 1]
         usual[i] = np.median(window)
         spread[i] = np.median(np.abs(window - usual[i]))
-        before[i] = allrr[b - 1] if b > 0 else prev[i]
+    if short < n:
+        lo, hi = (RR_HISTORY - 1) // 2, RR_HISTORY // 2
+        windows = np.lib.stride_tricks.sliding_window_view(allrr, RR_HISTORY)[p + short - RR_HISTORY:p + n - RR_HISTORY]
+        ranked = np.sort(windows, axis=1)
+        usual[short:] = (ranked[:, lo] + ranked[:, hi]) / 2
+        deviation = np.sort(np.abs(windows - usual[short:, None]), axis=1)
+        spread[short:] = (deviation[:, lo] + deviation[:, hi]) / 2
     return usual, spread, before
 
 
