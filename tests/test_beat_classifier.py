@@ -207,3 +207,21 @@ def test_the_api_returns_classes(run_with_classifier):
     assert len(beats) == len(probs) == len(classes) > 100 and set(classes) <= set(CLASSES)
     xqrs_beats, xqrs_classes = tsad.detect_beats(signal, 360, model="xqrs", return_classes=True)
     assert set(xqrs_classes) == {"N"} and len(xqrs_classes) == len(xqrs_beats)
+
+
+def test_the_shipped_model_classifies_through_onnxruntime_without_torch():
+    """What a user gets with no flag: the shipped detector and classifier through onnxruntime, and
+    torch never imported (a fresh process)."""
+    import subprocess
+    import sys
+
+    if not any(PRETRAINED_DIR.glob(f"*/{CLASSIFIER_ONNX}")):
+        pytest.skip("the shipped classifier (pretrained/*/classifier.onnx) is not in this checkout")
+    code = ("import sys, numpy as np, tsad; from tsad.data.demo_db import DemoConfig, synth_record; "
+            "sig, beats, symbols = synth_record(120, np.random.default_rng(0), DemoConfig(), fs=360); "
+            "b, c = tsad.detect_beats(sig, 360, return_classes=True); "
+            "print(len(b), len(beats), sorted(set(c)), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    found, annotated, torch_imported = int(out[0]), int(out[1]), out[-1]
+    assert abs(found - annotated) <= 3 and torch_imported == "False"
+    assert "'N'" in " ".join(out) and "'V'" in " ".join(out)      # the demo's ventricular beats are found
