@@ -66,3 +66,34 @@ def test_the_script_writes_its_tables(demo, tmp_path):
     versus = pd.read_csv(tmp_path / "ws" / "beat_classes" / "again" / "paired_against_classical.csv")
     assert (versus["difference"].fillna(0) == 0).all()        # the same classifier, folds and seed: no change
     assert len(again["table"]) == 4
+
+
+def test_end_to_end_scores_a_detectors_beats_missed_and_extra(demo, tmp_path):
+    """--detections-cv: a stand-in cross-validation folder whose fold "detector" found every reference
+    beat of demo00 but one V beat, plus one extra beat: that V counts as missed, the extra as extra."""
+    import wfdb
+
+    cv = tmp_path / "cv"
+    folds = [["demo00", "demo01"], ["demo02", "demo03"]]
+    pd.DataFrame({"fold": [0, 1], "test_records": [" ".join(f) for f in folds]}).to_csv(cv.mkdir() or cv / "folds.csv",
+                                                                                      index=False)
+    dropped = None
+    for k, test in enumerate(folds):
+        out = cv / f"fold{k}" / "detections"
+        out.mkdir(parents=True)
+        for name in test:
+            ann = wfdb.rdann(str(demo / name), "atr")
+            beats = [int(s) for s, sym in zip(ann.sample, ann.symbol) if sym in "NSV"]
+            if name == "demo00":
+                dropped = next(s for s, sym in zip(ann.sample, ann.symbol) if sym == "V")
+                beats = [b for b in beats if b != dropped] + [beats[-1] + 40]       # 0.31 s after the last
+            beats = sorted(beats)
+            wfdb.wrann(name, "tsad", np.array(beats), symbol=["N"] * len(beats), fs=128, write_dir=str(out))
+    result = run_script(REPO / "Codes/Models/beat_classes_cv.py",
+                        ["--workspace", str(tmp_path / "ws"), "--input-dir", str(demo), "--classifiers", "lda",
+                         "--bootstrap", "50", "--detections-cv", str(cv), "--name", "e2e"])
+    table = result["table"].set_index("record")
+    assert table.loc["demo00", "V_missed"] == 1 and table.loc["demo00", "fold"] == 0
+    assert table.loc["demo00", [f"extra_{c}" for c in "NSVFQ"]].sum() == 1
+    assert (table.drop(index="demo00")[[c for c in table if c.endswith("_missed")]].to_numpy() == 0).all()
+    assert result["folds"] == folds

@@ -185,6 +185,12 @@ def test_detect_writes_class_symbols_and_probabilities(run_with_classifier, demo
     assert list(table.columns) == ["sample", "time_s", "probability", "class", *[f"p_{c}" for c in CLASSES]]
     assert table["class"].tolist() == [s for s in ann.symbol if s != "~"]
     assert np.allclose(table[[f"p_{c}" for c in CLASSES]].sum(axis=1), 1.0, atol=1e-3)
+    plain = run_script(REPO / "Codes/Inference/detect.py",
+                       ["--run", str(run_with_classifier), "--input-dir", str(demo), "--records", "demo03",
+                        "--out", str(tmp_path / "plain"), "--backend", "torch", "--no-classes"])
+    assert plain["records"][0]["beats"] == row["beats"] and "classes" not in plain["records"][0]
+    assert set(wfdb.rdann(str(tmp_path / "plain" / "demo03"), "tsad").symbol) <= {"N", "~"}
+    assert "class" not in pd.read_csv(tmp_path / "plain" / "demo03_beats.csv").columns
 
 
 def test_a_broken_classifier_is_named(run_with_classifier, tmp_path):

@@ -27,14 +27,14 @@ DEFAULT_MODEL = "pretrained"
 
 
 @lru_cache(maxsize=4)
-def _detector(model: str, workspace: str | None, device: str, backend: str = "auto"):
+def _detector(model: str, workspace: str | None, device: str, backend: str = "auto", classify: bool = True):
     ws = paths.Workspace.from_arg(workspace)
     path = Path(model).expanduser()
     if path.is_file() and path.suffix == ".pth":  # a checkpoint: its run folder holds the threshold
         model = str(path.parent)
     if backend == "onnx" and (found := loader.resolve(model, ws)) is not None:
         export_onnx(found[0])   # once; a current export is kept
-    return loader.load(model, ws, device=device, backend=backend)
+    return loader.load(model, ws, device=device, backend=backend, classify=classify)
 
 
 def detect_beats(
@@ -107,7 +107,9 @@ def detect_beats(
     """
 
     det = records.detect_signal(
-        _detector(str(model), workspace, device, backend), np.asarray(signal), float(fs), threshold=threshold,
+        # the beat classifier only when classes are asked for: beats alone cost a third of the time
+        _detector(str(model), workspace, device, backend, return_classes), np.asarray(signal), float(fs),
+        threshold=threshold,
         leads=leads,
     )
     out = [det.samples]

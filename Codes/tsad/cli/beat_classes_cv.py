@@ -13,6 +13,12 @@ summary.md (per classifier and database), confusion_<classifier>_<database>.csv,
 with two classifiers or more, paired.csv: each one's gross figures minus the first's on the same
 records, with a 95% paired bootstrap interval over records, per database.
 
+With --detections-cv (a student_cv.py folder: <workspace>/cv/<name>), the classification is measured
+end to end: that cross-validation's folds are used, and each test record's beats are those its fold's
+detector found (fold<k>/detections/<record>.tsad), classified by the classifier trained on the fold's
+other records (at their reference beats) and matched to the reference within 150 ms, so a missed beat
+counts against its class's Se and an extra beat against the +P of the class it was given.
+
 The learned classifier (``learned``: tsad.models.beat_classifier on both leads, its waveform against
 the patient's recent beats and its timing against the patient's recent rhythm) is trained per fold
 with --epochs and --weight-power; the classical ones as tsad.experiments.beat_classes says.
@@ -36,6 +42,7 @@ from tsad.data.generate import list_records
 from tsad.experiments.beat_classes import CLASSIFIERS, cross_validate, read_beats
 from tsad.experiments.evaluate import to_markdown
 from tsad.scoring.classes import paired_class_difference, pooled_confusion, summarise_classes
+from tsad.scoring.ec57 import read_detections
 
 
 def parse_args(argv=None):
@@ -47,6 +54,8 @@ def parse_args(argv=None):
     p.add_argument("--classifiers", nargs="+", choices=CLASSIFIERS, default=list(CLASSIFIERS),
                    help="the classifiers to cross-validate")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples of the records for the intervals")
+    p.add_argument("--detections-cv", default=None, metavar="DIR",
+                   help="a student_cv.py folder: its folds, and its fold detectors' beats classified (end to end)")
     p.add_argument("--against", default=None, metavar="NAME",
                    help="another study of the same folds (same --seed and records): each classifier's gross "
                         "figures here minus there, paired over records (paired_against_<NAME>.csv)")
@@ -56,6 +65,15 @@ def parse_args(argv=None):
     p.add_argument("--weight-power", type=float, default=0.5,
                    help="the learned classifier's class weights: frequency to the power -this (0 none, 1 balanced)")
     return p.parse_args(argv)
+
+
+def detection_folds(cv_dir: Path) -> list[list[str]]:
+    """The test records of each fold of a student_cv.py folder (its folds.csv)."""
+    path = cv_dir / "folds.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not a finished student_cv.py folder (--detections-cv)")
+    table = pd.read_csv(path, dtype={"test_records": str}).sort_values("fold")
+    return [str(t).split() for t in table["test_records"]]
 
 
 def against(table: pd.DataFrame, other_dir: Path, args) -> pd.DataFrame:
@@ -85,12 +103,19 @@ def main(argv=None) -> dict:
     out = ws.root / "beat_classes" / args.name
     started = time.perf_counter()
     records = []
+    cv_folds = detection_folds(Path(args.detections_cv)) if args.detections_cv else None
     for folder in map(Path, args.input_dir):
         names = list_records(folder)
         for name in tqdm(names, desc=f"features {folder.name}", unit="rec", disable=None):
-            records.append(read_beats(folder / name, folder.name))
+            found = None
+            if cv_folds is not None:
+                k = next((k for k, test in enumerate(cv_folds) if name in test), None)
+                if k is None:
+                    raise ValueError(f"{args.detections_cv}: record {name} is in no fold's test records")
+                found = read_detections(Path(args.detections_cv) / f"fold{k}" / "detections", name, "tsad")
+            records.append(read_beats(folder / name, folder.name, found))
     groups = {r.name: r.database for r in records}
-    folds = record_folds(list(groups), args.folds, args.seed, groups=groups)
+    folds = cv_folds if cv_folds is not None else record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
     learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift}
     table = pd.concat([cross_validate(records, folds, c, args.seed, learned) for c in args.classifiers],
@@ -123,9 +148,12 @@ def main(argv=None) -> dict:
     save_text(out / "records.csv", table.to_csv(index=False))
     save_text(out / "summary.csv", summary.to_csv(index=False))
     save_text(out / "command.txt", " ".join(["python", "Codes/Models/beat_classes_cv.py", *sys.argv[1:]]) + "\n")
-    save_text(out / "summary.md", f"# Classical beat classifiers, {len(folds)} record-wise folds (seed {args.seed})\n\n"
-              f"{len(records)} records; beats classified at the reference positions, lead 0 at 128 Hz; paced "
-              f"records left out; {minutes:.1f} min on this machine.\n\n{to_markdown(summary)}\n")
+    where = (f"the beats of the fold detectors of {args.detections_cv} classified (end to end: missed and extra "
+             f"beats count)" if args.detections_cv else "beats classified at the reference positions")
+    save_text(out / "summary.md", f"# Beat classifiers ({', '.join(args.classifiers)}), {len(folds)} record-wise "
+              f"folds\n\n{len(records)} records; {where}; classical features on lead 0, the learned classifier "
+              f"on leads 0 and 1, at 128 Hz; paced records left out; {minutes:.1f} min on this machine.\n\n"
+              f"{to_markdown(summary)}\n")
     shown = summary[summary["figure"].str.startswith("gross")]
     print(to_markdown(shown))
     if len(paired):

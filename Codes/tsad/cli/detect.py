@@ -77,6 +77,9 @@ def parse_args(argv=None):
                    help="onnx: run a student through onnxruntime (exported once to <run>/model.onnx; same beats); "
                         "auto: onnx where the run already holds a current model.onnx (the shipped model does) "
                         "and onnxruntime is installed, else torch")
+    p.add_argument("--no-classes", action="store_true",
+                   help="beats only: leave the run's beat classifier out (every beat N; about a third of the "
+                        "time on one core, docs/BENCHMARKS.md)")
     p.add_argument("--leads", type=int, nargs="+", default=None, metavar="K",
                    help="the record's leads (0-based) the model may read; a model input whose lead is missing or "
                         "not given gets zeros, as in training with lead dropout (default: every lead; a one-lead "
@@ -114,7 +117,8 @@ def main(argv=None) -> dict:
     names = archive.find_records(folder, args.records, recursive=args.recursive)
     if args.backend == "onnx" and (found := loader.resolve(args.run, ws)) is not None:
         export_onnx(found[0])   # once; a current export is kept
-    detector = loader.load(args.run, ws, device=args.device, backend=args.backend, threads=args.threads)
+    detector = loader.load(args.run, ws, device=args.device, backend=args.backend, threads=args.threads,
+                           classify=not args.no_classes)
     run_dir = detector.run_dir
     args.backend = detector.backend   # auto, resolved once for every record (None: a classical detector)
     for message in detector.warnings:   # the run's own verdict, recorded when it was trained
@@ -124,7 +128,8 @@ def main(argv=None) -> dict:
     out = Path(args.out) if args.out else ws.root / folders.DETECTIONS_DIR / label
     settings = {"input_dir": str(folder.resolve()), "ext": args.ext, "hop": args.hop,
                 "threshold": detector.threshold if args.threshold is None else args.threshold,
-                "refractory_s": args.refractory, "leads": args.leads, "backend": args.backend, "engine": args.engine}
+                "refractory_s": args.refractory, "leads": args.leads, "backend": args.backend, "engine": args.engine,
+                "classes": list(detector.classes) if detector.classify is not None else None}
     key = archive.job_key(archive.model_fingerprint(detector), settings)
     done = {} if args.redo else {n: row for n in names if (row := archive.read_done(out, n, key)) is not None}
     todo = [n for n in names if n not in done]
@@ -136,7 +141,7 @@ def main(argv=None) -> dict:
     failures: list[dict] = []
     if args.engine == "dask" and todo:
         spec = {"run": str(run_dir or args.run), "workspace": str(ws.root), "device": "cpu",
-                "backend": args.backend, "threads": args.threads or 1}
+                "backend": args.backend, "threads": args.threads or 1, "classify": not args.no_classes}
         rows, failures = archive.run_dask(spec, folder, todo, out, key, options, scheduler=args.scheduler,
                                           workers=args.workers)
     elif todo:

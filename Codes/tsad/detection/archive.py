@@ -66,7 +66,7 @@ def model_fingerprint(detector: Predictor) -> dict:
     ckpt = find_checkpoint(detector.run_dir)
     classifier = Path(detector.run_dir) / CLASSIFIER_CHECKPOINT
     found = {"model": detector.name, "checkpoint_sha256": sha256_file(ckpt) if ckpt else None}
-    if classifier.is_file():
+    if detector.classify is not None and classifier.is_file():
         found["classifier_sha256"] = sha256_file(classifier)
     return found
 
@@ -130,7 +130,8 @@ def load_for_job(spec: dict) -> Predictor:
     if key not in _WORKER_MODELS:
         ws = Workspace.from_arg(spec.get("workspace"))
         _WORKER_MODELS[key] = loader.load(spec["run"], ws, device=spec.get("device", "cpu"),
-                                          backend=spec.get("backend") or "torch", threads=spec.get("threads"))
+                                          backend=spec.get("backend") or "torch", threads=spec.get("threads"),
+                                          classify=spec.get("classify", True))
     return _WORKER_MODELS[key]
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tsad.core.geometry import tolerance_samples
 from tsad.data.beat_context import beat_context
 from tsad.data.ecg import BEAT_SYMBOLS, beat_class, read_record
 from tsad.models.beat_classifier import CLASSES, class_probs
@@ -52,6 +53,9 @@ class RecordBeats:
     paced: bool
     waves: np.ndarray | None = None
     rhythm: np.ndarray | None = None
+    # a detector's beats of the record (at FS) with their features and inputs: classified and scored
+    # against the reference instead of the reference beats themselves (missed and extra beats count)
+    detected: RecordBeats | None = None
 
     @property
     def classes(self) -> np.ndarray:
@@ -92,9 +96,10 @@ def beat_features(signal: np.ndarray, samples: np.ndarray, fs: float = FS) -> np
     return np.concatenate([rr_features(samples, fs), morphology_features(signal, samples, fs)], axis=1)
 
 
-def read_beats(path, database: str) -> RecordBeats:
+def read_beats(path, database: str, detections: np.ndarray | None = None) -> RecordBeats:
     """A record's reference beats (BEAT_SYMBOLS) with their features (lead 0) and the learned
-    classifier's inputs (leads 0 and 1), at FS."""
+    classifier's inputs (leads 0 and 1), at FS; with ``detections`` (a detector's beats, sample
+    numbers at the record's own rate), those beats' features and inputs too (``RecordBeats.detected``)."""
     record = read_record(path, channels=(0, 1), fs=FS)
     keep = np.array([s in BEAT_SYMBOLS for s in record.ann_symbols], bool)
     samples = np.asarray(record.ann_samples, np.int64)[keep]
@@ -102,8 +107,15 @@ def read_beats(path, database: str) -> RecordBeats:
     order = np.argsort(samples, kind="stable")
     samples, symbols = samples[order], symbols[order]
     waves, rhythm, _ = beat_context(record.signal, samples)
+    detected = None
+    if detections is not None:
+        found = np.unique(np.clip(np.round(np.asarray(detections) * FS / record.source_fs).astype(np.int64), 0,
+                                  len(record.signal) - 1))
+        d_waves, d_rhythm, _ = beat_context(record.signal, found)
+        detected = RecordBeats(record.name, database, found, np.full(len(found), "", dtype=object),
+                               beat_features(record.signal[:, 0], found), False, d_waves, d_rhythm)
     return RecordBeats(record.name, database, samples, symbols, beat_features(record.signal[:, 0], samples),
-                       is_paced(symbols), waves, rhythm)
+                       is_paced(symbols), waves, rhythm, detected)
 
 
 def make_classifier(name: str, seed: int):
@@ -153,7 +165,13 @@ def fit_classifier(name: str, train: list[RecordBeats], seed: int, learned: dict
 
 def score_record_classes(record: RecordBeats, labels) -> dict:
     """EC57 class figures of one record classified at its reference positions (no missed or extra
-    beat: the detection is the reference's)."""
+    beat: the detection is the reference's), or at its detector's beats (``record.detected``: matched
+    to the reference within 150 ms, a missed beat counting against its class, an extra one against
+    the class it was given)."""
+    if record.detected is not None:
+        row = score_classes(record.samples, record.symbols, record.detected.samples,
+                            np.asarray(labels, dtype=object), tolerance_samples(FS))
+        return {"record": record.name, "database": record.database, "beats": len(record.samples), **row}
     row = score_classes(record.samples, record.symbols, record.samples, np.asarray(labels, dtype=object), 0)
     return {"record": record.name, "database": record.database, "beats": len(record.samples), **row}
 
@@ -168,12 +186,13 @@ def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifie
         model = fit_classifier(classifier, train, seed, learned)
         for name in test:
             record = by_name[name]
-            if not len(record.samples):
+            shown = record.detected if record.detected is not None else record     # the beats classified
+            if not len(shown.samples):
                 labels = []
             elif classifier == LEARNED:
-                labels = predict_learned(model, record)
+                labels = predict_learned(model, shown)
             else:
-                labels = model.predict(record.features)
+                labels = model.predict(shown.features)
             rows.append({"fold": k, "classifier": classifier, **score_record_classes(record, labels)})
     return pd.DataFrame(rows)
 

@@ -162,7 +162,8 @@ def resolve(run, ws: paths.Workspace | None = None) -> tuple[Path, Path | None] 
 
 
 def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: str = "torch",
-         batch_size: int = 64, threads: int | None = None, name: str | None = None) -> Predictor:
+         batch_size: int = 64, threads: int | None = None, name: str | None = None,
+         classify: bool = True) -> Predictor:
     """The Predictor of a run: a run of ``ws`` by name, ``pretrained`` (the shipped model), a run
     folder or a checkpoint file by its path, or a classical detector (``CLASSICAL_DETECTORS``).
 
@@ -172,6 +173,8 @@ def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: 
         ``onnx`` runs a student through onnxruntime from its run's current model.onnx (made by
         ``tsad.models.export.export_onnx``), without importing torch; ``auto`` takes onnx where
         such an export is there and onnxruntime is installed, torch otherwise. It never exports.
+    classify : bool
+        Attach the run's beat classifier when it has one (False: beats only, as fast as before).
     batch_size : int
         Windows through the model at once: 64 keeps a detection's memory near 400 MB (256 cost
         120 MB more and was no faster on one core).
@@ -212,7 +215,7 @@ def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: 
         chosen = "torch"
     predictor = replace(predictor, name=name or str(run), threshold=tuned_threshold(run_dir),
                         warnings=tuned_warnings(run_dir), header=header, run_dir=run_dir, backend=chosen)
-    return with_classifier(predictor, run_dir, threads)
+    return with_classifier(predictor, run_dir, threads) if classify else predictor
 
 
 def with_classifier(predictor: Predictor, run_dir, threads: int | None = None) -> Predictor:
