@@ -75,8 +75,8 @@ def test_end_to_end_scores_a_detectors_beats_missed_and_extra(demo, tmp_path):
 
     cv = tmp_path / "cv"
     folds = [["demo00", "demo01"], ["demo02", "demo03"]]
-    pd.DataFrame({"fold": [0, 1], "test_records": [" ".join(f) for f in folds]}).to_csv(cv.mkdir() or cv / "folds.csv",
-                                                                                      index=False)
+    cv.mkdir()
+    pd.DataFrame({"fold": [0, 1], "test_records": [" ".join(f) for f in folds]}).to_csv(cv / "folds.csv", index=False)
     dropped = None
     for k, test in enumerate(folds):
         out = cv / f"fold{k}" / "detections"

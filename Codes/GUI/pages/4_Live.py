@@ -149,10 +149,10 @@ def shipped_detection(record, annotated: bool, detector) -> None:
     cols[1].metric("Mean rate", f"{len(samples) / minutes:.0f} /min" if minutes else "—")
     cols[-1].metric("Threshold (tuned)", f"{detector.threshold:g}")
     if classified:   # the abnormal beats: ventricular and supraventricular ectopic
-        cols[2].metric("Ventricular (V)", int(np.count_nonzero(det.classes == "V")))
-        cols[3].metric("Supraventricular (S)", int(np.count_nonzero(det.classes == "S")))
-        st.caption("Beats by class (AAMI): " + ", ".join(f"{c} {int(np.count_nonzero(det.classes == c))}"
-                                                        for c in det.class_names))
+        counts = det.class_counts()
+        cols[2].metric("Ventricular (V)", counts.get("V", 0))
+        cols[3].metric("Supraventricular (S)", counts.get("S", 0))
+        st.caption("Beats by class (AAMI): " + ", ".join(f"{c} {n}" for c, n in counts.items()))
     for message in det.warnings:
         st.warning(f"{record.name}: implausible detection: {message}")
     if annotated:

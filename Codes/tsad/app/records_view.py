@@ -115,8 +115,7 @@ class RecordView:
         """Detected beats per AAMI class (a classifying detector's), in the classes' order."""
         if self.det_symbols is None:
             return {}
-        found = {c: int(np.count_nonzero(self.det_symbols == c)) for c in ecg.AAMI_CLASSES}
-        return found
+        return {c: int(np.count_nonzero(self.det_symbols == c)) for c in ecg.AAMI_CLASSES}
 
     def class_times(self, beat_class: str) -> np.ndarray:
         """Seconds of the detected beats the detector called ``beat_class``, in order."""

@@ -76,6 +76,19 @@ def detection_folds(cv_dir: Path) -> list[list[str]]:
     return [str(t).split() for t in table["test_records"]]
 
 
+def paired_by_database(reference: pd.DataFrame, other: pd.DataFrame, args) -> list[pd.DataFrame]:
+    """``paired_class_difference`` of two per-record tables, per database both hold (paced-only
+    databases left out), each with its ``database`` column."""
+    rows = []
+    for database, part in other.groupby("database", sort=False):
+        there = reference[reference["database"] == database]
+        if part["paced"].all() or there.empty:
+            continue
+        rows.append(paired_class_difference(there, part, n_boot=args.bootstrap, seed=args.seed)
+                    .assign(database=database))
+    return rows
+
+
 def against(table: pd.DataFrame, other_dir: Path, args) -> pd.DataFrame:
     """Each classifier of ``table`` against the same classifier in another study's records.csv."""
     path = other_dir / "records.csv"
@@ -83,13 +96,9 @@ def against(table: pd.DataFrame, other_dir: Path, args) -> pd.DataFrame:
         raise FileNotFoundError(f"{path}: no such study (--against names a folder under <workspace>/beat_classes/)")
     other = pd.read_csv(path, dtype={"record": str})
     here = table.assign(record=table["record"].astype(str))
-    rows = []
-    for (classifier, database), part in here.groupby(["classifier", "database"], sort=False):
-        there = other[(other["classifier"] == classifier) & (other["database"] == database)]
-        if part["paced"].all() or there.empty:
-            continue
-        diff = paired_class_difference(there, part, n_boot=args.bootstrap, seed=args.seed)
-        rows.append(diff.assign(classifier=classifier, database=database, against=other_dir.name))
+    rows = [diff.assign(classifier=c, against=other_dir.name)
+            for c in here["classifier"].unique()
+            for diff in paired_by_database(other[other["classifier"] == c], here[here["classifier"] == c], args)]
     if not rows:
         raise ValueError(f"{path}: no classifier and database in common with this study")
     return pd.concat(rows, ignore_index=True)
@@ -131,15 +140,11 @@ def main(argv=None) -> dict:
         written.append(path)
     summary = pd.concat(summaries, ignore_index=True)[["classifier", "database", "figure", "records", "value",
                                                        "ci_low", "ci_high"]]
-    paired = []
     first = args.classifiers[0]
-    for other in args.classifiers[1:]:
-        for database, part in table.groupby("database", sort=False):
-            if part["paced"].all():
-                continue
-            diff = paired_class_difference(part[part["classifier"] == first], part[part["classifier"] == other],
-                                           n_boot=args.bootstrap, seed=args.seed)
-            paired.append(diff.assign(reference_classifier=first, classifier=other, database=database))
+    paired = [diff.assign(reference_classifier=first, classifier=other)
+              for other in args.classifiers[1:]
+              for diff in paired_by_database(table[table["classifier"] == first], table[table["classifier"] == other],
+                                             args)]
     if paired:
         paired = pd.concat(paired, ignore_index=True)
         save_text(out / "paired.csv", paired.to_csv(index=False))

@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
@@ -28,13 +27,12 @@ from tqdm import tqdm
 from tsad.cli.model_card import update_card_classes
 from tsad.core.common import log, make_parser, seed_everything, setup_logging
 from tsad.core.errors import run_cli
-from tsad.core.paths import CLASSIFIER_ONNX, ONNX_FILE, Workspace
+from tsad.core.paths import CLASSIFIER_CHECKPOINT, CLASSIFIER_ONNX, ONNX_FILE, Workspace
 from tsad.data.generate import list_records
-from tsad.experiments.beat_classes import read_beats
+from tsad.experiments.beat_classes import learned_arrays, read_beats
 from tsad.models.beat_classifier import (
     CLASSES,
     ClassifierConfig,
-    classifier_path,
     count_parameters,
     save_classifier,
 )
@@ -77,9 +75,7 @@ def main(argv=None) -> Path:
         names = [n for n in list_records(folder) if n not in set(args.exclude)]
         for name in tqdm(names, desc=f"beats of {folder.name}", unit="rec", disable=None):
             records.append(read_beats(folder / name, folder.name))
-    waves = np.concatenate([r.waves for r in records])
-    rhythm = np.concatenate([r.rhythm for r in records])
-    targets = np.array([CLASSES.index(c) for r in records for c in r.classes], np.int64)
+    waves, rhythm, targets = learned_arrays(records)
     counts = {c: int((targets == k).sum()) for k, c in enumerate(CLASSES)}
     log.info("%d records, %d beats %s", len(records), len(targets), counts)
     model, losses = train_classifier(waves, rhythm, targets, config=ClassifierConfig(leads=waves.shape[1] // 2),
@@ -92,7 +88,7 @@ def main(argv=None) -> Path:
     if args.cv_summary:
         table = pd.read_csv(args.cv_summary)
         cv = table[table["classifier"] == "learned"].to_dict(orient="records")
-    path = classifier_path(run_dir)
+    path = run_dir / CLASSIFIER_CHECKPOINT
     save_classifier(path, model, records={db: [r.name for r in records if r.database == db]
                                           for db in dict.fromkeys(r.database for r in records)},
                     beats=counts, recipe={"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,

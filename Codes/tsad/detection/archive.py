@@ -113,7 +113,7 @@ def detect_into(detector: Predictor, folder, record: str, out_dir, key: dict, *,
            "compute_s": round(det.seconds, 3), "warnings": det.warnings,
            "gaps": [[int(a), int(b)] for a, b in det.gaps], "gap_s": round(det.gap_s, 2), "leads": det.leads}
     if det.classes is not None:   # beats per class, as the annotation file has them
-        row["classes"] = {c: int((det.classes == c).sum()) for c in det.class_names}
+        row["classes"] = det.class_counts()
     save_json(Path(out_dir) / record_meta_name(record), {"key": key, "row": row})   # last: the record is done
     return row
 

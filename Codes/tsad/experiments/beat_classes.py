@@ -133,13 +133,19 @@ def make_classifier(name: str, seed: int):
     raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
 
 
+def learned_arrays(records: list[RecordBeats]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(waves, rhythm, targets)`` of every reference beat of ``records``: the learned classifier's
+    inputs and each beat's place in ``CLASSES``."""
+    waves = np.concatenate([r.waves for r in records])
+    rhythm = np.concatenate([r.rhythm for r in records])
+    targets = np.array([CLASSES.index(c) for r in records for c in r.classes], np.int64)
+    return waves, rhythm, targets
+
+
 def fit_learned(train: list[RecordBeats], seed: int, **kwargs):
     """``tsad.models.beat_classifier`` trained on every beat of ``train`` (paced records too: their
     beats are Q, which a deployed classifier must know)."""
-    waves = np.concatenate([r.waves for r in train])
-    rhythm = np.concatenate([r.rhythm for r in train])
-    targets = np.array([CLASSES.index(c) for r in train for c in r.classes], np.int64)
-    model, _ = train_classifier(waves, rhythm, targets, seed=seed, **kwargs)
+    model, _ = train_classifier(*learned_arrays(train), seed=seed, **kwargs)
     return model
 
 

@@ -11,7 +11,6 @@ class when one is there (``tsad.detection.streaming``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,7 +18,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from tsad.core.checkpoint import check_kind, load_checkpoint, save_checkpoint
-from tsad.core.paths import CLASSIFIER_CHECKPOINT
 from tsad.data.beat_context import RHYTHM_FEATURES, WAVE_SAMPLES
 
 KIND = "beat_classifier"
@@ -117,8 +115,3 @@ def load_classifier(path) -> BeatClassifier:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def classifier_path(run_dir) -> Path:
-    """Where a run folder keeps its beat classifier."""
-    return Path(run_dir) / CLASSIFIER_CHECKPOINT

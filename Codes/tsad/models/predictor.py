@@ -90,6 +90,12 @@ class RecordDetection:
     class_probs: np.ndarray | None = None
     class_names: tuple = ()
 
+    def class_counts(self) -> dict[str, int]:
+        """Beats per class, in ``class_names`` order ({} when the beats are not classified)."""
+        if self.classes is None:
+            return {}
+        return {c: int(np.count_nonzero(self.classes == c)) for c in self.class_names}
+
     @property
     def gap_s(self) -> float:
         return sum(end - start for start, end in self.gaps) / self.fs
