@@ -5,6 +5,7 @@
     >>> beats, probs = tsad.detect_beats(ecg, fs=360, return_probabilities=True)
     >>> beats, classes = tsad.detect_beats(ecg, fs=360, return_classes=True)   # "N", "S", "V", "F", "Q"
     >>> det = tsad.detect_record("PATH/mitdb/100")              # a WFDB record (.hea + .dat)
+    >>> beats = tsad.detect_beats(ecg, fs=360, latency_s=0.5)  # causal: each beat from <= 0.5 s after it
 
 The shipped model (pretrained/, see its MODEL_CARD.md) is used unless ``model`` names another: a run
 folder or its checkpoint (best.pth), a run of the workspace, or a classical detector (``xqrs``,
@@ -27,14 +28,15 @@ DEFAULT_MODEL = "pretrained"
 
 
 @lru_cache(maxsize=4)
-def _detector(model: str, workspace: str | None, device: str, backend: str = "auto", classify: bool = True):
+def _detector(model: str, workspace: str | None, device: str, backend: str = "auto", classify: bool = True,
+              causal: bool = False):
     ws = paths.Workspace.from_arg(workspace)
     path = Path(model).expanduser()
     if path.is_file() and path.suffix == ".pth":  # a checkpoint: its run folder holds the threshold
         model = str(path.parent)
-    if backend == "onnx" and (found := loader.resolve(model, ws)) is not None:
+    if backend == "onnx" and (found := loader.resolve(model, ws, causal)) is not None:
         export_onnx(found[0])   # once; a current export is kept
-    return loader.load(model, ws, device=device, backend=backend, classify=classify)
+    return loader.load(model, ws, device=device, backend=backend, classify=classify, causal=causal)
 
 
 def detect_beats(
@@ -46,6 +48,7 @@ def detect_beats(
     return_probabilities: bool = False,
     return_classes: bool = False,
     leads=None,
+    latency_s: float | None = None,
     workspace: str | None = None,
     device: str = "cpu",
     backend: str = "auto",
@@ -73,6 +76,11 @@ def detect_beats(
     leads : sequence of int, optional
         The columns the model may read (default all); a model input whose column is not among them
         gets zeros.
+    latency_s : float, optional
+        Causal detection: every beat decided from at most this many seconds of signal after it, so
+        the beats of ``signal[:n]`` before ``n / fs - latency_s`` are those of the whole signal there.
+        It uses the model's causal detector (the shipped model's ``causal/`` folder, whose card gives
+        its cost in F1); not with ``return_classes``.
     workspace : str, optional
         Workspace for run names (default ``$TSAD_WORKSPACE`` or ``workspace/``).
     device : str, optional
@@ -106,11 +114,16 @@ def detect_beats(
     2273
     """
 
+    if latency_s is not None and return_classes:
+        raise ValueError("return_classes and latency_s together: the beat classifier reads the next beat, "
+                         "further ahead than a causal latency allows")
     det = records.detect_signal(
         # the beat classifier only when classes are asked for: beats alone cost a third of the time
-        _detector(str(model), workspace, device, backend, return_classes), np.asarray(signal), float(fs),
+        _detector(str(model), workspace, device, backend, return_classes, latency_s is not None),
+        np.asarray(signal), float(fs),
         threshold=threshold,
         leads=leads,
+        latency_s=latency_s,
     )
     out = [det.samples]
     if return_probabilities:
@@ -125,6 +138,7 @@ def detect_record(
     model: str = DEFAULT_MODEL,
     *,
     threshold: float | None = None,
+    latency_s: float | None = None,
     workspace: str | None = None,
     device: str = "cpu",
     backend: str = "auto",
@@ -137,4 +151,6 @@ def detect_record(
     ``classes`` (each beat's AAMI letter) and ``class_probs`` (columns ``class_names``). Parameters as
     ``detect_beats``."""
 
-    return records.detect_record(_detector(str(model), workspace, device, backend), path, threshold=threshold)
+    causal = latency_s is not None
+    return records.detect_record(_detector(str(model), workspace, device, backend, not causal, causal), path,
+                                 threshold=threshold, latency_s=latency_s)

@@ -5,6 +5,7 @@
     python Codes/Inference/detect.py --run xqrs --input-dir PATH/mitdb --out detections/xqrs
     python Codes/Inference/detect.py --run pretrained --input-dir PATH/holter --leads 0        # one lead
     python Codes/Inference/detect.py --run pretrained --input-dir ARCHIVE --recursive --engine dask --workers 8
+    python Codes/Inference/detect.py --run pretrained --input-dir PATH/records --latency-s 0.5  # causal
 
 Any record at any sampling rate and length: it is read and resampled to the model's rate a chunk at
 a time (--chunk-s; memory stays bounded on a week-long record, tsad.detection.streaming), the model's window
@@ -31,6 +32,12 @@ than the model reads (or --leads) gives the model zeros for the missing ones.
 single-threaded processes, or --scheduler ADDRESS); a record that fails is listed in failures.json and
 the summary while the others go on (tsad.detection.archive).
 
+--latency-s S detects causally: every beat is decided from at most S seconds of signal after it, so
+detecting the first T seconds of a record gives exactly the beats of the whole record before T - S (a
+monitor's view of the record as it arrives). It takes the run's causal detector (the shipped model's
+causal/ folder; any run trained with --lookahead-s is one) and picks beats with a rule that reads one
+refractory period ahead (tsad.scoring.beats.pick_beats_causal); beats are not classified.
+
 A result that is implausible for a heart is a `warning:` line on stderr, in the summary and in
 detections.json: a record with no beat, a mean rate under 20 or over 300 per minute, or more than
 10 s without a beat where the signal is not flat, a stretch of 3 s or more faster than 250 per minute
@@ -49,7 +56,7 @@ from tsad.core.errors import run_cli, warn
 from tsad.core.paths import Workspace
 from tsad.detection import archive, folders
 from tsad.detection.folders import DEFAULT_EXT
-from tsad.detection.streaming import DEFAULT_CHUNK_S
+from tsad.detection.streaming import DEFAULT_CHUNK_S, latency_needed_s
 from tsad.models import loader, predictor
 from tsad.models.classical import CLASSICAL_DETECTORS
 from tsad.models.export import export_onnx
@@ -80,6 +87,10 @@ def parse_args(argv=None):
     p.add_argument("--no-classes", action="store_true",
                    help="beats only: leave the run's beat classifier out (every beat N; about a third of the "
                         "time on one core, docs/BENCHMARKS.md)")
+    p.add_argument("--latency-s", type=float, default=None, metavar="S",
+                   help="causal detection: every beat decided from at most S seconds of signal after it, with the "
+                        "run's causal detector (its causal/ folder, or a run trained with --lookahead-s); no classes "
+                        "(default: offline, every beat decided with the signal around it)")
     p.add_argument("--leads", type=int, nargs="+", default=None, metavar="K",
                    help="the record's leads (0-based) the model may read; a model input whose lead is missing or "
                         "not given gets zeros, as in training with lead dropout (default: every lead; a one-lead "
@@ -115,10 +126,15 @@ def main(argv=None) -> dict:
     if not folder.is_dir():
         raise predictor.DetectionError(f"{folder}: no such folder")
     names = archive.find_records(folder, args.records, recursive=args.recursive)
-    if args.backend == "onnx" and (found := loader.resolve(args.run, ws)) is not None:
+    causal = args.latency_s is not None
+    if causal and args.latency_s <= 0:
+        raise ValueError(f"--latency-s must be positive, got {args.latency_s}")
+    if args.backend == "onnx" and (found := loader.resolve(args.run, ws, causal)) is not None:
         export_onnx(found[0])   # once; a current export is kept
     detector = loader.load(args.run, ws, device=args.device, backend=args.backend, threads=args.threads,
-                           classify=not args.no_classes)
+                           classify=not args.no_classes, causal=causal)
+    if causal:   # refuse at once, not record by record, a model that reads too far ahead
+        latency_needed_s(detector, detector.geometry.fs)
     run_dir = detector.run_dir
     args.backend = detector.backend   # auto, resolved once for every record (None: a classical detector)
     for message in detector.warnings:   # the run's own verdict, recorded when it was trained
@@ -129,6 +145,7 @@ def main(argv=None) -> dict:
     settings = {"input_dir": str(folder.resolve()), "ext": args.ext, "hop": args.hop,
                 "threshold": detector.threshold if args.threshold is None else args.threshold,
                 "refractory_s": args.refractory, "leads": args.leads, "backend": args.backend, "engine": args.engine,
+                "latency_s": args.latency_s,
                 "classes": list(detector.classes) if detector.classify is not None else None}
     key = archive.job_key(archive.model_fingerprint(detector), settings)
     done = {} if args.redo else {n: row for n in names if (row := archive.read_done(out, n, key)) is not None}
@@ -137,11 +154,12 @@ def main(argv=None) -> dict:
         print(f"{len(done)} record(s) already detected by this model with these settings in {out}: skipped "
               f"(--redo detects them again)")
     options = {"hop": args.hop, "threshold": args.threshold, "refractory_s": args.refractory, "leads": args.leads,
-               "ext": args.ext, "chunk_s": args.chunk_s}
+               "ext": args.ext, "chunk_s": args.chunk_s, "latency_s": args.latency_s}
     failures: list[dict] = []
     if args.engine == "dask" and todo:
         spec = {"run": str(run_dir or args.run), "workspace": str(ws.root), "device": "cpu",
-                "backend": args.backend, "threads": args.threads or 1, "classify": not args.no_classes}
+                "backend": args.backend, "threads": args.threads or 1, "classify": not args.no_classes,
+                "causal": causal}
         rows, failures = archive.run_dask(spec, folder, todo, out, key, options, scheduler=args.scheduler,
                                           workers=args.workers)
     elif todo:
@@ -169,6 +187,9 @@ def main(argv=None) -> dict:
               f"({sum(r['duration_s'] for r in rows):.0f} s of ECG in {sum(r['compute_s'] for r in rows):.1f} s)")
     elif not failures:
         print(f"nothing new to detect: the detections are in {out}")
+    if causal:
+        print(f"causal detection: every beat decided from at most {args.latency_s:g} s of signal after it, by "
+              f"{run_dir} (it reads {detector.lookahead / detector.geometry.fs:.3f} s ahead; beats not classified)")
     classified = [r["classes"] for r in per_record if r.get("classes")]
     if classified:   # a model that classifies: the abnormal beats, as the annotation files have them
         totals = {c: sum(found.get(c, 0) for found in classified) for c in classified[0]}

@@ -5,6 +5,7 @@
     python Codes/Models/student_cv.py --workspace W --name lodo-mitdb --test-database mitdb --preset recommended
     python Codes/Models/student_cv.py --workspace W --compare xqrs recommended     # table of finished CVs
     python Codes/Models/student_cv.py --workspace W --name recommended-lead0 --models-from recommended --leads 0
+    python Codes/Models/student_cv.py --workspace W --name causal-l05 --models-from causal --latency-s 0.5
     python Codes/Models/student_cv.py --workspace W --name fcn5k-kd --arch fcn_5k [recipe] \
         --lam 0.5 --fold-teacher cv/ens/fold{fold}            # distilled from each fold's own teacher
 
@@ -69,6 +70,9 @@ def add_cv_args(parser) -> None:
     g.add_argument("--leads", type=int, nargs="+", default=None, metavar="K",
                    help="the test records' leads the models may read (detect.py --leads; the others are zero), "
                         "e.g. --leads 0 for one-lead figures (default: every lead)")
+    g.add_argument("--latency-s", type=float, default=None, metavar="S",
+                   help="detect the test records causally (detect.py --latency-s): fold models trained with "
+                        "--lookahead-s, e.g. --models-from NAME --latency-s 0.5 (default: offline)")
     g.add_argument("--test-database", default=None, metavar="DB",
                    help="leave one database out: train on the workspace's other databases, test on every record "
                         "of DB (a folder name given to data_generate.py), instead of --folds")
@@ -136,7 +140,8 @@ def _cross_validate(args, ws, argv):
             seed_everything(args.seed)
             train_run(ws_, TrainConfig.from_args(args), run_name=run_name, recipe=recipe, preset=args.preset,
                       arch=args.arch, data=(train, val), resume=args.resume, train_windows=args.train_windows,
-                      seed=args.seed, lam=args.lam, teacher=teacher, temperature=args.temperature)
+                      seed=args.seed, lam=args.lam, teacher=teacher, temperature=args.temperature,
+                      lookahead_s=args.lookahead_s)
         return train_fn
 
     fold_seed = args.seed if args.fold_seed is None else args.fold_seed
@@ -151,7 +156,8 @@ def _cross_validate(args, ws, argv):
         row = crossval.run_fold(ws, data, sources, args.name, fold, args.folds, seed=fold_seed,
                                 train_fn=train_fn_for(fold), detector_name=args.detector, val=args.val, hop=args.hop,
                                 threshold=args.threshold, train_windows=args.train_windows, parts=parts,
-                                reuse_model=args.rescore, models_from=args.models_from, leads=args.leads)
+                                reuse_model=args.rescore, models_from=args.models_from, leads=args.leads,
+                                latency_s=args.latency_s)
         tests = row["test_records"].split()
         where = crossval.source_map(sources, tests)
         for folder in sorted(set(where.values())):

@@ -31,6 +31,8 @@ LAST_CHECKPOINT = "last.pth"
 # a beat classifier beside a detector in its run folder (tsad.models.beat_classifier)
 CLASSIFIER_CHECKPOINT = "classifier.pth"
 CLASSIFIER_ONNX = "classifier.onnx"     # its onnx export (tsad.models.export), run without torch
+# a run folder's causal detector (bounded look-ahead, detect.py --latency-s), a run folder of its own
+CAUSAL_DIR = "causal"
 TRAIN_LOSSES = "train_losses.npy"
 VAL_LOSSES = "val_losses.npy"
 METADATA = "metadata.json"

@@ -74,7 +74,10 @@ def model_fingerprint(detector: Predictor) -> dict:
 def job_key(fingerprint: dict, settings: dict) -> dict:
     """The model and every setting that changes beats: a detection is reused only when all are equal."""
     keep = ("threshold", "hop", "refractory_s", "leads", "ext")
-    return {**fingerprint, **{k: settings.get(k) for k in keep}}
+    key = {**fingerprint, **{k: settings.get(k) for k in keep}}
+    if settings.get("latency_s") is not None:   # only then: offline detections made before it stay valid
+        key["latency_s"] = settings["latency_s"]
+    return key
 
 
 def read_done(out_dir, record: str, key: dict) -> dict | None:
@@ -92,15 +95,15 @@ def read_done(out_dir, record: str, key: dict) -> dict | None:
 
 def detect_into(detector: Predictor, folder, record: str, out_dir, key: dict, *, hop=None, threshold=None,
                 refractory_s=None, leads=None, ext: str = DEFAULT_EXT, chunk_s=None,
-                progress: bool | None = None) -> dict:
+                progress: bool | None = None, latency_s=None) -> dict:
     """Detects ``folder/record`` and writes its files under ``out_dir`` (module docstring); returns
     its row of ``detections.json``. ``progress`` None: a bar in hours for records over an hour."""
     path = Path(folder) / record
     target = (Path(out_dir) / record).parent
     kwargs = {k: v for k, v in {"hop": hop, "threshold": threshold, "refractory_s": refractory_s,
-                                 "leads": leads, "chunk_s": chunk_s}.items() if v is not None}
+                                 "leads": leads, "chunk_s": chunk_s, "latency_s": latency_s}.items() if v is not None}
     if detector.lead_beats is not None:   # a classical detector: no probabilities to write
-        det = detect_record(detector, path, **{k: v for k, v in kwargs.items() if k in ("hop", "threshold")})
+        det = detect_record(detector, path, **{k: v for k, v in kwargs.items() if k in ("hop", "threshold", "latency_s")})
     else:
         source = wfdb_source(path)
         long = source.n_samples / source.fs > LONG_RECORD_S
@@ -131,7 +134,7 @@ def load_for_job(spec: dict) -> Predictor:
         ws = Workspace.from_arg(spec.get("workspace"))
         _WORKER_MODELS[key] = loader.load(spec["run"], ws, device=spec.get("device", "cpu"),
                                           backend=spec.get("backend") or "torch", threads=spec.get("threads"),
-                                          classify=spec.get("classify", True))
+                                          classify=spec.get("classify", True), causal=spec.get("causal", False))
     return _WORKER_MODELS[key]
 
 

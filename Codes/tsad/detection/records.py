@@ -30,25 +30,28 @@ from tsad.scoring.beats import DEFAULT_REFRACTORY_S
 def detect_record(detector: Predictor, record_path, hop: int | None = None,
                   threshold: float | None = None, refractory_s: float = DEFAULT_REFRACTORY_S, *,
                   leads=None, chunk_s: float = DEFAULT_CHUNK_S, keep_prob: bool = True,
-                  prob_sink=None, progress: bool = False) -> RecordDetection:
+                  prob_sink=None, progress: bool = False, latency_s: float | None = None) -> RecordDetection:
     """Detects every beat of one WFDB record (annotations are not needed). ``threshold`` None takes
     the detector's (the run's tuned one). A learned model reads the record a chunk at a time
     (``tsad.detection.streaming.detect_stream``: ``leads``, ``chunk_s``, ``keep_prob``, ``prob_sink``,
-    ``progress``); a classical detector reads the first of ``leads`` (default lead 0) whole."""
+    ``progress``, ``latency_s``); a classical detector reads the first of ``leads`` (default lead 0) whole."""
     started = time.perf_counter()
     if detector.lead_beats is not None:
+        if latency_s is not None:
+            raise DetectionError(f"{detector.name}: a classical detector reads the whole record; --latency-s "
+                                 f"needs a learned model of bounded look-ahead")
         return _detect_classical(detector, record_path, started, int(leads[0]) if leads else 0)
     try:
         return detect_stream(detector, wfdb_source(record_path), leads=leads, hop=hop, threshold=threshold,
                              refractory_s=refractory_s, chunk_s=chunk_s, keep_prob=keep_prob,
-                             prob_sink=prob_sink, progress=progress)
+                             prob_sink=prob_sink, progress=progress, latency_s=latency_s)
     except DetectionError as err:
         raise DetectionError(f"record {record_path}: {err}") from err
 
 
 def detect_signal(detector: Predictor, signal, fs: float, name: str = "signal", hop: int | None = None,
                   threshold: float | None = None, refractory_s: float = DEFAULT_REFRACTORY_S, *,
-                  leads=None) -> RecordDetection:
+                  leads=None, latency_s: float | None = None) -> RecordDetection:
     """Detects every beat of an ECG held in memory, as ``detect_record`` does for a file.
 
     Parameters
@@ -65,6 +68,9 @@ def detect_signal(detector: Predictor, signal, fs: float, name: str = "signal", 
         What to call the signal in messages and in the result.
     leads : sequence of int, optional
         The columns the model may read (default all).
+    latency_s : float, optional
+        Causal detection: every beat decided from at most this many seconds of signal after it
+        (``tsad.detection.streaming.detect_stream``); a learned model of bounded look-ahead only.
 
     Returns
     -------
@@ -82,13 +88,17 @@ def detect_signal(detector: Predictor, signal, fs: float, name: str = "signal", 
     started = time.perf_counter()
     source = array_source(signal, fs, name)
     if detector.lead_beats is not None:
+        if latency_s is not None:
+            raise DetectionError(f"{detector.name}: a classical detector reads the whole signal; latency_s "
+                                 f"needs a learned model of bounded look-ahead")
         first = int(leads[0]) if leads else 0
         if not 0 <= first < source.n_leads:
             raise DetectionError(f"{name}: has {source.n_leads} lead(s), lead {first} was asked for")
         lead = source.read(0, source.n_samples)[:, first:first + 1]
         return _classical_detection(detector, name, ecg.hold_through_gaps(lead), float(fs),
                                     ecg.find_gaps(lead, float(fs)), started)
-    return detect_stream(detector, source, leads=leads, hop=hop, threshold=threshold, refractory_s=refractory_s)
+    return detect_stream(detector, source, leads=leads, hop=hop, threshold=threshold, refractory_s=refractory_s,
+                         latency_s=latency_s)
 
 
 def outside_gaps(samples: np.ndarray, gaps) -> np.ndarray:

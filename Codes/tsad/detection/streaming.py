@@ -16,6 +16,14 @@ margins wide enough that what is kept of it equals what a pass over the whole re
 - stretches without signal (``ecg.find_gaps``) found with at least a window (2 s) of margin, so that a
   flat stretch of 1 s across a chunk border is found whole.
 
+**Causal detection** (``latency_s``): every beat decided from at most ``latency_s`` seconds of
+signal after it, so that detecting the first T seconds of a record gives exactly the beats of the
+whole record before T - latency_s (tested). It needs a detector of bounded look-ahead
+(``Predictor.lookahead``: a student trained with ``--lookahead-s``), and picks its beats with
+``pick_beats_causal``; ``latency_needed_s`` adds up what each step reads ahead. Stretches without
+signal are the exception: a flat stretch counts once it has lasted 1 s, so one that crosses the cut
+may be found in the whole record and not in its beginning.
+
 Only the beats, the gaps, one deviation per second and lead (for the plausibility check) and, when
 asked for, the probability (in memory, or written piece by piece by ``prob_sink``) outlive a chunk.
 """
@@ -34,7 +42,13 @@ from tsad.data import ecg
 from tsad.data.beat_context import MAX_RR_S, BeatHistory, beat_context
 from tsad.detection.plausibility import FLAT_PIECE_S, PieceSpread, detection_warnings
 from tsad.models.predictor import DetectionError, Predictor, RecordDetection
-from tsad.scoring.beats import DEFAULT_REFRACTORY_S, pick_beats
+from tsad.scoring.beats import (
+    CAUSAL_WAIT_S,
+    DEFAULT_REFRACTORY_S,
+    causal_pick_lookahead,
+    pick_beats,
+    pick_beats_causal,
+)
 
 DEFAULT_CHUNK_S = 1800.0     # 30 min of ECG per chunk: ~1 MB of windows at 128 Hz, 2 leads
 
@@ -196,6 +210,25 @@ class _Resampler:
         return out, gaps, held
 
 
+def latency_needed_s(detector: Predictor, source_fs: float) -> float:
+    """The least ``latency_s`` that ``detector`` can detect a record at ``source_fs`` with: what its
+    probability reads after a sample (``Predictor.lookahead``), what picking a beat reads after its
+    peak (``CAUSAL_WAIT_S``) and, at another rate than the model's, the resampling filter's
+    half-length. Raises DetectionError for a detector without a bounded look-ahead."""
+    fs = detector.geometry.fs
+    if detector.lookahead is None:
+        reads = f"reads {detector.reach / fs:.2f} s after each sample" if detector.reach else "reads whole windows"
+        raise DetectionError(f"{detector.name}: {reads}; causal detection (--latency-s) needs a model of bounded "
+                             f"look-ahead, trained with --lookahead-s (the shipped model's causal/ folder is one)")
+    samples = int(detector.lookahead) + causal_pick_lookahead(fs)
+    ratio = rate_ratio(source_fs, fs)
+    if ratio.numerator != ratio.denominator:
+        # scipy's resample_poly filter: 10 x max(up, down) taps on each side at the upsampled rate,
+        # that is 10 x max(up, down) / down model samples, and one for the source grid's offset
+        samples += math.ceil(10 * max(ratio.numerator, ratio.denominator) / ratio.denominator) + 1
+    return samples / fs
+
+
 def merge_gaps(gaps) -> list[tuple[int, int]]:
     """Sorted ``[start, end)`` stretches, overlapping or touching ones joined."""
     out: list[list[int]] = []
@@ -210,7 +243,8 @@ def merge_gaps(gaps) -> list[tuple[int, int]]:
 def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop: int | None = None,
                   threshold: float | None = None, refractory_s: float = DEFAULT_REFRACTORY_S,
                   chunk_s: float = DEFAULT_CHUNK_S, keep_prob: bool = True,
-                  prob_sink: Callable[[np.ndarray], None] | None = None, progress: bool = False):
+                  prob_sink: Callable[[np.ndarray], None] | None = None, progress: bool = False,
+                  latency_s: float | None = None):
     """Every beat of ``source`` by a learned ``detector``, a chunk at a time (module docstring).
 
     Parameters
@@ -233,6 +267,10 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
         Called with each chunk's probability (float32, in order), e.g. to write it to a file.
     progress : bool
         A progress bar in hours of ECG.
+    latency_s : float, optional
+        Causal detection (module docstring): every beat decided from at most this many seconds of
+        signal after it. Needs a detector of bounded look-ahead and at least ``latency_needed_s``;
+        beats are not classified (the classifier reads the next beat, up to MAX_RR_S ahead).
 
     Returns
     -------
@@ -243,6 +281,16 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
     started = time.perf_counter()
     threshold = detector.threshold if threshold is None else threshold
     g = detector.geometry
+    causal = latency_s is not None
+    if causal:
+        needed = latency_needed_s(detector, source.fs)
+        if latency_s + 1e-9 < needed:
+            raise DetectionError(f"{source.name}: --latency-s {latency_s:g} is under what {detector.name} needs at "
+                                 f"{source.fs:g} Hz: {needed:.3f} s (its look-ahead {detector.lookahead / g.fs:.3f} s, "
+                                 f"the beat rule's wait {CAUSAL_WAIT_S:g} s and any resampling)")
+        if detector.classify is not None:
+            raise DetectionError(f"{detector.name}: classes cannot be given with --latency-s (the beat classifier "
+                                 f"reads the next beat, up to {MAX_RR_S:g} s ahead); load it without its classifier")
     inputs = input_leads(source, g.channels, leads)
     resampler = _Resampler(source, g.fs, inputs)
     n, length = resampler.n, g.samples
@@ -256,7 +304,7 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
     margin = length + 4 * distance
     piece = max(1, round(FLAT_PIECE_S * g.fs))
     chunk = max(piece, int(chunk_s * g.fs) // piece * piece)          # whole pieces per chunk
-    beats, scores, probs_kept, gaps, peak = [], [], [], [], 0.0
+    beats, scores, probs_kept, gaps, peak, last_beat = [], [], [], [], 0.0, None
     class_probs, history = [], BeatHistory()
     spread = PieceSpread(piece, len([k for k in inputs if k is not None]))
     bar = tqdm(total=source.n_samples / source.fs / 3600, unit="h", desc=f"{source.name} (h of ECG)",
@@ -278,10 +326,16 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
             a_m, b_m = math.floor(a * g.fs / source.fs), math.ceil(b * g.fs / source.fs)
             prob[max(a_m - p0, 0):max(b_m - p0, 0)] = 0.0
         core = prob[c0 - p0:c1 - p0]
-        picked = pick_beats(prob, g.fs, threshold, refractory_s)
+        if causal:   # decided in time order from the last beat of the chunk before: as in one pass
+            picked = pick_beats_causal(prob, g.fs, threshold, refractory_s, start=c0 - p0,
+                                       last_beat=None if last_beat is None else last_beat - p0)
+        else:
+            picked = pick_beats(prob, g.fs, threshold, refractory_s)
         after = picked[picked >= c1 - p0]                              # the next chunk's first beat
         picked = picked[(picked >= c0 - p0) & (picked < c1 - p0)]
         beats.append(picked + p0)
+        if len(picked):
+            last_beat = int(picked[-1]) + p0
         if detector.classify is not None and len(picked):
             # the next beat: in the margin, or none there (an interval longer than the cap) unless
             # the record ends here

@@ -53,7 +53,8 @@ def export_onnx(run_dir, force: bool = False) -> Path:
     example = torch.zeros(2, geometry.samples, geometry.n_leads)
     whole = student.full_probs is not None   # a fully convolutional student runs over whole chunks
     free = {0: "batch", 1: "length"} if whole else {0: "batch"}
-    header = {**student.header, "fully_convolutional": whole, "reach": student.reach, "unit": student.unit}
+    header = {**student.header, "fully_convolutional": whole, "reach": student.reach, "unit": student.unit,
+              "lookahead": student.lookahead}
     with atomic_path(target) as tmp:
         torch.onnx.export(model, (example,), str(tmp), input_names=["x"], output_names=["logits"],
                           dynamic_axes={"x": free, "logits": free}, dynamo=False)

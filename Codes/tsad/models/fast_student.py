@@ -15,6 +15,13 @@ the whole record:
 - a 1x1 **head** with ``stride`` logits per step, laid out back to one logit per input sample.
 
 Sizes in ``tsad.models.student.ARCHITECTURES``: ``fcn_1k``, ``fcn_5k``, ``fcn_20k`` (parameters).
+
+**Bounded look-ahead** (``StudentConfig.lookahead``, samples; ``--lookahead-s`` when training): the
+same layers made causal (each sample standardised by the window *before* its block of NORM_STEP
+samples, convolutions padded on the left only), and every output read ``lookahead - stride`` samples
+late. The output for sample ``t`` then depends on no input after ``t + lookahead`` (``lookahead``
+property; tested), which is what causal detection (``detect.py --latency-s``) needs. ``None``: the
+symmetric network above, which reads ``reach`` samples on each side.
 """
 
 from __future__ import annotations
@@ -29,12 +36,13 @@ NORM_STEP = 16         # the local mean and deviation are taken every this many 
 DILATIONS = (1, 2, 4, 8)
 
 
-def local_standardise(x: torch.Tensor, window: int, floor: float) -> torch.Tensor:
+def local_standardise(x: torch.Tensor, window: int, floor: float, causal: bool = False) -> torch.Tensor:
     """(B, C, T) -> (B, C, T): each sample minus the mean of its lead over ``window`` samples centred
-    on it, over their deviation (>= ``floor``); ``T`` and ``window`` multiples of NORM_STEP."""
+    on it (``causal``: the ``window`` samples before its block of NORM_STEP), over their deviation
+    (>= ``floor``); ``T`` and ``window`` multiples of NORM_STEP."""
     length = x.shape[-1]
     half = window // 2
-    padded = F.pad(x, (half, half), mode="replicate")
+    padded = F.pad(x, (window, 0) if causal else (half, half), mode="replicate")
     # sums over blocks of NORM_STEP samples, then over window / NORM_STEP blocks: the same as pooling
     # over the window every NORM_STEP samples, at a fraction of the additions
     blocks = padded.unflatten(-1, (-1, NORM_STEP))
@@ -50,16 +58,19 @@ def local_standardise(x: torch.Tensor, window: int, floor: float) -> torch.Tenso
 
 
 class _SeparableBlock(nn.Module):
-    def __init__(self, width: int, kernel: int, dilation: int, dropout: float):
+    def __init__(self, width: int, kernel: int, dilation: int, dropout: float, causal: bool = False):
         super().__init__()
-        self.depthwise = nn.Conv1d(width, width, kernel, padding=dilation * (kernel // 2), dilation=dilation,
-                                   groups=width, bias=False)
+        # causal: the whole kernel on the past (padded on the left in forward)
+        self.left = dilation * (kernel - 1) if causal else 0
+        self.depthwise = nn.Conv1d(width, width, kernel, padding=0 if causal else dilation * (kernel // 2),
+                                   dilation=dilation, groups=width, bias=False)
         self.pointwise = nn.Conv1d(width, width, 1, bias=False)
         self.norm = nn.BatchNorm1d(width)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.dropout(F.relu(self.norm(self.pointwise(self.depthwise(x)))))
+        y = F.pad(x, (self.left, 0)) if self.left else x
+        return x + self.dropout(F.relu(self.norm(self.pointwise(self.depthwise(y)))))
 
 
 class FastFCN(nn.Module):
@@ -71,10 +82,17 @@ class FastFCN(nn.Module):
         super().__init__()
         self.config = c = config
         s = c.stride
+        self.causal = c.lookahead is not None
+        if self.causal and c.lookahead < s:
+            raise ValueError(f"a look-ahead of {c.lookahead} samples is under the stem's stride ({s}): "
+                             f"the smallest this network can have is {s} samples")
+        # the stem reads ``stride`` samples on each side of its step; causal, the outputs are read
+        # ``delay`` samples late, so that an output reads ``lookahead`` samples past its own
+        self.delay = c.lookahead - s if self.causal else 0
         self.stem = nn.Sequential(nn.Conv1d(c.input_size, c.width, 2 * s + 1, stride=s, padding=s),
                                   nn.BatchNorm1d(c.width), nn.ReLU())
         self.blocks = nn.Sequential(*[_SeparableBlock(c.width, c.kernel_size, DILATIONS[d % len(DILATIONS)],
-                                                      c.dropout) for d in range(c.depth)])
+                                                      c.dropout, self.causal) for d in range(c.depth)])
         self.head = nn.Conv1d(c.width, s, 1)
 
     @property
@@ -84,18 +102,29 @@ class FastFCN(nn.Module):
 
     @property
     def reach(self) -> int:
-        """Samples on each side that an output depends on (rounded up to ``unit``)."""
+        """Samples on each side that an output may depend on (rounded up to ``unit``): chunked
+        detection reads this much real signal past each end of what it keeps."""
         c = self.config
-        steps = sum(DILATIONS[d % len(DILATIONS)] for d in range(c.depth)) * (c.kernel_size // 2) + 1
-        raw = c.norm_window // 2 + NORM_STEP + (steps + 1) * c.stride
+        dilations = sum(DILATIONS[d % len(DILATIONS)] for d in range(c.depth))
+        if self.causal:   # all of it on the past: the window before a block, the kernels' whole width
+            raw = max(c.norm_window + NORM_STEP + (dilations * (c.kernel_size - 1) + 2) * c.stride - self.delay,
+                      c.lookahead)
+        else:
+            raw = c.norm_window // 2 + NORM_STEP + (dilations * (c.kernel_size // 2) + 2) * c.stride
         return -(-raw // self.unit) * self.unit
+
+    @property
+    def lookahead(self) -> int | None:
+        """Samples after its own that an output depends on at most (None: the symmetric network,
+        which reads ``reach``)."""
+        return self.config.lookahead
 
     def forward(self, series: torch.Tensor) -> torch.Tensor:
         length = series.shape[1]
-        pad = (-length) % self.unit
+        pad = self.delay + (-(length + self.delay)) % self.unit
         x = series.transpose(1, 2)
         if pad:
             x = F.pad(x, (0, pad), mode="replicate")
-        x = local_standardise(x, self.config.norm_window, self.config.std_floor)
+        x = local_standardise(x, self.config.norm_window, self.config.std_floor, self.causal)
         steps = self.head(self.blocks(self.stem(x)))                       # (B, stride, T / stride)
-        return steps.transpose(1, 2).flatten(1)[:, :length]
+        return steps.transpose(1, 2).flatten(1)[:, self.delay:self.delay + length]

@@ -142,9 +142,10 @@ def read_kind(path) -> tuple[dict, ModelKind]:
     return state, KINDS[kind]
 
 
-def resolve(run, ws: paths.Workspace | None = None) -> tuple[Path, Path | None] | None:
+def resolve(run, ws: paths.Workspace | None = None, causal: bool = False) -> tuple[Path, Path | None] | None:
     """``(run folder, its checkpoint or None)`` of a run named as ``load`` takes it; None for a
-    classical detector."""
+    classical detector. ``causal``: the run's causal detector (its ``causal/`` folder) where it has
+    one, else the run itself."""
     run = str(run)
     if run in CLASSICAL_DETECTORS:
         return None
@@ -158,12 +159,14 @@ def resolve(run, ws: paths.Workspace | None = None) -> tuple[Path, Path | None] 
                              f"pretrained/? train one with Codes/Models/train_pretrained.py)")
     if not run_dir.is_dir() and path.is_dir():
         run_dir = path.resolve()
+    if causal and (run_dir / paths.CAUSAL_DIR).is_dir() and find_checkpoint(run_dir / paths.CAUSAL_DIR):
+        run_dir = run_dir / paths.CAUSAL_DIR
     return run_dir, find_checkpoint(run_dir)
 
 
 def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: str = "torch",
          batch_size: int = 64, threads: int | None = None, name: str | None = None,
-         classify: bool = True) -> Predictor:
+         classify: bool = True, causal: bool = False) -> Predictor:
     """The Predictor of a run: a run of ``ws`` by name, ``pretrained`` (the shipped model), a run
     folder or a checkpoint file by its path, or a classical detector (``CLASSICAL_DETECTORS``).
 
@@ -175,6 +178,10 @@ def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: 
         such an export is there and onnxruntime is installed, torch otherwise. It never exports.
     classify : bool
         Attach the run's beat classifier when it has one (False: beats only, as fast as before).
+    causal : bool
+        For causal detection (``detect.py --latency-s``): the run's causal detector (its
+        ``causal/`` folder, as the shipped model has) where it has one, else the run's own model;
+        never a classifier.
     batch_size : int
         Windows through the model at once: 64 keeps a detection's memory near 400 MB (256 cost
         120 MB more and was no faster on one core).
@@ -189,7 +196,7 @@ def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: 
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    found = resolve(run, ws)
+    found = resolve(run, ws, causal)
     if found is None:
         return classical_detector(str(run))
     run_dir, ckpt = found
@@ -213,9 +220,11 @@ def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: 
         predictor = entry.load(run_dir, state, device, batch_size)
         header = {k: v for k, v in state.items() if k != "model"}
         chosen = "torch"
+    if name is None and causal and run_dir.name == paths.CAUSAL_DIR and not str(run).rstrip("/").endswith(paths.CAUSAL_DIR):
+        name = f"{run}/{paths.CAUSAL_DIR}"     # the run's causal detector, named so in outputs
     predictor = replace(predictor, name=name or str(run), threshold=tuned_threshold(run_dir),
                         warnings=tuned_warnings(run_dir), header=header, run_dir=run_dir, backend=chosen)
-    return with_classifier(predictor, run_dir, threads) if classify else predictor
+    return with_classifier(predictor, run_dir, threads) if classify and not causal else predictor
 
 
 def with_classifier(predictor: Predictor, run_dir, threads: int | None = None) -> Predictor:

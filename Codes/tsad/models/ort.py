@@ -83,7 +83,8 @@ def predictor(run_dir, session, header: dict, batch_size: int = 64) -> Predictor
             padded = np.pad(signal, ((0, (-len(signal)) % unit), (0, 0)), mode="edge")
             return _sigmoid(session.run(None, {"x": np.ascontiguousarray(padded[None], np.float32)})[0][0][:len(signal)])
 
-        whole = {"full_probs": full_probs, "reach": int(header["reach"]), "unit": unit}
+        whole = {"full_probs": full_probs, "reach": int(header["reach"]), "unit": unit,
+                 "lookahead": header.get("lookahead")}
     arch = (header.get("model_config") or {}).get("arch", "bilstm")
     if header.get("kind") != "student":
         raise DetectionError(f"{Path(run_dir) / ONNX_FILE}: an export of a {header.get('kind')!r} model, not a student")

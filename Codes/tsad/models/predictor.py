@@ -49,6 +49,9 @@ class Predictor:
     # ``unit`` grid (tsad.models.fast_student)
     full_probs: Callable[[np.ndarray], np.ndarray] | None = None
     unit: int = 1
+    # a fully convolutional model of bounded look-ahead: its probability at sample t depends on no
+    # input after t + lookahead (model samples); None: it reads ``reach`` (causal detection needs it)
+    lookahead: int | None = None
     run_dir: Path | None = None     # the run folder it was loaded from (None: a classical detector)
     backend: str | None = None      # "torch" or "onnx" (onnxruntime); None for a classical detector
     exportable: bool = False        # its checkpoint's kind can be exported to onnx (tsad.models.export)

@@ -53,6 +53,9 @@ class StudentConfig:
     kernel_size: int = 7
     stride: int = 4            # fcn: input samples per step of the network
     norm_window: int = 256     # fcn: samples over which each sample is standardised
+    # fcn: at most this many samples after its own read by an output (causal detection,
+    # ``--lookahead-s``); None: the symmetric network
+    lookahead: int | None = None
 
     @classmethod
     def from_dict(cls, d: dict, source="checkpoint") -> "StudentConfig":
@@ -203,7 +206,10 @@ def build_student(config: StudentConfig) -> nn.Module:
     """The (untrained) model that ``config`` describes."""
     if config.arch not in ARCHITECTURES:
         raise ValueError(f"unknown student architecture {config.arch!r}; choose one of {sorted(ARCHITECTURES)}")
-    return ARCHITECTURES[config.arch][0](config)
+    model_class = ARCHITECTURES[config.arch][0]
+    if config.lookahead is not None and model_class is not FastFCN:
+        raise ValueError(f"a bounded look-ahead needs a fully convolutional student (fcn_*), not {config.arch!r}")
+    return model_class(config)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -228,7 +234,8 @@ def predictor(run_dir, state: dict, device: str = "auto", batch_size: int = 64) 
     arch = (state.get("model_config") or {}).get("arch", "bilstm")
     whole = {}
     if getattr(model, "fully_convolutional", False):   # a record in one pass per chunk, no windows
-        whole = {"full_probs": lambda x: full_probs(model, x), "reach": model.reach, "unit": model.unit}
+        whole = {"full_probs": lambda x: full_probs(model, x), "reach": model.reach, "unit": model.unit,
+                 "lookahead": model.lookahead}
     return Predictor(Path(run_dir).name, "student", checkpoint_geometry(state),
                      lambda x: student_probs(model, x, batch_size=batch_size), description=f"student {arch}",
                      info={"arch": arch, "lam": state.get("lam"), "backend": "torch"}, model=model,

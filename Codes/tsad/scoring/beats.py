@@ -272,6 +272,65 @@ def _local_maxima(x: np.ndarray) -> np.ndarray:
     return ((starts[peak] + ends[peak]) // 2).astype(np.int64)
 
 
+# How long causal picking waits after a peak for a higher one before it decides: a budget taken from
+# the latency (--latency-s), so kept short; the refractory period after a beat still holds in full.
+CAUSAL_WAIT_S = 0.1
+
+
+def pick_beats_causal(prob: np.ndarray, fs: float, threshold: float = DEFAULT_THRESHOLD,
+                      refractory_s: float = DEFAULT_REFRACTORY_S, wait_s: float = CAUSAL_WAIT_S, *,
+                      start: int = 0, last_beat: int | None = None) -> np.ndarray:
+    """Beat positions, each decided from at most ``wait_s`` of probability after it (causal
+    detection, ``detect.py --latency-s``), as a monitor decides as the signal arrives.
+
+    A peak is a sample above the one before it and not below the one after it (a flat top counts at
+    its first sample), at least ``threshold``. It is a beat when no peak within ``wait_s`` after it is
+    higher, none within ``wait_s`` before it is as high, and the last beat lies at least
+    ``refractory_s`` before it. Unlike ``pick_beats`` (scipy's rule: of two peaks closer than the
+    refractory period the higher wins), a peak that comes later than ``wait_s`` but within the
+    refractory period loses to the beat before it, however high. Whether sample ``t`` is a beat
+    depends on ``prob[: t + causal_pick_lookahead(fs, wait_s) + 1]`` and nothing later.
+
+    Parameters and returns as ``pick_beats``; ``wait_s`` at most ``refractory_s``. A stream decided
+    in pieces passes ``start`` (the first sample of ``prob`` still to decide; what lies before it is
+    context) and ``last_beat`` (the last beat already decided, an index of ``prob``, maybe negative),
+    and gets the beats from ``start`` on: the same as in one pass.
+    """
+    if not 0 < wait_s <= refractory_s:
+        raise ValueError(f"the causal wait must lie in (0, refractory period {refractory_s:g} s], got {wait_s:g}")
+    x = np.asarray(prob, np.float64)
+    if len(x) < 3:
+        return np.zeros(0, np.int64)
+    wait = max(1, round(wait_s * fs))
+    mid = x[1:-1]
+    peaks = (np.flatnonzero((mid > x[:-2]) & (mid >= x[2:]) & (mid >= threshold)) + 1).astype(np.int64)
+    height = x[peaks]
+    keep = np.ones(len(peaks), bool)
+    k = 1
+    while k < len(peaks):   # pairs (i, i + k) within the wait; k grows until none is
+        near = np.flatnonzero(peaks[k:] - peaks[:-k] <= wait)
+        if not len(near):
+            break
+        keep[near + k] &= height[near] < height[near + k]          # the later one loses ties
+        keep[near] &= height[near] >= height[near + k]
+        k += 1
+    peaks = peaks[keep & (peaks >= start)]
+    distance = max(1, round(refractory_s * fs))
+    if np.all(np.diff(peaks) >= distance) and (last_beat is None or not len(peaks) or peaks[0] - last_beat >= distance):
+        return peaks
+    beats, last = [], last_beat
+    for p in peaks.tolist():       # in time order: a beat opens its refractory period
+        if last is None or p - last >= distance:
+            beats.append(p)
+            last = p
+    return np.asarray(beats, np.int64)
+
+
+def causal_pick_lookahead(fs: float, wait_s: float = CAUSAL_WAIT_S) -> int:
+    """Samples of probability after a beat that ``pick_beats_causal`` reads to decide it."""
+    return max(1, round(wait_s * fs)) + 1
+
+
 CROWDED_PEAKS = 5_000   # more peaks with a neighbour in reach than this: scipy's compiled loop is faster
 
 

@@ -63,6 +63,9 @@ def add_student_args(parser: argparse.ArgumentParser) -> None:
                         + "; fast: the recommended recipe with arch=fcn_20k, soft_sigma=2.0 (the shipped model) "
                           "(default: seed)")
     g.add_argument("--arch", choices=sorted(ARCHITECTURES), default=None, help="student architecture")
+    g.add_argument("--lookahead-s", type=float, default=None,
+                   help="a fully convolutional student that reads at most this many seconds after each sample "
+                        "(causal detection: detect.py --latency-s); default: the symmetric network")
     g.add_argument("--pos-weight", type=float, default=None, help="weight of beat samples in the BCE")
     g.add_argument("--soft-sigma", type=float, default=None,
                    help="soften each beat label into a Gaussian of this width in samples (0: hard labels)")

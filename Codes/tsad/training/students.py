@@ -5,6 +5,7 @@ distillation refuse a checkpoint of another geometry than the workspace's."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 
 import numpy as np
@@ -97,13 +98,14 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
               logits_fn: LogitsFn | None = None, model_config: StudentConfig | None = None,
               recipe: Recipe | None = None, preset: str | None = None, arch: str = "bilstm",
               data: tuple[SplitData, SplitData] | None = None, train_windows: int | None = None,
-              seed: int = 42) -> dict:
+              seed: int = 42, lookahead_s: float | None = None) -> dict:
     """Trains a student (lam = 0) or a distilled student into its run folder; returns fit's history.
 
     ``train_windows`` trains on that many windows drawn with ``seed`` (the same every epoch).
     ``data`` gives the (train, val) windows in memory (cross-validation) instead of the workspace's
     split. ``model_config`` (default: ``arch``'s table settings, the input size from the data) chooses the
-    model; ``recipe`` the augmentation and loss (default: none, as the original)."""
+    model; ``recipe`` the augmentation and loss (default: none, as the original). ``lookahead_s``
+    bounds what a fully convolutional student reads after each sample (causal detection)."""
     if not 0.0 <= lam <= 1.0:
         raise ValueError(f"--lam must lie in [0, 1], got {lam}")
     if lam > 0 and not teacher:
@@ -122,7 +124,12 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
             raise ValueError("--balance draws --train-windows windows: give --train-windows too")
         weights = rarity_weights(window_symbols(ws, train.ids), recipe.balance)
     train = train.sample(train_windows, seed, weights)
-    model_config = model_config or student_config(arch, input_size=train.series.shape[2])
+    geometry = _workspace_geometry(ws, train)
+    if model_config is None:
+        ahead = None if lookahead_s is None else lookahead_samples(lookahead_s, geometry.fs)
+        model_config = student_config(arch, input_size=train.series.shape[2], lookahead=ahead)
+    elif lookahead_s is not None:
+        raise ValueError("give the look-ahead in model_config or as lookahead_s, not both")
     if model_config.input_size != train.series.shape[2]:
         raise ValueError(f"{ws.split_npy('train')}: windows of {train.series.shape[2]} lead(s), the student "
                          f"config expects input_size {model_config.input_size}")
@@ -131,7 +138,6 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
              "n_train": len(train), "n_val": len(val),
              "recipe": recipe.as_dict(), "preset": preset,
              "split_records": _split_records(ws) if from_workspace_split else None}
-    geometry = _workspace_geometry(ws, train)
     extra["geometry"] = geometry.to_dict()
     fs = geometry.fs
     if lam == 0:
@@ -160,6 +166,13 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
                                   val_records=_whole_val_records(ws) if from_workspace_split else None,
                                   ws=ws, run_name=run_name)
     return history
+
+
+def lookahead_samples(seconds: float, fs: float) -> int:
+    """``--lookahead-s`` in samples at the model's rate: rounded down, so the bound holds."""
+    if seconds <= 0:
+        raise ValueError(f"--lookahead-s must be positive, got {seconds}")
+    return int(math.floor(seconds * fs + 1e-9))
 
 
 def _whole_val_records(ws: paths.Workspace) -> list | None:
@@ -281,7 +294,8 @@ def train_main(argv=None, doc: str | None = None, distill: bool = False) -> dict
                      train_windows=args.train_windows, seed=args.seed,
                      run_name=args.run_name or default_run_name(lam, teacher, args.arch),
                      teacher_batch_size=args.teacher_batch_size if distill else 32,
-                     recipe=recipe_from_args(args), preset=args.preset, arch=args.arch)
+                     recipe=recipe_from_args(args), preset=args.preset, arch=args.arch,
+                     lookahead_s=args.lookahead_s)
 
 
 # ---- the inference script (student_infer.py) ------------------------------------------------------
