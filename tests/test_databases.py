@@ -173,6 +173,28 @@ def test_train_pretrained_ships_a_run_folder_that_detect_loads_by_path(two_db, t
     with pytest.raises(ValueError, match="needs both --teacher RUN and --lam > 0"):
         run_script(REPO / "Codes/Models/train_pretrained.py", ["--workspace", str(ws.root), "--lam", "0.5",
                                                                "--out-dir", str(tmp_path / "pretrained")])
+    # its causal detector (--lookahead-s) goes into causal/ beside it, with its own card and a section
+    # in the parent's; retraining the offline detector keeps it
+    small = ["--arch", "fcn_1k", "--epochs", "1", "--batch-size", "16", "--lr", "3e-3", "--warmup-steps", "5",
+             "--train-windows", "60", "--val", "0.2", "--threads", "1", "--out-dir", str(tmp_path / "pretrained")]
+    with pytest.raises(FileNotFoundError, match="ship the offline detector first"):
+        run_script(REPO / "Codes/Models/train_pretrained.py", ["--workspace", str(ws.root), *small, "--name", "none",
+                                                               "--lookahead-s", "0.3"])
+    causal = run_script(REPO / "Codes/Models/train_pretrained.py", ["--workspace", str(ws.root), *small,
+                                                                    "--name", "fast", "--lookahead-s", "0.3"])
+    assert causal == fast / "causal" and (causal / "model.onnx").is_file()
+    assert load_checkpoint(causal / "best.pth")["model_config"]["lookahead"] == 38
+    assert "--latency-s 0.5" in (causal / "MODEL_CARD.md").read_text()
+    section = (fast / "MODEL_CARD.md").read_text()
+    assert "## Causal detection" in section and "0.297 s" in section and section.index("## Causal") < section.index(
+        "## Limits")
+    run_script(REPO / "Codes/Models/train_pretrained.py", ["--workspace", str(ws.root), *small, "--name", "fast"])
+    assert (fast / "causal" / "best.pth").read_bytes() == (causal / "best.pth").read_bytes()
+    assert (fast / "MODEL_CARD.md").read_text().count("## Causal detection") == 1
+    det = run_script(REPO / "Codes/Inference/detect.py", ["--workspace", str(ws.root), "--run", str(fast),
+                                                         "--input-dir", str(beta), "--threads", "1",
+                                                         "--latency-s", "0.5", "--out", str(tmp_path / "causal_det")])
+    assert json.loads(Path(det["meta"]).read_text())["run"] == f"{fast}/causal"
 
 
 def test_the_shipped_model_missing_is_one_clear_error(tmp_path, monkeypatch):

@@ -5,7 +5,10 @@ like any other: the weights with their configuration and window geometry (best.p
 threshold (detection.json), the training metadata (metadata.json), the same model for
 onnxruntime (model.onnx, stamped with the checkpoint's SHA-256) and, when there is one, the beat
 classifier (classifier.pth and classifier.onnx: Codes/Models/beat_classifier_train.py, which also
-rewrites the card's "Beat classes" section; retraining the detector keeps it); MODEL_CARD.md tells a
+rewrites the card's "Beat classes" section; retraining the detector keeps it), and when there is
+one the causal detector in causal/ (a run folder of its own with its card, for ``detect.py --latency-s``:
+train_pretrained.py --lookahead-s writes it and the card's "Causal detection" section; retraining
+the detector keeps it too); MODEL_CARD.md tells a
 reader what the model is, what it was trained on, how it was measured and under which licence its
 training data is. The optimiser state (last.pth) and loss arrays stay in the workspace.
 """
@@ -68,6 +71,8 @@ def write_shipped_model(
             if (source / paths.CLASSIFIER_CHECKPOINT).is_file():
                 shutil.copyfile(source / paths.CLASSIFIER_CHECKPOINT, tmp / paths.CLASSIFIER_CHECKPOINT)
                 break
+        if (out / paths.CAUSAL_DIR).is_dir():   # the causal detector stays beside a retrained detector
+            shutil.copytree(out / paths.CAUSAL_DIR, tmp / paths.CAUSAL_DIR)
         export_onnx(tmp)   # inside the new folder: what detect.py and tsad.api run by default (--backend auto)
         save_text(
             tmp / paths.MODEL_CARD,
@@ -82,6 +87,7 @@ def write_shipped_model(
                 cost=cost or {},
             ),
         )
+        update_card_causal(tmp)
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -93,6 +99,99 @@ def write_shipped_model(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def write_causal_model(run_dir: Path, parent: Path, *, command: str, train_records: dict[str, list[str]],
+                       val_records: list[str], cv_summaries=(), cost: dict | None = None, input_order=None) -> Path:
+    """Ships a trained causal run (``--lookahead-s``) as ``parent``'s causal detector: its files,
+    model.onnx and own MODEL_CARD.md in ``parent/causal/`` (replaced whole), and the "Causal
+    detection" section of ``parent``'s card. Returns the causal folder."""
+    run_dir, parent = Path(run_dir), Path(parent)
+    if not (parent / paths.STUDENT_CHECKPOINT).is_file():
+        raise FileNotFoundError(f"{parent / paths.STUDENT_CHECKPOINT}: ship the offline detector first (train_pretrained.py "
+                                f"without --lookahead-s); its causal detector goes beside it")
+    for name in SHIPPED_FILES:
+        if not (run_dir / name).is_file():
+            raise FileNotFoundError(f"{run_dir / name}: missing; the run did not finish")
+    out = parent / paths.CAUSAL_DIR
+    tmp = make_tmp_dir(parent, prefix=".causal.tmp-")
+    try:
+        for name in SHIPPED_FILES:
+            shutil.copyfile(run_dir / name, tmp / name)
+        if loader.load(tmp, backend="torch", device="cpu").lookahead is None:
+            raise ValueError(f"{run_dir}: not a causal detector (train it with --lookahead-s)")
+        export_onnx(tmp)
+        save_text(tmp / paths.MODEL_CARD, model_card(tmp, name=f"{parent.name}/{paths.CAUSAL_DIR}", command=command,
+                                                     train_records=train_records, val_records=val_records,
+                                                     cv_summaries=cv_summaries, cost=cost or {},
+                                                     input_order=input_order))
+        old = parent / f".{paths.CAUSAL_DIR}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    update_card_causal(parent)
+    return out
+
+
+CAUSAL_HEADING = "## Causal detection"
+
+
+def causal_section(folder: Path) -> list[str]:
+    """The card's "Causal detection" section for the causal detector in ``folder/causal`` (none: no
+    lines): what it reads ahead, the least latency, and its cross-validated figures."""
+    from tsad.detection.streaming import latency_needed_s
+
+    causal = Path(folder) / paths.CAUSAL_DIR
+    if not (causal / paths.STUDENT_CHECKPOINT).is_file():
+        return []
+    detector = loader.load(causal, backend="torch", device="cpu")
+    fs = detector.geometry.fs
+    needed = {rate: latency_needed_s(detector, rate) for rate in (fs, 360.0)}
+    return [
+        CAUSAL_HEADING,
+        "",
+        "```bash",
+        "python Codes/Inference/detect.py --run pretrained --input-dir PATH/records --latency-s 0.5",
+        "```",
+        "",
+        "`--latency-s S` (and `tsad.detect_beats(..., latency_s=S)`) detects with the causal detector in "
+        f"`{paths.CAUSAL_DIR}/` (its own card: `{paths.CAUSAL_DIR}/{paths.MODEL_CARD}`): the same architecture made "
+        f"causal, each probability read from the signal up to {detector.lookahead / fs:.3f} s after its sample, "
+        "and each beat decided as soon as the beat rule allows (`pick_beats_causal`: it waits 0.1 s for a higher "
+        "peak). Every beat is decided from at most S seconds of signal after it, so the first T seconds of a "
+        "record give exactly the beats of the whole record before T - S. The least S is "
+        + ", ".join(f"{v:.3f} s at {rate:g} Hz" for rate, v in needed.items())
+        + " (resampling adds its filter's half-length). Beats are not classified in this mode (the classifier "
+        "reads the next beat). What causality costs in F1 against this detector is in its card and in "
+        "docs/RESULTS.md, section H.",
+        "",
+    ]
+
+
+def update_card_causal(folder: Path) -> None:
+    """Rewrites the "Causal detection" section of ``folder``'s MODEL_CARD.md (before "## Limits")."""
+    _replace_section(Path(folder) / paths.MODEL_CARD, CAUSAL_HEADING, causal_section(folder))
+
+
+def _replace_section(card: Path, heading: str, lines: list[str]) -> None:
+    """``card`` with its section ``heading`` (up to the next "## ") replaced by ``lines``, placed
+    before "## Limits"; a missing card is left alone."""
+    if not card.is_file():
+        return
+    text = card.read_text()
+    if heading in text:
+        head, rest = text.split(heading, 1)
+        tail = rest[rest.index("\n## ") + 1:] if "\n## " in rest else ""
+        text = head + tail
+    section = "\n".join(lines)
+    if section:
+        at = text.index("## Limits") if "## Limits" in text else len(text)
+        text = text[:at] + section + "\n" + text[at:]
+    save_text(card, text)
 
 
 CLASSES_HEADING = "## Beat classes"
@@ -152,19 +251,7 @@ def classifier_section(folder: Path) -> list[str]:
 def update_card_classes(folder: Path) -> None:
     """Rewrites the "Beat classes" section of ``folder``'s MODEL_CARD.md (before "## Limits") from
     its classifier; a folder without a card is left alone."""
-    card = Path(folder) / paths.MODEL_CARD
-    if not card.is_file():
-        return
-    text = card.read_text()
-    if CLASSES_HEADING in text:                      # the old section, up to the next heading
-        head, rest = text.split(CLASSES_HEADING, 1)
-        tail = rest[rest.index("\n## "):] if "\n## " in rest else ""
-        text = head + tail.lstrip("\n")
-    section = "\n".join(classifier_section(folder))
-    if section:
-        at = text.index("## Limits") if "## Limits" in text else len(text)
-        text = text[:at] + section + "\n" + text[at:]
-    save_text(card, text)
+    _replace_section(Path(folder) / paths.MODEL_CARD, CLASSES_HEADING, classifier_section(folder))
 
 
 def _cv_lines(csv: Path) -> list[str]:
@@ -258,6 +345,8 @@ def model_card(
     geometry = state.get("geometry") or meta.get("geometry") or {}
     recipe = meta.get("recipe") or {}
     databases = sorted(train_records)
+    causal = student.lookahead is not None
+    fs = float(geometry.get("fs", 128))
     lines = [
         f"# Model card: {name or folder.name}",
         "",
@@ -267,9 +356,15 @@ def model_card(
         "## Use",
         "",
         "```bash",
-        "python Codes/Inference/detect.py --run pretrained --input-dir PATH/records",
+        "python Codes/Inference/detect.py --run pretrained --input-dir PATH/records"
+        + (" --latency-s 0.5" if causal else ""),
         "```",
         "",
+        *([f"The shipped model's causal detector: each probability reads the signal up to "
+           f"{student.lookahead / fs:.3f} s after its sample and nothing later, so that `--latency-s` can decide "
+           "every beat from a bounded stretch of what follows it (the parent folder's card, section \"Causal "
+           "detection\"). Offline detection (`--run pretrained` without `--latency-s`) uses the parent's "
+           "detector, not this one.", ""] if causal else []),
         f"Any WFDB record at any sampling rate and length, read a chunk at a time: it is resampled to "
         f"{geometry.get('fs', 128):g} Hz, "
         + ("the model runs over each chunk in one pass (fully convolutional; its receptive field as margin), "
@@ -337,7 +432,9 @@ def model_card(
         "exercise, implanted-device rhythms other than mitdb's paced records) were never seen.",
         "- Two leads are read in the order of the training records' leads (mitdb: MLII first in most records); "
         "with one lead the other input is zero: see the one-lead figures above.",
-        *_measured_limits(meta.get("preset")),
+        *(["- Causal: it sees at most its look-ahead of what follows a beat, and is measured by cross-validation "
+           "only (above; docs/RESULTS.md, section H): on patients outside the shared records it was not measured."]
+          if causal else _measured_limits(meta.get("preset"))),
         "- A research model: not a medical device, not validated for clinical use.",
         "",
         "## Licence of the training data",

@@ -6,6 +6,8 @@
     python Codes/Models/train_pretrained.py --workspace W --name tcn_svdb_mitdb --preset recommended
     python Codes/Models/train_pretrained.py --workspace W --name fcn5k_svdb_mitdb --arch fcn_5k [recipe] \
         --teacher pretrained_build/ens --lam 0.5        # a small student distilled from a teacher
+    python Codes/Models/train_pretrained.py --workspace W --preset fast --lookahead-s 0.3 \
+        --cv-summary W/cv/c3-l05/summary.csv               # the shipped model's causal detector
 
 The workspace's records (one database or several) are all used: --val of each database's records
 (at least one per database) validate, the rest train. The student is trained with the student
@@ -16,7 +18,12 @@ run is copied into --out-dir/<--name>/ (default pretrained/fcn20k_svdb_mitdb/, t
 ``detect.py --run pretrained`` loads): best.pth (weights with their configuration and window
 geometry), detection.json, metadata.json, model.onnx (the same model for onnxruntime, which
 detect.py runs by default) and MODEL_CARD.md (data, recipe, command, cost, the cross-validation
-figures of --cv-summary, licence of the data). The folder is replaced whole.
+figures of --cv-summary, licence of the data). The folder is replaced whole (its beat classifier
+and causal detector are kept).
+
+With --lookahead-s the student is causal (it reads at most that much signal after each sample) and is
+shipped as the folder's causal detector, in --out-dir/<--name>/causal/ with its own card, for
+``detect.py --latency-s``; the offline detector beside it must have been shipped first.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from tsad.cli.model_card import write_shipped_model
+from tsad.cli.model_card import write_causal_model, write_shipped_model
 from tsad.core.common import seed_everything, setup_logging
 from tsad.core.errors import run_cli
 from tsad.core.paths import PRETRAINED_DIR, PRETRAINED_MODELS, Workspace
@@ -82,7 +89,7 @@ def main(argv=None):
             f"{ws.root}: {len(groups)} record(s) cannot give both training and validation records"
         )
     sources = source_map(record_sources(ws), val_records)
-    run_name = f"pretrained_build/{args.name}"
+    run_name = f"pretrained_build/{args.name}" + ("-causal" if args.lookahead_s is not None else "")
     # the card names the workspace W (made by data_generate.py), not this machine's folders
     shown = [
         ("W" + a[len(str(ws.root)) :]) if a.startswith(str(ws.root)) else a
@@ -106,6 +113,7 @@ def main(argv=None):
         lam=args.lam,
         teacher=args.teacher,
         temperature=args.temperature,
+        lookahead_s=args.lookahead_s,
     )
     train_s = time.perf_counter() - started
     detector = loader.load(run_name, ws)
@@ -118,7 +126,8 @@ def main(argv=None):
         "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}",
     }
     order = list(dict.fromkeys(map(str, data.databases))) if data.databases is not None else None
-    out = write_shipped_model(
+    ship = write_causal_model if args.lookahead_s is not None else write_shipped_model
+    out = ship(
         ws.run_dir(run_name),
         Path(args.out_dir) / args.name,
         command=command,

@@ -123,7 +123,7 @@ class FastFCN(nn.Module):
         length = series.shape[1]
         pad = self.delay + (-(length + self.delay)) % self.unit
         x = series.transpose(1, 2)
-        if pad:
+        if self.delay or pad:   # causal: always (and no tensor-to-bool when traced for onnx)
             x = F.pad(x, (0, pad), mode="replicate")
         x = local_standardise(x, self.config.norm_window, self.config.std_floor, self.causal)
         steps = self.head(self.blocks(self.stem(x)))                       # (B, stride, T / stride)
