@@ -457,6 +457,36 @@ def test_live_page_example_record_with_one_click(tiny_ws, monkeypatch, tmp_path)
     assert scores["n_ref"].iloc[0] > 100 and scores["n_det"].iloc[0] == int(metric_values(at)["Beats"])
 
 
+def test_live_page_follows_an_upload_as_it_arrives_with_the_causal_detector(tiny_ws, monkeypatch, tmp_path):
+    """With a causal detector beside the shipped model (untrained, threshold 0: any beats will do), the
+    page shows the beats of the first T seconds decided with 0.5 s of latency (their equality with the
+    whole record's: tests/test_causal.py)."""
+    import torch
+
+    from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
+    from tsad.core.paths import CAUSAL_DIR
+    from tsad.models.student import build_student, student_config
+
+    folder = shipped_model(tiny_ws, monkeypatch, tmp_path)
+    torch.manual_seed(0)
+    model = build_student(student_config("fcn_1k", lookahead=38)).eval()
+    save_checkpoint(folder / CAUSAL_DIR / "best.pth", {"kind": "student", "model_config": model.config.__dict__,
+                                                       "model": trainable_state_dict(model),
+                                                       "geometry": {"fs": 128.0, "samples": 256, "channels": [0, 1],
+                                                                    "labels": "beats"}})
+    (folder / CAUSAL_DIR / "detection.json").write_text(json.dumps({"threshold": 0.0}))
+    at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
+    at.toggle(key="tsad_live_example").set_value(True).run()
+    at.toggle(key="tsad_live_follow").set_value(True).run()
+    at.slider(key="tsad_live_follow_t").set_value(40.0).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    early = int(metric_values(at)["Beats decided"])
+    assert early > 30 and "will not change as more arrives" in texts(at) and figures(at) == 1
+    assert float(metric_values(at)["Last beat"].split()[0]) < 39.5
+    at.slider(key="tsad_live_follow_t").set_value(80.0).run()
+    assert int(metric_values(at)["Beats decided"]) > early
+
+
 def test_live_page_without_a_student_names_the_training(split_workspace, monkeypatch, tmp_path):
     from tsad.core import paths
 

@@ -1,7 +1,10 @@
 """Live page: upload a recording (WFDB .hea + .dat with an optional .atr, or a CSV of one or two leads and
 its sampling rate). With the shipped model (pretrained/, no training needed) every beat of the whole
 upload is detected as detect.py does, the beats can be downloaded as a WFDB annotation file and a
-csv, and with an .atr the beat-by-beat scores at 150 ms are shown. With a model of the workspace the
+csv, and with an .atr the beat-by-beat scores at 150 ms are shown; where the shipped model has a
+causal detector (pretrained/<name>/causal/), the upload can be followed as it arrives: the beats of
+its first T seconds decided with 0.5 s of latency, the beats the whole upload gives there (detect.py
+--latency-s). With a model of the workspace the
 upload is resampled to the workspace's rate and cut into windows of its length, the student (and a
 teacher where one is trained) marks the beats, and with an .atr the window scores are shown.
 
@@ -126,6 +129,45 @@ def _shipped_detector(folder: str, version: tuple):
 
     # onnxruntime where the folder holds a current model.onnx (the shipped one does), as detect.py
     return loader.load(folder, Workspace(Path(folder)), device="cpu", backend="auto")
+
+
+FOLLOW_LATENCY_S = 0.5    # the latency the page follows an upload with (detect.py --latency-s)
+
+
+@st.cache_resource(show_spinner="Loading the shipped causal detector…", max_entries=2)
+def _causal_detector(folder: str, version: tuple):
+    from tsad.core.paths import Workspace
+    from tsad.models import loader
+
+    return loader.load(folder, Workspace(Path(folder)), device="cpu", backend="auto", causal=True)
+
+
+def follow_as_it_arrives(record, causal) -> None:
+    """The upload as a monitor sees it: the beats of its first T seconds, each decided from at most
+    FOLLOW_LATENCY_S of signal after it, and the last seconds received."""
+    seconds = record.n_samples / record.fs
+    length = causal.geometry.samples
+    if seconds * record.fs < 2 * length:
+        st.info("The upload is too short to follow (under two windows).")
+        return
+    shown = st.slider("Seconds received so far", float(2 * length / record.fs), float(seconds), float(seconds) / 2,
+                      step=1.0, key="tsad_live_follow_t")
+    n = int(shown * record.fs)
+    det = records.detect_signal(causal, record.signal[:n], record.fs, name=record.name, latency_s=FOLLOW_LATENCY_S)
+    final = det.samples[det.samples < n - FOLLOW_LATENCY_S * record.fs]
+    recent = final[final >= n - 10 * record.fs]
+    cols = st.columns(3)
+    cols[0].metric("Beats decided", f"{len(final)}")
+    cols[1].metric("Rate, last 10 s", f"{len(recent) * 6} /min" if shown >= 10 else "—")
+    cols[2].metric("Last beat", f"{final[-1] / record.fs:.2f} s" if len(final) else "—")
+    st.caption(f"Each beat is decided from at most {FOLLOW_LATENCY_S:g} s of signal after it, by the shipped model's "
+               f"causal detector: the beats before {shown - FOLLOW_LATENCY_S:.1f} s are those the whole upload gives "
+               "there, and will not change as more arrives (detect.py --latency-s; its cost in F1: the model card).")
+    lo = max(0, n - length)
+    predicted = final[final >= lo] - lo
+    st.image(widgets.window_png(record.signal[lo:n], np.zeros(n - lo, np.float32), det.prob[lo:n], predicted,
+                                causal.threshold, f"{record.name} · the last {(n - lo) / record.fs:.0f} s received "
+                                f"· causal"))
 
 
 def shipped_model_available() -> bool:
@@ -261,6 +303,10 @@ def shipped_main() -> None:
         record, annotated = got
         st.success(f"**{record.name}**: {record.n_samples / record.fs:.1f} s, {record.source_fs:g} Hz"
                    + (f", {len(record.ann_samples)} annotated beats" if annotated else ", no annotations"))
+        causal = folder / paths.CAUSAL_DIR / paths.STUDENT_CHECKPOINT
+        if causal.is_file() and st.toggle(f"Follow it as it arrives (causal, {FOLLOW_LATENCY_S:g} s latency)",
+                                          key="tsad_live_follow"):
+            return follow_as_it_arrives(record, _causal_detector(str(folder), widgets.stamp(causal)))
         shipped_detection(record, annotated, detector)
     except widgets.LOAD_ERRORS as err:
         st.error(f"This upload cannot be used: {err}")
