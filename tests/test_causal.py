@@ -212,10 +212,33 @@ def test_training_with_a_lookahead_records_it_and_learns(tmp_path):
                                                       "--val-records", "demo01"])
     history = run_script(REPO / "Codes/Models/student_train.py",
                          ["--workspace", str(ws.root), "--arch", "fcn_1k", "--lookahead-s", "0.2", "--epochs", "3",
-                          "--lr", "3e-3", "--batch-size", "16", "--warmup-steps", "2", "--run-name", "causal"])
+                          "--lr", "3e-3", "--batch-size", "16", "--warmup-steps", "2", "--run-name", "causal",
+                          "--train-span", "3"])
     state = torch.load(ws.run_dir("causal") / "best.pth", weights_only=True)
     assert state["model_config"]["lookahead"] == 25                    # floor(0.2 s x 128 Hz)
+    assert state["train_span"] == 3
     losses = history["train_loss"] if isinstance(history, dict) and "train_loss" in history else \
         list(np.load(ws.run_dir("causal") / "train_losses.npy"))
     assert losses[-1] < losses[0]
     assert loader.load("causal", ws, device="cpu").lookahead == 25
+
+
+def test_training_windows_joined_after_the_ones_before_them_in_their_record():
+    import pandas as pd
+
+    from tsad.data.splits import SplitData, with_preceding
+
+    # two records of 4 and 3 windows of 4 samples; each sample holds its window id
+    ids = np.arange(7)
+    table = pd.DataFrame({"id": ids, "record": ["a"] * 4 + ["b"] * 3, "start": [0, 4, 8, 12, 0, 4, 8]})
+    series = np.repeat(ids[:, None, None], 4, axis=1).astype(np.float32)
+    pool = SplitData("train", ids, series, (series[..., 0] > 2).astype(np.float32), Path("."))
+    drawn = SplitData("train", ids[[1, 3, 4, 6]], series[[1, 3, 4, 6]], pool.labels[[1, 3, 4, 6]], Path("."))
+    joined = with_preceding(drawn, pool, 3, table)
+    assert joined.series.shape == (4, 12, 1) and joined.labels.shape == (4, 12)
+    firsts = joined.series[:, ::4, 0].tolist()
+    assert firsts == [[0, 0, 1], [1, 2, 3], [4, 4, 4], [4, 5, 6]]      # never across records; the earliest repeats
+    assert np.array_equal(joined.labels, (joined.series[..., 0] > 2).astype(np.float32))
+    assert with_preceding(drawn, pool, 1, table) is drawn
+    with pytest.raises(ValueError, match="at least 1"):
+        with_preceding(drawn, pool, 0, table)

@@ -141,7 +141,7 @@ def _cross_validate(args, ws, argv):
             train_run(ws_, TrainConfig.from_args(args), run_name=run_name, recipe=recipe, preset=args.preset,
                       arch=args.arch, data=(train, val), resume=args.resume, train_windows=args.train_windows,
                       seed=args.seed, lam=args.lam, teacher=teacher, temperature=args.temperature,
-                      lookahead_s=args.lookahead_s)
+                      lookahead_s=args.lookahead_s, train_span=args.train_span)
         return train_fn
 
     fold_seed = args.seed if args.fold_seed is None else args.fold_seed

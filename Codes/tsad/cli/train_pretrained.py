@@ -114,6 +114,7 @@ def main(argv=None):
         teacher=args.teacher,
         temperature=args.temperature,
         lookahead_s=args.lookahead_s,
+        train_span=args.train_span,
     )
     train_s = time.perf_counter() - started
     detector = loader.load(run_name, ws)

@@ -47,6 +47,35 @@ class SplitData:
         return SplitData(self.name, self.ids[:n], self.series[:n], self.labels[:n], self.image_dir)
 
 
+def with_preceding(split: SplitData, pool: SplitData, span: int, windows: pd.DataFrame) -> SplitData:
+    """``split``'s windows each joined after the ``span - 1`` windows before it in its record, taken
+    from ``pool`` (the windows ``split`` was drawn from): series (N, span x L, C) and labels
+    (N, span x L) of continuous signal, so that a model whose receptive field is longer than a window
+    (a causal one reads its whole field in the past) trains on real signal there. ``windows`` is the
+    data stage's windows.csv (id, record, start). Near a record's start, where fewer windows precede,
+    the earliest one repeats."""
+    if span < 1:
+        raise ValueError(f"--train-span must be at least 1, got {span}")
+    if span == 1:
+        return split
+    length = split.series.shape[1]
+    record = dict(zip(windows["id"].astype(int), windows["record"].astype(str)))
+    start = dict(zip(windows["id"].astype(int), windows["start"].astype(int)))
+    row_of = {int(i): k for k, i in enumerate(pool.ids)}
+    rows = np.empty((len(split), span), np.int64)
+    for n, window in enumerate(split.ids.tolist()):
+        chain, here = [row_of[window]], window
+        for _ in range(span - 1):
+            before = here - 1
+            if before in row_of and record[before] == record[window] and start[before] == start[here] - length:
+                here = before
+            chain.append(row_of[here])
+        rows[n] = chain[::-1]
+    series = pool.series[rows].reshape(len(split), span * length, -1)
+    labels = pool.labels[rows].reshape(len(split), span * length)
+    return SplitData(split.name, split.ids, series, labels, split.image_dir)
+
+
 def read_split_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """The seed's layout: header "0".."L", column "0" the window id, the rest the labels."""
     if not path.is_file():

@@ -125,6 +125,10 @@ def add_data_args(parser: argparse.ArgumentParser) -> None:
                    help="train on N windows drawn at random (with --seed) from the train split, the same "
                         "ones every epoch (None: all)")
     g.add_argument("--limit-val", type=int, default=None, help="use only the first N val windows")
+    g.add_argument("--train-span", type=int, default=1,
+                   help="train and validate on each drawn window joined after the SPAN - 1 windows before it in its "
+                        "record (SPAN x 2 s of continuous signal: real signal over a receptive field longer than a "
+                        "window, as a causal student's is); 1: the windows alone")
 
 
 def add_kd_args(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ import math
 from dataclasses import asdict
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
@@ -20,7 +21,7 @@ from tsad.core.geometry import GeometryError, check_checkpoint_geometry, load_wo
 from tsad.data.augment import augment_batch, soft_targets
 from tsad.data.generate import record_sources
 from tsad.data.sampling import rarity_weights, window_symbols
-from tsad.data.splits import SplitData, load_split
+from tsad.data.splits import SplitData, load_split, with_preceding
 from tsad.detection.thresholds import (
     TRAINING_HINT,
     save_tuned_threshold,
@@ -98,14 +99,16 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
               logits_fn: LogitsFn | None = None, model_config: StudentConfig | None = None,
               recipe: Recipe | None = None, preset: str | None = None, arch: str = "bilstm",
               data: tuple[SplitData, SplitData] | None = None, train_windows: int | None = None,
-              seed: int = 42, lookahead_s: float | None = None) -> dict:
+              seed: int = 42, lookahead_s: float | None = None, train_span: int = 1) -> dict:
     """Trains a student (lam = 0) or a distilled student into its run folder; returns fit's history.
 
     ``train_windows`` trains on that many windows drawn with ``seed`` (the same every epoch).
     ``data`` gives the (train, val) windows in memory (cross-validation) instead of the workspace's
     split. ``model_config`` (default: ``arch``'s table settings, the input size from the data) chooses the
     model; ``recipe`` the augmentation and loss (default: none, as the original). ``lookahead_s``
-    bounds what a fully convolutional student reads after each sample (causal detection)."""
+    bounds what a fully convolutional student reads after each sample (causal detection);
+    ``train_span`` joins each training and validation window after the ones before it in its record
+    (``tsad.data.splits.with_preceding``)."""
     if not 0.0 <= lam <= 1.0:
         raise ValueError(f"--lam must lie in [0, 1], got {lam}")
     if lam > 0 and not teacher:
@@ -123,8 +126,15 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
         if train_windows is None:
             raise ValueError("--balance draws --train-windows windows: give --train-windows too")
         weights = rarity_weights(window_symbols(ws, train.ids), recipe.balance)
+    pool = train
     train = train.sample(train_windows, seed, weights)
     geometry = _workspace_geometry(ws, train)
+    if train_span > 1:
+        if lam > 0:
+            raise ValueError("--train-span with distillation: the teacher's cached logits are per window; not "
+                             "supported yet")
+        table = pd.read_csv(ws.windows_csv, usecols=["id", "record", "start"])
+        train, val = with_preceding(train, pool, train_span, table), with_preceding(val, val, train_span, table)
     if model_config is None:
         ahead = None if lookahead_s is None else lookahead_samples(lookahead_s, geometry.fs)
         model_config = student_config(arch, input_size=train.series.shape[2], lookahead=ahead)
@@ -135,6 +145,7 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
                          f"config expects input_size {model_config.input_size}")
     extra = {"lam": float(lam), "teacher": None, "temperature": None, "teacher_checkpoint_sha256": None,
              "limit_train": limit_train, "limit_val": limit_val, "train_windows": train_windows,
+             "train_span": train_span,
              "n_train": len(train), "n_val": len(val),
              "recipe": recipe.as_dict(), "preset": preset,
              "split_records": _split_records(ws) if from_workspace_split else None}
@@ -295,7 +306,7 @@ def train_main(argv=None, doc: str | None = None, distill: bool = False) -> dict
                      run_name=args.run_name or default_run_name(lam, teacher, args.arch),
                      teacher_batch_size=args.teacher_batch_size if distill else 32,
                      recipe=recipe_from_args(args), preset=args.preset, arch=args.arch,
-                     lookahead_s=args.lookahead_s)
+                     lookahead_s=args.lookahead_s, train_span=args.train_span)
 
 
 # ---- the inference script (student_infer.py) ------------------------------------------------------
