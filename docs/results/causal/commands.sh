@@ -34,3 +34,12 @@ python Codes/Models/student_cv.py --workspace $W --compare g-a+g-a-s1 c-a-l05+c-
 python Codes/Models/student_cv.py --workspace $W --compare c3-a-l05+c3-a-s1-l05 c3-kd-l05+c3-kd-s1-l05 > $W/compare_latency_kd.log 2>&1
 python Codes/Models/student_cv.py --workspace $W --compare c-a-l05+c-a-s1-l05 c-kd-l05+c-kd-s1-l05 > $W/compare_latency_kd02.log 2>&1
 date
+# added after the figures above: every causal student trained on 2-s windows while its receptive field lies
+# 5.9 s in the past. Trained on each window joined after the two before it in its record (6 s, --train-span 3),
+# the causal student and, for comparison, the offline one (same recipe otherwise; three times the samples per step)
+SPAN="--train-span 3"
+$CV --name c3-s3 $RECIPE $CAUSAL3 $SPAN > $W/c3-s3.log 2>&1 & $CV --name c3-s3-s1 $RECIPE $CAUSAL3 $SPAN $S1 > $W/c3-s3-s1.log 2>&1; wait; date
+$CV --name g-s3 $RECIPE $SPAN > $W/g-s3.log 2>&1 & $CV --name g-s3-s1 $RECIPE $SPAN $S1 > $W/g-s3-s1.log 2>&1; wait; date
+$CV --name c3-s3-l05 --models-from c3-s3 --latency-s 0.5 > $W/c3-s3-l05.log 2>&1 & $CV --name c3-s3-s1-l05 --models-from c3-s3-s1 --latency-s 0.5 $S1 > $W/c3-s3-s1-l05.log 2>&1; wait
+python Codes/Models/student_cv.py --workspace $W --compare g-a+g-a-s1 c3-a-l05+c3-a-s1-l05 c3-s3-l05+c3-s3-s1-l05 g-s3+g-s3-s1 > $W/compare_span.log 2>&1
+date
