@@ -242,3 +242,28 @@ def test_training_windows_joined_after_the_ones_before_them_in_their_record():
     assert with_preceding(drawn, pool, 1, table) is drawn
     with pytest.raises(ValueError, match="at least 1"):
         with_preceding(drawn, pool, 0, table)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("database, record", [("svdb", "800"), ("mitdb", "100")])
+def test_the_shipped_causal_detector_gives_a_records_first_600_s_as_the_whole(database, record, request):
+    """The issue's check on real records: with ``--latency-s 0.5``, the shipped model's first 600 s of
+    a record give the beats of the whole record before 599.5 s (svdb at 128 Hz; mitdb at 360 Hz,
+    resampled)."""
+    import wfdb
+
+    from tsad.core.paths import PRETRAINED_DIR, PRETRAINED_MODELS
+
+    if not (PRETRAINED_DIR / PRETRAINED_MODELS["pretrained"] / CAUSAL_DIR / "best.pth").is_file():
+        pytest.skip("the shipped model has no causal detector in this checkout")
+    folder = request.getfixturevalue(f"{database}_dir")
+    causal = loader.load("pretrained", Workspace(Path(folder)), device="cpu", causal=True)
+    assert causal.lookahead is not None and causal.classify is None
+    signal = wfdb.rdrecord(str(Path(folder) / record)).p_signal
+    fs = float(wfdb.rdheader(str(Path(folder) / record)).fs)
+    whole = detect_stream(causal, array_source(signal, fs), latency_s=0.5).samples
+    n = int(600 * fs)
+    early = detect_stream(causal, array_source(signal[:n], fs), latency_s=0.5).samples
+    cut = 599.5 * fs
+    assert len(whole[whole < cut]) > 500
+    assert np.array_equal(early[early < cut], whole[whole < cut])

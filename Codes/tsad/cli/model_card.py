@@ -54,6 +54,7 @@ def write_shipped_model(
     val_records: list[str],
     cv_summaries=(),
     cost: dict | None = None,
+    note: str | None = None,
 ) -> Path:
     """Copies a trained run's shipped files into ``out`` with a MODEL_CARD.md; ``out`` is replaced
     whole (a reader sees the old folder or the new one). Returns ``out``."""
@@ -85,6 +86,7 @@ def write_shipped_model(
                 val_records=val_records,
                 cv_summaries=cv_summaries,
                 cost=cost or {},
+                note=note,
             ),
         )
         update_card_causal(tmp)
@@ -102,7 +104,8 @@ def write_shipped_model(
 
 
 def write_causal_model(run_dir: Path, parent: Path, *, command: str, train_records: dict[str, list[str]],
-                       val_records: list[str], cv_summaries=(), cost: dict | None = None, input_order=None) -> Path:
+                       val_records: list[str], cv_summaries=(), cost: dict | None = None, input_order=None,
+                       note: str | None = None) -> Path:
     """Ships a trained causal run (``--lookahead-s``) as ``parent``'s causal detector: its files,
     model.onnx and own MODEL_CARD.md in ``parent/causal/`` (replaced whole), and the "Causal
     detection" section of ``parent``'s card. Returns the causal folder."""
@@ -124,7 +127,7 @@ def write_causal_model(run_dir: Path, parent: Path, *, command: str, train_recor
         save_text(tmp / paths.MODEL_CARD, model_card(tmp, name=f"{parent.name}/{paths.CAUSAL_DIR}", command=command,
                                                      train_records=train_records, val_records=val_records,
                                                      cv_summaries=cv_summaries, cost=cost or {},
-                                                     input_order=input_order))
+                                                     input_order=input_order, note=note))
         old = parent / f".{paths.CAUSAL_DIR}.old"
         shutil.rmtree(old, ignore_errors=True)
         if out.exists():
@@ -333,8 +336,10 @@ def model_card(
     val_records: list[str],
     cv_summaries=(),
     cost: dict,
+    note: str | None = None,
 ) -> str:
-    """The text of MODEL_CARD.md for the shipped files in ``folder``."""
+    """The text of MODEL_CARD.md for the shipped files in ``folder``; ``note`` opens its Measured
+    section (what the figures are compared with)."""
     student = loader.load(folder, backend="torch", device="cpu")   # the one loader, as detection
     state = student.header
     config = state.get("model_config") or {}
@@ -370,11 +375,14 @@ def model_card(
         + ("the model runs over each chunk in one pass (fully convolutional; its receptive field as margin), "
            if one_pass else f"windows of {geometry.get('samples', 256)} samples slide over it every half window, "
            "the tapered probabilities are stitched, ")
-        + "and beats are the peaks above the threshold at least 200 ms apart, in the record's own sample "
+        + ("and with `--latency-s` beats are picked by the causal rule (below), "
+           if causal else "and beats are the peaks above the threshold at least 200 ms apart, ")
+        + "in the record's own sample "
         f"numbers. It reads {len(geometry.get('channels', [0, 1]))} leads; a record with fewer (or "
         "`--leads 0`) gives it zeros for the missing one, which it was trained for (lead dropout "
-        f"{(recipe.get('augment') or {}).get('lead_dropout', 0)}; one-lead figures below). It runs through "
-        "onnxruntime (model.onnx beside the weights; the same beats, faster on a CPU) unless `--backend torch` "
+        f"{(recipe.get('augment') or {}).get('lead_dropout', 0)}"
+        + ("). It runs through " if causal else "; one-lead figures below). It runs through ")
+        + "onnxruntime (model.onnx beside the weights; the same beats, faster on a CPU) unless `--backend torch` "
         "is given.",
         "",
         "## Model",
@@ -389,8 +397,9 @@ def model_card(
         (f"- distilled (lambda {meta.get('lam')}, temperature {meta.get('temperature')}) from the teacher "
          f"`{meta.get('teacher')}` (checkpoint sha256 {str(meta.get('teacher_checkpoint_sha256'))[:16]}...)"
          if meta.get("lam") else
-         "- trained on the beat labels alone (not distilled; docs/RESULTS.md, section C, measured "
-         "distillation of the small students from a two-tcn teacher: it helped no size)"),
+         "- trained on the beat labels alone (not distilled; docs/RESULTS.md measured distillation in sections "
+         "C (small students: it helped no size), H (causal students: it did not help) and I (one lead: it "
+         "helped on lead 0, not measurably against the same student on labels))"),
         "",
         "## Training data",
         "",
@@ -412,6 +421,7 @@ def model_card(
         "",
         "## Measured",
         "",
+        *([note, ""] if note else []),
     ]
     if cv_summaries:
         for csv in cv_summaries:

@@ -58,6 +58,8 @@ def add_args(parser) -> None:
         metavar="CSV",
         help="summary.csv files of cross-validations of this recipe, quoted in the model card",
     )
+    g.add_argument("--card-note", default=None, metavar="TEXT",
+                   help="a paragraph that opens the card's Measured section (e.g. what --cv-summary is compared with)")
     g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     g.add_argument("--teacher", default=None, metavar="RUN",
                    help="distil from this teacher run of the workspace, trained on the same records (e.g. "
@@ -139,6 +141,7 @@ def main(argv=None):
         val_records=val_records,
         cv_summaries=[Path(p) for p in args.cv_summary],
         cost=cost,
+        note=args.card_note,
     )
     print(
         f"shipped model -> {out} (threshold {tuned['threshold']:g}, validation F1 {tuned['val_F1']:.4f}, "
