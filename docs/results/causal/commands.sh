@@ -43,3 +43,8 @@ $CV --name g-s3 $RECIPE $SPAN > $W/g-s3.log 2>&1 & $CV --name g-s3-s1 $RECIPE $S
 $CV --name c3-s3-l05 --models-from c3-s3 --latency-s 0.5 > $W/c3-s3-l05.log 2>&1 & $CV --name c3-s3-s1-l05 --models-from c3-s3-s1 --latency-s 0.5 $S1 > $W/c3-s3-s1-l05.log 2>&1; wait
 python Codes/Models/student_cv.py --workspace $W --compare g-a+g-a-s1 c3-a-l05+c3-a-s1-l05 c3-s3-l05+c3-s3-s1-l05 g-s3+g-s3-s1 > $W/compare_span.log 2>&1
 date
+# the trade-off: a look-ahead of 0.6 s (causal detection then needs --latency-s 0.8 at 360 Hz)
+$CV --name c6-a $RECIPE --lookahead-s 0.6 > $W/c6-a.log 2>&1 & $CV --name c6-a-s1 $RECIPE --lookahead-s 0.6 $S1 > $W/c6-a-s1.log 2>&1; wait
+$CV --name c6-a-l08 --models-from c6-a --latency-s 0.8 > $W/c6-a-l08.log 2>&1 & $CV --name c6-a-s1-l08 --models-from c6-a-s1 --latency-s 0.8 $S1 > $W/c6-a-s1-l08.log 2>&1; wait
+python Codes/Models/student_cv.py --workspace $W --compare g-a+g-a-s1 c-a-l05+c-a-s1-l05 c3-a-l05+c3-a-s1-l05 c6-a-l08+c6-a-s1-l08 > $W/compare_tradeoff.log 2>&1
+date
