@@ -24,6 +24,7 @@ import pandas as pd
 from tsad.core import paths
 from tsad.core.checkpoint import load_checkpoint
 from tsad.core.fileio import make_tmp_dir, save_text
+from tsad.detection.streaming import latency_needed_s
 from tsad.models import loader
 from tsad.models.beat_classifier import count_parameters, load_classifier
 from tsad.models.export import export_onnx
@@ -146,8 +147,6 @@ CAUSAL_HEADING = "## Causal detection"
 def causal_section(folder: Path) -> list[str]:
     """The card's "Causal detection" section for the causal detector in ``folder/causal`` (none: no
     lines): what it reads ahead, the least latency, and its cross-validated figures."""
-    from tsad.detection.streaming import latency_needed_s
-
     causal = Path(folder) / paths.CAUSAL_DIR
     if not (causal / paths.STUDENT_CHECKPOINT).is_file():
         return []
