@@ -119,3 +119,51 @@ def test_grid_checks():
     run = kd_study.StudyRun("student", 3, "picture", 0.5, 2)
     assert kd_study.StudyRun.parse(run.key) == run
     assert np.isclose(kd_study.Grid.full().folds, 5)
+
+
+# ---- distillation under a deployment constraint (tsad.experiments.constraints) -----------------------------
+
+def test_a_constraint_study_plans_teacher_students_readings_and_comparisons():
+    from tsad.experiments import constraints
+
+    phases = constraints.plan("one-lead", "ol", "W", seeds=(42, 1), folds=5)
+    members, ensemble, students, readings, comparisons = phases
+    assert [c[c.index("--name") + 1] for c in members] == ["ol-teacher-s42", "ol-teacher-s1"]
+    for cmd in members:   # the shipped recipe, explicit: a constraint may change some of its values
+        assert cmd[cmd.index("--arch") + 1] == "fcn_20k" and cmd[cmd.index("--soft-sigma") + 1] == "2.0"
+        assert cmd[cmd.index("--aug-lead-dropout") + 1] == "0.5"
+    assert ensemble[0][ensemble[0].index("--members") + 1:] == ["cv/ol-teacher-s42/fold{fold}", "cv/ol-teacher-s1/fold{fold}"]
+    kd = [c for c in students if "--lam" in c]
+    assert len(kd) == 2 and all(c[c.index("--fold-teacher") + 1] == "cv/ol-teacher/fold{fold}" for c in kd)
+    for cmd in students:   # one lead in every window, in either input; the recipe's other values kept
+        assert cmd.count("--aug-lead-dropout") == 1 and cmd[cmd.index("--aug-lead-dropout") + 1] == "1.0"
+        assert cmd[cmd.index("--aug-lead-swap") + 1] == "0.5" and cmd[cmd.index("--fold-seed") + 1] == "42"
+    read = {c[c.index("--name") + 1]: c for c in readings}
+    assert len(read) == 12 and read["ol-teacher-s1-lead1"][-6:-4] == ["--leads", "1"]
+    assert comparisons[1][-3:] == ["ol-teacher-s42-lead0+ol-teacher-s1-lead0", "ol-labels-s42-lead0+ol-labels-s1-lead0",
+                                   "ol-kd-s42-lead0+ol-kd-s1-lead0"]
+    causal = constraints.plan("causal", "c", "W", seeds=(42,), folds=2, train_windows=40)
+    assert all(c[c.index("--lookahead-s") + 1] == "0.3" for c in causal[2])
+    assert all("--latency-s" in c for c in causal[3]) and len(causal[3]) == 2     # the students only
+    assert causal[2][0][causal[2][0].index("--train-windows") + 1] == "40"
+    with pytest.raises(ValueError, match="unknown constraint"):
+        constraints.plan("wearable", "x", "W")
+
+
+def test_a_small_causal_study_runs_end_to_end(study):
+    """Two folds, one seed, 40 windows: the teacher, the students on labels and distilled, their
+    causal readings and the comparisons against the offline teacher members, written in the study."""
+    ws, _, _ = study
+    written = run_script(SCRIPT, ["--workspace", str(ws.root), "--constraint", "causal", "--name", "tiny-causal",
+                                  "--folds", "2", "--seeds", "42", "--train-windows", "40", "--student-epochs", "1",
+                                  "--jobs", "2"])
+    assert [p.name.split("_vs_")[0] for p in written] == ["compare_tiny-causal-teacher-s42"] + \
+        ["compare_tiny-causal-teacher-s42", "compare_tiny-causal-labels-s42-latency05"]
+    for run in ("tiny-causal-labels-s42", "tiny-causal-kd-s42"):
+        state = load_checkpoint(ws.root / "cv" / run / "fold0" / "best.pth")
+        assert state["model_config"]["lookahead"] == 38 and state["train_windows"] == 40
+    assert load_checkpoint(ws.root / "cv" / "tiny-causal-kd-s42" / "fold1" / "best.pth")["lam"] == 0.5
+    meta = json.loads((ws.root / "cv" / "tiny-causal-kd-s42-latency05" / "fold0" / "detections" /
+                       "detections.json").read_text())
+    assert meta["latency_s"] == 0.5 and meta["models_from"] == "tiny-causal-kd-s42"
+    assert "paired over folds" in written[1].read_text()

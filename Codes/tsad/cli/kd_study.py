@@ -19,6 +19,20 @@ Writes W/study/<name>/: grid.json, fold<k>/<teacher>_teacher/ (the fold's teache
 (one row per student run), summary.csv/summary.md (mean and 95% interval per teacher and lambda;
 paired difference against lambda 0 on the same fold and seed, with its 95% interval), kd_study.png.
 Student runs live in W/cv/study-<name>/. A study resumed with another grid is refused (exit 2).
+
+Distillation under a deployment constraint (tsad.experiments.constraints; docs/RESULTS.md, H and I):
+
+    python Codes/Models/kd_study.py --workspace W --constraint one-lead [--seeds 42 1] [--folds 5] [--jobs 2]
+    python Codes/Models/kd_study.py --workspace W --constraint causal --print-commands
+
+The teacher of each fold is the mean logit of the shipped recipe's fold models (one per seed: both
+leads, 3.1 s on each side); the students have the constraint (one lead in every training window; a
+0.3-s look-ahead), on labels and distilled (--lams' non-zero value, default 0.5) on the same folds;
+every student is read as deployed (lead 0 and lead 1 alone; --latency-s 0.5) and compared, pooled
+over the seeds and paired over (seed, fold), with the shipped recipe. The runs are student_cv.py and
+ensemble_teacher.py commands, a phase at a time (--jobs at once); a cross-validation finished before
+is skipped fold by fold. The comparisons go to W/study/<name>/compare_*.md (--name defaults to the
+constraint).
 """
 
 from __future__ import annotations
@@ -33,8 +47,8 @@ from pathlib import Path
 
 from tsad.core.common import make_parser, setup_logging
 from tsad.core.errors import run_cli
-from tsad.core.paths import Workspace
-from tsad.experiments import crossval, kd_study
+from tsad.core.paths import REPO_ROOT, Workspace
+from tsad.experiments import constraints, crossval, kd_study
 from tsad.experiments.kd_study import Grid, StudyError
 
 SCRIPT = Path(__file__).resolve()
@@ -43,8 +57,12 @@ SCRIPT = Path(__file__).resolve()
 def parse_args(argv=None):
     parser = make_parser(__doc__)
     d = Grid()
-    parser.add_argument("--input-dir", required=True, help="folder of the WFDB records the workspace was made from")
-    parser.add_argument("--name", default="kd", help="name of this study: W/study/<name>/")
+    parser.add_argument("--input-dir", default=None,
+                        help="folder of the WFDB records the workspace was made from (the teacher study: required)")
+    parser.add_argument("--constraint", choices=sorted(constraints.CONSTRAINTS), default=None,
+                        help="distillation under a deployment constraint instead of the teacher study (docstring)")
+    parser.add_argument("--name", default=None, help="name of this study: W/study/<name>/ (default: kd, or the "
+                                                     "constraint's name)")
     parser.add_argument("--teachers", nargs="+", default=d.teachers, help="teacher types: picture, context")
     parser.add_argument("--lams", type=float, nargs="+", default=d.lams, help="distillation weights (0 included)")
     parser.add_argument("--temperature", type=float, default=d.temperature, help="distillation temperature T")
@@ -91,10 +109,60 @@ def _run_command(argv: list[str], key: str) -> list[str]:
     return [sys.executable, str(SCRIPT), *keep, "--resume", "--one", key]
 
 
+def constraint_study(args) -> list[Path]:
+    """``--constraint``: the study's phases of stage-script commands, run a phase at a time (or
+    printed); returns the comparison files written."""
+    ws = Workspace.from_arg(args.workspace)
+    name = args.name or args.constraint
+    lams = [0.5] if list(args.lams) == list(Grid().lams) else [x for x in args.lams if x > 0]   # unset: 0.5
+    if len(lams) != 1:
+        raise ValueError(f"--constraint distils at one lambda besides 0; --lams gave {args.lams}")
+    small = {k: v for k, v in {"train_windows": args.train_windows, "epochs": args.student_epochs}.items() if v}
+    phases = constraints.plan(args.constraint, name, str(ws.root), seeds=args.seeds or (42, 1),
+                              folds=args.folds or 5, fold_seed=args.seed, lam=lams[0], temperature=args.temperature,
+                              **small)
+    *work, comparisons = phases
+    if args.print_commands:
+        for phase in phases:
+            for cmd in phase:
+                print(shlex.join(["python", *cmd]))
+        return []
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def one(cmd: list[str]) -> str:
+        res = subprocess.run([sys.executable, *cmd], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+        if res.returncode:
+            raise RuntimeError(f"{shlex.join(cmd)} failed (exit {res.returncode}): {res.stderr.strip()[-2000:]}")
+        return res.stdout
+
+    started = time.perf_counter()
+    for k, phase in enumerate(work, 1):
+        print(f"phase {k} of {len(work)}: {len(phase)} command(s)", flush=True)
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            list(pool.map(one, phase))
+    out = kd_study.study_dir(ws, name)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for cmd in comparisons:
+        table = one(cmd)
+        path = out / f"compare_{'_vs_'.join(c.replace('+', '_') for c in cmd[cmd.index('--compare') + 1:])}.md"
+        path.write_text(f"`python {shlex.join(cmd)}`\n\n{table}")
+        written.append(path)
+        print(table)
+    print(f"{args.constraint}: {sum(len(p) for p in work)} commands in {time.perf_counter() - started:.0f} s; "
+          f"comparisons in {out}")
+    return written
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     setup_logging()
+    if args.constraint:
+        return constraint_study(args)
+    if not args.input_dir:
+        raise ValueError("the teacher study needs --input-dir (the folder of the records the workspace was made from)")
+    args.name = args.name or "kd"
     grid = grid_from_args(args)
     ws = Workspace.from_arg(args.workspace)
     all_runs = kd_study.runs(grid)
