@@ -17,7 +17,7 @@ from tsad.data.demo_db import DemoConfig, synth_record, write_demo_database
 from tsad.detection.streaming import array_source, detect_stream
 from tsad.experiments.beat_classes import cross_validate, read_beats
 from tsad.models import loader
-from tsad.models.beat_classifier import CLASSES, BeatClassifier, load_classifier, save_classifier
+from tsad.models.beat_classifier import CLASSES, BeatClassifier, class_probs, load_classifier, save_classifier
 from tsad.models.predictor import DetectionError
 from tsad.scoring.classes import paired_class_difference
 from tsad.training.beat_classifier import class_weights, train_classifier
@@ -102,6 +102,29 @@ def test_training_lowers_the_loss_and_finds_unseen_ventricular_beats(beats):
                            learned={"epochs": 10, "batch_size": 64})
     assert (table[[c for c in table if c.endswith("_missed")]].to_numpy() == 0).all()
     assert table["VEB_TP"].sum() / (table["VEB_TP"] + table["VEB_FN"]).sum() > 0.8
+
+
+def test_a_classifier_distilled_from_an_ensemble_learns_from_its_soft_targets(beats):
+    from tsad.experiments.beat_classes import learned_arrays
+    from tsad.training.beat_classifier import teacher_soft_targets
+
+    waves, rhythm, targets = learned_arrays(beats[:2])
+    members = [train_classifier(waves, rhythm, targets, epochs=4, batch_size=64, seed=s)[0] for s in (1, 2)]
+    soft = teacher_soft_targets(members, waves, rhythm, temperature=2.0)
+    assert soft.shape == (len(targets), len(CLASSES)) and np.allclose(soft.sum(axis=1), 1, atol=1e-5)
+    # the teacher term alone (lam 1): the student learns the labels through the ensemble's probabilities
+    student, losses = train_classifier(waves, rhythm, targets, epochs=6, batch_size=64, seed=0, soft_targets=soft,
+                                       lam=1.0)
+    assert losses[-1] < 0.7 * losses[0]
+    agree = (class_probs(student, waves, rhythm).argmax(1) == soft.argmax(1)).mean()
+    assert agree > 0.9
+    with pytest.raises(ValueError, match="needs soft targets"):
+        train_classifier(waves, rhythm, targets, lam=0.5)
+    with pytest.raises(ValueError, match="soft targets of shape"):
+        train_classifier(waves, rhythm, targets, soft_targets=soft[:5], lam=0.5)
+    table = cross_validate(beats, [["demo00", "demo01"], ["demo02", "demo03"]], "learned", seed=0,
+                           learned={"epochs": 4, "batch_size": 64, "members": 2, "lam": 0.5})
+    assert len(table) == 4 and table["VEB_TP"].sum() > 0
 
 
 def test_paired_difference_is_other_minus_reference(beats):

@@ -21,7 +21,12 @@ counts against its class's Se and an extra beat against the +P of the class it w
 
 The learned classifier (``learned``: tsad.models.beat_classifier on both leads, its waveform against
 the patient's recent beats and its timing against the patient's recent rhythm) is trained per fold
-with --epochs and --weight-power; the classical ones as tsad.experiments.beat_classes says.
+with --epochs and --weight-power, or distilled from an ensemble of K such classifiers of the same
+fold (--distil-members K, --lam, --temperature: many models taught to one); the classical ones as
+tsad.experiments.beat_classes says.
+
+    python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name learned-kd \
+        --classifiers learned --distil-members 3 --against learned     # paired against the same folds on labels
 """
 
 from __future__ import annotations
@@ -64,6 +69,11 @@ def parse_args(argv=None):
                    help="the learned classifier's training beats moved by up to this many samples (at 128 Hz)")
     p.add_argument("--weight-power", type=float, default=0.5,
                    help="the learned classifier's class weights: frequency to the power -this (0 none, 1 balanced)")
+    p.add_argument("--distil-members", type=int, default=0, metavar="K",
+                   help="distil the learned classifier of each fold from the ensemble of K classifiers trained on the "
+                        "fold's training records with seeds --seed + 1 .. + K (0: trained on the labels alone)")
+    p.add_argument("--lam", type=float, default=0.5, help="with --distil-members: weight of the teacher term")
+    p.add_argument("--temperature", type=float, default=2.0, help="with --distil-members: distillation temperature")
     return p.parse_args(argv)
 
 
@@ -127,6 +137,8 @@ def main(argv=None) -> dict:
     folds = cv_folds if cv_folds is not None else record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
     learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift}
+    if args.distil_members:
+        learned.update(members=args.distil_members, lam=args.lam, temperature=args.temperature)
     table = pd.concat([cross_validate(records, folds, c, args.seed, learned) for c in args.classifiers],
                       ignore_index=True)
     summaries, written = [], []

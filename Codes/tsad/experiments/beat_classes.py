@@ -30,7 +30,7 @@ from tsad.data.beat_context import beat_context
 from tsad.data.ecg import BEAT_SYMBOLS, beat_class, read_record
 from tsad.models.beat_classifier import CLASSES, class_probs
 from tsad.scoring.classes import is_paced, score_classes
-from tsad.training.beat_classifier import train_classifier
+from tsad.training.beat_classifier import teacher_soft_targets, train_classifier
 
 FS = 128.0
 OFFSETS_S = np.round(np.concatenate([np.arange(-0.100, 0.101, 0.025), np.arange(0.140, 0.461, 0.032)]), 3)
@@ -142,10 +142,20 @@ def learned_arrays(records: list[RecordBeats]) -> tuple[np.ndarray, np.ndarray, 
     return waves, rhythm, targets
 
 
-def fit_learned(train: list[RecordBeats], seed: int, **kwargs):
+def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: float = 0.5, temperature: float = 2.0,
+                **kwargs):
     """``tsad.models.beat_classifier`` trained on every beat of ``train`` (paced records too: their
-    beats are Q, which a deployed classifier must know)."""
-    model, _ = train_classifier(*learned_arrays(train), seed=seed, **kwargs)
+    beats are Q, which a deployed classifier must know). ``members`` > 0: distilled (``lam``,
+    ``temperature``) from the ensemble of that many classifiers trained the same way on the same beats
+    with other seeds (seed + 1, seed + 2, ...): many models taught to one."""
+    waves, rhythm, targets = learned_arrays(train)
+    if not members:
+        model, _ = train_classifier(waves, rhythm, targets, seed=seed, **kwargs)
+        return model
+    ensemble = [train_classifier(waves, rhythm, targets, seed=seed + k, **kwargs)[0] for k in range(1, members + 1)]
+    soft = teacher_soft_targets(ensemble, waves, rhythm, temperature)
+    model, _ = train_classifier(waves, rhythm, targets, seed=seed, soft_targets=soft, lam=lam,
+                                temperature=temperature, **kwargs)
     return model
 
 

@@ -4,7 +4,9 @@ A short loop: AdamW, a cosine learning rate, cross-entropy with class weights th
 classes (each class weighted by its frequency to the power ``-weight_power``: 0 ignores the
 imbalance, 1 balances it fully, which buys sensitivity on the rare classes with positive
 predictivity), one lead zeroed in a share of the beats (``lead_dropout``) so that a one-lead
-record can be classified too, and beats moved by a few samples (``shift``).
+record can be classified too, and beats moved by a few samples (``shift``). Distilled
+(``soft_targets``, ``lam``): part of the loss is the student's softened class probabilities against a
+teacher's (``teacher_soft_targets``: the mean over an ensemble of classifiers).
 """
 
 from __future__ import annotations
@@ -32,14 +34,24 @@ def class_weights(targets: np.ndarray, n_classes: int, power: float) -> np.ndarr
 def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray, *,
                      config: ClassifierConfig | None = None, epochs: int = 6, batch_size: int = 256,
                      lr: float = 3e-3, weight_power: float = 0.5, lead_dropout: float = 0.3,
-                     shift: int = 0, seed: int = 42, progress: bool = False) -> tuple[BeatClassifier, list[float]]:
+                     shift: int = 0, seed: int = 42, progress: bool = False, soft_targets: np.ndarray | None = None,
+                     lam: float = 0.0, temperature: float = 2.0) -> tuple[BeatClassifier, list[float]]:
     """A classifier trained on beats (inputs from ``tsad.data.beat_context.beat_context``, ``targets``
     the index of each beat's class in ``config.classes``); returns it (eval mode) and the mean loss
     of each epoch. ``shift`` moves each training beat's waveforms by up to that many samples either
-    way (edges repeated), so that the classifier does not rely on where exactly a detector puts a beat."""
+    way (edges repeated), so that the classifier does not rely on where exactly a detector puts a beat.
+
+    With ``soft_targets`` (n, classes), a teacher's class probabilities at ``temperature``, the loss
+    is (1 - lam) x the weighted cross-entropy on ``targets`` + lam x T^2 x the KL divergence of the
+    student's probabilities at T from them."""
+    config = config or ClassifierConfig(leads=waves.shape[1] // 2)
+    if soft_targets is not None and soft_targets.shape != (len(targets), len(config.classes)):
+        raise ValueError(f"soft targets of shape {soft_targets.shape} for {len(targets)} beats of "
+                         f"{len(config.classes)} classes")
+    if not 0.0 <= lam <= 1.0 or (lam > 0 and soft_targets is None):
+        raise ValueError(f"lam must lie in [0, 1], and lam > 0 needs soft targets (got {lam})")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    config = config or ClassifierConfig(leads=waves.shape[1] // 2)
     model = BeatClassifier(config)
     weights = torch.from_numpy(class_weights(targets, len(config.classes), weight_power))
     steps_per_epoch = max(1, math.ceil(len(targets) / batch_size))
@@ -67,7 +79,12 @@ def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray,
                 at = (torch.arange(w.shape[-1])[None, :] - moved[:, None]).clamp(0, w.shape[-1] - 1)
                 w = torch.gather(w, 2, at[:, None, :].expand(-1, w.shape[1], -1))
             y = torch.from_numpy(targets[idx].astype(np.int64))
-            loss = F.cross_entropy(model(w, torch.from_numpy(rhythm[idx])), y, weight=weights)
+            logits = model(w, torch.from_numpy(rhythm[idx]))
+            loss = F.cross_entropy(logits, y, weight=weights)
+            if lam > 0:
+                soft = torch.from_numpy(soft_targets[idx].astype(np.float32))
+                kd = F.kl_div(F.log_softmax(logits / temperature, dim=1), soft, reduction="batchmean")
+                loss = (1 - lam) * loss + lam * temperature ** 2 * kd
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -76,3 +93,16 @@ def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray,
             seen += len(idx)
         losses.append(running / max(seen, 1))
     return model.eval(), losses
+
+
+@torch.no_grad()
+def teacher_soft_targets(models: list[BeatClassifier], waves: np.ndarray, rhythm: np.ndarray,
+                         temperature: float = 2.0, batch_size: int = 4096) -> np.ndarray:
+    """The mean over ``models`` of each one's class probabilities at ``temperature`` (n, classes)."""
+    out = np.zeros((len(waves), len(models[0].config.classes)), np.float64)
+    for model in models:
+        model.eval()
+        for a in range(0, len(waves), batch_size):
+            logits = model(torch.from_numpy(waves[a:a + batch_size]), torch.from_numpy(rhythm[a:a + batch_size]))
+            out[a:a + batch_size] += F.softmax(logits / temperature, dim=1).numpy()
+    return (out / len(models)).astype(np.float32)
