@@ -124,7 +124,11 @@ def test_a_classifier_distilled_from_an_ensemble_learns_from_its_soft_targets(be
         train_classifier(waves, rhythm, targets, soft_targets=soft[:5], lam=0.5)
     table = cross_validate(beats, [["demo00", "demo01"], ["demo02", "demo03"]], "learned", seed=0,
                            learned={"epochs": 4, "batch_size": 64, "members": 2, "lam": 0.5})
-    assert len(table) == 4 and table["VEB_TP"].sum() > 0
+    # the student and its teacher (the members' mean) each score every test record
+    assert sorted(table["classifier"].value_counts().items()) == [("learned", 4), ("learned_ensemble", 4)]
+    student_rows, teacher_rows = (table[table["classifier"] == c] for c in ("learned", "learned_ensemble"))
+    assert list(student_rows["record"]) == list(teacher_rows["record"])
+    assert student_rows["VEB_TP"].sum() > 0 and teacher_rows["VEB_TP"].sum() > 0
 
 
 def test_paired_difference_is_other_minus_reference(beats):

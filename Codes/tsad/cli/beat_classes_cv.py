@@ -22,7 +22,9 @@ counts against its class's Se and an extra beat against the +P of the class it w
 The learned classifier (``learned``: tsad.models.beat_classifier on both leads, its waveform against
 the patient's recent beats and its timing against the patient's recent rhythm) is trained per fold
 with --epochs and --weight-power, or distilled from an ensemble of K such classifiers of the same
-fold (--distil-members K, --lam, --temperature: many models taught to one); the classical ones as
+fold (--distil-members K, --lam, --temperature: many models taught to one), whose teacher (the
+mean of the K members' probabilities) is scored beside it on the same records as
+``learned_ensemble`` (in paired.csv: the teacher minus its student); the classical ones as
 tsad.experiments.beat_classes says.
 
     python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name learned-kd \
@@ -152,9 +154,10 @@ def main(argv=None) -> dict:
         written.append(path)
     summary = pd.concat(summaries, ignore_index=True)[["classifier", "database", "figure", "records", "value",
                                                        "ci_low", "ci_high"]]
-    first = args.classifiers[0]
+    present = list(table["classifier"].unique())     # a distilled classifier's teacher too (TEACHER)
+    first = present[0]
     paired = [diff.assign(reference_classifier=first, classifier=other)
-              for other in args.classifiers[1:]
+              for other in present[1:]
               for diff in paired_by_database(table[table["classifier"] == first], table[table["classifier"] == other],
                                              args)]
     if paired:
@@ -167,7 +170,7 @@ def main(argv=None) -> dict:
     save_text(out / "command.txt", " ".join(["python", "Codes/Models/beat_classes_cv.py", *sys.argv[1:]]) + "\n")
     where = (f"the beats of the fold detectors of {args.detections_cv} classified (end to end: missed and extra "
              f"beats count)" if args.detections_cv else "beats classified at the reference positions")
-    save_text(out / "summary.md", f"# Beat classifiers ({', '.join(args.classifiers)}), {len(folds)} record-wise "
+    save_text(out / "summary.md", f"# Beat classifiers ({', '.join(present)}), {len(folds)} record-wise "
               f"folds\n\n{len(records)} records; {where}; classical features on lead 0, the learned classifier "
               f"on leads 0 and 1, at 128 Hz; paced records left out; {minutes:.1f} min on this machine.\n\n"
               f"{to_markdown(summary)}\n")

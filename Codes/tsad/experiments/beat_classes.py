@@ -38,6 +38,7 @@ BASELINE_S = (-0.250, -0.150)
 LOCAL_BEATS = 10
 CLASSIFIERS = ("lda", "boosting", "learned")
 LEARNED = "learned"     # tsad.models.beat_classifier on both leads and the patient's own context
+TEACHER = "learned_ensemble"   # a distilled classifier's teacher, scored beside it on the same test records
 
 
 @dataclass
@@ -145,30 +146,33 @@ def learned_arrays(records: list[RecordBeats]) -> tuple[np.ndarray, np.ndarray, 
 def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: float = 0.5, temperature: float = 2.0,
                 **kwargs):
     """``tsad.models.beat_classifier`` trained on every beat of ``train`` (paced records too: their
-    beats are Q, which a deployed classifier must know). ``members`` > 0: distilled (``lam``,
-    ``temperature``) from the ensemble of that many classifiers trained the same way on the same beats
-    with other seeds (seed + 1, seed + 2, ...): many models taught to one."""
+    beats are Q, which a deployed classifier must know), and its teacher: ``None``, or with
+    ``members`` > 0 the ensemble of that many classifiers trained the same way on the same beats with
+    other seeds (seed + 1, seed + 2, ...), from which the returned one is distilled (``lam``,
+    ``temperature``): many models taught to one."""
     waves, rhythm, targets = learned_arrays(train)
     if not members:
         model, _ = train_classifier(waves, rhythm, targets, seed=seed, **kwargs)
-        return model
+        return model, None
     ensemble = [train_classifier(waves, rhythm, targets, seed=seed + k, **kwargs)[0] for k in range(1, members + 1)]
     soft = teacher_soft_targets(ensemble, waves, rhythm, temperature)
     model, _ = train_classifier(waves, rhythm, targets, seed=seed, soft_targets=soft, lam=lam,
                                 temperature=temperature, **kwargs)
-    return model
+    return model, ensemble
 
 
 def predict_learned(model, record: RecordBeats) -> np.ndarray:
-    probs = class_probs(model, record.waves, record.rhythm)
-    return np.asarray(model.config.classes, dtype=object)[probs.argmax(axis=1)]
+    """Each beat's class by one learned classifier, or by a list of them (the mean of their probabilities)."""
+    models = model if isinstance(model, list) else [model]
+    probs = np.mean([class_probs(m, record.waves, record.rhythm) for m in models], axis=0)
+    return np.asarray(models[0].config.classes, dtype=object)[probs.argmax(axis=1)]
 
 
 def fit_classifier(name: str, train: list[RecordBeats], seed: int, learned: dict | None = None):
     """A classifier trained on the non-paced beats of ``train`` records (AAMI classes as targets);
     the learned one on every beat, with the settings ``learned`` (``train_classifier``'s keywords)."""
     if name == LEARNED:
-        return fit_learned(train, seed, **(learned or {}))
+        return fit_learned(train, seed, **(learned or {}))[0]
     rows = [r for r in train if not r.paced]
     x = np.concatenate([r.features for r in rows])
     y = np.array([beat_class(s) for r in rows for s in r.symbols], dtype=object)
@@ -194,21 +198,28 @@ def score_record_classes(record: RecordBeats, labels) -> dict:
 
 def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifier: str, seed: int,
                    learned: dict | None = None) -> pd.DataFrame:
-    """Every record classified by the classifier trained on the other folds' records; one row each."""
+    """Every record classified by the classifier trained on the other folds' records; one row each
+    (and, for a distilled learned classifier, one more per record for its teacher, ``TEACHER``)."""
     by_name = {r.name: r for r in records}
     rows = []
     for k, test in enumerate(folds):
         train = [r for r in records if r.name not in set(test)]
-        model = fit_classifier(classifier, train, seed, learned)
+        models = {classifier: None}
+        if classifier == LEARNED:
+            models[LEARNED], ensemble = fit_learned(train, seed, **(learned or {}))
+            if ensemble:
+                models[TEACHER] = ensemble
+        else:
+            models[classifier] = fit_classifier(classifier, train, seed, learned)
         for name in test:
             record = by_name[name]
             shown = record.detected if record.detected is not None else record     # the beats classified
-            if not len(shown.samples):
-                labels = []
-            elif classifier == LEARNED:
-                labels = predict_learned(model, shown)
-            else:
-                labels = model.predict(shown.features)
-            rows.append({"fold": k, "classifier": classifier, **score_record_classes(record, labels)})
+            for label, model in models.items():
+                if not len(shown.samples):
+                    labels = []
+                elif classifier == LEARNED:
+                    labels = predict_learned(model, shown)
+                else:
+                    labels = model.predict(shown.features)
+                rows.append({"fold": k, "classifier": label, **score_record_classes(record, labels)})
     return pd.DataFrame(rows)
-
