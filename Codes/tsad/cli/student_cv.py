@@ -133,15 +133,21 @@ def _cross_validate(args, ws, argv):
         raise ValueError("distillation in cross-validation needs both --lam > 0 and --fold-teacher RUN with {fold} "
                          "in it (each fold's own teacher)")
 
+    if args.mine_from and "{fold}" not in args.mine_from:
+        raise ValueError("--mine-from in cross-validation needs {fold} in it (each fold's own detector, trained on "
+                         "that fold's training records: e.g. cv/<name>/fold{fold})")
+
     def train_fn_for(fold):
         teacher = args.fold_teacher.format(fold=fold) if args.fold_teacher else None
+        mine_from = args.mine_from.format(fold=fold) if args.mine_from else None
 
         def train_fn(ws_, run_name, train, val):
             seed_everything(args.seed)
             train_run(ws_, TrainConfig.from_args(args), run_name=run_name, recipe=recipe, preset=args.preset,
                       arch=args.arch, data=(train, val), resume=args.resume, train_windows=args.train_windows,
                       seed=args.seed, lam=args.lam, teacher=teacher, temperature=args.temperature,
-                      lookahead_s=args.lookahead_s, train_span=args.train_span)
+                      lookahead_s=args.lookahead_s, train_span=args.train_span,
+                      hard_negatives=args.hard_negatives, mine_from=mine_from)
         return train_fn
 
     fold_seed = args.seed if args.fold_seed is None else args.fold_seed

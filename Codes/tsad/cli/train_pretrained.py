@@ -117,6 +117,8 @@ def main(argv=None):
         temperature=args.temperature,
         lookahead_s=args.lookahead_s,
         train_span=args.train_span,
+        hard_negatives=args.hard_negatives,
+        mine_from=args.mine_from,
     )
     train_s = time.perf_counter() - started
     detector = loader.load(run_name, ws)

@@ -129,6 +129,12 @@ def add_data_args(parser: argparse.ArgumentParser) -> None:
                    help="train and validate on each drawn window joined after the SPAN - 1 windows before it in its "
                         "record (SPAN x 2 s of continuous signal: real signal over a receptive field longer than a "
                         "window, as a causal student's is); 1: the windows alone")
+    g.add_argument("--hard-negatives", type=float, default=0.0, metavar="SHARE",
+                   help="replace this share of the drawn training windows by windows around the false beats that "
+                        "--mine-from finds on the training records (hard-negative mining; 0: none)")
+    g.add_argument("--mine-from", default=None, metavar="RUN",
+                   help="with --hard-negatives: a detector trained on the same training records (a run of the "
+                        "workspace or a run folder); in student_cv.py {fold} is replaced by the fold")
 
 
 def add_kd_args(parser: argparse.ArgumentParser) -> None:

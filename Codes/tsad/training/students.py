@@ -40,6 +40,7 @@ from tsad.training.flags import (
     parse_train_args,
     recipe_from_args,
 )
+from tsad.training.hard_negatives import mine_false_beats, mix_in
 from tsad.training.loop import TrainConfig, fit, is_main_process
 
 
@@ -99,7 +100,8 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
               logits_fn: LogitsFn | None = None, model_config: StudentConfig | None = None,
               recipe: Recipe | None = None, preset: str | None = None, arch: str = "bilstm",
               data: tuple[SplitData, SplitData] | None = None, train_windows: int | None = None,
-              seed: int = 42, lookahead_s: float | None = None, train_span: int = 1) -> dict:
+              seed: int = 42, lookahead_s: float | None = None, train_span: int = 1,
+              hard_negatives: float = 0.0, mine_from: str | None = None) -> dict:
     """Trains a student (lam = 0) or a distilled student into its run folder; returns fit's history.
 
     ``train_windows`` trains on that many windows drawn with ``seed`` (the same every epoch).
@@ -108,7 +110,9 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
     model; ``recipe`` the augmentation and loss (default: none, as the original). ``lookahead_s``
     bounds what a fully convolutional student reads after each sample (causal detection);
     ``train_span`` joins each training and validation window after the ones before it in its record
-    (``tsad.data.splits.with_preceding``)."""
+    (``tsad.data.splits.with_preceding``). ``hard_negatives`` replaces that share of the drawn
+    training windows by windows around the false beats that the detector ``mine_from`` (a run
+    trained on the same training records) finds on them (``tsad.training.hard_negatives``)."""
     if not 0.0 <= lam <= 1.0:
         raise ValueError(f"--lam must lie in [0, 1], got {lam}")
     if lam > 0 and not teacher:
@@ -129,6 +133,19 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
     pool = train
     train = train.sample(train_windows, seed, weights)
     geometry = _workspace_geometry(ws, train)
+    mined = None
+    if hard_negatives or mine_from:
+        if not (hard_negatives and mine_from):
+            raise ValueError("hard-negative mining needs both --hard-negatives SHARE and --mine-from RUN")
+        if lam > 0 or train_span > 1:
+            raise ValueError("--hard-negatives with distillation or --train-span: the mined windows have no "
+                             "teacher logits or preceding windows; not supported")
+        table = pd.read_csv(ws.windows_csv, usecols=["id", "record", "start"])
+        miner = loader.load(mine_from, ws, device=cfg.device, classify=False)
+        mined = mine_false_beats(miner, pool, table, geometry.fs, seed)
+        log.info("%s: %d false beats of %s on %d training beats mined", run_name or "run", mined.false_beats,
+                 mine_from, mined.reference_beats)
+        train = mix_in(train, mined.windows, hard_negatives, seed)
     if train_span > 1:
         if lam > 0:
             raise ValueError("--train-span with distillation: the teacher's cached logits are per window; not "
@@ -145,7 +162,8 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
                          f"config expects input_size {model_config.input_size}")
     extra = {"lam": float(lam), "teacher": None, "temperature": None, "teacher_checkpoint_sha256": None,
              "limit_train": limit_train, "limit_val": limit_val, "train_windows": train_windows,
-             "train_span": train_span,
+             "train_span": train_span, "hard_negatives": float(hard_negatives), "mine_from": mine_from,
+             "mined_false_beats": None if mined is None else mined.false_beats,
              "n_train": len(train), "n_val": len(val),
              "recipe": recipe.as_dict(), "preset": preset,
              "split_records": _split_records(ws) if from_workspace_split else None}
@@ -306,7 +324,8 @@ def train_main(argv=None, doc: str | None = None, distill: bool = False) -> dict
                      run_name=args.run_name or default_run_name(lam, teacher, args.arch),
                      teacher_batch_size=args.teacher_batch_size if distill else 32,
                      recipe=recipe_from_args(args), preset=args.preset, arch=args.arch,
-                     lookahead_s=args.lookahead_s, train_span=args.train_span)
+                     lookahead_s=args.lookahead_s, train_span=args.train_span,
+                     hard_negatives=args.hard_negatives, mine_from=args.mine_from)
 
 
 # ---- the inference script (student_infer.py) ------------------------------------------------------

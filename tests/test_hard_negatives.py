@@ -1,0 +1,106 @@
+"""Hard-negative mining (``tsad.training.hard_negatives``, ``--hard-negatives``/``--mine-from``): the
+beats a detector invents on its training records are found on the records joined again, cut into
+windows around them, and mixed into a new model's training windows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import REPO, run_script
+
+from tsad.core.paths import Workspace
+from tsad.data.demo_db import DemoConfig, synth_record
+from tsad.data.splits import SplitData
+from tsad.models import loader
+from tsad.training.hard_negatives import mine_false_beats, mix_in, record_stretches
+
+FS = 128
+L = 256
+
+
+def _windows(records: dict[str, tuple[np.ndarray, np.ndarray]]):
+    """The data stage's layout of whole records: non-overlapping windows, their table, beat labels."""
+    series, labels, rows = [], [], []
+    for name, (signal, beats) in records.items():
+        n = len(signal) // L
+        truth = np.zeros(n * L, np.float32)
+        beats = np.asarray(beats, np.int64)
+        truth[beats[beats < n * L]] = 1
+        series.append(signal[:n * L].reshape(n, L, -1))
+        labels.append(truth.reshape(n, L))
+        rows += [(name, k * L) for k in range(n)]
+    table = pd.DataFrame(rows, columns=["record", "start"]).rename_axis("id").reset_index()
+    split = SplitData("train", table["id"].to_numpy(), np.concatenate(series).astype(np.float32),
+                      np.concatenate(labels), Path("."))
+    return split, table
+
+
+def test_windows_are_joined_per_record_in_order_and_split_at_gaps():
+    split, table = _windows({"a": (np.zeros((4 * L, 2)), np.array([])), "b": (np.zeros((3 * L, 2)), np.array([]))})
+    order = np.array([5, 0, 3, 6, 1, 4])                 # drawn out of order, window 2 of "a" missing
+    drawn = SplitData("train", split.ids[order], split.series[order], split.labels[order], Path("."))
+    stretches = [(record, drawn.ids[rows].tolist()) for record, rows in record_stretches(drawn, table)]
+    assert stretches == [("a", [0, 1]), ("a", [3]), ("b", [4, 5, 6])]
+
+
+def test_the_beats_a_detector_finds_that_the_labels_lack_are_mined_around_them():
+    rng = np.random.default_rng(3)
+    records = {name: synth_record(60, rng, DemoConfig(), fs=FS)[:2] for name in ("r0", "r1")}
+    hidden = {name: beats[[10, 40]] for name, (_, beats) in records.items()}     # beats the labels will lack
+    labelled = {name: (signal, np.setdiff1d(beats, hidden[name])) for name, (signal, beats) in records.items()}
+    split, table = _windows(labelled)
+    mined = mine_false_beats(loader.load("xqrs"), split, table, FS, seed=0)
+    assert mined.false_beats >= 4 and len(mined.windows) == mined.false_beats
+    assert mined.reference_beats == sum(len(b) for _, b in labelled.values())
+    # every hidden beat lies in the middle half of a mined window cut from its record, labels and all
+    assert ((mined.offsets >= L // 4) & (mined.offsets <= 3 * L // 4)).all()
+    for name, beats in hidden.items():
+        signal, truth = records[name][0], labelled[name][1]
+        for beat in beats:
+            cut = [k for k in range(len(mined.windows)) if mined.records[k] == name
+                   and np.allclose(mined.windows.series[k], signal[beat - mined.offsets[k]:][:L], atol=1e-6)]
+            assert cut, f"hidden beat {beat} of {name} not mined"
+            start = beat - mined.offsets[cut[0]]
+            assert np.array_equal(np.flatnonzero(mined.windows.labels[cut[0]]), truth[(truth >= start)
+                                                                                      & (truth < start + L)] - start)
+    assert (mined.windows.ids < 0).all()
+
+
+def test_mixing_replaces_a_share_and_keeps_the_count():
+    split, _ = _windows({"a": (np.random.default_rng(0).normal(size=(20 * L, 2)), np.array([5, 300]))})
+    mined = SplitData("hard_negatives", -1 - np.arange(3), np.full((3, L, 2), 7.0, np.float32),
+                      np.zeros((3, L), np.float32), Path("."))
+    mixed = mix_in(split, mined, 0.25, seed=0)
+    assert len(mixed) == len(split) and (mixed.ids < 0).sum() == 5
+    assert np.all(mixed.series[mixed.ids < 0] == 7.0)
+    assert mix_in(split, mined, 0.0, seed=0) is split
+    with pytest.raises(ValueError, match="--hard-negatives"):
+        mix_in(split, mined, 1.0, seed=0)
+
+
+def test_a_student_trains_on_the_false_beats_of_an_earlier_one(tmp_path):
+    from tsad.data.demo_db import write_demo_database
+
+    raw = tmp_path / "raw"
+    write_demo_database(raw, DemoConfig(n_records=3, minutes=1))
+    ws = Workspace(tmp_path / "ws")
+    run_script(REPO / "Codes/Dataset/data_generate.py", ["--workspace", str(ws.root), "--input-dir", str(raw),
+                                                         "--workers", "1"])
+    run_script(REPO / "Codes/Dataset/data_split.py", ["--workspace", str(ws.root), "--test-records", "demo00",
+                                                      "--val-records", "demo01"])
+    common = ["--workspace", str(ws.root), "--arch", "fcn_1k", "--epochs", "3", "--lr", "3e-3", "--batch-size", "16",
+              "--warmup-steps", "2"]
+    run_script(REPO / "Codes/Models/student_train.py", [*common, "--epochs", "1", "--run-name", "first"])
+    run_script(REPO / "Codes/Models/student_train.py", [*common, "--run-name", "second", "--hard-negatives", "0.3",
+                                                        "--mine-from", "first"])
+    state = torch.load(ws.run_dir("second") / "best.pth", weights_only=True)
+    assert state["hard_negatives"] == 0.3 and state["mine_from"] == "first"
+    assert isinstance(state["mined_false_beats"], int) and state["mined_false_beats"] >= 0
+    losses = list(np.load(ws.run_dir("second") / "train_losses.npy"))
+    assert losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="needs both"):
+        run_script(REPO / "Codes/Models/student_train.py", [*common, "--run-name", "third", "--hard-negatives", "0.3"])
