@@ -118,6 +118,11 @@ def test_a_classifier_distilled_from_an_ensemble_learns_from_its_soft_targets(be
     assert losses[-1] < 0.7 * losses[0]
     agree = (class_probs(student, waves, rhythm).argmax(1) == soft.argmax(1)).mean()
     assert agree > 0.9
+    # the teacher term weighted by class, as the labels are: another student, still learning
+    weighted, weighted_losses = train_classifier(waves, rhythm, targets, epochs=6, batch_size=64, seed=0,
+                                                 soft_targets=soft, lam=1.0, weighted_kd=True)
+    assert weighted_losses[-1] < 0.7 * weighted_losses[0]
+    assert not np.allclose(class_probs(weighted, waves, rhythm), class_probs(student, waves, rhythm))
     with pytest.raises(ValueError, match="needs soft targets"):
         train_classifier(waves, rhythm, targets, lam=0.5)
     with pytest.raises(ValueError, match="soft targets of shape"):

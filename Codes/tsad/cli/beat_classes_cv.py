@@ -76,6 +76,9 @@ def parse_args(argv=None):
                         "fold's training records with seeds --seed + 1 .. + K (0: trained on the labels alone)")
     p.add_argument("--lam", type=float, default=0.5, help="with --distil-members: weight of the teacher term")
     p.add_argument("--temperature", type=float, default=2.0, help="with --distil-members: distillation temperature")
+    p.add_argument("--weighted-kd", action="store_true",
+                   help="with --distil-members: weight the teacher term of each beat by its class weight, as the "
+                        "label term is (default: the teacher term averaged over the beats)")
     return p.parse_args(argv)
 
 
@@ -140,7 +143,8 @@ def main(argv=None) -> dict:
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
     learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift}
     if args.distil_members:
-        learned.update(members=args.distil_members, lam=args.lam, temperature=args.temperature)
+        learned.update(members=args.distil_members, lam=args.lam, temperature=args.temperature,
+                       weighted_kd=args.weighted_kd)
     table = pd.concat([cross_validate(records, folds, c, args.seed, learned) for c in args.classifiers],
                       ignore_index=True)
     summaries, written = [], []

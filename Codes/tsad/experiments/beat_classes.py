@@ -144,12 +144,12 @@ def learned_arrays(records: list[RecordBeats]) -> tuple[np.ndarray, np.ndarray, 
 
 
 def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: float = 0.5, temperature: float = 2.0,
-                **kwargs):
+                weighted_kd: bool = False, **kwargs):
     """``tsad.models.beat_classifier`` trained on every beat of ``train`` (paced records too: their
     beats are Q, which a deployed classifier must know), and its teacher: ``None``, or with
     ``members`` > 0 the ensemble of that many classifiers trained the same way on the same beats with
     other seeds (seed + 1, seed + 2, ...), from which the returned one is distilled (``lam``,
-    ``temperature``): many models taught to one."""
+    ``temperature``, ``weighted_kd``: ``train_classifier``'s): many models taught to one."""
     waves, rhythm, targets = learned_arrays(train)
     if not members:
         model, _ = train_classifier(waves, rhythm, targets, seed=seed, **kwargs)
@@ -157,7 +157,7 @@ def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: floa
     ensemble = [train_classifier(waves, rhythm, targets, seed=seed + k, **kwargs)[0] for k in range(1, members + 1)]
     soft = teacher_soft_targets(ensemble, waves, rhythm, temperature)
     model, _ = train_classifier(waves, rhythm, targets, seed=seed, soft_targets=soft, lam=lam,
-                                temperature=temperature, **kwargs)
+                                temperature=temperature, weighted_kd=weighted_kd, **kwargs)
     return model, ensemble
 
 

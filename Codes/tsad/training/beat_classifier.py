@@ -35,7 +35,8 @@ def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray,
                      config: ClassifierConfig | None = None, epochs: int = 6, batch_size: int = 256,
                      lr: float = 3e-3, weight_power: float = 0.5, lead_dropout: float = 0.3,
                      shift: int = 0, seed: int = 42, progress: bool = False, soft_targets: np.ndarray | None = None,
-                     lam: float = 0.0, temperature: float = 2.0) -> tuple[BeatClassifier, list[float]]:
+                     lam: float = 0.0, temperature: float = 2.0,
+                     weighted_kd: bool = False) -> tuple[BeatClassifier, list[float]]:
     """A classifier trained on beats (inputs from ``tsad.data.beat_context.beat_context``, ``targets``
     the index of each beat's class in ``config.classes``); returns it (eval mode) and the mean loss
     of each epoch. ``shift`` moves each training beat's waveforms by up to that many samples either
@@ -43,7 +44,9 @@ def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray,
 
     With ``soft_targets`` (n, classes), a teacher's class probabilities at ``temperature``, the loss
     is (1 - lam) x the weighted cross-entropy on ``targets`` + lam x T^2 x the KL divergence of the
-    student's probabilities at T from them."""
+    student's probabilities at T from them: averaged over the beats (``weighted_kd`` False), or
+    weighted by each beat's class weight as the cross-entropy is (``weighted_kd``), so that the
+    teacher term does not give the rare classes less weight than the labels do."""
     config = config or ClassifierConfig(leads=waves.shape[1] // 2)
     if soft_targets is not None and soft_targets.shape != (len(targets), len(config.classes)):
         raise ValueError(f"soft targets of shape {soft_targets.shape} for {len(targets)} beats of "
@@ -83,7 +86,12 @@ def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray,
             loss = F.cross_entropy(logits, y, weight=weights)
             if lam > 0:
                 soft = torch.from_numpy(soft_targets[idx].astype(np.float32))
-                kd = F.kl_div(F.log_softmax(logits / temperature, dim=1), soft, reduction="batchmean")
+                kl = F.kl_div(F.log_softmax(logits / temperature, dim=1), soft, reduction="none").sum(dim=1)
+                if weighted_kd:
+                    per_beat = weights[y].to(kl.dtype)
+                    kd = (per_beat * kl).sum() / per_beat.sum()
+                else:
+                    kd = kl.mean()
                 loss = (1 - lam) * loss + lam * temperature ** 2 * kd
             opt.zero_grad(set_to_none=True)
             loss.backward()
