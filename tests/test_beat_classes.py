@@ -68,6 +68,21 @@ def test_the_script_writes_its_tables(demo, tmp_path):
     assert len(again["table"]) == 4
 
 
+def test_a_distilled_classifier_is_scored_beside_its_teacher_and_against_labels(demo, tmp_path):
+    common = ["--workspace", str(tmp_path / "ws"), "--input-dir", str(demo), "--folds", "2", "--classifiers",
+              "learned", "--bootstrap", "50", "--epochs", "2"]
+    run_script(REPO / "Codes/Models/beat_classes_cv.py", [*common, "--name", "labels"])
+    run_script(REPO / "Codes/Models/beat_classes_cv.py", [*common, "--name", "kd", "--distil-members", "2",
+                                                          "--weighted-kd", "--against", "labels"])
+    out = tmp_path / "ws" / "beat_classes" / "kd"
+    assert set(pd.read_csv(out / "summary.csv")["classifier"]) == {"learned", "learned_ensemble"}
+    paired = pd.read_csv(out / "paired.csv")                          # the teacher minus its student
+    assert set(paired["reference_classifier"]) == {"learned"} and set(paired["classifier"]) == {"learned_ensemble"}
+    versus = pd.read_csv(out / "paired_against_labels.csv")
+    assert set(zip(versus["classifier"], versus["against"])) == {("learned", "labels: learned"),
+                                                                 ("learned_ensemble", "labels: learned")}
+
+
 def test_end_to_end_scores_a_detectors_beats_missed_and_extra(demo, tmp_path):
     """--detections-cv: a stand-in cross-validation folder whose fold "detector" found every reference
     beat of demo00 but one V beat, plus one extra beat: that V counts as missed, the extra as extra."""

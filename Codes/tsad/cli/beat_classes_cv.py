@@ -46,7 +46,7 @@ from tsad.core.fileio import save_text
 from tsad.core.paths import Workspace
 from tsad.data.folds import record_folds
 from tsad.data.generate import list_records
-from tsad.experiments.beat_classes import CLASSIFIERS, cross_validate, read_beats
+from tsad.experiments.beat_classes import CLASSIFIERS, LEARNED, TEACHER, cross_validate, read_beats
 from tsad.experiments.evaluate import to_markdown
 from tsad.scoring.classes import paired_class_difference, pooled_confusion, summarise_classes
 from tsad.scoring.ec57 import read_detections
@@ -105,15 +105,19 @@ def paired_by_database(reference: pd.DataFrame, other: pd.DataFrame, args) -> li
 
 
 def against(table: pd.DataFrame, other_dir: Path, args) -> pd.DataFrame:
-    """Each classifier of ``table`` against the same classifier in another study's records.csv."""
+    """Each classifier of ``table`` against the same classifier in another study's records.csv (a
+    distilled classifier's teacher, ``TEACHER``, against the learned classifier there: the ensemble
+    against one classifier, when the other study trained on the labels)."""
     path = other_dir / "records.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such study (--against names a folder under <workspace>/beat_classes/)")
     other = pd.read_csv(path, dtype={"record": str})
     here = table.assign(record=table["record"].astype(str))
-    rows = [diff.assign(classifier=c, against=other_dir.name)
+    there = {c: LEARNED if c == TEACHER else c for c in here["classifier"].unique()}
+    rows = [diff.assign(classifier=c, against=f"{other_dir.name}: {there[c]}")
             for c in here["classifier"].unique()
-            for diff in paired_by_database(other[other["classifier"] == c], here[here["classifier"] == c], args)]
+            for diff in paired_by_database(other[other["classifier"] == there[c]], here[here["classifier"] == c],
+                                           args)]
     if not rows:
         raise ValueError(f"{path}: no classifier and database in common with this study")
     return pd.concat(rows, ignore_index=True)
