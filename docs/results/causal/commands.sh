@@ -48,3 +48,12 @@ $CV --name c6-a $RECIPE --lookahead-s 0.6 > $W/c6-a.log 2>&1 & $CV --name c6-a-s
 $CV --name c6-a-l08 --models-from c6-a --latency-s 0.8 > $W/c6-a-l08.log 2>&1 & $CV --name c6-a-s1-l08 --models-from c6-a-s1 --latency-s 0.8 $S1 > $W/c6-a-s1-l08.log 2>&1; wait
 python Codes/Models/student_cv.py --workspace $W --compare g-a+g-a-s1 c-a-l05+c-a-s1-l05 c3-a-l05+c3-a-s1-l05 c6-a-l08+c6-a-s1-l08 > $W/compare_tradeoff.log 2>&1
 date
+# added 2026-12-04, session 4 (rule in RESULTS H, "Rare beats drawn more often", committed before the runs): the
+# causal student's loss is mostly ventricular sensitivity (c3-a at --latency-s 0.5: mitdb V Se 0.9453 against
+# 0.9958 offline); the same recipe with the training windows drawn by the rarity of their beats (--balance 0.5)
+BAL="--balance 0.5"
+$CV --name c3-bal $RECIPE $CAUSAL3 $BAL > $W/c3-bal.log 2>&1 & $CV --name c3-bal-s1 $RECIPE $CAUSAL3 $BAL $S1 > $W/c3-bal-s1.log 2>&1; wait; date
+$CV --name c3-bal-l05 --models-from c3-bal --latency-s 0.5 > $W/c3-bal-l05.log 2>&1 & $CV --name c3-bal-s1-l05 --models-from c3-bal-s1 --latency-s 0.5 $S1 > $W/c3-bal-s1-l05.log 2>&1; wait
+python Codes/Models/student_cv.py --workspace $W --compare c3-a-l05+c3-a-s1-l05 c3-bal-l05+c3-bal-s1-l05 > $W/compare_causal_balance.log 2>&1
+python Codes/Models/student_cv.py --workspace $W --compare g-a+g-a-s1 c3-bal-l05+c3-bal-s1-l05 > $W/compare_offline_causal_balance.log 2>&1
+date
