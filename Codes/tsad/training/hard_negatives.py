@@ -21,6 +21,7 @@ import pandas as pd
 from tsad.core.common import log
 from tsad.core.geometry import tolerance_samples
 from tsad.data.splits import SplitData
+from tsad.detection.records import detect_signal
 from tsad.scoring.beats import match_beats
 
 
@@ -74,8 +75,6 @@ def mine_false_beats(detector, split: SplitData, table: pd.DataFrame, fs: float,
     -------
     MinedWindows
     """
-    from tsad.detection.records import detect_signal
-
     rng = np.random.default_rng(seed)
     length = split.series.shape[1]
     tolerance = tolerance_samples(fs)
