@@ -47,6 +47,23 @@ def test_windows_are_joined_per_record_in_order_and_split_at_gaps():
     assert stretches == [("a", [0, 1]), ("a", [3]), ("b", [4, 5, 6])]
 
 
+def test_windows_of_a_faster_record_are_contiguous_at_the_windows_rate():
+    """windows.csv gives starts in the record's own samples: 2-s windows of a 360 Hz record start 720
+    apart. Joined at the windows' rate they are contiguous (the bug this guards against: every
+    window of a 360 Hz record taken alone)."""
+    from tsad.data.splits import starts_at_rate, with_preceding
+
+    split, table = _windows({"m": (np.zeros((3 * L, 2)), np.array([])), "s": (np.zeros((2 * L, 2)), np.array([]))})
+    written = table.assign(start=[0, 720, 1440, 0, 256], fs=[360.0, 360.0, 360.0, 128.0, 128.0])
+    at_rate = starts_at_rate(written, FS)
+    assert at_rate["start"].tolist() == [0, 256, 512, 0, 256]
+    assert [ids.tolist() for _, ids in record_stretches(split, at_rate)] == [[0, 1, 2], [3, 4]]
+    assert len(record_stretches(split, written)) == 4           # read as written: 360 Hz windows fall apart
+    split.series[:] = split.ids[:, None, None]
+    joined = with_preceding(split, split, 2, at_rate)
+    assert joined.series[:, ::L, 0].tolist() == [[0, 0], [0, 1], [1, 2], [3, 3], [3, 4]]
+
+
 def test_the_beats_a_detector_finds_that_the_labels_lack_are_mined_around_them():
     rng = np.random.default_rng(3)
     records = {name: synth_record(60, rng, DemoConfig(), fs=FS)[:2] for name in ("r0", "r1")}

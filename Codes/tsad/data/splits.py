@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tsad.core.fileio import load_npy
+from tsad.core.geometry import load_workspace_geometry
 from tsad.core.paths import Workspace, plot_name
 from tsad.data.ecg import class_codes
 
@@ -47,13 +48,31 @@ class SplitData:
         return SplitData(self.name, self.ids[:n], self.series[:n], self.labels[:n], self.image_dir)
 
 
+def starts_at_rate(windows: pd.DataFrame, fs: float) -> pd.DataFrame:
+    """The data stage's windows.csv (id, record, start[, fs]) with each window's ``start`` in samples at
+    the windows' rate ``fs``: the file gives it in its record's own samples (column ``fs``; a 360 Hz
+    record's 2-s windows start 720 samples apart, not 256), so that windows of one record are joined
+    only where they are contiguous at the windows' rate."""
+    table = windows[["id", "record", "start"]].copy()
+    if "fs" in windows:
+        table["start"] = np.round(windows["start"].to_numpy(float) * fs / windows["fs"].to_numpy(float)).astype(np.int64)
+    return table
+
+
+def window_table(ws: Workspace) -> pd.DataFrame:
+    """id, record and start (at the windows' rate, ``starts_at_rate``) of every window of ``ws``."""
+    windows = pd.read_csv(ws.windows_csv, usecols=lambda c: c in {"id", "record", "start", "fs"},
+                          dtype={"record": str})
+    return starts_at_rate(windows, load_workspace_geometry(ws).fs)
+
+
 def with_preceding(split: SplitData, pool: SplitData, span: int, windows: pd.DataFrame) -> SplitData:
     """``split``'s windows each joined after the ``span - 1`` windows before it in its record, taken
     from ``pool`` (the windows ``split`` was drawn from): series (N, span x L, C) and labels
     (N, span x L) of continuous signal, so that a model whose receptive field is longer than a window
     (a causal one reads its whole field in the past) trains on real signal there. ``windows`` is the
-    data stage's windows.csv (id, record, start). Near a record's start, where fewer windows precede,
-    the earliest one repeats."""
+    windows' table with starts at the windows' rate (``window_table``). Near a record's start, where
+    fewer windows precede, the earliest one repeats."""
     if span < 1:
         raise ValueError(f"--train-span must be at least 1, got {span}")
     if span == 1:

@@ -41,7 +41,7 @@ def record_stretches(split: SplitData, table: pd.DataFrame) -> list[tuple[str, n
     """The windows of ``split`` grouped into stretches of contiguous signal: ``(record, rows)``, the
     rows (in ``split``'s order) sorted by start, each window starting where the one before ended.
 
-    ``table`` is the workspace's windows.csv (id, record, start)."""
+    ``table``: id, record and start at the windows' rate (``tsad.data.splits.window_table``)."""
     where = table.set_index("id").loc[split.ids, ["record", "start"]]
     length = split.series.shape[1]
     frame = pd.DataFrame({"row": np.arange(len(split)), "record": where["record"].astype(str).to_numpy(),
@@ -65,7 +65,8 @@ def mine_false_beats(detector, split: SplitData, table: pd.DataFrame, fs: float,
     split : SplitData
         The training windows it was trained on (all of them, not only those drawn for an epoch).
     table : pandas.DataFrame
-        The workspace's windows.csv (id, record, start): where each window lies in its record.
+        Where each window lies in its record: id, record and start at the windows' rate
+        (``tsad.data.splits.window_table``).
     fs : float
         The windows' rate in Hz.
     seed : int

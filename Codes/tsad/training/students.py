@@ -21,7 +21,7 @@ from tsad.core.geometry import GeometryError, check_checkpoint_geometry, load_wo
 from tsad.data.augment import augment_batch, soft_targets
 from tsad.data.generate import record_sources
 from tsad.data.sampling import rarity_weights, window_symbols
-from tsad.data.splits import SplitData, load_split, with_preceding
+from tsad.data.splits import SplitData, load_split, window_table, with_preceding
 from tsad.detection.thresholds import (
     TRAINING_HINT,
     save_tuned_threshold,
@@ -140,7 +140,7 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
         if lam > 0 or train_span > 1:
             raise ValueError("--hard-negatives with distillation or --train-span: the mined windows have no "
                              "teacher logits or preceding windows; not supported")
-        table = pd.read_csv(ws.windows_csv, usecols=["id", "record", "start"])
+        table = window_table(ws)
         miner = loader.load(mine_from, ws, device=cfg.device, classify=False)
         mined = mine_false_beats(miner, pool, table, geometry.fs, seed)
         log.info("%s: %d false beats of %s on %d training beats mined", run_name or "run", mined.false_beats,
@@ -150,7 +150,7 @@ def train_run(ws: paths.Workspace, cfg: TrainConfig, *, lam: float = 0.0, teache
         if lam > 0:
             raise ValueError("--train-span with distillation: the teacher's cached logits are per window; not "
                              "supported yet")
-        table = pd.read_csv(ws.windows_csv, usecols=["id", "record", "start"])
+        table = window_table(ws)
         train, val = with_preceding(train, pool, train_span, table), with_preceding(val, val, train_span, table)
     if model_config is None:
         ahead = None if lookahead_s is None else lookahead_samples(lookahead_s, geometry.fs)
