@@ -57,3 +57,12 @@ $CV --name c3-bal-l05 --models-from c3-bal --latency-s 0.5 > $W/c3-bal-l05.log 2
 python Codes/Models/student_cv.py --workspace $W --compare c3-a-l05+c3-a-s1-l05 c3-bal-l05+c3-bal-s1-l05 > $W/compare_causal_balance.log 2>&1
 python Codes/Models/student_cv.py --workspace $W --compare g-a+g-a-s1 c3-bal-l05+c3-bal-s1-l05 > $W/compare_offline_causal_balance.log 2>&1
 date
+# 2026-12-04, session 4: the --train-span arms above (c3-s3, g-s3) joined no two mitdb windows (a bug: windows.csv gives
+# a 360 Hz record's window starts in its own samples, 720 apart; fixed in tsad.data.splits.window_table), so their
+# mitdb windows were each repeated three times. The same arms again under new names:
+$CV --name c3-s3f $RECIPE $CAUSAL3 $SPAN > $W/c3-s3f.log 2>&1 & $CV --name c3-s3f-s1 $RECIPE $CAUSAL3 $SPAN $S1 > $W/c3-s3f-s1.log 2>&1; wait; date
+$CV --name c3-s3f-l05 --models-from c3-s3f --latency-s 0.5 > $W/c3-s3f-l05.log 2>&1 & $CV --name c3-s3f-s1-l05 --models-from c3-s3f-s1 --latency-s 0.5 $S1 > $W/c3-s3f-s1-l05.log 2>&1; wait
+$CV --name g-s3f $RECIPE $SPAN > $W/g-s3f.log 2>&1 & $CV --name g-s3f-s1 $RECIPE $SPAN $S1 > $W/g-s3f-s1.log 2>&1; wait; date
+python Codes/Models/student_cv.py --workspace $W --compare g-a+g-a-s1 c3-a-l05+c3-a-s1-l05 c3-s3f-l05+c3-s3f-s1-l05 g-s3f+g-s3f-s1 > $W/compare_span_fixed.log 2>&1
+python Codes/Models/student_cv.py --workspace $W --compare c3-a-l05+c3-a-s1-l05 c3-s3f-l05+c3-s3f-s1-l05 > $W/compare_causal_span_fixed.log 2>&1
+date
