@@ -281,3 +281,38 @@ def test_pause_cuts_one_beats_qrs_and_t_keeps_its_p_wave_and_the_next_beat():
         assert (t2[i, lost - 5:lost + 50] == -10).all() and t2[i, kept] == 0
     same, y3, _ = augment_batch(x, y, AugmentConfig(**{**cfg.__dict__, "pause": 0.0}), fs=fs)
     assert torch.equal(same, x) and torch.equal(y3, y)
+
+
+def test_delay_opens_a_pause_after_a_beats_t_wave_and_moves_the_rest_later():
+    import torch
+
+    from tsad.data.augment import DELAY_AFTER_S, DELAY_GAP_S, AugmentConfig, augment_batch
+
+    fs = 128.0
+    x = torch.zeros(16, 256, 2)
+    y = torch.zeros(16, 256)
+    for beat in (40, 200):                           # two beats 1.25 s apart, each with a P and a T wave
+        x[:, beat - 20, :] = 0.2
+        x[:, beat, :] = 1.5
+        x[:, beat + 35, :] = 0.3
+        y[:, beat] = 1
+    cfg = AugmentConfig(**{**AugmentConfig.off().__dict__, "delay": 1.0})
+    out, y2, t2 = augment_batch(x, y, cfg, fs=fs, generator=torch.Generator().manual_seed(0),
+                                aligned=torch.zeros(16, 256))
+    at = 40 + round(DELAY_AFTER_S * fs)              # the only place (the second beat's T wave ends past the window)
+    lo, hi = round(DELAY_GAP_S[0] * fs), round(DELAY_GAP_S[1] * fs)
+    gaps = []
+    for i in range(16):
+        assert y2[i, 40] == 1 and out[i, 40, 0] == 1.5 and out[i, 75, 0] == 0.3       # the first beat whole
+        moved = torch.nonzero(y2[i]).flatten().tolist()[1:]
+        gap = moved[0] - 200 if moved else None
+        if gap is not None:                          # the second beat, its P and T waves, moved alike
+            assert lo <= gap <= hi and out[i, 200 + gap, 0] == 1.5 and out[i, 180 + gap, 0] == 0.2
+            assert (t2[i, at:at + gap] == -10).all() and (out[i, at:at + gap] == 0).all()
+            gaps.append(gap)
+        else:                                        # moved past the window's end: no beat after the pause
+            assert (t2[i, at:at + lo] == -10).all()
+        assert y2[i].sum() <= y[i].sum()             # no beat is made, none is cut inside the window
+    assert len(set(gaps)) > 3 and len(gaps) < 16     # pauses of several lengths; some push the beat out
+    same, y3, _ = augment_batch(x, y, AugmentConfig(**{**cfg.__dict__, "delay": 0.0}), fs=fs)
+    assert torch.equal(same, x) and torch.equal(y3, y)

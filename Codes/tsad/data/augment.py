@@ -23,6 +23,10 @@ STRESS_SNR_DB = (0.0, 18.0)     # the SNRs --aug-stress draws from
 # stops 250 ms before the next beat, whose P wave stays
 PAUSE_CUT_S = (-0.05, 0.45)
 PAUSE_KEEP_BEFORE_NEXT_S = 0.25
+# --aug-delay opens a gap between a beat's T wave (450 ms after it) and the next beat's P wave (250
+# ms before it) and moves everything after it later: a longer RR interval, a real pause, no beat cut
+DELAY_AFTER_S = 0.45
+DELAY_GAP_S = (0.3, 1.0)
 BANK_SEGMENTS = 64              # noise segments per kind in a process's bank
 
 
@@ -66,6 +70,11 @@ class AugmentConfig:
         Probability that one beat of a window loses its QRS complex and T wave but keeps its P wave
         (PAUSE_CUT_S around it becomes a straight line between the cut's ends), and its label: a
         non-conducted P wave, and a pause where the rhythm says a beat is due.
+    delay : float
+        Probability that a window gets a pause made by time, not by a cut: DELAY_GAP_S of the
+        signal's level is inserted DELAY_AFTER_S after one beat (after its T wave, before the next
+        beat's P wave) and the rest of the window, beats and labels alike, moves later (its end
+        falls off): an RR interval longer than the rhythm says, with no beat in it.
 
     The morphology and noise parts are off unless set (``--aug-invert`` ...), so that older runs
     keep their meaning.
@@ -82,6 +91,7 @@ class AugmentConfig:
     stress: float = 0.0
     beatless: float = 0.0
     pause: float = 0.0
+    delay: float = 0.0
 
     @property
     def active(self) -> bool:
@@ -116,6 +126,9 @@ def add_augment_args(parser: argparse.ArgumentParser, defaults: AugmentConfig | 
     g.add_argument("--aug-pause", type=float, default=d["pause"],
                    help="probability of cutting one beat's QRS and T wave, its P wave kept, and its label "
                         "(a non-conducted P wave; a pause)")
+    g.add_argument("--aug-delay", type=float, default=d["delay"],
+                   help=f"probability of a pause made by time: {DELAY_GAP_S[0]:g}-{DELAY_GAP_S[1]:g} s inserted after one "
+                        "beat's T wave, the rest of the window moved later (a longer RR interval, no beat cut)")
 
 
 def augment_batch(x: torch.Tensor, y: torch.Tensor, cfg: AugmentConfig, fs: float = 128.0,
@@ -143,6 +156,8 @@ def augment_batch(x: torch.Tensor, y: torch.Tensor, cfg: AugmentConfig, fs: floa
         x, y, aligned = _stretch(x, y, aligned, torch.exp((rand(b) * 2 - 1) * cfg.stretch))
     if cfg.pause:
         x, y, aligned = _pause(x, y, aligned, rand(b) < cfg.pause, rand(b), fs)
+    if cfg.delay:
+        x, y, aligned = _delay(x, y, aligned, rand(b) < cfg.delay, rand(b), rand(b), fs)
     if cfg.amplitude:
         x = x * torch.exp((rand(b, 1, leads) * 2 - 1) * cfg.amplitude)
     if cfg.wander_mv:
@@ -209,6 +224,35 @@ def _pause(x: torch.Tensor, y: torch.Tensor, aligned: torch.Tensor | None, hit: 
         y[i, a:b + 1] = 0.0
         if aligned is not None:     # a teacher's logit there: no beat
             aligned[i, a:b + 1] = torch.minimum(aligned[i, a:b + 1], torch.tensor(-10.0, dtype=aligned.dtype))
+    return x, y, aligned
+
+
+def _delay(x: torch.Tensor, y: torch.Tensor, aligned: torch.Tensor | None, hit: torch.Tensor,
+           pick: torch.Tensor, gap: torch.Tensor, fs: float):
+    """``--aug-delay``: in each window of ``hit`` with a beat whose T wave ends inside it, after the
+    beat at place ``pick`` (0-1) among those, DELAY_GAP_S (``gap`` 0-1 along it) of the signal's level
+    at that point is inserted and the rest moves later; inserted steps carry no beat."""
+    x, y = x.clone(), y.clone()
+    aligned = aligned.clone() if aligned is not None else None
+    length = x.shape[1]
+    after, before_next = round(DELAY_AFTER_S * fs), round(PAUSE_KEEP_BEFORE_NEXT_S * fs)
+    for i in torch.nonzero(hit).flatten().tolist():
+        beats = torch.nonzero(y[i] > 0.5).flatten().tolist()
+        # where a gap can open: after a beat's T wave and before the next beat's P wave
+        places = [bt + after for k, bt in enumerate(beats)
+                  if bt + after < length - 1 and (k + 1 == len(beats) or beats[k + 1] - before_next > bt + after)]
+        if not places:
+            continue
+        at = places[min(int(pick[i] * len(places)), len(places) - 1)]
+        n = min(round((DELAY_GAP_S[0] + float(gap[i]) * (DELAY_GAP_S[1] - DELAY_GAP_S[0])) * fs), length - at)
+        rest = length - at - n
+        x[i, at + n:] = x[i, at:at + rest].clone()
+        x[i, at:at + n] = x[i, at - 1]
+        y[i, at + n:] = y[i, at:at + rest].clone()
+        y[i, at:at + n] = 0.0
+        if aligned is not None:     # a teacher's logit in the gap: no beat
+            aligned[i, at + n:] = aligned[i, at:at + rest].clone()
+            aligned[i, at:at + n] = -10.0
     return x, y, aligned
 
 

@@ -41,7 +41,7 @@ PRESETS: dict[str, dict] = {
     "seed": {"arch": "bilstm", "batch_size": 16, "lr": 2e-5, "patience": 5, "warmup_steps": 1000,
              "aug_amplitude": 0.0, "aug_wander_mv": 0.0, "aug_noise_mv": 0.0, "aug_shift": 0,
              "aug_lead_dropout": 0.0, "aug_invert": 0.0, "aug_lead_swap": 0.0, "aug_stretch": 0.0,
-             "aug_stress": 0.0, "aug_beatless": 0.0, "aug_pause": 0.0, "pos_weight": 1.0, "soft_sigma": 0.0, "balance": 0.0, "train_windows": None},
+             "aug_stress": 0.0, "aug_beatless": 0.0, "aug_pause": 0.0, "aug_delay": 0.0, "pos_weight": 1.0, "soft_sigma": 0.0, "balance": 0.0, "train_windows": None},
     "recommended": {"arch": "tcn", "epochs": 4, "batch_size": 64, "lr": 3e-3, "patience": 3,
                     "warmup_steps": 200, "aug_amplitude": 0.3, "aug_wander_mv": 0.2, "aug_noise_mv": 0.02,
                     "aug_shift": 16, "aug_lead_dropout": 0.5, "pos_weight": 1.0, "soft_sigma": 1.0,
