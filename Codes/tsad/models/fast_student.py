@@ -14,7 +14,7 @@ the whole record:
   1, 2, 4, 8, then again), ReLU,
 - a 1x1 **head** with ``stride`` logits per step, laid out back to one logit per input sample.
 
-Sizes in ``tsad.models.student.ARCHITECTURES``: ``fcn_1k``, ``fcn_5k``, ``fcn_20k`` (parameters).
+Sizes in ``tsad.models.student.ARCHITECTURES``: ``fcn_1k``, ``fcn_5k``, ``fcn_20k``, ``fcn_80k`` (parameters).
 
 **Bounded look-ahead** (``StudentConfig.lookahead``, samples; ``--lookahead-s`` when training): the
 same layers made causal (each sample standardised by the window *before* its block of NORM_STEP

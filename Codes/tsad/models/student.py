@@ -192,6 +192,7 @@ ARCHITECTURES: dict[str, tuple[type[nn.Module], dict]] = {
     "fcn_1k": (FastFCN, {"width": 8, "depth": 6, "kernel_size": 5, "dropout": 0.0}),
     "fcn_5k": (FastFCN, {"width": 24, "depth": 6, "kernel_size": 5, "dropout": 0.05}),
     "fcn_20k": (FastFCN, {"width": 48, "depth": 8, "kernel_size": 5, "dropout": 0.1}),
+    "fcn_80k": (FastFCN, {"width": 96, "depth": 8, "kernel_size": 5, "dropout": 0.1}),
 }
 
 

@@ -66,3 +66,10 @@ $CV --name g-s3f $RECIPE $SPAN > $W/g-s3f.log 2>&1 & $CV --name g-s3f-s1 $RECIPE
 python Codes/Models/student_cv.py --workspace $W --compare g-a+g-a-s1 c3-a-l05+c3-a-s1-l05 c3-s3f-l05+c3-s3f-s1-l05 g-s3f+g-s3f-s1 > $W/compare_span_fixed.log 2>&1
 python Codes/Models/student_cv.py --workspace $W --compare c3-a-l05+c3-a-s1-l05 c3-s3f-l05+c3-s3f-s1-l05 > $W/compare_causal_span_fixed.log 2>&1
 date
+# 2026-12-04, session 4 (rule in RESULTS H, "A larger causal student", committed before the runs): the same causal
+# recipe with four times the parameters (fcn_80k: width 96)
+$CV --name c3-80k $RECIPE $CAUSAL3 --arch fcn_80k > $W/c3-80k.log 2>&1 & $CV --name c3-80k-s1 $RECIPE $CAUSAL3 --arch fcn_80k $S1 > $W/c3-80k-s1.log 2>&1; wait; date
+$CV --name c3-80k-l05 --models-from c3-80k --latency-s 0.5 > $W/c3-80k-l05.log 2>&1 & $CV --name c3-80k-s1-l05 --models-from c3-80k-s1 --latency-s 0.5 $S1 > $W/c3-80k-s1-l05.log 2>&1; wait
+python Codes/Models/student_cv.py --workspace $W --compare c3-a-l05+c3-a-s1-l05 c3-80k-l05+c3-80k-s1-l05 > $W/compare_causal_80k.log 2>&1
+python Codes/Models/student_cv.py --workspace $W --compare g-a+g-a-s1 c3-80k-l05+c3-80k-s1-l05 > $W/compare_offline_causal_80k.log 2>&1
+date
