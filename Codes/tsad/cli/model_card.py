@@ -153,6 +153,8 @@ def causal_section(folder: Path) -> list[str]:
     detector = loader.load(causal, backend="torch", device="cpu")
     fs = detector.geometry.fs
     needed = {rate: latency_needed_s(detector, rate) for rate in (fs, 360.0)}
+    arch = (detector.header.get("model_config") or {}).get("arch", "?")
+    n_params = sum(p.numel() for p in detector.model.parameters())
     return [
         CAUSAL_HEADING,
         "",
@@ -161,8 +163,8 @@ def causal_section(folder: Path) -> list[str]:
         "```",
         "",
         "`--latency-s S` (and `tsad.detect_beats(..., latency_s=S)`) detects with the causal detector in "
-        f"`{paths.CAUSAL_DIR}/` (its own card: `{paths.CAUSAL_DIR}/{paths.MODEL_CARD}`): the same architecture made "
-        f"causal, each probability read from the signal up to {detector.lookahead / fs:.3f} s after its sample, "
+        f"`{paths.CAUSAL_DIR}/` (its own card: `{paths.CAUSAL_DIR}/{paths.MODEL_CARD}`): a {arch} student "
+        f"({n_params:,} parameters) made causal, each probability read from the signal up to {detector.lookahead / fs:.3f} s after its sample, "
         "and each beat decided as soon as the beat rule allows (`pick_beats_causal`: it waits 0.1 s for a higher "
         "peak). Every beat is decided from at most S seconds of signal after it, so the first T seconds of a "
         "record give exactly the beats of the whole record before T - S. The least S is "
