@@ -126,6 +126,21 @@ def make_split_workspace(root: Path) -> Workspace:
     return ws
 
 
+def make_demo_record_workspace(root: Path, n_records: int = 3, minutes: int = 1) -> Workspace:
+    """A workspace made by the data stages, as a user makes one, from ``n_records`` synthetic WFDB
+    records (tsad.data.demo_db) written in ``root``/raw: demo00 tests, demo01 validates, the rest train."""
+    from tsad.data.demo_db import DemoConfig, write_demo_database
+
+    raw = root / "raw"
+    write_demo_database(raw, DemoConfig(n_records=n_records, minutes=minutes))
+    ws = Workspace(root / "ws")
+    run_script(REPO / "Codes/Dataset/data_generate.py", ["--workspace", str(ws.root), "--input-dir", str(raw),
+                                                         "--workers", "1"])
+    run_script(REPO / "Codes/Dataset/data_split.py", ["--workspace", str(ws.root), "--test-records", "demo00",
+                                                      "--val-records", "demo01"])
+    return ws
+
+
 @pytest.fixture
 def split_workspace(tmp_path) -> Workspace:
     """make_split_workspace in the test's tmp folder (module-scoped fixtures call the function)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, run_script
+from conftest import REPO, make_demo_record_workspace, run_script
 
 from tsad.core.checkpoint import save_checkpoint, trainable_state_dict
 from tsad.core.paths import CAUSAL_DIR, Workspace
@@ -201,15 +201,7 @@ def test_detect_and_the_api_take_the_runs_causal_detector(ecg250, tmp_path):
 
 
 def test_training_with_a_lookahead_records_it_and_learns(tmp_path):
-    from tsad.data.demo_db import write_demo_database
-
-    raw = tmp_path / "raw"
-    write_demo_database(raw, DemoConfig(n_records=3, minutes=1))
-    ws = Workspace(tmp_path / "ws")
-    run_script(REPO / "Codes/Dataset/data_generate.py", ["--workspace", str(ws.root), "--input-dir", str(raw),
-                                                         "--workers", "1"])
-    run_script(REPO / "Codes/Dataset/data_split.py", ["--workspace", str(ws.root), "--test-records", "demo00",
-                                                      "--val-records", "demo01"])
+    ws = make_demo_record_workspace(tmp_path)
     history = run_script(REPO / "Codes/Models/student_train.py",
                          ["--workspace", str(ws.root), "--arch", "fcn_1k", "--lookahead-s", "0.2", "--epochs", "3",
                           "--lr", "3e-3", "--batch-size", "16", "--warmup-steps", "2", "--run-name", "causal",

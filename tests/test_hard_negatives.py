@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import REPO, run_script
+from conftest import REPO, make_demo_record_workspace, run_script
 
-from tsad.core.paths import Workspace
 from tsad.data.demo_db import DemoConfig, synth_record
 from tsad.data.splits import SplitData
 from tsad.models import loader
@@ -81,6 +80,8 @@ def test_the_beats_a_detector_finds_that_the_labels_lack_are_mined_around_them()
             cut = [k for k in range(len(mined.windows)) if mined.records[k] == name
                    and np.allclose(mined.windows.series[k], signal[beat - mined.offsets[k]:][:L], atol=1e-6)]
             assert cut, f"hidden beat {beat} of {name} not mined"
+            at = mined.positions[[r == name for r in mined.records]]
+            assert np.abs(at - beat).min() <= 19                    # where in the record, within 150 ms
             start = beat - mined.offsets[cut[0]]
             assert np.array_equal(np.flatnonzero(mined.windows.labels[cut[0]]), truth[(truth >= start)
                                                                                       & (truth < start + L)] - start)
@@ -100,15 +101,7 @@ def test_mixing_replaces_a_share_and_keeps_the_count():
 
 
 def test_a_student_trains_on_the_false_beats_of_an_earlier_one(tmp_path):
-    from tsad.data.demo_db import write_demo_database
-
-    raw = tmp_path / "raw"
-    write_demo_database(raw, DemoConfig(n_records=3, minutes=1))
-    ws = Workspace(tmp_path / "ws")
-    run_script(REPO / "Codes/Dataset/data_generate.py", ["--workspace", str(ws.root), "--input-dir", str(raw),
-                                                         "--workers", "1"])
-    run_script(REPO / "Codes/Dataset/data_split.py", ["--workspace", str(ws.root), "--test-records", "demo00",
-                                                      "--val-records", "demo01"])
+    ws = make_demo_record_workspace(tmp_path)
     common = ["--workspace", str(ws.root), "--arch", "fcn_1k", "--epochs", "3", "--lr", "3e-3", "--batch-size", "16",
               "--warmup-steps", "2"]
     run_script(REPO / "Codes/Models/student_train.py", [*common, "--epochs", "1", "--run-name", "first"])
