@@ -154,7 +154,6 @@ def causal_section(folder: Path) -> list[str]:
     fs = detector.geometry.fs
     needed = {rate: latency_needed_s(detector, rate) for rate in (fs, 360.0)}
     arch = (detector.header.get("model_config") or {}).get("arch", "?")
-    n_params = sum(p.numel() for p in detector.model.parameters())
     return [
         CAUSAL_HEADING,
         "",
@@ -164,7 +163,7 @@ def causal_section(folder: Path) -> list[str]:
         "",
         "`--latency-s S` (and `tsad.detect_beats(..., latency_s=S)`) detects with the causal detector in "
         f"`{paths.CAUSAL_DIR}/` (its own card: `{paths.CAUSAL_DIR}/{paths.MODEL_CARD}`): a {arch} student "
-        f"({n_params:,} parameters) made causal, each probability read from the signal up to {detector.lookahead / fs:.3f} s after its sample, "
+        f"({count_parameters(detector.model):,} parameters) made causal, each probability read from the signal up to {detector.lookahead / fs:.3f} s after its sample, "
         "and each beat decided as soon as the beat rule allows (`pick_beats_causal`: it waits 0.1 s for a higher "
         "peak). Every beat is decided from at most S seconds of signal after it, so the first T seconds of a "
         "record give exactly the beats of the whole record before T - S. The least S is "
@@ -346,7 +345,7 @@ def model_card(
     config = state.get("model_config") or {}
     meta = json.loads((folder / paths.METADATA).read_text())
     tuned = json.loads((folder / paths.THRESHOLD_FILE).read_text())
-    n_params = sum(p.numel() for p in student.model.parameters())
+    n_params = count_parameters(student.model)
     one_pass = student.full_probs is not None
     geometry = state.get("geometry") or meta.get("geometry") or {}
     recipe = meta.get("recipe") or {}

@@ -204,13 +204,11 @@ def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifie
     rows = []
     for k, test in enumerate(folds):
         train = [r for r in records if r.name not in set(test)]
-        models = {classifier: None}
         if classifier == LEARNED:
-            models[LEARNED], ensemble = fit_learned(train, seed, **(learned or {}))
-            if ensemble:
-                models[TEACHER] = ensemble
+            student, ensemble = fit_learned(train, seed, **(learned or {}))
+            models = {LEARNED: student, **({TEACHER: ensemble} if ensemble else {})}
         else:
-            models[classifier] = fit_classifier(classifier, train, seed, learned)
+            models = {classifier: fit_classifier(classifier, train, seed, learned)}
         for name in test:
             record = by_name[name]
             shown = record.detected if record.detected is not None else record     # the beats classified
