@@ -31,10 +31,10 @@ class MinedWindows:
 
     windows: SplitData
     records: list[str]            # each window's record
+    positions: np.ndarray         # each false beat's sample in its record (at the windows' rate)
     offsets: np.ndarray           # where in its window each false beat lies (samples)
     false_beats: int              # false beats found (one window each)
     reference_beats: int          # annotated beats of the mined records
-    detections: int
 
 
 def record_stretches(split: SplitData, table: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
@@ -79,8 +79,9 @@ def mine_false_beats(detector, split: SplitData, table: pd.DataFrame, fs: float,
     rng = np.random.default_rng(seed)
     length = split.series.shape[1]
     tolerance = tolerance_samples(fs)
-    series, labels, records, offsets = [], [], [], []
-    n_ref = n_det = 0
+    series, labels, records, positions, offsets = [], [], [], [], []
+    n_ref = 0
+    first_sample = table.set_index("id")["start"]
     for record, rows in record_stretches(split, table):
         signal = split.series[rows].reshape(-1, split.series.shape[2])
         truth = split.labels[rows].reshape(-1)
@@ -90,18 +91,20 @@ def mine_false_beats(detector, split: SplitData, table: pd.DataFrame, fs: float,
         reference = np.flatnonzero(truth > 0.5)
         match = match_beats(reference, found, tolerance)
         false = np.delete(found, match.det_index)
-        n_ref, n_det = n_ref + len(reference), n_det + len(found)
+        n_ref += len(reference)
+        origin = int(first_sample[split.ids[rows[0]]])
         for beat in false:
             start = int(np.clip(beat - rng.integers(length // 4, 3 * length // 4 + 1), 0, len(signal) - length))
             series.append(signal[start:start + length])
             labels.append(truth[start:start + length])
             records.append(record)
+            positions.append(origin + beat)
             offsets.append(beat - start)
     n = len(series)
     windows = SplitData("hard_negatives", -1 - np.arange(n, dtype=np.int64),   # negative ids: cut here, not stored
                         np.stack(series) if n else np.zeros((0, *split.series.shape[1:]), np.float32),
                         np.stack(labels) if n else np.zeros((0, length), np.float32), split.image_dir)
-    return MinedWindows(windows, records, np.asarray(offsets, np.int64), n, n_ref, n_det)
+    return MinedWindows(windows, records, np.asarray(positions, np.int64), np.asarray(offsets, np.int64), n, n_ref)
 
 
 def mix_in(train: SplitData, mined: SplitData, share: float, seed: int) -> SplitData:
