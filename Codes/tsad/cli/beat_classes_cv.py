@@ -44,6 +44,7 @@ from tsad.core.common import log, make_parser, seed_everything, setup_logging
 from tsad.core.errors import run_cli
 from tsad.core.fileio import save_text
 from tsad.core.paths import Workspace
+from tsad.data.beat_context import RHYTHM_CONTEXTS
 from tsad.data.folds import record_folds
 from tsad.data.generate import list_records
 from tsad.experiments.beat_classes import CLASSIFIERS, LEARNED, TEACHER, cross_validate, read_beats
@@ -71,6 +72,9 @@ def parse_args(argv=None):
                    help="the learned classifier's training beats moved by up to this many samples (at 128 Hz)")
     p.add_argument("--weight-power", type=float, default=0.5,
                    help="the learned classifier's class weights: frequency to the power -this (0 none, 1 balanced)")
+    p.add_argument("--rhythm-context", choices=list(RHYTHM_CONTEXTS), default="recent",
+                   help="the rhythm features the learned classifier reads (tsad.data.beat_context): the recent "
+                        "rhythm, or with the steady one too (docs/RESULTS.md, section M)")
     p.add_argument("--distil-members", type=int, default=0, metavar="K",
                    help="distil the learned classifier of each fold from the ensemble of K classifiers trained on the "
                         "fold's training records with seeds --seed + 1 .. + K (0: trained on the labels alone)")
@@ -145,7 +149,8 @@ def main(argv=None) -> dict:
     groups = {r.name: r.database for r in records}
     folds = cv_folds if cv_folds is not None else record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
-    learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift}
+    learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift,
+               "rhythm_context": args.rhythm_context}
     if args.distil_members:
         learned.update(members=args.distil_members, lam=args.lam, temperature=args.temperature,
                        weighted_kd=args.weighted_kd)

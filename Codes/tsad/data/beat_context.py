@@ -21,7 +21,15 @@ Per beat (``beat_context``):
   absolute deviation of those intervals over the usual: an early beat in atrial fibrillation, whose
   beats are N, is not early the way an ectopic beat is) and the previous beat's previous / usual.
   (A long-term RR, the median of the last 300 intervals, was tried and did not help: docs/RESULTS.md,
-  section F.)
+  section F.) Then, for ``rhythm_context="steady"`` (RHYTHM_CONTEXTS; docs/RESULTS.md, section M), five
+  more: the **steady RR** (the mean of the last STEADY_BEATS intervals that each lay within STEADY_BAND
+  of the steady RR of their time, after Pan and Tompkins' "RR average 2": it follows a rhythm that
+  changes gradually, as sinus rhythm does, but not the sudden run of an ectopic tachycardia, however
+  long), previous / steady, usual / steady (a run: the recent rhythm faster than the steady one), how
+  stale the steady RR is (beats since an interval last fitted it, as b / (b + RR_HISTORY); after
+  STEADY_RESET such beats it starts again from the usual RR), and the **jitter** of the recent rhythm
+  (the median absolute difference of successive intervals over the usual RR: large in atrial
+  fibrillation, whose beats are N however early).
   Intervals are capped at MAX_RR_S, so that a pause longer than a chunk's margin reads the same in
   a chunk and in one pass.
 """
@@ -39,19 +47,76 @@ HISTORY = 16                    # beats of the patient's recent past: the templa
 RR_HISTORY = 32                 # RR intervals of the patient's recent past: the usual RR, its irregularity
 MAX_RR_S = 2.5                  # RR intervals are capped here (module docstring)
 MIN_SCALE_MV = 0.05             # a lead flatter than this (a missing lead) is not blown up
+STEADY_BEATS = 8                # intervals averaged into the steady RR
+STEADY_BAND = (0.85, 1.2)       # an interval fits the steady RR within these ratios of it
+STEADY_RESET = 1000             # beats without a fitting interval after which the steady RR starts again
 RHYTHM_NAMES = ("rr_prev", "rr_next", "rr_usual", "prev/usual", "next/usual", "prev/next", "pause/usual",
-                "irregularity", "last prev/usual")
+                "irregularity", "last prev/usual",
+                "rr_steady", "prev/steady", "usual/steady", "steady stale", "jitter")
 RHYTHM_FEATURES = len(RHYTHM_NAMES)
+# the rhythm features a classifier reads: the first RHYTHM_CONTEXTS[name] of RHYTHM_NAMES
+RHYTHM_CONTEXTS = {"recent": 9, "steady": RHYTHM_FEATURES}
+
+
+@dataclass
+class SteadyRhythm:
+    """The steady RR's state (module docstring): the intervals it averages (none yet: it starts as
+    the usual RR once STEADY_BEATS intervals are known) and the beats since one last fitted it."""
+
+    fitted: tuple = ()
+    stale: int = 0
 
 
 @dataclass
 class BeatHistory:
-    """The past a chunk's beats are measured against: the last HISTORY raw waveforms and RR intervals
-    and the last beat's position (at FS, in the record's samples)."""
+    """The past a chunk's beats are measured against: the last HISTORY raw waveforms and RR intervals,
+    the last beat's position (at FS, in the record's samples), the steady RR's state and how many
+    beats came before."""
 
     waves: np.ndarray | None = None                       # (<= HISTORY, leads, WAVE_SAMPLES)
     rr: np.ndarray = field(default_factory=lambda: np.zeros(0))
     last: int | None = None
+    steady: SteadyRhythm = field(default_factory=SteadyRhythm)
+    seen: int = 0                                          # beats measured before
+
+
+def _steady_context(state: SteadyRhythm, prev: np.ndarray, usual: np.ndarray,
+                    seen: int) -> tuple[np.ndarray, np.ndarray, SteadyRhythm]:
+    """For each beat's previous interval ``prev[i]`` (``seen`` intervals came before ``prev[0]``): the
+    steady RR before it (its usual RR while there is none) and its staleness, and the state after them."""
+    fitted, stale = list(state.fitted), state.stale
+    steady, staleness = np.empty(len(prev)), np.empty(len(prev))
+    lo, hi = STEADY_BAND
+    for i, rr in enumerate(prev):
+        ref = float(np.mean(fitted)) if fitted else None
+        steady[i] = usual[i] if ref is None else ref
+        staleness[i] = stale
+        if ref is None:                     # waiting for STEADY_BEATS intervals: start from their median
+            if seen + i + 1 >= STEADY_BEATS:
+                fitted = [float(usual[i])]
+        elif lo * ref <= rr <= hi * ref:
+            fitted = (fitted + [float(rr)])[-STEADY_BEATS:]
+            stale = 0
+        else:
+            stale += 1
+            if stale >= STEADY_RESET:         # a rhythm this long is the heart's own now
+                fitted, stale = [float(usual[i])], 0
+    return steady, staleness / (staleness + RR_HISTORY), SteadyRhythm(tuple(fitted), stale)
+
+
+def _jitter(past: np.ndarray, prev: np.ndarray, usual: np.ndarray) -> np.ndarray:
+    """For each beat's previous interval ``prev[i]``: the median absolute difference of successive
+    intervals among the RR_HISTORY before it (0 with fewer than two), over its usual RR."""
+    allrr = np.concatenate([past, prev])
+    p = len(past)
+    steps = np.abs(np.diff(allrr))                  # steps[k]: between intervals k and k + 1
+    out = np.zeros(len(prev))
+    for i in range(len(prev)):
+        q = p + i                                   # this beat's previous interval in allrr
+        window = steps[max(0, q - RR_HISTORY):max(0, q - 1)]
+        if len(window):
+            out[i] = np.median(window)
+    return out / usual
 
 
 def raw_waves(signal: np.ndarray, samples: np.ndarray, offset: int = 0) -> np.ndarray:
@@ -151,8 +216,10 @@ def beat_context(signal: np.ndarray, samples: np.ndarray, *, offset: int = 0, ne
     if len(nxt) < n:                                        # no next beat: the last one's next is its previous
         nxt = np.concatenate([nxt, prev[len(nxt):]])
     usual, spread, before = _rr_context(history.rr, prev)
+    steady, stale, steady_state = _steady_context(history.steady, prev, usual, history.seen)
     rhythm = np.stack([prev, nxt, usual, prev / usual, nxt / usual, prev / nxt, (nxt - prev) / usual,
-                       spread / usual, before / usual], axis=1)
+                       spread / usual, before / usual,
+                       steady, prev / steady, usual / steady, stale, _jitter(history.rr, prev, usual)], axis=1)
     keep = np.concatenate([past, raw])[-HISTORY:]
     return waves, rhythm.astype(np.float32), BeatHistory(keep, np.concatenate([history.rr, prev])[-RR_HISTORY:],
-                                                          int(samples[-1]))
+                                                          int(samples[-1]), steady_state, history.seen + n)

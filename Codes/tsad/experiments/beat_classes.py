@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from tsad.core.geometry import tolerance_samples
-from tsad.data.beat_context import beat_context
+from tsad.data.beat_context import RHYTHM_CONTEXTS, beat_context
 from tsad.data.ecg import BEAT_SYMBOLS, beat_class, read_record
-from tsad.models.beat_classifier import CLASSES, class_probs
+from tsad.models.beat_classifier import CLASSES, ClassifierConfig, class_probs
 from tsad.scoring.classes import is_paced, score_classes
 from tsad.training.beat_classifier import teacher_soft_targets, train_classifier
 
@@ -144,13 +144,15 @@ def learned_arrays(records: list[RecordBeats]) -> tuple[np.ndarray, np.ndarray, 
 
 
 def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: float = 0.5, temperature: float = 2.0,
-                weighted_kd: bool = False, **kwargs):
+                weighted_kd: bool = False, rhythm_context: str = "recent", **kwargs):
     """``tsad.models.beat_classifier`` trained on every beat of ``train`` (paced records too: their
     beats are Q, which a deployed classifier must know), and its teacher: ``None``, or with
     ``members`` > 0 the ensemble of that many classifiers trained the same way on the same beats with
     other seeds (seed + 1, seed + 2, ...), from which the returned one is distilled (``lam``,
-    ``temperature``, ``weighted_kd``: ``train_classifier``'s): many models taught to one."""
+    ``temperature``, ``weighted_kd``: ``train_classifier``'s): many models taught to one.
+    ``rhythm_context`` names the rhythm features they read (``RHYTHM_CONTEXTS``)."""
     waves, rhythm, targets = learned_arrays(train)
+    kwargs["config"] = ClassifierConfig(leads=waves.shape[1] // 2, rhythm_features=RHYTHM_CONTEXTS[rhythm_context])
     if not members:
         model, _ = train_classifier(waves, rhythm, targets, seed=seed, **kwargs)
         return model, None

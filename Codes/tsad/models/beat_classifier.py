@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from tsad.core.checkpoint import check_kind, load_checkpoint, save_checkpoint
-from tsad.data.beat_context import RHYTHM_FEATURES, WAVE_SAMPLES
+from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_SAMPLES
 
 KIND = "beat_classifier"
 CLASSES = ("N", "S", "V", "F", "Q")       # the AAMI classes, in the order of the classifier's outputs
@@ -32,7 +32,7 @@ class ClassifierConfig:
     dropout: float = 0.2
     classes: tuple = CLASSES
     wave_samples: int = WAVE_SAMPLES
-    rhythm_features: int = RHYTHM_FEATURES
+    rhythm_features: int = RHYTHM_CONTEXTS["recent"]     # the first this many of the rhythm features
     extra: dict = field(default_factory=dict)     # what training recorded (data, recipe, figures)
 
     @classmethod
@@ -47,19 +47,23 @@ class ClassifierConfig:
         return cls(**known)
 
 
-LOG_FEATURES = (0, 1, 2, 3, 4, 5, 8)     # of RHYTHM_NAMES: the intervals and their ratios
+LOG_FEATURES = (0, 1, 2, 3, 4, 5, 8, 9, 10, 11)     # of RHYTHM_NAMES: the intervals and their ratios
 
 
 def rhythm_scale(rhythm: torch.Tensor) -> torch.Tensor:
     """Intervals and ratios on a log scale (an early beat at 0.6 of the usual RR and a late one at
-    1 / 0.6 lie as far from 1 on either side); the pause and the irregularity as they are."""
-    logs = torch.log(rhythm[..., list(LOG_FEATURES)].clamp_min(1e-2))
-    rest = rhythm[..., [k for k in range(rhythm.shape[-1]) if k not in LOG_FEATURES]]
+    1 / 0.6 lie as far from 1 on either side); the pause, the irregularity, the staleness and the
+    jitter as they are."""
+    width = rhythm.shape[-1]
+    logs = torch.log(rhythm[..., [k for k in LOG_FEATURES if k < width]].clamp_min(1e-2))
+    rest = rhythm[..., [k for k in range(width) if k not in LOG_FEATURES]]
     return logs, rest
 
 
 class BeatClassifier(nn.Module):
-    """(waves (B, 2 * leads, WAVE_SAMPLES), rhythm (B, RHYTHM_FEATURES)) -> (B, classes) logits."""
+    """(waves (B, 2 * leads, WAVE_SAMPLES), rhythm (B, >= config.rhythm_features)) -> (B, classes) logits;
+    it reads the first ``config.rhythm_features`` rhythm features (``RHYTHM_CONTEXTS``), so every
+    classifier takes ``tsad.data.beat_context``'s whole rhythm array."""
 
     def __init__(self, config: ClassifierConfig | None = None):
         super().__init__()
@@ -78,7 +82,7 @@ class BeatClassifier(nn.Module):
 
     def forward(self, waves: torch.Tensor, rhythm: torch.Tensor) -> torch.Tensor:
         h = self.waves(waves)
-        logs, rest = rhythm_scale(rhythm)
+        logs, rest = rhythm_scale(rhythm[..., :self.config.rhythm_features])
         pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1), self.rhythm(torch.cat([logs, rest], dim=-1))], dim=-1)
         return self.head(pooled)
 

@@ -100,13 +100,15 @@ def current_classifier_export(run_dir, threads: int | None = None):
 
 
 def classifier_probs(session):
-    """(waves, rhythm) -> (n, classes) softmax probabilities through an exported beat classifier."""
+    """(waves, rhythm) -> (n, classes) softmax probabilities through an exported beat classifier,
+    which reads the first of the rhythm features that its input's width says (as the torch model does)."""
+    width = next(i.shape[-1] for i in session.get_inputs() if i.name == "rhythm")
 
     def probs(waves: np.ndarray, rhythm: np.ndarray) -> np.ndarray:
         if not len(waves):
             return np.zeros((0, session.get_outputs()[0].shape[-1]), np.float32)
         logits = session.run(None, {"waves": np.ascontiguousarray(waves, np.float32),
-                                    "rhythm": np.ascontiguousarray(rhythm, np.float32)})[0]
+                                    "rhythm": np.ascontiguousarray(rhythm[:, :width], np.float32)})[0]
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
