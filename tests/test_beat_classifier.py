@@ -12,12 +12,29 @@ import pytest
 from conftest import REPO, run_script
 
 from tsad.core.paths import CLASSIFIER_CHECKPOINT, CLASSIFIER_ONNX, PRETRAINED_DIR, Workspace
-from tsad.data.beat_context import FS, HISTORY, MAX_RR_S, RHYTHM_FEATURES, WAVE_SAMPLES, beat_context
+from tsad.data import beat_context as context
+from tsad.data.beat_context import (
+    FS,
+    HISTORY,
+    MAX_RR_S,
+    RHYTHM_CONTEXTS,
+    RHYTHM_FEATURES,
+    RHYTHM_NAMES,
+    WAVE_SAMPLES,
+    beat_context,
+)
 from tsad.data.demo_db import DemoConfig, synth_record, write_demo_database
 from tsad.detection.streaming import array_source, detect_stream
 from tsad.experiments.beat_classes import cross_validate, read_beats
 from tsad.models import loader
-from tsad.models.beat_classifier import CLASSES, BeatClassifier, class_probs, load_classifier, save_classifier
+from tsad.models.beat_classifier import (
+    CLASSES,
+    BeatClassifier,
+    ClassifierConfig,
+    class_probs,
+    load_classifier,
+    save_classifier,
+)
 from tsad.models.predictor import DetectionError
 from tsad.scoring.classes import paired_class_difference
 from tsad.training.beat_classifier import class_weights, train_classifier
@@ -38,6 +55,57 @@ def test_rhythm_by_hand():
     assert usual[3] == 1.0 and rhythm[3, 3] == 0.5               # early against the beats before it
     assert rhythm[3, 6] == pytest.approx((1.5 - 0.5) / 1.0)      # the compensatory pause
     assert history.last == 640 and len(history.rr) == 6
+
+
+def _rhythm_of(intervals_s) -> np.ndarray:
+    """The rhythm features of beats whose successive intervals are ``intervals_s`` (seconds)."""
+    samples = np.concatenate([[0], np.cumsum(np.round(np.asarray(intervals_s) * FS))]).astype(np.int64)
+    return beat_context(np.zeros((int(samples[-1]) + 200, 1)), samples)[1]
+
+
+def test_the_steady_rr_does_not_follow_a_run_but_follows_a_gradual_change():
+    col = {name: k for k, name in enumerate(RHYTHM_NAMES)}
+    # 40 beats at 1 s, a run of 300 beats at 0.5 s (an ectopic tachycardia), 40 beats at 1 s again
+    rhythm = _rhythm_of([1.0] * 40 + [0.5] * 300 + [1.0] * 40)
+    run = slice(41 + 40, 41 + 300)                        # the run's beats once its own rate is the usual one
+    assert np.allclose(rhythm[run, col["rr_usual"]], 0.5)                        # the recent rhythm is the run's
+    assert np.allclose(rhythm[run, col["rr_steady"]], 1.0)                       # the steady one is the heart's
+    assert np.allclose(rhythm[run, col["usual/steady"]], 0.5)
+    stale = rhythm[41:341, col["steady stale"]]
+    assert (np.diff(stale) > 0).all() and stale[-1] > 0.85                     # ever staler during the run
+    assert rhythm[-1, col["steady stale"]] == 0 and rhythm[-1, col["rr_steady"]] == pytest.approx(1.0)
+    # the rate rising by 2% a beat (sinus tachycardia coming on) is followed
+    gradual = _rhythm_of([1.0] * 20 + list(0.98 ** np.arange(1, 36)))
+    assert (gradual[:, col["steady stale"]] == 0).all()                         # every interval fits it
+    assert (gradual[:, col["prev/steady"]] > 0.85).all()                        # so no beat is early against it
+
+
+def test_a_steady_rr_that_nothing_fits_for_long_starts_again(monkeypatch):
+    monkeypatch.setattr(context, "STEADY_RESET", 50)      # instead of 1,000 beats, so that the record is short
+    col = {name: k for k, name in enumerate(RHYTHM_NAMES)}
+    rhythm = _rhythm_of([1.0] * 40 + [0.5] * 120)
+    assert rhythm[40 + 49, col["rr_steady"]] == pytest.approx(1.0)             # the 50th beat without a fit
+    assert np.allclose(rhythm[40 + 52:, col["rr_steady"]], 0.5) and rhythm[-1, col["steady stale"]] == 0
+
+
+def test_jitter_marks_a_rhythm_whose_successive_intervals_differ():
+    jitter = RHYTHM_NAMES.index("jitter")
+    assert np.allclose(_rhythm_of([0.8] * 50)[40:, jitter], 0)
+    alternating = _rhythm_of([0.8, 1.2] * 25)              # every interval 0.4 s from the one before
+    assert np.allclose(alternating[40:, jitter], 0.4 / 1.0, atol=0.01)
+
+
+def test_a_classifier_reads_the_rhythm_features_of_its_context():
+    rng = np.random.default_rng(0)
+    waves = rng.normal(size=(8, 4, WAVE_SAMPLES)).astype(np.float32)
+    rhythm = rng.uniform(0.5, 1.5, size=(8, RHYTHM_FEATURES)).astype(np.float32)
+    for name, width in RHYTHM_CONTEXTS.items():
+        model = BeatClassifier(ClassifierConfig(rhythm_features=width))
+        changed = rhythm.copy()
+        changed[:, width:] += 1.0                          # features it does not read
+        assert np.allclose(class_probs(model, waves, rhythm), class_probs(model, waves, changed)), name
+        changed[:, width - 1] += 1.0                       # the last one it does
+        assert not np.allclose(class_probs(model, waves, rhythm), class_probs(model, waves, changed)), name
 
 
 def test_pauses_are_capped_and_the_template_is_the_past():
@@ -99,7 +167,7 @@ def test_training_lowers_the_loss_and_finds_unseen_ventricular_beats(beats):
     _, losses = train_classifier(waves, rhythm, targets, epochs=10, batch_size=64, seed=0)
     assert losses[-1] < 0.7 * losses[0]
     table = cross_validate(beats, [["demo00", "demo01"], ["demo02", "demo03"]], "learned", seed=0,
-                           learned={"epochs": 10, "batch_size": 64})
+                           learned={"epochs": 10, "batch_size": 64, "rhythm_context": "steady"})
     assert (table[[c for c in table if c.endswith("_missed")]].to_numpy() == 0).all()
     assert table["VEB_TP"].sum() / (table["VEB_TP"] + table["VEB_FN"]).sum() > 0.8
 
@@ -154,14 +222,15 @@ def test_paired_difference_is_other_minus_reference(beats):
 
 @pytest.fixture(scope="module")
 def run_with_classifier(demo, tmp_path_factory):
-    """The shipped detector copied with a classifier trained on the demo records (the script)."""
+    """The shipped detector copied with a classifier trained on the demo records (the script), reading
+    the steady rhythm too (the shipped classifier, in the last test, reads the recent one alone)."""
     if not any(PRETRAINED_DIR.glob("*/best.pth")):
         pytest.skip("the shipped model (pretrained/) is not in this checkout")
     source = next(PRETRAINED_DIR.glob("*/best.pth")).parent
     run = tmp_path_factory.mktemp("run") / "detector"
     shutil.copytree(source, run, ignore=shutil.ignore_patterns(CLASSIFIER_CHECKPOINT, CLASSIFIER_ONNX))
     run_script(TRAIN, ["--run", str(run), "--input-dir", str(demo), "--epochs", "10", "--batch-size", "64",
-                       "--workspace", str(run.parent / "ws")])
+                       "--rhythm-context", "steady", "--workspace", str(run.parent / "ws")])
     return run
 
 
@@ -171,6 +240,8 @@ def test_the_script_saves_a_classifier_with_its_config(run_with_classifier):
     state = load_checkpoint(run_with_classifier / CLASSIFIER_CHECKPOINT)
     assert state["kind"] == "beat_classifier" and tuple(state["config"]["classes"]) == CLASSES
     assert state["records"] == {"raw": ["demo00", "demo01", "demo02", "demo03"]} and state["losses"]
+    assert state["config"]["rhythm_features"] == RHYTHM_CONTEXTS["steady"] == RHYTHM_FEATURES
+    assert state["recipe"]["rhythm_context"] == "steady"
     assert isinstance(load_classifier(run_with_classifier / CLASSIFIER_CHECKPOINT), BeatClassifier)
     assert (run_with_classifier / CLASSIFIER_ONNX).is_file()          # the detector runs through onnxruntime
     from tsad.cli.model_card import update_card_classes

@@ -50,11 +50,10 @@ class ClassifierConfig:
 LOG_FEATURES = (0, 1, 2, 3, 4, 5, 8, 9, 10, 11)     # of RHYTHM_NAMES: the intervals and their ratios
 
 
-def rhythm_scale(rhythm: torch.Tensor) -> torch.Tensor:
-    """Intervals and ratios on a log scale (an early beat at 0.6 of the usual RR and a late one at
-    1 / 0.6 lie as far from 1 on either side); the pause, the irregularity, the staleness and the
-    jitter as they are."""
-    width = rhythm.shape[-1]
+def rhythm_scale(rhythm: torch.Tensor, width: int) -> torch.Tensor:
+    """The first ``width`` rhythm features: intervals and ratios on a log scale (an early beat at 0.6
+    of the usual RR and a late one at 1 / 0.6 lie as far from 1 on either side); the pause, the
+    irregularity, the staleness and the jitter as they are."""
     logs = torch.log(rhythm[..., [k for k in LOG_FEATURES if k < width]].clamp_min(1e-2))
     rest = rhythm[..., [k for k in range(width) if k not in LOG_FEATURES]]
     return logs, rest
@@ -82,7 +81,7 @@ class BeatClassifier(nn.Module):
 
     def forward(self, waves: torch.Tensor, rhythm: torch.Tensor) -> torch.Tensor:
         h = self.waves(waves)
-        logs, rest = rhythm_scale(rhythm[..., :self.config.rhythm_features])
+        logs, rest = rhythm_scale(rhythm, self.config.rhythm_features)
         pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1), self.rhythm(torch.cat([logs, rest], dim=-1))], dim=-1)
         return self.head(pooled)
 
