@@ -19,6 +19,16 @@ detector found (fold<k>/detections/<record>.tsad), classified by the classifier 
 other records (at their reference beats) and matched to the reference within 150 ms, so a missed beat
 counts against its class's Se and an extra beat against the +P of the class it was given.
 
+The verifier (``verifier``, with --detections-cv) is the learned classifier with a sixth class, "not
+a beat": each fold's is trained on the beats the fold's detector (fold<k>/best.pth) finds in the
+fold's training records, those that match no reference beat being "not a beat", and the test beats
+it calls so are dropped. With --detections-cv, detection_paired.csv gives what each classifier does
+to beat detection (gross Se, PPV, F1 and the Se of N, S and V beats, every record) against the first
+one, paired over records.
+
+    python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name verify \
+        --classifiers learned verifier --detections-cv <workspace>/cv/g-a
+
 The learned classifier (``learned``: tsad.models.beat_classifier on both leads, its waveform against
 the patient's recent beats and its timing against the patient's recent rhythm) is trained per fold
 with --epochs and --weight-power, or distilled from an ensemble of K such classifiers of the same
@@ -47,9 +57,14 @@ from tsad.core.paths import Workspace
 from tsad.data.beat_context import RHYTHM_CONTEXTS
 from tsad.data.folds import record_folds
 from tsad.data.generate import list_records
-from tsad.experiments.beat_classes import CLASSIFIERS, LEARNED, TEACHER, cross_validate, read_beats
+from tsad.experiments.beat_classes import CLASSIFIERS, LEARNED, TEACHER, VERIFIER, cross_validate, read_beats
 from tsad.experiments.evaluate import to_markdown
-from tsad.scoring.classes import paired_class_difference, pooled_confusion, summarise_classes
+from tsad.scoring.classes import (
+    paired_class_difference,
+    paired_detection_difference,
+    pooled_confusion,
+    summarise_classes,
+)
 from tsad.scoring.ec57 import read_detections
 
 
@@ -135,6 +150,9 @@ def main(argv=None) -> dict:
     out = ws.root / "beat_classes" / args.name
     started = time.perf_counter()
     records = []
+    verifier = VERIFIER in args.classifiers
+    if verifier and not args.detections_cv:
+        raise ValueError("--classifiers verifier needs --detections-cv (its folds' detectors and test beats)")
     cv_folds = detection_folds(Path(args.detections_cv)) if args.detections_cv else None
     for folder in map(Path, args.input_dir):
         names = list_records(folder)
@@ -145,7 +163,7 @@ def main(argv=None) -> dict:
                 if k is None:
                     raise ValueError(f"{args.detections_cv}: record {name} is in no fold's test records")
                 found = read_detections(Path(args.detections_cv) / f"fold{k}" / "detections", name, "tsad")
-            records.append(read_beats(folder / name, folder.name, found))
+            records.append(read_beats(folder / name, folder.name, found, keep_signal=verifier))
     groups = {r.name: r.database for r in records}
     folds = cv_folds if cv_folds is not None else record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
@@ -154,8 +172,14 @@ def main(argv=None) -> dict:
     if args.distil_members:
         learned.update(members=args.distil_members, lam=args.lam, temperature=args.temperature,
                        weighted_kd=args.weighted_kd)
-    table = pd.concat([cross_validate(records, folds, c, args.seed, learned) for c in args.classifiers],
-                      ignore_index=True)
+    fold_detectors = None
+    if verifier:
+        from tsad.models import loader
+
+        fold_detectors = [loader.load(str(Path(args.detections_cv) / f"fold{k}"), ws, backend="torch", threads=1,
+                                      classify=False) for k in range(len(folds))]
+    table = pd.concat([cross_validate(records, folds, c, args.seed, learned, fold_detectors)
+                       for c in args.classifiers], ignore_index=True)
     summaries, written = [], []
     for (classifier, database), part in table.groupby(["classifier", "database"], sort=False):
         if part["paced"].all():
@@ -177,6 +201,15 @@ def main(argv=None) -> dict:
         paired = pd.concat(paired, ignore_index=True)
         save_text(out / "paired.csv", paired.to_csv(index=False))
         written.append(out / "paired.csv")
+    detection = None
+    if args.detections_cv and len(present) > 1:     # what each classifier does to the detections
+        detection = pd.concat([paired_detection_difference(table[(table["classifier"] == first) & (table["database"] == db)],
+                                                           table[(table["classifier"] == other) & (table["database"] == db)],
+                                                           n_boot=args.bootstrap, seed=args.seed)
+                               .assign(database=db, reference_classifier=first, classifier=other)
+                               for other in present[1:] for db in table["database"].unique()], ignore_index=True)
+        save_text(out / "detection_paired.csv", detection.to_csv(index=False))
+        written.append(out / "detection_paired.csv")
     minutes = (time.perf_counter() - started) / 60
     save_text(out / "records.csv", table.to_csv(index=False))
     save_text(out / "summary.csv", summary.to_csv(index=False))
@@ -191,6 +224,9 @@ def main(argv=None) -> dict:
     print(to_markdown(shown))
     if len(paired):
         print(to_markdown(paired[paired["figure"].str.match(r"gross (VEB|SVEB) (Se|\+P)")]))
+    if detection is not None:
+        print("beat detection:")
+        print(to_markdown(detection))
     if args.against:
         versus = against(table, ws.root / "beat_classes" / args.against, args)
         save_text(out / f"paired_against_{args.against}.csv", versus.to_csv(index=False))

@@ -29,6 +29,7 @@ from tsad.core.geometry import tolerance_samples
 from tsad.data.beat_context import RHYTHM_CONTEXTS, beat_context
 from tsad.data.ecg import BEAT_SYMBOLS, beat_class, read_record
 from tsad.models.beat_classifier import CLASSES, ClassifierConfig, class_probs
+from tsad.scoring.beats import match_beats
 from tsad.scoring.classes import is_paced, score_classes
 from tsad.training.beat_classifier import teacher_soft_targets, train_classifier
 
@@ -36,9 +37,15 @@ FS = 128.0
 OFFSETS_S = np.round(np.concatenate([np.arange(-0.100, 0.101, 0.025), np.arange(0.140, 0.461, 0.032)]), 3)
 BASELINE_S = (-0.250, -0.150)
 LOCAL_BEATS = 10
-CLASSIFIERS = ("lda", "boosting", "learned")
+CLASSIFIERS = ("lda", "boosting", "learned", "verifier")
 LEARNED = "learned"     # tsad.models.beat_classifier on both leads and the patient's own context
 TEACHER = "learned_ensemble"   # a distilled classifier's teacher, scored beside it on the same test records
+# the learned classifier with one more class, NOT_A_BEAT, trained on the beats its fold's detector finds
+# in the fold's training records (those no reference beat matches are NOT_A_BEAT); the detections it
+# calls NOT_A_BEAT are dropped (docs/RESULTS.md, section N)
+VERIFIER = "verifier"
+NOT_A_BEAT = "X"
+VERIFIER_CLASSES = (*CLASSES, NOT_A_BEAT)
 
 
 @dataclass
@@ -57,10 +64,11 @@ class RecordBeats:
     # a detector's beats of the record (at FS) with their features and inputs: classified and scored
     # against the reference instead of the reference beats themselves (missed and extra beats count)
     detected: RecordBeats | None = None
+    signal: np.ndarray | None = None          # (T, 2) at FS, kept where a detector must read the record
 
     @property
     def classes(self) -> np.ndarray:
-        return np.array([beat_class(s) for s in self.symbols], dtype=object)
+        return np.array([s if s == NOT_A_BEAT else beat_class(s) for s in self.symbols], dtype=object)
 
 
 def rr_features(samples: np.ndarray, fs: float = FS) -> np.ndarray:
@@ -97,10 +105,11 @@ def beat_features(signal: np.ndarray, samples: np.ndarray, fs: float = FS) -> np
     return np.concatenate([rr_features(samples, fs), morphology_features(signal, samples, fs)], axis=1)
 
 
-def read_beats(path, database: str, detections: np.ndarray | None = None) -> RecordBeats:
+def read_beats(path, database: str, detections: np.ndarray | None = None, keep_signal: bool = False) -> RecordBeats:
     """A record's reference beats (BEAT_SYMBOLS) with their features (lead 0) and the learned
     classifier's inputs (leads 0 and 1), at FS; with ``detections`` (a detector's beats, sample
-    numbers at the record's own rate), those beats' features and inputs too (``RecordBeats.detected``)."""
+    numbers at the record's own rate), those beats' features and inputs too (``RecordBeats.detected``);
+    with ``keep_signal``, the record's two leads at FS (``RecordBeats.signal``)."""
     record = read_record(path, channels=(0, 1), fs=FS)
     keep = np.array([s in BEAT_SYMBOLS for s in record.ann_symbols], bool)
     samples = np.asarray(record.ann_samples, np.int64)[keep]
@@ -116,7 +125,24 @@ def read_beats(path, database: str, detections: np.ndarray | None = None) -> Rec
         detected = RecordBeats(record.name, database, found, np.full(len(found), "", dtype=object),
                                beat_features(record.signal[:, 0], found), False, d_waves, d_rhythm)
     return RecordBeats(record.name, database, samples, symbols, beat_features(record.signal[:, 0], samples),
-                       is_paced(symbols), waves, rhythm, detected)
+                       is_paced(symbols), waves, rhythm, detected, record.signal if keep_signal else None)
+
+
+def labelled_detections(record: RecordBeats, detector) -> RecordBeats:
+    """The beats ``detector`` (a ``tsad.models.loader`` Predictor at FS) finds in ``record`` (read with
+    ``keep_signal``), with the learned classifier's inputs, each labelled with the symbol of the
+    reference beat it matches within 150 ms, or NOT_A_BEAT: what a verifier learns from."""
+    from tsad.detection.records import detect_signal
+
+    if record.signal is None:
+        raise ValueError(f"record {record.name}: read without its signal (read_beats(keep_signal=True))")
+    found = np.asarray(detect_signal(detector, record.signal, FS, name=record.name).samples, np.int64)
+    match = match_beats(record.samples, found, tolerance_samples(FS))
+    symbols = np.full(len(found), NOT_A_BEAT, dtype=object)
+    symbols[match.det_index] = record.symbols[match.ref_index]
+    waves, rhythm, _ = beat_context(record.signal, found)
+    return RecordBeats(record.name, record.database, found, symbols, np.zeros((len(found), 0)), record.paced,
+                       waves, rhythm)
 
 
 def make_classifier(name: str, seed: int):
@@ -134,12 +160,12 @@ def make_classifier(name: str, seed: int):
     raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
 
 
-def learned_arrays(records: list[RecordBeats]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(waves, rhythm, targets)`` of every reference beat of ``records``: the learned classifier's
-    inputs and each beat's place in ``CLASSES``."""
+def learned_arrays(records: list[RecordBeats], classes=CLASSES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(waves, rhythm, targets)`` of every beat of ``records``: the learned classifier's inputs and
+    each beat's place in ``classes``."""
     waves = np.concatenate([r.waves for r in records])
     rhythm = np.concatenate([r.rhythm for r in records])
-    targets = np.array([CLASSES.index(c) for r in records for c in r.classes], np.int64)
+    targets = np.array([classes.index(c) for r in records for c in r.classes], np.int64)
     return waves, rhythm, targets
 
 
@@ -161,6 +187,27 @@ def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: floa
     model, _ = train_classifier(waves, rhythm, targets, seed=seed, soft_targets=soft, lam=lam,
                                 temperature=temperature, weighted_kd=weighted_kd, **kwargs)
     return model, ensemble
+
+
+def fit_verifier(train: list[RecordBeats], detector, seed: int, rhythm_context: str = "recent", **kwargs):
+    """The learned classifier over VERIFIER_CLASSES, trained on the beats ``detector`` finds in the
+    ``train`` records (``labelled_detections``); ``kwargs`` are ``train_classifier``'s. Returns it
+    and how many of its training beats were NOT_A_BEAT."""
+    found = [labelled_detections(r, detector) for r in train]
+    waves, rhythm, targets = learned_arrays(found, VERIFIER_CLASSES)
+    config = ClassifierConfig(leads=waves.shape[1] // 2, classes=VERIFIER_CLASSES,
+                              rhythm_features=RHYTHM_CONTEXTS[rhythm_context])
+    model, _ = train_classifier(waves, rhythm, targets, config=config, seed=seed, **kwargs)
+    return model, int((targets == VERIFIER_CLASSES.index(NOT_A_BEAT)).sum())
+
+
+def verified(model, record: RecordBeats) -> tuple[RecordBeats, np.ndarray]:
+    """``record``'s beats less those ``model`` (a verifier) calls NOT_A_BEAT, and the others' classes."""
+    labels = predict_learned(model, record)
+    keep = labels != NOT_A_BEAT
+    kept = RecordBeats(record.name, record.database, record.samples[keep], record.symbols[keep],
+                       record.features[keep], record.paced, record.waves[keep], record.rhythm[keep])
+    return kept, labels[keep]
 
 
 def predict_learned(model, record: RecordBeats) -> np.ndarray:
@@ -185,13 +232,14 @@ def fit_classifier(name: str, train: list[RecordBeats], seed: int, learned: dict
     return model.fit(x, y)
 
 
-def score_record_classes(record: RecordBeats, labels) -> dict:
+def score_record_classes(record: RecordBeats, labels, detected: RecordBeats | None = None) -> dict:
     """EC57 class figures of one record classified at its reference positions (no missed or extra
-    beat: the detection is the reference's), or at its detector's beats (``record.detected``: matched
-    to the reference within 150 ms, a missed beat counting against its class, an extra one against
-    the class it was given)."""
-    if record.detected is not None:
-        row = score_classes(record.samples, record.symbols, record.detected.samples,
+    beat: the detection is the reference's), or at its detector's beats (``record.detected``, or
+    ``detected`` where given: matched to the reference within 150 ms, a missed beat counting against
+    its class, an extra one against the class it was given)."""
+    detected = detected if detected is not None else record.detected
+    if detected is not None:
+        row = score_classes(record.samples, record.symbols, detected.samples,
                             np.asarray(labels, dtype=object), tolerance_samples(FS))
         return {"record": record.name, "database": record.database, "beats": len(record.samples), **row}
     row = score_classes(record.samples, record.symbols, record.samples, np.asarray(labels, dtype=object), 0)
@@ -199,13 +247,31 @@ def score_record_classes(record: RecordBeats, labels) -> dict:
 
 
 def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifier: str, seed: int,
-                   learned: dict | None = None) -> pd.DataFrame:
+                   learned: dict | None = None, fold_detectors: list | None = None) -> pd.DataFrame:
     """Every record classified by the classifier trained on the other folds' records; one row each
-    (and, for a distilled learned classifier, one more per record for its teacher, ``TEACHER``)."""
+    (and, for a distilled learned classifier, one more per record for its teacher, ``TEACHER``). The
+    verifier (VERIFIER) needs each fold's detector (``fold_detectors[k]``: a ``tsad.models.loader``
+    Predictor), the records read with their signals and their test beats found by those detectors
+    (``RecordBeats.detected``); its rows say how many NOT_A_BEAT beats it trained on (``trained_not_beats``)."""
     by_name = {r.name: r for r in records}
     rows = []
     for k, test in enumerate(folds):
         train = [r for r in records if r.name not in set(test)]
+        if classifier == VERIFIER:
+            if fold_detectors is None:
+                raise ValueError("the verifier needs the detectors of the folds (a detection cross-validation)")
+            settings = {key: value for key, value in (learned or {}).items() if key in ("rhythm_context", "epochs",
+                                                                                      "weight_power", "shift")}
+            model, not_beats = fit_verifier(train, fold_detectors[k], seed, **settings)
+            for name in test:
+                record = by_name[name]
+                if record.detected is None:
+                    raise ValueError(f"record {name}: the verifier scores a detector's beats (--detections-cv)")
+                kept, labels = verified(model, record.detected) if len(record.detected.samples) else (
+                    record.detected, [])
+                rows.append({"fold": k, "classifier": VERIFIER, "trained_not_beats": not_beats,
+                             **score_record_classes(record, labels, kept)})
+            continue
         if classifier == LEARNED:
             student, ensemble = fit_learned(train, seed, **(learned or {}))
             models = {LEARNED: student, **({TEACHER: ensemble} if ensemble else {})}
