@@ -36,7 +36,8 @@ from tsad.models.beat_classifier import (
     save_classifier,
 )
 from tsad.models.predictor import DetectionError
-from tsad.scoring.classes import paired_class_difference
+from tsad.scoring.beats import ScoringError
+from tsad.scoring.classes import paired_class_difference, paired_detection_difference
 from tsad.training.beat_classifier import class_weights, train_classifier
 
 TRAIN = REPO / "Codes/Models/beat_classifier_train.py"
@@ -334,3 +335,50 @@ def test_the_shipped_model_classifies_through_onnxruntime_without_torch():
     found, annotated, torch_imported = int(out[0]), int(out[1]), out[-1]
     assert abs(found - annotated) <= 3 and torch_imported == "False"
     assert "'N'" in " ".join(out) and "'V'" in " ".join(out)      # the demo's ventricular beats are found
+
+
+# ---- the verifier: a classifier that may say "not a beat" -----------------------------------------
+
+def test_the_verifier_learns_to_drop_what_is_not_a_beat(demo):
+    """A stand-in detector that finds every beat and, after every third, a false one in the middle
+    of the RR interval (on the T wave or the baseline): the verifier, trained on the training
+    records' such beats, drops the test records' false beats and keeps their beats."""
+    from tsad.experiments.beat_classes import NOT_A_BEAT, RecordBeats, labelled_detections
+    from tsad.scoring.classes import paired_detection_difference
+
+    def find(record: RecordBeats) -> np.ndarray:
+        middles = (record.samples[:-1:3] + record.samples[1::3][:len(record.samples[:-1:3])]) // 2
+        return np.unique(np.concatenate([record.samples, middles]))
+
+    records = [read_beats(demo / f"demo0{k}", "demo", keep_signal=True) for k in range(4)]
+    labelled = labelled_detections(records[0], find(records[0]))
+    false = labelled.symbols == NOT_A_BEAT
+    assert false.sum() == len(records[0].samples[:-1:3]) and np.array_equal(labelled.samples[~false], records[0].samples)
+    for r in records:                                  # the test beats: the stand-in's
+        r.detected = labelled_detections(r, find(r))
+    folds = [["demo00", "demo01"], ["demo02", "demo03"]]
+    settings = {"epochs": 10, "batch_size": 64}
+    table = pd.concat([cross_validate(records, folds, c, seed=0, learned=settings, fold_finders=[find, find])
+                       for c in ("learned", "verifier")], ignore_index=True)
+    verifier = table[table["classifier"] == "verifier"]
+    assert (verifier["trained_not_beats"] > 0).all()
+    diff = paired_detection_difference(table[table["classifier"] == "learned"], verifier, n_boot=200).set_index("figure")
+    assert diff.loc["gross PPV", "reference"] < 0.8                            # a third of the beats invented
+    assert diff.loc["gross PPV", "other"] > 0.95 and diff.loc["gross Se", "other"] > 0.98
+    assert diff.loc["gross F1", "difference"] > 0.1
+    with pytest.raises(ValueError, match="detectors of the folds"):
+        cross_validate(records, folds, "verifier", seed=0, learned=settings)
+
+
+def test_paired_detection_difference_counts_missed_and_extra_beats(beats):
+    table = cross_validate(beats, [["demo00", "demo01"], ["demo02", "demo03"]], "lda", seed=0)
+    other = table.copy()
+    other["extra_N"] += 10                                   # ten invented beats a record
+    other["N_N"], other["N_missed"] = other["N_N"] - 5, other["N_missed"] + 5     # five N beats lost
+    diff = paired_detection_difference(table, other, n_boot=200).set_index("figure")
+    n_beats = sum(len(r.samples) for r in beats)
+    assert diff.loc["gross PPV", "reference"] == 1.0 and diff.loc["gross Se", "reference"] == 1.0
+    assert diff.loc["gross PPV", "other"] == pytest.approx((n_beats - 20) / (n_beats - 20 + 40))
+    assert diff.loc["gross Se_N", "difference"] < 0 and diff.loc["gross Se_V", "difference"] == 0
+    with pytest.raises(ScoringError, match="same records"):
+        paired_detection_difference(table, other.iloc[:2])

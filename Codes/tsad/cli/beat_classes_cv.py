@@ -57,7 +57,15 @@ from tsad.core.paths import Workspace
 from tsad.data.beat_context import RHYTHM_CONTEXTS
 from tsad.data.folds import record_folds
 from tsad.data.generate import list_records
-from tsad.experiments.beat_classes import CLASSIFIERS, LEARNED, TEACHER, VERIFIER, cross_validate, read_beats
+from tsad.experiments.beat_classes import (
+    CLASSIFIERS,
+    LEARNED,
+    TEACHER,
+    VERIFIER,
+    cross_validate,
+    detector_finder,
+    read_beats,
+)
 from tsad.experiments.evaluate import to_markdown
 from tsad.scoring.classes import (
     paired_class_difference,
@@ -172,13 +180,13 @@ def main(argv=None) -> dict:
     if args.distil_members:
         learned.update(members=args.distil_members, lam=args.lam, temperature=args.temperature,
                        weighted_kd=args.weighted_kd)
-    fold_detectors = None
+    fold_finders = None
     if verifier:
         from tsad.models import loader
 
-        fold_detectors = [loader.load(str(Path(args.detections_cv) / f"fold{k}"), ws, backend="torch", threads=1,
-                                      classify=False) for k in range(len(folds))]
-    table = pd.concat([cross_validate(records, folds, c, args.seed, learned, fold_detectors)
+        fold_finders = [detector_finder(loader.load(str(Path(args.detections_cv) / f"fold{k}"), ws, backend="torch",
+                                                    threads=1, classify=False)) for k in range(len(folds))]
+    table = pd.concat([cross_validate(records, folds, c, args.seed, learned, fold_finders)
                        for c in args.classifiers], ignore_index=True)
     summaries, written = [], []
     for (classifier, database), part in table.groupby(["classifier", "database"], sort=False):

@@ -128,15 +128,24 @@ def read_beats(path, database: str, detections: np.ndarray | None = None, keep_s
                        is_paced(symbols), waves, rhythm, detected, record.signal if keep_signal else None)
 
 
-def labelled_detections(record: RecordBeats, detector) -> RecordBeats:
-    """The beats ``detector`` (a ``tsad.models.loader`` Predictor at FS) finds in ``record`` (read with
-    ``keep_signal``), with the learned classifier's inputs, each labelled with the symbol of the
-    reference beat it matches within 150 ms, or NOT_A_BEAT: what a verifier learns from."""
+def detector_finder(detector):
+    """``record -> beat positions at FS`` of a ``tsad.models.loader`` Predictor run over a record read
+    with ``keep_signal``: what ``fit_verifier`` trains on."""
     from tsad.detection.records import detect_signal
 
-    if record.signal is None:
-        raise ValueError(f"record {record.name}: read without its signal (read_beats(keep_signal=True))")
-    found = np.asarray(detect_signal(detector, record.signal, FS, name=record.name).samples, np.int64)
+    def find(record: RecordBeats) -> np.ndarray:
+        if record.signal is None:
+            raise ValueError(f"record {record.name}: read without its signal (read_beats(keep_signal=True))")
+        return np.asarray(detect_signal(detector, record.signal, FS, name=record.name).samples, np.int64)
+
+    return find
+
+
+def labelled_detections(record: RecordBeats, found: np.ndarray) -> RecordBeats:
+    """Beats a detector found in ``record`` (``found``: sorted positions at FS; the record read with
+    ``keep_signal``) with the learned classifier's inputs, each labelled with the symbol of the
+    reference beat it matches within 150 ms, or NOT_A_BEAT: what a verifier learns from."""
+    found = np.asarray(found, np.int64)
     match = match_beats(record.samples, found, tolerance_samples(FS))
     symbols = np.full(len(found), NOT_A_BEAT, dtype=object)
     symbols[match.det_index] = record.symbols[match.ref_index]
@@ -189,11 +198,11 @@ def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: floa
     return model, ensemble
 
 
-def fit_verifier(train: list[RecordBeats], detector, seed: int, rhythm_context: str = "recent", **kwargs):
-    """The learned classifier over VERIFIER_CLASSES, trained on the beats ``detector`` finds in the
-    ``train`` records (``labelled_detections``); ``kwargs`` are ``train_classifier``'s. Returns it
-    and how many of its training beats were NOT_A_BEAT."""
-    found = [labelled_detections(r, detector) for r in train]
+def fit_verifier(train: list[RecordBeats], find, seed: int, rhythm_context: str = "recent", **kwargs):
+    """The learned classifier over VERIFIER_CLASSES, trained on the beats ``find(record)`` finds in
+    the ``train`` records (``labelled_detections``; ``detector_finder`` makes ``find`` of a detector);
+    ``kwargs`` are ``train_classifier``'s. Returns it and how many of its training beats were NOT_A_BEAT."""
+    found = [labelled_detections(r, find(r)) for r in train]
     waves, rhythm, targets = learned_arrays(found, VERIFIER_CLASSES)
     config = ClassifierConfig(leads=waves.shape[1] // 2, classes=VERIFIER_CLASSES,
                               rhythm_features=RHYTHM_CONTEXTS[rhythm_context])
@@ -247,22 +256,23 @@ def score_record_classes(record: RecordBeats, labels, detected: RecordBeats | No
 
 
 def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifier: str, seed: int,
-                   learned: dict | None = None, fold_detectors: list | None = None) -> pd.DataFrame:
+                   learned: dict | None = None, fold_finders: list | None = None) -> pd.DataFrame:
     """Every record classified by the classifier trained on the other folds' records; one row each
     (and, for a distilled learned classifier, one more per record for its teacher, ``TEACHER``). The
-    verifier (VERIFIER) needs each fold's detector (``fold_detectors[k]``: a ``tsad.models.loader``
-    Predictor), the records read with their signals and their test beats found by those detectors
-    (``RecordBeats.detected``); its rows say how many NOT_A_BEAT beats it trained on (``trained_not_beats``)."""
+    verifier (VERIFIER) needs what finds each fold's training beats (``fold_finders[k]``: record ->
+    positions, ``detector_finder`` of the fold's detector), the records read with their signals and
+    their test beats found by the fold's detector (``RecordBeats.detected``); its rows say how many
+    NOT_A_BEAT beats it trained on (``trained_not_beats``)."""
     by_name = {r.name: r for r in records}
     rows = []
     for k, test in enumerate(folds):
         train = [r for r in records if r.name not in set(test)]
         if classifier == VERIFIER:
-            if fold_detectors is None:
+            if fold_finders is None:
                 raise ValueError("the verifier needs the detectors of the folds (a detection cross-validation)")
             settings = {key: value for key, value in (learned or {}).items() if key in ("rhythm_context", "epochs",
                                                                                       "weight_power", "shift")}
-            model, not_beats = fit_verifier(train, fold_detectors[k], seed, **settings)
+            model, not_beats = fit_verifier(train, fold_finders[k], seed, **settings)
             for name in test:
                 record = by_name[name]
                 if record.detected is None:

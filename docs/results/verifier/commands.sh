@@ -1,0 +1,7 @@
+# RESULTS section N: the verifier beside the shipped classifier recipe, on the detections of section G's arm A
+# (the shipped detector's recipe; W=/work/ws_both holds those cross-validations: student_cv.py --name g-a, g-a-s1).
+export OMP_NUM_THREADS=1 W=/work/ws_both
+python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name verify \
+    --classifiers learned verifier --detections-cv $W/cv/g-a
+python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name verify_s1 --seed 1 \
+    --classifiers learned verifier --detections-cv $W/cv/g-a-s1
