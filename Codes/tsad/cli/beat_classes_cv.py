@@ -62,6 +62,7 @@ from tsad.experiments.beat_classes import (
     LEARNED,
     TEACHER,
     VERIFIER,
+    VERIFIER_DROPS,
     cross_validate,
     detector_finder,
     read_beats,
@@ -98,6 +99,10 @@ def parse_args(argv=None):
     p.add_argument("--rhythm-context", choices=list(RHYTHM_CONTEXTS), default="recent",
                    help="the rhythm features the learned classifier reads (tsad.data.beat_context): the recent "
                         "rhythm, or with the steady one too (docs/RESULTS.md, section M)")
+    p.add_argument("--verifier-drop", choices=VERIFIER_DROPS, default="argmax",
+                   help="the verifier drops a detection when 'not a beat' is its most likely class (argmax), or when "
+                        "that class's probability passes a threshold chosen on a record-wise quarter of the fold's "
+                        "training records by the class-balanced F1 (tuned; RESULTS N)")
     p.add_argument("--distil-members", type=int, default=0, metavar="K",
                    help="distil the learned classifier of each fold from the ensemble of K classifiers trained on the "
                         "fold's training records with seeds --seed + 1 .. + K (0: trained on the labels alone)")
@@ -176,7 +181,7 @@ def main(argv=None) -> dict:
     folds = cv_folds if cv_folds is not None else record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
     learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift,
-               "rhythm_context": args.rhythm_context}
+               "rhythm_context": args.rhythm_context, "verifier_drop": args.verifier_drop}
     if args.distil_members:
         learned.update(members=args.distil_members, lam=args.lam, temperature=args.temperature,
                        weighted_kd=args.weighted_kd)

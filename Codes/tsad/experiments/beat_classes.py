@@ -28,6 +28,7 @@ import pandas as pd
 from tsad.core.geometry import tolerance_samples
 from tsad.data.beat_context import RHYTHM_CONTEXTS, beat_context
 from tsad.data.ecg import BEAT_SYMBOLS, beat_class, read_record
+from tsad.data.folds import record_folds
 from tsad.models.beat_classifier import CLASSES, ClassifierConfig, class_probs
 from tsad.scoring.beats import match_beats
 from tsad.scoring.classes import is_paced, score_classes
@@ -46,6 +47,9 @@ TEACHER = "learned_ensemble"   # a distilled classifier's teacher, scored beside
 VERIFIER = "verifier"
 NOT_A_BEAT = "X"
 VERIFIER_CLASSES = (*CLASSES, NOT_A_BEAT)
+# the probabilities of NOT_A_BEAT above which a verifier may be set to drop a detection (1: none dropped)
+DROP_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
+VERIFIER_DROPS = ("argmax", "tuned")   # drop what is most likely not a beat, or above a validated threshold
 
 
 @dataclass
@@ -210,10 +214,43 @@ def fit_verifier(train: list[RecordBeats], find, seed: int, rhythm_context: str 
     return model, int((targets == VERIFIER_CLASSES.index(NOT_A_BEAT)).sum())
 
 
-def verified(model, record: RecordBeats) -> tuple[RecordBeats, np.ndarray]:
-    """``record``'s beats less those ``model`` (a verifier) calls NOT_A_BEAT, and the others' classes."""
-    labels = predict_learned(model, record)
-    keep = labels != NOT_A_BEAT
+def drop_threshold(model, records: list[RecordBeats], find) -> float:
+    """The probability of NOT_A_BEAT above which ``model`` (a verifier) drops a detection, chosen on
+    ``records`` (validation records it was not trained on; their beats found by ``find``) by the
+    class-balanced F1 of what it keeps (``tsad.detection.thresholds.balanced_f1``, as a detector's
+    threshold is chosen), over DROP_GRID; of equally good thresholds, the highest (it drops least)."""
+    from tsad.data.ecg import BALANCED_CLASSES
+    from tsad.detection.thresholds import balanced_f1
+
+    groups = list(BALANCED_CLASSES.values())
+    counts = np.zeros((len(DROP_GRID), 3))
+    class_counts = np.zeros((len(DROP_GRID), len(groups), 2))
+    grid = np.asarray(DROP_GRID)
+    for record in records:
+        found = labelled_detections(record, find(record))
+        p_not = class_probs(model, found.waves, found.rhythm)[:, VERIFIER_CLASSES.index(NOT_A_BEAT)]
+        kept = p_not[None, :] <= grid[:, None]                      # (thresholds, detections)
+        real = found.symbols != NOT_A_BEAT
+        tp = (kept & real).sum(axis=1)
+        counts += np.stack([tp, (kept & ~real).sum(axis=1), len(record.samples) - tp], axis=1)
+        for g, symbols in enumerate(groups):
+            in_class = np.isin(found.symbols, list(symbols))
+            class_counts[:, g, 0] += np.isin(record.symbols, list(symbols)).sum()
+            class_counts[:, g, 1] += (kept & in_class).sum(axis=1)
+    score = balanced_f1(counts, class_counts)
+    return float(grid[np.flatnonzero(score >= score.max() - 1e-12)[-1]])
+
+
+def verified(model, record: RecordBeats, drop_above: float | None = None) -> tuple[RecordBeats, np.ndarray]:
+    """``record``'s beats less those ``model`` (a verifier) calls NOT_A_BEAT (``drop_above`` None: its
+    most likely class; else its probability above that), and the others' classes (the most likely
+    of the others)."""
+    models = model if isinstance(model, list) else [model]
+    probs = np.mean([class_probs(m, record.waves, record.rhythm) for m in models], axis=0)
+    not_beat = VERIFIER_CLASSES.index(NOT_A_BEAT)
+    keep = probs.argmax(axis=1) != not_beat if drop_above is None else probs[:, not_beat] <= drop_above
+    beat_probs = np.delete(probs, not_beat, axis=1)
+    labels = np.asarray([c for c in VERIFIER_CLASSES if c != NOT_A_BEAT], dtype=object)[beat_probs.argmax(axis=1)]
     kept = RecordBeats(record.name, record.database, record.samples[keep], record.symbols[keep],
                        record.features[keep], record.paced, record.waves[keep], record.rhythm[keep])
     return kept, labels[keep]
@@ -255,6 +292,18 @@ def score_record_classes(record: RecordBeats, labels, detected: RecordBeats | No
     return {"record": record.name, "database": record.database, "beats": len(record.samples), **row}
 
 
+def _cached(find):
+    """``find`` that finds each record's beats once."""
+    found = {}
+
+    def cached(record: RecordBeats) -> np.ndarray:
+        if record.name not in found:
+            found[record.name] = find(record)
+        return found[record.name]
+
+    return cached
+
+
 def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifier: str, seed: int,
                    learned: dict | None = None, fold_finders: list | None = None) -> pd.DataFrame:
     """Every record classified by the classifier trained on the other folds' records; one row each
@@ -272,18 +321,27 @@ def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifie
                 raise ValueError("the verifier needs the detectors of the folds (a detection cross-validation)")
             settings = {key: value for key, value in (learned or {}).items() if key in ("rhythm_context", "epochs",
                                                                                       "weight_power", "shift")}
-            model, not_beats = fit_verifier(train, fold_finders[k], seed, **settings)
+            find = _cached(fold_finders[k])
+            drop_above = None
+            if (learned or {}).get("verifier_drop", "argmax") == "tuned":   # on a quarter of the training records
+                names = [r.name for r in train]
+                inner = set(record_folds(names, 4, seed, groups={r.name: r.database for r in train})[0])
+                first, _ = fit_verifier([r for r in train if r.name not in inner], find, seed, **settings)
+                drop_above = drop_threshold(first, [r for r in train if r.name in inner], find)
+            model, not_beats = fit_verifier(train, find, seed, **settings)
             for name in test:
                 record = by_name[name]
                 if record.detected is None:
                     raise ValueError(f"record {name}: the verifier scores a detector's beats (--detections-cv)")
-                kept, labels = verified(model, record.detected) if len(record.detected.samples) else (
+                kept, labels = verified(model, record.detected, drop_above) if len(record.detected.samples) else (
                     record.detected, [])
                 rows.append({"fold": k, "classifier": VERIFIER, "trained_not_beats": not_beats,
+                             "drop_above": np.nan if drop_above is None else drop_above,
                              **score_record_classes(record, labels, kept)})
             continue
         if classifier == LEARNED:
-            student, ensemble = fit_learned(train, seed, **(learned or {}))
+            student, ensemble = fit_learned(train, seed, **{key: value for key, value in (learned or {}).items()
+                                                            if key != "verifier_drop"})
             models = {LEARNED: student, **({TEACHER: ensemble} if ensemble else {})}
         else:
             models = {classifier: fit_classifier(classifier, train, seed, learned)}
