@@ -368,6 +368,16 @@ def test_the_verifier_learns_to_drop_what_is_not_a_beat(demo):
     assert diff.loc["gross F1", "difference"] > 0.1
     with pytest.raises(ValueError, match="detectors of the folds"):
         cross_validate(records, folds, "verifier", seed=0, learned=settings)
+    # at an operating point chosen on a quarter of each fold's training records: one of the grid's
+    from tsad.experiments.beat_classes import DROP_GRID
+
+    single = [[f"demo0{k}"] for k in range(4)]
+    tuned = cross_validate(records, single, "verifier", seed=0, learned={**settings, "verifier_drop": "tuned"},
+                           fold_finders=[find] * 4)
+    assert set(tuned["drop_above"]) <= set(DROP_GRID)
+    plain = cross_validate(records, single, "learned", seed=0, learned={**settings, "verifier_drop": "tuned"})
+    diff = paired_detection_difference(plain, tuned, n_boot=200).set_index("figure")
+    assert diff.loc["gross PPV", "other"] > 0.95 and diff.loc["gross Se", "other"] > 0.98
 
 
 def test_paired_detection_difference_counts_missed_and_extra_beats(beats):

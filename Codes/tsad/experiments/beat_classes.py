@@ -325,7 +325,8 @@ def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifie
             drop_above = None
             if (learned or {}).get("verifier_drop", "argmax") == "tuned":   # on a quarter of the training records
                 names = [r.name for r in train]
-                inner = set(record_folds(names, 4, seed, groups={r.name: r.database for r in train})[0])
+                inner = set(record_folds(names, min(4, len(names)), seed,
+                                         groups={r.name: r.database for r in train})[0])
                 first, _ = fit_verifier([r for r in train if r.name not in inner], find, seed, **settings)
                 drop_above = drop_threshold(first, [r for r in train if r.name in inner], find)
             model, not_beats = fit_verifier(train, find, seed, **settings)

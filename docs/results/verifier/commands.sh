@@ -5,3 +5,8 @@ python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared
     --classifiers learned verifier --detections-cv $W/cv/g-a
 python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name verify_s1 --seed 1 \
     --classifiers learned verifier --detections-cv $W/cv/g-a-s1
+# the second rule: the verifier at an operating point chosen on a quarter of each fold's training records
+python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name verify_tuned \
+    --classifiers learned verifier --verifier-drop tuned --detections-cv $W/cv/g-a
+python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name verify_tuned_s1 --seed 1 \
+    --classifiers learned verifier --verifier-drop tuned --detections-cv $W/cv/g-a-s1
