@@ -99,6 +99,10 @@ def parse_args(argv=None):
     p.add_argument("--rhythm-context", choices=list(RHYTHM_CONTEXTS), default="recent",
                    help="the rhythm features the learned classifier reads (tsad.data.beat_context): the recent "
                         "rhythm, or with the steady one too (docs/RESULTS.md, section M)")
+    p.add_argument("--classifier-widths", type=int, nargs="+", default=None, metavar="W",
+                   help="the learned classifier's convolution widths (default ClassifierConfig's: 16 32 32)")
+    p.add_argument("--classifier-hidden", type=int, default=None,
+                   help="the learned classifier's hidden units (default ClassifierConfig's: 32)")
     p.add_argument("--verifier-drop", choices=VERIFIER_DROPS, default="argmax",
                    help="the verifier drops a detection when 'not a beat' is its most likely class (argmax), or when "
                         "that class's probability passes a threshold chosen on a record-wise quarter of the fold's "
@@ -182,6 +186,8 @@ def main(argv=None) -> dict:
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
     learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift,
                "rhythm_context": args.rhythm_context, "verifier_drop": args.verifier_drop}
+    if args.classifier_widths or args.classifier_hidden:
+        learned.update(widths=args.classifier_widths, hidden=args.classifier_hidden)
     if args.distil_members:
         learned.update(members=args.distil_members, lam=args.lam, temperature=args.temperature,
                        weighted_kd=args.weighted_kd)

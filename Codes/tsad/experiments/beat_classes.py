@@ -183,15 +183,19 @@ def learned_arrays(records: list[RecordBeats], classes=CLASSES) -> tuple[np.ndar
 
 
 def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: float = 0.5, temperature: float = 2.0,
-                weighted_kd: bool = False, rhythm_context: str = "recent", **kwargs):
+                weighted_kd: bool = False, rhythm_context: str = "recent", widths: tuple | None = None,
+                hidden: int | None = None, **kwargs):
     """``tsad.models.beat_classifier`` trained on every beat of ``train`` (paced records too: their
     beats are Q, which a deployed classifier must know), and its teacher: ``None``, or with
     ``members`` > 0 the ensemble of that many classifiers trained the same way on the same beats with
     other seeds (seed + 1, seed + 2, ...), from which the returned one is distilled (``lam``,
     ``temperature``, ``weighted_kd``: ``train_classifier``'s): many models taught to one.
-    ``rhythm_context`` names the rhythm features they read (``RHYTHM_CONTEXTS``)."""
+    ``rhythm_context`` names the rhythm features they read (``RHYTHM_CONTEXTS``); ``widths`` and
+    ``hidden``, when given, their size (``ClassifierConfig``'s; default its own)."""
     waves, rhythm, targets = learned_arrays(train)
-    kwargs["config"] = ClassifierConfig(leads=waves.shape[1] // 2, rhythm_features=RHYTHM_CONTEXTS[rhythm_context])
+    size = {key: value for key, value in (("widths", widths), ("hidden", hidden)) if value is not None}
+    kwargs["config"] = ClassifierConfig(leads=waves.shape[1] // 2, rhythm_features=RHYTHM_CONTEXTS[rhythm_context],
+                                        **{key: tuple(value) if key == "widths" else value for key, value in size.items()})
     if not members:
         model, _ = train_classifier(waves, rhythm, targets, seed=seed, **kwargs)
         return model, None
