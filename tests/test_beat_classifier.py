@@ -205,6 +205,16 @@ def test_a_classifier_distilled_from_an_ensemble_learns_from_its_soft_targets(be
     assert student_rows["VEB_TP"].sum() > 0 and teacher_rows["VEB_TP"].sum() > 0
 
 
+def test_the_classifier_size_and_rhythm_context_reach_the_model(beats):
+    from tsad.experiments.beat_classes import fit_learned
+
+    model, teacher = fit_learned(beats[:1], seed=0, epochs=1, batch_size=256, widths=[8, 12, 12], hidden=10,
+                                 rhythm_context="steady")
+    c = model.config
+    assert teacher is None and c.widths == (8, 12, 12) and c.hidden == 10
+    assert c.rhythm_features == RHYTHM_CONTEXTS["steady"] and model.head[-1].in_features == 10
+
+
 def test_paired_difference_is_other_minus_reference(beats):
     folds = [["demo00", "demo01"], ["demo02", "demo03"]]
     a = cross_validate(beats, folds, "lda", seed=0)
