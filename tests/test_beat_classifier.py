@@ -384,10 +384,18 @@ def test_the_verifier_learns_to_drop_what_is_not_a_beat(demo):
     single = [[f"demo0{k}"] for k in range(4)]
     tuned = cross_validate(records, single, "verifier", seed=0, learned={**settings, "verifier_drop": "tuned"},
                            fold_finders=[find] * 4)
+    assert set(tuned["classifier"]) == {"verifier", "unverified"}      # the same verifier dropping nothing
     assert set(tuned["drop_above"]) <= set(DROP_GRID)
-    plain = cross_validate(records, single, "learned", seed=0, learned={**settings, "verifier_drop": "tuned"})
-    diff = paired_detection_difference(plain, tuned, n_boot=200).set_index("figure")
+    diff = paired_detection_difference(tuned[tuned["classifier"] == "unverified"],
+                                       tuned[tuned["classifier"] == "verifier"], n_boot=200).set_index("figure")
+    assert diff.loc["gross PPV", "reference"] < 0.8
     assert diff.loc["gross PPV", "other"] > 0.95 and diff.loc["gross Se", "other"] > 0.98
+    # trained on noisy copies too, and scored on a noisy copy of each test record
+    noisy = cross_validate(records, folds, "verifier", seed=0,
+                           learned={**settings, "epochs": 2, "noise_snr": [12], "test_snr": [6]},
+                           fold_finders=[find, find])
+    assert set(noisy["classifier"]) == {"verifier", "unverified", "verifier@6dB", "unverified@6dB"}
+    assert (noisy["trained_not_beats"] > verifier["trained_not_beats"].to_numpy()[0]).all()   # twice the records
 
 
 def test_paired_detection_difference_counts_missed_and_extra_beats(beats):

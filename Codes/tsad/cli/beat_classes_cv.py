@@ -107,6 +107,13 @@ def parse_args(argv=None):
                    help="the verifier drops a detection when 'not a beat' is its most likely class (argmax), or when "
                         "that class's probability passes a threshold chosen on a record-wise quarter of the fold's "
                         "training records by the class-balanced F1 (tuned; RESULTS N)")
+    p.add_argument("--verifier-noise", type=float, nargs="+", default=None, metavar="SNR",
+                   help="the verifier also trains on noisy copies of its training records at these SNRs (dB; "
+                        "nstdb-style noise, tsad.data.noise); with --verifier-drop tuned the validated verifier "
+                        "(three quarters of the training records) is the one applied")
+    p.add_argument("--test-snr", type=float, nargs="+", default=None, metavar="SNR",
+                   help="the verifier is also scored on noisy copies of the test records at these SNRs, their beats "
+                        "found by the fold's detector (rows verifier@<SNR>dB beside unverified@<SNR>dB)")
     p.add_argument("--distil-members", type=int, default=0, metavar="K",
                    help="distil the learned classifier of each fold from the ensemble of K classifiers trained on the "
                         "fold's training records with seeds --seed + 1 .. + K (0: trained on the labels alone)")
@@ -185,7 +192,8 @@ def main(argv=None) -> dict:
     folds = cv_folds if cv_folds is not None else record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
     learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift,
-               "rhythm_context": args.rhythm_context, "verifier_drop": args.verifier_drop}
+               "rhythm_context": args.rhythm_context, "verifier_drop": args.verifier_drop,
+               "noise_snr": args.verifier_noise, "test_snr": args.test_snr}
     if args.classifier_widths or args.classifier_hidden:
         learned.update(widths=args.classifier_widths, hidden=args.classifier_hidden)
     if args.distil_members:
@@ -222,11 +230,14 @@ def main(argv=None) -> dict:
         written.append(out / "paired.csv")
     detection = None
     if args.detections_cv and len(present) > 1:     # what each classifier does to the detections
-        detection = pd.concat([paired_detection_difference(table[(table["classifier"] == first) & (table["database"] == db)],
+        # a verifier against the same verifier dropping nothing, on the same beats; the others against the first
+        pairs = [(f"unverified{c[len(VERIFIER):]}" if c.startswith(VERIFIER) else first, c) for c in present
+                 if c != first and not c.startswith("unverified")]
+        detection = pd.concat([paired_detection_difference(table[(table["classifier"] == ref) & (table["database"] == db)],
                                                            table[(table["classifier"] == other) & (table["database"] == db)],
                                                            n_boot=args.bootstrap, seed=args.seed)
-                               .assign(database=db, reference_classifier=first, classifier=other)
-                               for other in present[1:] for db in table["database"].unique()], ignore_index=True)
+                               .assign(database=db, reference_classifier=ref, classifier=other)
+                               for ref, other in pairs for db in table["database"].unique()], ignore_index=True)
         save_text(out / "detection_paired.csv", detection.to_csv(index=False))
         written.append(out / "detection_paired.csv")
     minutes = (time.perf_counter() - started) / 60

@@ -50,6 +50,7 @@ VERIFIER_CLASSES = (*CLASSES, NOT_A_BEAT)
 # the probabilities of NOT_A_BEAT above which a verifier may be set to drop a detection (1: none dropped)
 DROP_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
 VERIFIER_DROPS = ("argmax", "tuned")   # drop what is most likely not a beat, or above a validated threshold
+VERIFIER_SETTINGS = ("verifier_drop", "noise_snr", "test_snr")   # the verifier's alone, of cross_validate's ``learned``
 
 
 @dataclass
@@ -130,6 +131,19 @@ def read_beats(path, database: str, detections: np.ndarray | None = None, keep_s
                                beat_features(record.signal[:, 0], found), False, d_waves, d_rhythm)
     return RecordBeats(record.name, database, samples, symbols, beat_features(record.signal[:, 0], samples),
                        is_paced(symbols), waves, rhythm, detected, record.signal if keep_signal else None)
+
+
+def noisy_copy(record: RecordBeats, snr_db: float, seed: int = 0) -> RecordBeats:
+    """``record`` (read with ``keep_signal``) with nstdb-style noise at ``snr_db`` added to its signal
+    (``tsad.data.noise.add_noise``: from minute 5 on, every other 2 minutes), named
+    ``<name>@<snr>dB``; the same reference beats."""
+    from tsad.data.noise import add_noise
+
+    if record.signal is None:
+        raise ValueError(f"record {record.name}: read without its signal (read_beats(keep_signal=True))")
+    noisy = add_noise(record.signal, record.samples, FS, snr_db, seed=seed).astype(np.float32)
+    return RecordBeats(f"{record.name}@{snr_db:g}dB", record.database, record.samples, record.symbols, record.features,
+                       record.paced, record.waves, record.rhythm, None, noisy)
 
 
 def detector_finder(detector):
@@ -296,6 +310,50 @@ def score_record_classes(record: RecordBeats, labels, detected: RecordBeats | No
     return {"record": record.name, "database": record.database, "beats": len(record.samples), **row}
 
 
+def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find, seed: int, learned: dict) -> list:
+    """The rows of one fold's verifier (``cross_validate``): trained on the beats ``find`` finds in
+    ``train`` (and, for each SNR of ``learned["noise_snr"]``, in noisy copies of them), its drop
+    threshold none (argmax) or chosen on a record-wise quarter of ``train`` (``verifier_drop``
+    "tuned"), scored on the test records' detections and, for each SNR of ``learned["test_snr"]``, on
+    what ``find`` finds in noisy copies of the test records; beside each, the same verifier dropping
+    nothing (``unverified``), so that what dropping does is paired on the same beats."""
+    settings = {key: value for key, value in learned.items() if key in ("rhythm_context", "epochs", "weight_power",
+                                                                        "shift")}
+    noise_snr, test_snr = tuple(learned.get("noise_snr") or ()), tuple(learned.get("test_snr") or ())
+
+    def with_noise(records: list[RecordBeats]) -> list[RecordBeats]:
+        return records + [noisy_copy(r, snr, seed=seed + i) for i, r in enumerate(records) for snr in noise_snr]
+
+    drop_above = None
+    model = None
+    if learned.get("verifier_drop", "argmax") == "tuned":          # on a quarter of the training records
+        names = [r.name for r in train]
+        inner = set(record_folds(names, min(4, len(names)), seed, groups={r.name: r.database for r in train})[0])
+        first, not_beats = fit_verifier(with_noise([r for r in train if r.name not in inner]), find, seed, **settings)
+        drop_above = drop_threshold(first, with_noise([r for r in train if r.name in inner]), find)
+        if noise_snr:       # trained on three times the beats: the validated verifier itself is applied
+            model = first
+    if model is None:
+        model, not_beats = fit_verifier(with_noise(train), find, seed, **settings)
+    rows = []
+    for condition in (None, *test_snr):
+        suffix = "" if condition is None else f"@{condition:g}dB"
+        for record in test:
+            if condition is None:
+                if record.detected is None:
+                    raise ValueError(f"record {record.name}: the verifier scores a detector's beats (--detections-cv)")
+                shown = record.detected
+            else:
+                noisy = noisy_copy(record, condition, seed=10_000 + seed)
+                shown = labelled_detections(noisy, find(noisy))
+            for label, threshold in ((VERIFIER, drop_above), ("unverified", 1.0)):
+                kept, labels = verified(model, shown, threshold) if len(shown.samples) else (shown, [])
+                rows.append({"fold": k, "classifier": label + suffix, "trained_not_beats": not_beats,
+                             "drop_above": np.nan if threshold is None else threshold,
+                             **score_record_classes(record, labels, kept)})
+    return rows
+
+
 def _cached(find):
     """``find`` that finds each record's beats once."""
     found = {}
@@ -323,30 +381,12 @@ def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifie
         if classifier == VERIFIER:
             if fold_finders is None:
                 raise ValueError("the verifier needs the detectors of the folds (a detection cross-validation)")
-            settings = {key: value for key, value in (learned or {}).items() if key in ("rhythm_context", "epochs",
-                                                                                      "weight_power", "shift")}
-            find = _cached(fold_finders[k])
-            drop_above = None
-            if (learned or {}).get("verifier_drop", "argmax") == "tuned":   # on a quarter of the training records
-                names = [r.name for r in train]
-                inner = set(record_folds(names, min(4, len(names)), seed,
-                                         groups={r.name: r.database for r in train})[0])
-                first, _ = fit_verifier([r for r in train if r.name not in inner], find, seed, **settings)
-                drop_above = drop_threshold(first, [r for r in train if r.name in inner], find)
-            model, not_beats = fit_verifier(train, find, seed, **settings)
-            for name in test:
-                record = by_name[name]
-                if record.detected is None:
-                    raise ValueError(f"record {name}: the verifier scores a detector's beats (--detections-cv)")
-                kept, labels = verified(model, record.detected, drop_above) if len(record.detected.samples) else (
-                    record.detected, [])
-                rows.append({"fold": k, "classifier": VERIFIER, "trained_not_beats": not_beats,
-                             "drop_above": np.nan if drop_above is None else drop_above,
-                             **score_record_classes(record, labels, kept)})
+            rows += _verify_fold(k, train, [by_name[name] for name in test], _cached(fold_finders[k]), seed,
+                                 learned or {})
             continue
         if classifier == LEARNED:
             student, ensemble = fit_learned(train, seed, **{key: value for key, value in (learned or {}).items()
-                                                            if key != "verifier_drop"})
+                                                            if key not in VERIFIER_SETTINGS})
             models = {LEARNED: student, **({TEACHER: ensemble} if ensemble else {})}
         else:
             models = {classifier: fit_classifier(classifier, train, seed, learned)}
