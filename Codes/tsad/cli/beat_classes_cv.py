@@ -231,8 +231,8 @@ def main(argv=None) -> dict:
     detection = None
     if args.detections_cv and len(present) > 1:     # what each classifier does to the detections
         # a verifier against the same verifier dropping nothing, on the same beats; the others against the first
-        pairs = [(f"unverified{c[len(VERIFIER):]}" if c.startswith(VERIFIER) else first, c) for c in present
-                 if c != first and not c.startswith("unverified")]
+        pairs = [(f"unverified{c[len(VERIFIER):]}", c) if c.startswith(VERIFIER) else (first, c) for c in present
+                 if c.startswith(VERIFIER) or (c != first and not c.startswith("unverified"))]
         detection = pd.concat([paired_detection_difference(table[(table["classifier"] == ref) & (table["database"] == db)],
                                                            table[(table["classifier"] == other) & (table["database"] == db)],
                                                            n_boot=args.bootstrap, seed=args.seed)
