@@ -68,6 +68,7 @@ from tsad.experiments.beat_classes import (
     read_beats,
 )
 from tsad.experiments.evaluate import to_markdown
+from tsad.models import loader
 from tsad.scoring.classes import (
     paired_class_difference,
     paired_detection_difference,
@@ -201,8 +202,6 @@ def main(argv=None) -> dict:
                        weighted_kd=args.weighted_kd)
     fold_finders = None
     if verifier:
-        from tsad.models import loader
-
         fold_finders = [detector_finder(loader.load(str(Path(args.detections_cv) / f"fold{k}"), ws, backend="torch",
                                                     threads=1, classify=False)) for k in range(len(folds))]
     table = pd.concat([cross_validate(records, folds, c, args.seed, learned, fold_finders)

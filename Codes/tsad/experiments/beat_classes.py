@@ -27,8 +27,11 @@ import pandas as pd
 
 from tsad.core.geometry import tolerance_samples
 from tsad.data.beat_context import RHYTHM_CONTEXTS, beat_context
-from tsad.data.ecg import BEAT_SYMBOLS, beat_class, read_record
+from tsad.data.ecg import BALANCED_CLASSES, BEAT_SYMBOLS, beat_class, read_record
 from tsad.data.folds import record_folds
+from tsad.data.noise import add_noise
+from tsad.detection.records import detect_signal
+from tsad.detection.thresholds import balanced_f1
 from tsad.models.beat_classifier import CLASSES, ClassifierConfig, class_probs
 from tsad.scoring.beats import match_beats
 from tsad.scoring.classes import is_paced, score_classes
@@ -137,8 +140,6 @@ def noisy_copy(record: RecordBeats, snr_db: float, seed: int = 0) -> RecordBeats
     """``record`` (read with ``keep_signal``) with nstdb-style noise at ``snr_db`` added to its signal
     (``tsad.data.noise.add_noise``: from minute 5 on, every other 2 minutes), named
     ``<name>@<snr>dB``; the same reference beats."""
-    from tsad.data.noise import add_noise
-
     if record.signal is None:
         raise ValueError(f"record {record.name}: read without its signal (read_beats(keep_signal=True))")
     noisy = add_noise(record.signal, record.samples, FS, snr_db, seed=seed).astype(np.float32)
@@ -149,8 +150,6 @@ def noisy_copy(record: RecordBeats, snr_db: float, seed: int = 0) -> RecordBeats
 def detector_finder(detector):
     """``record -> beat positions at FS`` of a ``tsad.models.loader`` Predictor run over a record read
     with ``keep_signal``: what ``fit_verifier`` trains on."""
-    from tsad.detection.records import detect_signal
-
     def find(record: RecordBeats) -> np.ndarray:
         if record.signal is None:
             raise ValueError(f"record {record.name}: read without its signal (read_beats(keep_signal=True))")
@@ -237,9 +236,6 @@ def drop_threshold(model, records: list[RecordBeats], find) -> float:
     ``records`` (validation records it was not trained on; their beats found by ``find``) by the
     class-balanced F1 of what it keeps (``tsad.detection.thresholds.balanced_f1``, as a detector's
     threshold is chosen), over DROP_GRID; of equally good thresholds, the highest (it drops least)."""
-    from tsad.data.ecg import BALANCED_CLASSES
-    from tsad.detection.thresholds import balanced_f1
-
     groups = list(BALANCED_CLASSES.values())
     counts = np.zeros((len(DROP_GRID), 3))
     class_counts = np.zeros((len(DROP_GRID), len(groups), 2))

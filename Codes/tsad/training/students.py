@@ -9,7 +9,6 @@ import math
 from dataclasses import asdict
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
