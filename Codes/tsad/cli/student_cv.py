@@ -73,6 +73,10 @@ def add_cv_args(parser) -> None:
     g.add_argument("--latency-s", type=float, default=None, metavar="S",
                    help="detect the test records causally (detect.py --latency-s): fold models trained with "
                         "--lookahead-s, e.g. --models-from NAME --latency-s 0.5 (default: offline)")
+    g.add_argument("--causal-wait-s", type=float, default=None, metavar="S",
+                   help="with --latency-s: how long causal picking waits after a peak for a higher one (default: "
+                        "each fold model's detection.json, else 0.1 s); a shorter wait leaves more of the latency "
+                        "to the model's look-ahead (docs/RESULTS.md, section H)")
     g.add_argument("--test-database", default=None, metavar="DB",
                    help="leave one database out: train on the workspace's other databases, test on every record "
                         "of DB (a folder name given to data_generate.py), instead of --folds")
@@ -163,7 +167,7 @@ def _cross_validate(args, ws, argv):
                                 train_fn=train_fn_for(fold), detector_name=args.detector, val=args.val, hop=args.hop,
                                 threshold=args.threshold, train_windows=args.train_windows, parts=parts,
                                 reuse_model=args.rescore, models_from=args.models_from, leads=args.leads,
-                                latency_s=args.latency_s)
+                                latency_s=args.latency_s, causal_wait_s=args.causal_wait_s)
         tests = row["test_records"].split()
         where = crossval.source_map(sources, tests)
         for folder in sorted(set(where.values())):

@@ -213,14 +213,14 @@ class _Resampler:
 def latency_needed_s(detector: Predictor, source_fs: float) -> float:
     """The least ``latency_s`` that ``detector`` can detect a record at ``source_fs`` with: what its
     probability reads after a sample (``Predictor.lookahead``), what picking a beat reads after its
-    peak (``CAUSAL_WAIT_S``) and, at another rate than the model's, the resampling filter's
+    peak (``Predictor.causal_wait_s``, by default ``CAUSAL_WAIT_S``) and, at another rate than the model's, the resampling filter's
     half-length. Raises DetectionError for a detector without a bounded look-ahead."""
     fs = detector.geometry.fs
     if detector.lookahead is None:
         reads = f"reads {detector.reach / fs:.2f} s after each sample" if detector.reach else "reads whole windows"
         raise DetectionError(f"{detector.name}: {reads}; causal detection (--latency-s) needs a model of bounded "
                              f"look-ahead, trained with --lookahead-s (the shipped model's causal/ folder is one)")
-    samples = int(detector.lookahead) + causal_pick_lookahead(fs)
+    samples = int(detector.lookahead) + causal_pick_lookahead(fs, detector.causal_wait_s)
     ratio = rate_ratio(source_fs, fs)
     if ratio.numerator != ratio.denominator:
         # scipy's resample_poly filter: 10 x max(up, down) taps on each side at the upsampled rate,
@@ -287,7 +287,7 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
         if latency_s + 1e-9 < needed:
             raise DetectionError(f"{source.name}: --latency-s {latency_s:g} is under what {detector.name} needs at "
                                  f"{source.fs:g} Hz: {needed:.3f} s (its look-ahead {detector.lookahead / g.fs:.3f} s, "
-                                 f"the beat rule's wait {CAUSAL_WAIT_S:g} s and any resampling)")
+                                 f"the beat rule's wait {detector.causal_wait_s:g} s and any resampling)")
         if detector.classify is not None:
             raise DetectionError(f"{detector.name}: classes cannot be given with --latency-s (the beat classifier "
                                  f"reads the next beat, up to {MAX_RR_S:g} s ahead); load it without its classifier")
@@ -327,7 +327,7 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
             prob[max(a_m - p0, 0):max(b_m - p0, 0)] = 0.0
         core = prob[c0 - p0:c1 - p0]
         if causal:   # decided in time order from the last beat of the chunk before: as in one pass
-            picked = pick_beats_causal(prob, g.fs, threshold, refractory_s, start=c0 - p0,
+            picked = pick_beats_causal(prob, g.fs, threshold, refractory_s, detector.causal_wait_s, start=c0 - p0,
                                        last_beat=None if last_beat is None else last_beat - p0)
         else:
             picked = pick_beats(prob, g.fs, threshold, refractory_s)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +127,7 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
              seed: int, train_fn=None, detector_name: str | None = None, val: float = 0.05,
              hop: int | None = None, threshold: float | None = None, train_windows: int | None = None,
              parts: dict | None = None, reuse_model: bool = False, models_from: str | None = None,
-             leads=None, latency_s: float | None = None) -> dict:
+             leads=None, latency_s: float | None = None, causal_wait_s: float | None = None) -> dict:
     """One fold: train (unless ``detector_name`` is classical), tune the beat threshold on the
     fold's validation records (unless ``threshold`` is given), detect the test records whole, score.
 
@@ -138,7 +138,8 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
     and scores again. ``models_from`` names another cross-validation (same folds) whose fold models
     and tuned thresholds are used as they are, nothing trained or tuned: the same models scored
     another way, e.g. with ``leads`` (the records' leads the models may read; the others are zero)
-    or ``latency_s`` (causal detection, tsad.detection.streaming; the threshold is tuned offline).
+    or ``latency_s`` (causal detection, tsad.detection.streaming; the threshold is tuned offline),
+    with ``causal_wait_s`` replacing the models' causal picking wait.
     ``train_fn(ws, run_name, train, val)``
     trains a student into ``run_name`` (drawing its ``train_windows`` itself, as student_train.py
     does); the count is only recorded here."""
@@ -172,6 +173,8 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
             tuned = thresholds.tune_threshold(detector, [where[r] / r for r in parts["val"]], hop=hop)
             thresholds.save_tuned_threshold(ws.run_dir(run_name), tuned)
             detector.threshold = tuned["threshold"]
+    if causal_wait_s is not None:     # a study of causal picking's wait (the run's own detection.json is not changed)
+        detector = replace(detector, causal_wait_s=causal_wait_s)
     det_dir = fold_dir / "detections"
     per_record = []
     for rec in parts["test"]:
@@ -180,7 +183,9 @@ def run_fold(ws: paths.Workspace, data: CVData, sources, name: str, fold: int, f
         folders.write_detection(det, det_dir)
         per_record.append({"record": rec, "compute_s": det.seconds, "duration_s": det.duration_s})
     folders.write_detection_meta(det_dir, detector, {"hop": hop, "threshold": detector.threshold, "leads": leads,
-                                                     "models_from": models_from, "latency_s": latency_s}, per_record)
+                                                     "models_from": models_from, "latency_s": latency_s,
+                                                     "causal_wait_s": detector.causal_wait_s if latency_s else None},
+                              per_record)
     table = score_records(det_dir, where, parts["test"], groups)
     table.insert(0, "fold", fold)
     # the original window metrics on the same test records: window-by-window inference for a model

@@ -40,7 +40,7 @@ from tsad.data.beat_context import FS as BEAT_CONTEXT_FS
 from tsad.models import kinds, ort
 from tsad.models.classical import CLASSICAL_DETECTORS, classical_detector
 from tsad.models.predictor import DetectionError, Predictor
-from tsad.models.tuned import tuned_threshold, tuned_warnings
+from tsad.models.tuned import tuned_causal_wait_s, tuned_threshold, tuned_warnings
 
 LoadFn = Callable[[Path, dict, str, int], Predictor]
 LogitsFn = Callable[..., np.ndarray]
@@ -223,7 +223,8 @@ def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: 
     if name is None and causal and run_dir.name == paths.CAUSAL_DIR and not str(run).rstrip("/").endswith(paths.CAUSAL_DIR):
         name = f"{run}/{paths.CAUSAL_DIR}"     # the run's causal detector, named so in outputs
     predictor = replace(predictor, name=name or str(run), threshold=tuned_threshold(run_dir),
-                        warnings=tuned_warnings(run_dir), header=header, run_dir=run_dir, backend=chosen)
+                        warnings=tuned_warnings(run_dir), header=header, run_dir=run_dir, backend=chosen,
+                        causal_wait_s=tuned_causal_wait_s(run_dir))
     return with_classifier(predictor, run_dir, threads) if classify and not causal else predictor
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tsad.core.geometry import WindowGeometry
-from tsad.scoring.beats import DEFAULT_THRESHOLD
+from tsad.scoring.beats import CAUSAL_WAIT_S, DEFAULT_THRESHOLD
 
 
 class DetectionError(ValueError):
@@ -52,6 +52,9 @@ class Predictor:
     # a fully convolutional model of bounded look-ahead: its probability at sample t depends on no
     # input after t + lookahead (model samples); None: it reads ``reach`` (causal detection needs it)
     lookahead: int | None = None
+    # causal picking's wait after a peak (tsad.scoring.beats.pick_beats_causal): the run's detection.json
+    # ``causal_wait_s``, else CAUSAL_WAIT_S; part of the latency a causal detector needs
+    causal_wait_s: float = CAUSAL_WAIT_S
     run_dir: Path | None = None     # the run folder it was loaded from (None: a classical detector)
     backend: str | None = None      # "torch" or "onnx" (onnxruntime); None for a classical detector
     exportable: bool = False        # its checkpoint's kind can be exported to onnx (tsad.models.export)

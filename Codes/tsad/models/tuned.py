@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tsad.core.paths import THRESHOLD_FILE
 from tsad.models.predictor import DetectionError
-from tsad.scoring.beats import DEFAULT_THRESHOLD
+from tsad.scoring.beats import CAUSAL_WAIT_S, DEFAULT_THRESHOLD
 
 
 def read_tuned(run_dir) -> dict:
@@ -36,6 +36,12 @@ def read_tuned(run_dir) -> dict:
 def tuned_threshold(run_dir) -> float:
     """The threshold tuned for the run (``<run>/detection.json``), else DEFAULT_THRESHOLD."""
     return float(read_tuned(run_dir).get("threshold", DEFAULT_THRESHOLD))
+
+
+def tuned_causal_wait_s(run_dir) -> float:
+    """How long causal picking waits after a peak for the run (``detection.json``'s ``causal_wait_s``,
+    written where a study chose another than the default), else CAUSAL_WAIT_S."""
+    return float(read_tuned(run_dir).get("causal_wait_s", CAUSAL_WAIT_S))
 
 
 def tuned_warnings(run_dir) -> list[str]:
