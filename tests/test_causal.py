@@ -139,6 +139,29 @@ def test_the_beginning_of_a_record_gives_the_beats_of_the_whole(ecg250, tmp_path
     assert len(offline.samples) > 500
 
 
+def test_a_run_can_carry_a_shorter_wait_that_leaves_more_of_the_latency_to_the_model(ecg250, tmp_path):
+    """detection.json's causal_wait_s: the wait causal picking uses and latency_needed_s counts; the
+    beginning of a record still gives the beats of the whole at the latency it allows."""
+    run = _save(tmp_path / "causal")
+    ws = Workspace(tmp_path / "ws")
+    usual = loader.load(str(run), ws, device="cpu")
+    (run / "detection.json").write_text(json.dumps({"threshold": 0.0, "causal_wait_s": 0.05}))
+    short = loader.load(str(run), ws, device="cpu")
+    assert usual.causal_wait_s == CAUSAL_WAIT_S and short.causal_wait_s == 0.05
+    fs = short.geometry.fs                           # the picking runs at the model's rate
+    saved = (causal_pick_lookahead(fs) - causal_pick_lookahead(fs, 0.05)) / fs
+    assert latency_needed_s(short, FS) == pytest.approx(latency_needed_s(usual, FS) - saved) and saved > 0.04
+    signal, _ = ecg250
+    latency = latency_needed_s(short, FS)            # under what the usual wait needs
+    with pytest.raises(DetectionError, match="is under what"):
+        detect_stream(usual, array_source(signal, FS), latency_s=latency)
+    whole = detect_stream(short, array_source(signal, FS), latency_s=latency).samples
+    n = int(301.37 * FS)
+    early = detect_stream(short, array_source(signal[:n], FS), latency_s=latency, chunk_s=37).samples
+    cut = (n / FS - latency) * FS
+    assert len(whole) > 500 and np.array_equal(early[early < cut], whole[whole < cut])
+
+
 def test_latency_is_refused_where_it_cannot_hold(ecg250, tmp_path):
     signal, _ = ecg250
     ws = Workspace(tmp_path / "ws")
