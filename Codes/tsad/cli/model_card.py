@@ -164,8 +164,8 @@ def causal_section(folder: Path) -> list[str]:
         "`--latency-s S` (and `tsad.detect_beats(..., latency_s=S)`) detects with the causal detector in "
         f"`{paths.CAUSAL_DIR}/` (its own card: `{paths.CAUSAL_DIR}/{paths.MODEL_CARD}`): a {arch} student "
         f"({count_parameters(detector.model):,} parameters) made causal, each probability read from the signal up to {detector.lookahead / fs:.3f} s after its sample, "
-        "and each beat decided as soon as the beat rule allows (`pick_beats_causal`: it waits 0.1 s for a higher "
-        "peak). Every beat is decided from at most S seconds of signal after it, so the first T seconds of a "
+        f"and each beat decided as soon as the beat rule allows (`pick_beats_causal`: it waits "
+        f"{detector.causal_wait_s:g} s for a higher peak, its detection.json's `causal_wait_s`). Every beat is decided from at most S seconds of signal after it, so the first T seconds of a "
         "record give exactly the beats of the whole record before T - S. The least S is "
         + ", ".join(f"{v:.3f} s at {rate:g} Hz" for rate, v in needed.items())
         + " (resampling adds its filter's half-length). Beats are not classified in this mode (the classifier "

@@ -6,8 +6,8 @@
     python Codes/Models/train_pretrained.py --workspace W --name tcn_svdb_mitdb --preset recommended
     python Codes/Models/train_pretrained.py --workspace W --name fcn5k_svdb_mitdb --arch fcn_5k [recipe] \
         --teacher pretrained_build/ens --lam 0.5        # a small student distilled from a teacher
-    python Codes/Models/train_pretrained.py --workspace W --preset fast --lookahead-s 0.3 \
-        --cv-summary W/cv/c3-l05/summary.csv               # the shipped model's causal detector
+    python Codes/Models/train_pretrained.py --workspace W --preset fast --arch fcn_80k --lookahead-s 0.35 \
+        --causal-wait-s 0.05 --cv-summary W/cv/c35-l05w/summary.csv     # the shipped model's causal detector
 
 The workspace's records (one database or several) are all used: --val of each database's records
 (at least one per database) validate, the rest train. The student is trained with the student
@@ -60,6 +60,10 @@ def add_args(parser) -> None:
     )
     g.add_argument("--card-note", default=None, metavar="TEXT",
                    help="a paragraph that opens the card's Measured section (e.g. what --cv-summary is compared with)")
+    g.add_argument("--causal-wait-s", type=float, default=None, metavar="S",
+                   help="with --lookahead-s: how long causal picking waits after a peak, kept in the run's "
+                        "detection.json (default: not kept, 0.1 s); a shorter wait leaves more of a latency to "
+                        "the look-ahead (docs/RESULTS.md, section H)")
     g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     g.add_argument("--teacher", default=None, metavar="RUN",
                    help="distil from this teacher run of the workspace, trained on the same records (e.g. "
@@ -98,6 +102,8 @@ def main(argv=None):
         for a in (str(Path(a).resolve()) if Path(a).exists() else a for a in argv)
     ]
     command = "python Codes/Models/train_pretrained.py " + shlex.join(shown)
+    if args.causal_wait_s is not None and args.lookahead_s is None:
+        raise ValueError("--causal-wait-s is for a causal detector (--lookahead-s)")
     if (args.lam > 0) != bool(args.teacher):
         raise ValueError("distillation needs both --teacher RUN and --lam > 0")
     started = time.perf_counter()
@@ -123,6 +129,8 @@ def main(argv=None):
     train_s = time.perf_counter() - started
     detector = loader.load(run_name, ws)
     tuned = thresholds.tune_threshold(detector, [sources[r] / r for r in val_records])
+    if args.causal_wait_s is not None:   # causal picking's wait, carried by the run (Predictor.causal_wait_s)
+        tuned["causal_wait_s"] = args.causal_wait_s
     thresholds.save_tuned_threshold(ws.run_dir(run_name), tuned)
     cost = {
         "train_minutes": round(train_s / 60, 1),

@@ -73,3 +73,13 @@ $CV --name c3-80k-l05 --models-from c3-80k --latency-s 0.5 > $W/c3-80k-l05.log 2
 python Codes/Models/student_cv.py --workspace $W --compare c3-a-l05+c3-a-s1-l05 c3-80k-l05+c3-80k-s1-l05 > $W/compare_causal_80k.log 2>&1
 python Codes/Models/student_cv.py --workspace $W --compare g-a+g-a-s1 c3-80k-l05+c3-80k-s1-l05 > $W/compare_offline_causal_80k.log 2>&1
 date
+# 2026-12-04, session 5 (rule in RESULTS H, "More look-ahead within the same latency", committed before the runs):
+# look-ahead 0.35 s, read with causal picking's wait at 0.05 s; the control reads c3-80k with the same wait
+CAUSAL35="--lookahead-s 0.35"
+$CV --name c35-80k $RECIPE $CAUSAL35 --arch fcn_80k > $W/c35-80k.log 2>&1 & $CV --name c35-80k-s1 $RECIPE $CAUSAL35 --arch fcn_80k $S1 > $W/c35-80k-s1.log 2>&1; wait
+$CV --name c35-80k-l05w --models-from c35-80k --latency-s 0.5 --causal-wait-s 0.05 & $CV --name c35-80k-s1-l05w --models-from c35-80k-s1 --latency-s 0.5 --causal-wait-s 0.05 $S1; wait
+$CV --name c3-80k-l05w --models-from c3-80k --latency-s 0.5 --causal-wait-s 0.05 & $CV --name c3-80k-s1-l05w --models-from c3-80k-s1 --latency-s 0.5 --causal-wait-s 0.05 $S1; wait
+python Codes/Models/student_cv.py --workspace $W --compare c3-80k-l05+c3-80k-s1-l05 c35-80k-l05w+c35-80k-s1-l05w c3-80k-l05w+c3-80k-s1-l05w > $W/compare_causal_wait.log 2>&1
+python Codes/Models/student_cv.py --workspace $W --compare g-a+g-a-s1 c35-80k-l05w+c35-80k-s1-l05w > $W/compare_offline_causal_wait.log 2>&1
+# shipped (pretrained/fcn20k_svdb_mitdb/causal/): the command is in its MODEL_CARD.md (train_pretrained.py --arch fcn_80k
+# --lookahead-s 0.35 --causal-wait-s 0.05 ... --cv-summary $W/cv/c35-80k-l05w/summary.csv $W/cv/c35-80k-s1-l05w/summary.csv)
