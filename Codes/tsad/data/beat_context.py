@@ -87,20 +87,21 @@ def _steady_context(state: SteadyRhythm, prev: np.ndarray, usual: np.ndarray,
     fitted, stale = list(state.fitted), state.stale
     steady, staleness = np.empty(len(prev)), np.empty(len(prev))
     lo, hi = STEADY_BAND
-    for i, rr in enumerate(prev):
-        ref = float(np.mean(fitted)) if fitted else None
-        steady[i] = usual[i] if ref is None else ref
+    # plain floats: a beat at a time, as a stream is, and a record's 100,000 beats in well under a second
+    for i, (rr, now) in enumerate(zip(prev.tolist(), usual.tolist())):
+        ref = sum(fitted) / len(fitted) if fitted else None
+        steady[i] = now if ref is None else ref
         staleness[i] = stale
         if ref is None:                     # waiting for STEADY_BEATS intervals: start from their median
             if seen + i + 1 >= STEADY_BEATS:
-                fitted = [float(usual[i])]
+                fitted = [now]
         elif lo * ref <= rr <= hi * ref:
-            fitted = (fitted + [float(rr)])[-STEADY_BEATS:]
+            fitted = (fitted + [rr])[-STEADY_BEATS:]
             stale = 0
         else:
             stale += 1
             if stale >= STEADY_RESET:         # a rhythm this long is the heart's own now
-                fitted, stale = [float(usual[i])], 0
+                fitted, stale = [now], 0
     return steady, staleness / (staleness + RR_HISTORY), SteadyRhythm(tuple(fitted), stale)
 
 
@@ -111,11 +112,16 @@ def _jitter(past: np.ndarray, prev: np.ndarray, usual: np.ndarray) -> np.ndarray
     p = len(past)
     steps = np.abs(np.diff(allrr))                  # steps[k]: between intervals k and k + 1
     out = np.zeros(len(prev))
-    for i in range(len(prev)):
-        q = p + i                                   # this beat's previous interval in allrr
-        window = steps[max(0, q - RR_HISTORY):max(0, q - 1)]
+    short = min(len(prev), max(0, RR_HISTORY - p))  # beats with fewer than RR_HISTORY intervals before them
+    for i in range(short):
+        window = steps[:max(0, p + i - 1)]
         if len(window):
             out[i] = np.median(window)
+    if short < len(prev):   # the others: RR_HISTORY - 1 steps each, as a strided view, a block at a time
+        windows = np.lib.stride_tricks.sliding_window_view(steps, RR_HISTORY - 1)
+        for a in range(short, len(prev), 8192):
+            b = min(len(prev), a + 8192)
+            out[a:b] = np.median(windows[p + a - RR_HISTORY:p + b - RR_HISTORY], axis=1)
     return out / usual
 
 
