@@ -171,21 +171,28 @@ def paired_class_difference(reference: pd.DataFrame, other: pd.DataFrame, n_boot
     if set(a.index) != set(b.index) or not len(a):
         raise ScoringError("a paired comparison needs the same (non-paced) records in both tables")
     b = b.loc[a.index]
-    rng = np.random.default_rng(seed)
-    boot = rng.integers(0, len(a), size=(n_boot, len(a)))
+    boot = np.random.default_rng(seed).integers(0, len(a), size=(n_boot, len(a)))
     out = []
     for name in ECTOPIC:
         cols = [f"{name}_{k}" for k in ("TP", "FN", "FP", "TN")]
-        ca, cb = a[cols].to_numpy(np.float64), b[cols].to_numpy(np.float64)
-        ga, gb = _gross_figures(ca.sum(0)), _gross_figures(cb.sum(0))
-        diff = _gross_figures(cb[boot].sum(1)) - _gross_figures(ca[boot].sum(1))
-        for k, figure in enumerate(("Se", "+P", "FPR")):
-            finite = diff[:, k][~np.isnan(diff[:, k])]
-            lo, hi = np.percentile(finite, [2.5, 97.5]) if len(finite) else (np.nan, np.nan)
-            out.append({"figure": f"gross {name} {figure}", "records": len(a), "reference": float(ga[k]),
-                        "other": float(gb[k]), "difference": float(gb[k] - ga[k]), "ci_low": float(lo),
-                        "ci_high": float(hi)})
+        out += _paired_rows(a[cols].to_numpy(np.float64), b[cols].to_numpy(np.float64), boot, _gross_figures,
+                            [f"{name} {figure}" for figure in ("Se", "+P", "FPR")])
     return pd.DataFrame(out)
+
+
+def _paired_rows(ca: np.ndarray, cb: np.ndarray, boot: np.ndarray, figures, names) -> list[dict]:
+    """Rows ``gross <name>`` of two per-record count tables (records, counts) of the same records:
+    ``figures`` (summed counts -> the figures named ``names``) of each, and b minus a with the 95%
+    percentile interval over the bootstrap resamples of records ``boot`` (resamples, records)."""
+    ga, gb = figures(ca.sum(0)), figures(cb.sum(0))
+    diff = figures(cb[boot].sum(1)) - figures(ca[boot].sum(1))
+    rows = []
+    for k, name in enumerate(names):
+        finite = diff[:, k][~np.isnan(diff[:, k])]
+        lo, hi = np.percentile(finite, [2.5, 97.5]) if len(finite) else (np.nan, np.nan)
+        rows.append({"figure": f"gross {name}", "records": len(ca), "reference": float(ga[k]), "other": float(gb[k]),
+                     "difference": float(gb[k] - ga[k]), "ci_low": float(lo), "ci_high": float(hi)})
+    return rows
 
 
 DETECTION_FIGURES = ("Se", "PPV", "F1", *(f"Se_{c}" for c in ("N", "S", "V")))
@@ -225,14 +232,6 @@ def paired_detection_difference(reference: pd.DataFrame, other: pd.DataFrame, n_
     if set(a.index) != set(b.index) or not len(a):
         raise ScoringError("a paired comparison needs the same records in both tables")
     b = b.loc[a.index]
-    ca, cb = _detection_counts(a), _detection_counts(b)
-    ga, gb = _detection_figures(ca.sum(0)), _detection_figures(cb.sum(0))
     boot = np.random.default_rng(seed).integers(0, len(a), size=(n_boot, len(a)))
-    diff = _detection_figures(cb[boot].sum(1)) - _detection_figures(ca[boot].sum(1))
-    out = []
-    for k, figure in enumerate(DETECTION_FIGURES):
-        finite = diff[:, k][~np.isnan(diff[:, k])]
-        lo, hi = np.percentile(finite, [2.5, 97.5]) if len(finite) else (np.nan, np.nan)
-        out.append({"figure": f"gross {figure}", "records": len(a), "reference": float(ga[k]), "other": float(gb[k]),
-                    "difference": float(gb[k] - ga[k]), "ci_low": float(lo), "ci_high": float(hi)})
+    out = _paired_rows(_detection_counts(a), _detection_counts(b), boot, _detection_figures, DETECTION_FIGURES)
     return pd.DataFrame(out)
