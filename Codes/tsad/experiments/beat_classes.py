@@ -259,8 +259,7 @@ def verified(model, record: RecordBeats, drop_above: float | None = None) -> tup
     """``record``'s beats less those ``model`` (a verifier) calls NOT_A_BEAT (``drop_above`` None: its
     most likely class; else its probability above that), and the others' classes (the most likely
     of the others)."""
-    models = model if isinstance(model, list) else [model]
-    probs = np.mean([class_probs(m, record.waves, record.rhythm) for m in models], axis=0)
+    probs = mean_probs(model, record)
     not_beat = VERIFIER_CLASSES.index(NOT_A_BEAT)
     keep = probs.argmax(axis=1) != not_beat if drop_above is None else probs[:, not_beat] <= drop_above
     beat_probs = np.delete(probs, not_beat, axis=1)
@@ -270,11 +269,16 @@ def verified(model, record: RecordBeats, drop_above: float | None = None) -> tup
     return kept, labels[keep]
 
 
+def mean_probs(model, record: RecordBeats) -> np.ndarray:
+    """(beats, classes) probabilities of one learned classifier, or the mean of a list of them."""
+    models = model if isinstance(model, list) else [model]
+    return np.mean([class_probs(m, record.waves, record.rhythm) for m in models], axis=0)
+
+
 def predict_learned(model, record: RecordBeats) -> np.ndarray:
     """Each beat's class by one learned classifier, or by a list of them (the mean of their probabilities)."""
-    models = model if isinstance(model, list) else [model]
-    probs = np.mean([class_probs(m, record.waves, record.rhythm) for m in models], axis=0)
-    return np.asarray(models[0].config.classes, dtype=object)[probs.argmax(axis=1)]
+    first = model[0] if isinstance(model, list) else model
+    return np.asarray(first.config.classes, dtype=object)[mean_probs(model, record).argmax(axis=1)]
 
 
 def fit_classifier(name: str, train: list[RecordBeats], seed: int, learned: dict | None = None):
