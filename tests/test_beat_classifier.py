@@ -349,6 +349,21 @@ def test_the_shipped_model_classifies_through_onnxruntime_without_torch():
 
 # ---- the verifier: a classifier that may say "not a beat" -----------------------------------------
 
+def test_a_verifier_never_drops_the_classes_it_is_told_to_keep():
+    """``droppable``: a detection the verifier would call V (its most likely class other than "not a
+    beat") is kept when V is kept, however likely "not a beat" is; the others are not protected."""
+    from tsad.experiments.beat_classes import VERIFIER_CLASSES, beat_labels, droppable
+
+    probs = np.zeros((3, len(VERIFIER_CLASSES)))
+    probs[:, -1] = 0.97                                  # "not a beat" most likely for all three
+    for row, cls in enumerate(("V", "N", "S")):
+        probs[row, VERIFIER_CLASSES.index(cls)] = 0.03
+    assert beat_labels(probs).tolist() == ["V", "N", "S"]
+    assert droppable(probs).tolist() == [True, True, True]
+    assert droppable(probs, ("V",)).tolist() == [False, True, True]
+    assert droppable(probs, ("V", "S")).tolist() == [False, True, False]
+
+
 def test_the_verifier_learns_to_drop_what_is_not_a_beat(demo):
     """A stand-in detector that finds every beat and, after every third, a false one in the middle
     of the RR interval (on the T wave or the baseline): the verifier, trained on the training
@@ -390,6 +405,15 @@ def test_the_verifier_learns_to_drop_what_is_not_a_beat(demo):
                                        tuned[tuned["classifier"] == "verifier"], n_boot=200).set_index("figure")
     assert diff.loc["gross PPV", "reference"] < 0.8
     assert diff.loc["gross PPV", "other"] > 0.95 and diff.loc["gross Se", "other"] > 0.98
+    # told to keep every beat class, it drops nothing: its rows are its unverified twin's
+    keep_all = cross_validate(records, folds, "verifier", seed=0,
+                              learned={**settings, "verifier_keep": ["N", "S", "V", "F", "Q"]}, fold_finders=[find, find])
+    counted = [c for c in keep_all if c.endswith("_missed") or c.startswith("extra_")]   # the confusion matrix's
+    assert counted
+    by = {name: part.set_index("record").drop(columns=["classifier", "drop_above"]) for name, part in
+          keep_all.groupby("classifier")}
+    assert by["unverified"][counted].to_numpy().sum() > 0                     # the invented beats are there to drop
+    pd.testing.assert_frame_equal(by["verifier"], by["unverified"])
     # trained on noisy copies too, and scored on a noisy copy of each test record
     noisy = cross_validate(records, folds, "verifier", seed=0,
                            learned={**settings, "epochs": 2, "noise_snr": [12], "test_snr": [6]},

@@ -69,6 +69,7 @@ from tsad.experiments.beat_classes import (
 )
 from tsad.experiments.evaluate import to_markdown
 from tsad.models import loader
+from tsad.models.beat_classifier import CLASSES
 from tsad.scoring.classes import (
     paired_class_difference,
     paired_detection_difference,
@@ -112,6 +113,9 @@ def parse_args(argv=None):
                    help="the verifier also trains on noisy copies of its training records at these SNRs (dB; "
                         "nstdb-style noise, tsad.data.noise); with --verifier-drop tuned the validated verifier "
                         "(three quarters of the training records) is the one applied")
+    p.add_argument("--verifier-keep", nargs="+", choices=list(CLASSES), default=None, metavar="CLASS",
+                   help="beat classes the verifier never drops: a detection it would give one of them is kept, "
+                        "however likely it finds 'not a beat' (e.g. V; RESULTS P; default: none)")
     p.add_argument("--test-snr", type=float, nargs="+", default=None, metavar="SNR",
                    help="the verifier is also scored on noisy copies of the test records at these SNRs, their beats "
                         "found by the fold's detector (rows verifier@<SNR>dB beside unverified@<SNR>dB)")
@@ -194,7 +198,7 @@ def main(argv=None) -> dict:
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
     learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift,
                "rhythm_context": args.rhythm_context, "verifier_drop": args.verifier_drop,
-               "noise_snr": args.verifier_noise, "test_snr": args.test_snr}
+               "noise_snr": args.verifier_noise, "test_snr": args.test_snr, "verifier_keep": args.verifier_keep}
     if args.classifier_widths or args.classifier_hidden:
         learned.update(widths=args.classifier_widths, hidden=args.classifier_hidden)
     if args.distil_members:

@@ -53,7 +53,7 @@ VERIFIER_CLASSES = (*CLASSES, NOT_A_BEAT)
 # the probabilities of NOT_A_BEAT above which a verifier may be set to drop a detection (1: none dropped)
 DROP_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
 VERIFIER_DROPS = ("argmax", "tuned")   # drop what is most likely not a beat, or above a validated threshold
-VERIFIER_SETTINGS = ("verifier_drop", "noise_snr", "test_snr")   # the verifier's alone, of cross_validate's ``learned``
+VERIFIER_SETTINGS = ("verifier_drop", "noise_snr", "test_snr", "verifier_keep")   # the verifier's alone, of ``learned``
 
 
 @dataclass
@@ -231,19 +231,21 @@ def fit_verifier(train: list[RecordBeats], find, seed: int, rhythm_context: str 
     return model, int((targets == VERIFIER_CLASSES.index(NOT_A_BEAT)).sum())
 
 
-def drop_threshold(model, records: list[RecordBeats], find) -> float:
+def drop_threshold(model, records: list[RecordBeats], find, keep_classes: tuple = ()) -> float:
     """The probability of NOT_A_BEAT above which ``model`` (a verifier) drops a detection, chosen on
     ``records`` (validation records it was not trained on; their beats found by ``find``) by the
     class-balanced F1 of what it keeps (``tsad.detection.thresholds.balanced_f1``, as a detector's
-    threshold is chosen), over DROP_GRID; of equally good thresholds, the highest (it drops least)."""
+    threshold is chosen), over DROP_GRID; of equally good thresholds, the highest (it drops least).
+    Detections it would give a class of ``keep_classes`` are never dropped (``droppable``)."""
     groups = list(BALANCED_CLASSES.values())
     counts = np.zeros((len(DROP_GRID), 3))
     class_counts = np.zeros((len(DROP_GRID), len(groups), 2))
     grid = np.asarray(DROP_GRID)
     for record in records:
         found = labelled_detections(record, find(record))
-        p_not = class_probs(model, found.waves, found.rhythm)[:, VERIFIER_CLASSES.index(NOT_A_BEAT)]
-        kept = p_not[None, :] <= grid[:, None]                      # (thresholds, detections)
+        probs = class_probs(model, found.waves, found.rhythm)
+        p_not = probs[:, VERIFIER_CLASSES.index(NOT_A_BEAT)]
+        kept = (p_not[None, :] <= grid[:, None]) | ~droppable(probs, keep_classes)[None, :]   # (thresholds, detections)
         real = found.symbols != NOT_A_BEAT
         tp = (kept & real).sum(axis=1)
         counts += np.stack([tp, (kept & ~real).sum(axis=1), len(record.samples) - tp], axis=1)
@@ -255,15 +257,31 @@ def drop_threshold(model, records: list[RecordBeats], find) -> float:
     return float(grid[np.flatnonzero(score >= score.max() - 1e-12)[-1]])
 
 
-def verified(model, record: RecordBeats, drop_above: float | None = None) -> tuple[RecordBeats, np.ndarray]:
+def beat_labels(probs: np.ndarray) -> np.ndarray:
+    """Each detection's beat class by a verifier's (detections, VERIFIER_CLASSES) probabilities: the
+    most likely of the classes other than NOT_A_BEAT."""
+    beat_probs = np.delete(probs, VERIFIER_CLASSES.index(NOT_A_BEAT), axis=1)
+    return np.asarray([c for c in VERIFIER_CLASSES if c != NOT_A_BEAT], dtype=object)[beat_probs.argmax(axis=1)]
+
+
+def droppable(probs: np.ndarray, keep_classes: tuple = ()) -> np.ndarray:
+    """Which detections a verifier may drop at all: those whose beat class (``beat_labels``) is not one
+    of ``keep_classes``. A verifier told to keep "V" never removes a beat it would call ventricular,
+    however likely it finds "not a beat" (docs/RESULTS.md, section P): early, unlike the template and
+    in noise is what both ventricular beats and false beats are, and the issue's floor is on the first."""
+    return ~np.isin(beat_labels(probs), list(keep_classes))
+
+
+def verified(model, record: RecordBeats, drop_above: float | None = None,
+             keep_classes: tuple = ()) -> tuple[RecordBeats, np.ndarray]:
     """``record``'s beats less those ``model`` (a verifier) calls NOT_A_BEAT (``drop_above`` None: its
     most likely class; else its probability above that), and the others' classes (the most likely
-    of the others)."""
+    of the others); detections it gives a class of ``keep_classes`` are kept (``droppable``)."""
     probs = mean_probs(model, record)
     not_beat = VERIFIER_CLASSES.index(NOT_A_BEAT)
     keep = probs.argmax(axis=1) != not_beat if drop_above is None else probs[:, not_beat] <= drop_above
-    beat_probs = np.delete(probs, not_beat, axis=1)
-    labels = np.asarray([c for c in VERIFIER_CLASSES if c != NOT_A_BEAT], dtype=object)[beat_probs.argmax(axis=1)]
+    keep |= ~droppable(probs, keep_classes)
+    labels = beat_labels(probs)
     kept = RecordBeats(record.name, record.database, record.samples[keep], record.symbols[keep],
                        record.features[keep], record.paced, record.waves[keep], record.rhythm[keep])
     return kept, labels[keep]
@@ -320,6 +338,7 @@ def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find
     settings = {key: value for key, value in learned.items() if key in ("rhythm_context", "epochs", "weight_power",
                                                                         "shift")}
     noise_snr, test_snr = tuple(learned.get("noise_snr") or ()), tuple(learned.get("test_snr") or ())
+    keep_classes = tuple(learned.get("verifier_keep") or ())
 
     def with_noise(records: list[RecordBeats]) -> list[RecordBeats]:
         return records + [noisy_copy(r, snr, seed=seed + i) for i, r in enumerate(records) for snr in noise_snr]
@@ -330,7 +349,7 @@ def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find
         names = [r.name for r in train]
         inner = set(record_folds(names, min(4, len(names)), seed, groups={r.name: r.database for r in train})[0])
         first, not_beats = fit_verifier(with_noise([r for r in train if r.name not in inner]), find, seed, **settings)
-        drop_above = drop_threshold(first, with_noise([r for r in train if r.name in inner]), find)
+        drop_above = drop_threshold(first, with_noise([r for r in train if r.name in inner]), find, keep_classes)
         if noise_snr:       # trained on three times the beats: the validated verifier itself is applied
             model = first
     if model is None:
@@ -347,7 +366,7 @@ def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find
                 noisy = noisy_copy(record, condition, seed=10_000 + seed)
                 shown = labelled_detections(noisy, find(noisy))
             for label, threshold in ((VERIFIER, drop_above), ("unverified", 1.0)):
-                kept, labels = verified(model, shown, threshold) if len(shown.samples) else (shown, [])
+                kept, labels = verified(model, shown, threshold, keep_classes) if len(shown.samples) else (shown, [])
                 rows.append({"fold": k, "classifier": label + suffix, "trained_not_beats": not_beats,
                              "drop_above": np.nan if threshold is None else threshold,
                              **score_record_classes(record, labels, kept)})
