@@ -29,6 +29,9 @@ one, paired over records.
     python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name verify \
         --classifiers learned verifier --detections-cv <workspace>/cv/g-a
 
+--verifier-keep V: the verifier never drops a detection it would call V (docs/RESULTS.md, section P:
+the version that kept every per-class floor).
+
 The learned classifier (``learned``: tsad.models.beat_classifier on both leads, its waveform against
 the patient's recent beats and its timing against the patient's recent rhythm) is trained per fold
 with --epochs and --weight-power, or distilled from an ensemble of K such classifiers of the same
