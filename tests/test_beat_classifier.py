@@ -358,10 +358,11 @@ def test_a_verifier_never_drops_the_classes_it_is_told_to_keep():
     probs[:, -1] = 0.97                                  # "not a beat" most likely for all three
     for row, cls in enumerate(("V", "N", "S")):
         probs[row, VERIFIER_CLASSES.index(cls)] = 0.03
-    assert beat_labels(probs).tolist() == ["V", "N", "S"]
-    assert droppable(probs).tolist() == [True, True, True]
-    assert droppable(probs, ("V",)).tolist() == [False, True, True]
-    assert droppable(probs, ("V", "S")).tolist() == [False, True, False]
+    labels = beat_labels(probs)
+    assert labels.tolist() == ["V", "N", "S"]
+    assert droppable(labels).tolist() == [True, True, True]
+    assert droppable(labels, ("V",)).tolist() == [False, True, True]
+    assert droppable(labels, ("V", "S")).tolist() == [False, True, False]
 
 
 def test_the_verifier_learns_to_drop_what_is_not_a_beat(demo):

@@ -245,7 +245,7 @@ def drop_threshold(model, records: list[RecordBeats], find, keep_classes: tuple 
         found = labelled_detections(record, find(record))
         probs = class_probs(model, found.waves, found.rhythm)
         p_not = probs[:, VERIFIER_CLASSES.index(NOT_A_BEAT)]
-        kept = (p_not[None, :] <= grid[:, None]) | ~droppable(probs, keep_classes)[None, :]   # (thresholds, detections)
+        kept = (p_not[None, :] <= grid[:, None]) | ~droppable(beat_labels(probs), keep_classes)[None, :]
         real = found.symbols != NOT_A_BEAT
         tp = (kept & real).sum(axis=1)
         counts += np.stack([tp, (kept & ~real).sum(axis=1), len(record.samples) - tp], axis=1)
@@ -264,12 +264,13 @@ def beat_labels(probs: np.ndarray) -> np.ndarray:
     return np.asarray([c for c in VERIFIER_CLASSES if c != NOT_A_BEAT], dtype=object)[beat_probs.argmax(axis=1)]
 
 
-def droppable(probs: np.ndarray, keep_classes: tuple = ()) -> np.ndarray:
-    """Which detections a verifier may drop at all: those whose beat class (``beat_labels``) is not one
-    of ``keep_classes``. A verifier told to keep "V" never removes a beat it would call ventricular,
-    however likely it finds "not a beat" (docs/RESULTS.md, section P): early, unlike the template and
-    in noise is what both ventricular beats and false beats are, and the issue's floor is on the first."""
-    return ~np.isin(beat_labels(probs), list(keep_classes))
+def droppable(labels: np.ndarray, keep_classes: tuple = ()) -> np.ndarray:
+    """Which detections a verifier may drop at all: those whose beat class (``labels``, from
+    ``beat_labels``) is not one of ``keep_classes``. A verifier told to keep "V" never removes a beat
+    it would call ventricular, however likely it finds "not a beat" (docs/RESULTS.md, section P):
+    early, unlike the template and in noise is what both ventricular beats and false beats are, and
+    the issue's floor is on the first."""
+    return ~np.isin(labels, list(keep_classes))
 
 
 def verified(model, record: RecordBeats, drop_above: float | None = None,
@@ -280,8 +281,8 @@ def verified(model, record: RecordBeats, drop_above: float | None = None,
     probs = mean_probs(model, record)
     not_beat = VERIFIER_CLASSES.index(NOT_A_BEAT)
     keep = probs.argmax(axis=1) != not_beat if drop_above is None else probs[:, not_beat] <= drop_above
-    keep |= ~droppable(probs, keep_classes)
     labels = beat_labels(probs)
+    keep |= ~droppable(labels, keep_classes)
     kept = RecordBeats(record.name, record.database, record.samples[keep], record.symbols[keep],
                        record.features[keep], record.paced, record.waves[keep], record.rhythm[keep])
     return kept, labels[keep]

@@ -13,7 +13,6 @@ detections are already under a floor, no lower than they). Prints each figure an
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -57,4 +56,3 @@ def main(argv=None) -> bool:
 
 if __name__ == "__main__":
     main()
-    sys.exit(0)
