@@ -29,14 +29,14 @@ DEFAULT_MODEL = "pretrained"
 
 @lru_cache(maxsize=4)
 def _detector(model: str, workspace: str | None, device: str, backend: str = "auto", classify: bool = True,
-              causal: bool = False):
+              causal: bool = False, verify: bool = True):
     ws = paths.Workspace.from_arg(workspace)
     path = Path(model).expanduser()
     if path.is_file() and path.suffix == ".pth":  # a checkpoint: its run folder holds the threshold
         model = str(path.parent)
     if backend == "onnx" and (found := loader.resolve(model, ws, causal)) is not None:
         export_onnx(found[0])   # once; a current export is kept
-    return loader.load(model, ws, device=device, backend=backend, classify=classify, causal=causal)
+    return loader.load(model, ws, device=device, backend=backend, classify=classify, causal=causal, verify=verify)
 
 
 def detect_beats(
@@ -49,6 +49,7 @@ def detect_beats(
     return_classes: bool = False,
     leads=None,
     latency_s: float | None = None,
+    verify: bool = True,
     workspace: str | None = None,
     device: str = "cpu",
     backend: str = "auto",
@@ -81,6 +82,10 @@ def detect_beats(
         the beats of ``signal[:n]`` before ``n / fs - latency_s`` are those of the whole signal there.
         It uses the model's causal detector (the shipped model's ``causal/`` folder, whose card gives
         its cost in F1); not with ``return_classes``.
+    verify : bool, optional
+        Drop the detections the model's beat verifier calls "not a beat" (default; the shipped model
+        has one: its card's "Beat verifier"); False keeps every detection. Causal detection never
+        verifies (the verifier reads the next beat).
     workspace : str, optional
         Workspace for run names (default ``$TSAD_WORKSPACE`` or ``workspace/``).
     device : str, optional
@@ -119,7 +124,7 @@ def detect_beats(
                          "further ahead than a causal latency allows")
     det = records.detect_signal(
         # the beat classifier only when classes are asked for: beats alone cost a third of the time
-        _detector(str(model), workspace, device, backend, return_classes, latency_s is not None),
+        _detector(str(model), workspace, device, backend, return_classes, latency_s is not None, verify),
         np.asarray(signal), float(fs),
         threshold=threshold,
         leads=leads,
@@ -139,6 +144,7 @@ def detect_record(
     *,
     threshold: float | None = None,
     latency_s: float | None = None,
+    verify: bool = True,
     workspace: str | None = None,
     device: str = "cpu",
     backend: str = "auto",
@@ -148,9 +154,9 @@ def detect_record(
     Returns a ``tsad.models.predictor.RecordDetection``: ``samples`` (beats in the record's own sample
     numbers), ``scores``, ``fs``, ``prob`` (the combined probability at the model's rate),
     ``warnings`` (an implausible result for a heart) and, from a model with a beat classifier,
-    ``classes`` (each beat's AAMI letter) and ``class_probs`` (columns ``class_names``). Parameters as
-    ``detect_beats``."""
+    ``classes`` (each beat's AAMI letter) and ``class_probs`` (columns ``class_names``), and from one
+    with a beat verifier ``dropped`` (the detections it removed). Parameters as ``detect_beats``."""
 
     causal = latency_s is not None
-    return records.detect_record(_detector(str(model), workspace, device, backend, not causal, causal), path,
+    return records.detect_record(_detector(str(model), workspace, device, backend, not causal, causal, verify), path,
                                  threshold=threshold, latency_s=latency_s)

@@ -31,6 +31,7 @@ COMMANDS = {
     "cv": ("Models/student_cv.py", "record-wise cross-validation on whole records"),
     "classes": ("Models/beat_classes_cv.py", "cross-validate the beat classifiers (VEB, SVEB)"),
     "classifier": ("Models/beat_classifier_train.py", "train the beat classifier beside a detector"),
+    "verifier": ("Models/verifier_train.py", "train the beat verifier beside a detector (drops non-beats)"),
     "pretrained": ("Models/train_pretrained.py", "train the model shipped in pretrained/"),
     "pipeline": ("run_pipeline.py", "every stage in order"),
     "app": ("GUI/0_Homepage.py", "the Streamlit app (streamlit run)"),

@@ -87,6 +87,9 @@ def parse_args(argv=None):
     p.add_argument("--no-classes", action="store_true",
                    help="beats only: leave the run's beat classifier out (every beat N; about a third of the "
                         "time on one core, docs/BENCHMARKS.md)")
+    p.add_argument("--no-verifier", action="store_true",
+                   help="keep every detection: leave the run's beat verifier out (verifier.pth: it drops what it "
+                        "calls 'not a beat', docs/RESULTS.md section Q)")
     p.add_argument("--latency-s", type=float, default=None, metavar="S",
                    help="causal detection: every beat decided from at most S seconds of signal after it, with the "
                         "run's causal detector (its causal/ folder, or a run trained with --lookahead-s); no classes "
@@ -132,7 +135,7 @@ def main(argv=None) -> dict:
     if args.backend == "onnx" and (found := loader.resolve(args.run, ws, causal)) is not None:
         export_onnx(found[0])   # once; a current export is kept
     detector = loader.load(args.run, ws, device=args.device, backend=args.backend, threads=args.threads,
-                           classify=not args.no_classes, causal=causal)
+                           classify=not args.no_classes, causal=causal, verify=not args.no_verifier)
     if causal:   # refuse at once, not record by record, a model that reads too far ahead
         latency_needed_s(detector, detector.geometry.fs)
     run_dir = detector.run_dir
@@ -159,7 +162,7 @@ def main(argv=None) -> dict:
     if args.engine == "dask" and todo:
         spec = {"run": str(run_dir or args.run), "workspace": str(ws.root), "device": "cpu",
                 "backend": args.backend, "threads": args.threads or 1, "classify": not args.no_classes,
-                "causal": causal}
+                "causal": causal, "verify": not args.no_verifier}
         rows, failures = archive.run_dask(spec, folder, todo, out, key, options, scheduler=args.scheduler,
                                           workers=args.workers)
     elif todo:
@@ -196,6 +199,10 @@ def main(argv=None) -> dict:
         print("beats by class (AAMI; symbol of each beat in the annotation files): "
               + ", ".join(f"{c} {n}" for c, n in totals.items())
               + f"; ventricular (V) {totals.get('V', 0)}, supraventricular (S) {totals.get('S', 0)}")
+    verified = [r["dropped_by_verifier"] for r in per_record if "dropped_by_verifier" in r]
+    if verified:
+        print(f"the run's verifier dropped {sum(verified)} detection(s) it calls 'not a beat' in {len(verified)} "
+              f"record(s) (--no-verifier keeps them)")
     for failed in failures:
         warn(f"record {folder / failed['record']}: not detected: {failed['error']}")
     if failures:

@@ -8,7 +8,9 @@ classifier (classifier.pth and classifier.onnx: Codes/Models/beat_classifier_tra
 rewrites the card's "Beat classes" section; retraining the detector keeps it), and when there is
 one the causal detector in causal/ (a run folder of its own with its card, for ``detect.py --latency-s``:
 train_pretrained.py --lookahead-s writes it and the card's "Causal detection" section; retraining
-the detector keeps it too); MODEL_CARD.md tells a
+the detector keeps it too), and when there is one the beat verifier (verifier.pth and verifier.onnx:
+Codes/Models/verifier_train.py, which rewrites the card's "Beat verifier" section; it learnt its
+detector's own mistakes, so retraining the detector leaves it out); MODEL_CARD.md tells a
 reader what the model is, what it was trained on, how it was measured and under which licence its
 training data is. The optimiser state (last.pth) and loss arrays stay in the workspace.
 """
@@ -26,7 +28,7 @@ from tsad.core.checkpoint import load_checkpoint
 from tsad.core.fileio import make_tmp_dir, save_text
 from tsad.detection.streaming import latency_needed_s
 from tsad.models import loader
-from tsad.models.beat_classifier import count_parameters, load_classifier
+from tsad.models.beat_classifier import count_parameters, load_classifier, load_verifier
 from tsad.models.export import export_onnx
 
 SHIPPED_FILES = (paths.STUDENT_CHECKPOINT, "detection.json", paths.METADATA)
@@ -255,6 +257,71 @@ def update_card_classes(folder: Path) -> None:
     """Rewrites the "Beat classes" section of ``folder``'s MODEL_CARD.md (before "## Limits") from
     its classifier; a folder without a card is left alone."""
     _replace_section(Path(folder) / paths.MODEL_CARD, CLASSES_HEADING, classifier_section(folder))
+
+
+VERIFIER_HEADING = "## Beat verifier"
+
+
+def verifier_section(folder: Path) -> list[str]:
+    """The card's "Beat verifier" section for the verifier in ``folder`` (none: no lines), from what
+    its checkpoint carries: its rule, data, recipe, command, cost and its cross-validated figures."""
+    path = Path(folder) / paths.VERIFIER_CHECKPOINT
+    if not path.is_file():
+        return []
+    state = load_checkpoint(path)
+    model, rule = load_verifier(path)
+    records = state.get("records") or {}
+    recipe = state.get("recipe") or {}
+    keep = " or ".join(rule.keep_classes)
+    lines = [
+        VERIFIER_HEADING,
+        "",
+        f"Detection drops what the beat verifier (verifier.pth, {count_parameters(model):,} parameters; "
+        "verifier.onnx for onnxruntime) calls \"not a beat\": the beat classifier's network with a sixth class, "
+        "trained on this detector's own detections, those matching no reference beat within 150 ms being "
+        f"\"not a beat\". It drops a detection when that class's probability is above {rule.drop_above}"
+        + (f", unless the beat class it would give is {keep}" if keep else "")
+        + " (`tsad.models.verifier`). `detect.py --no-verifier` keeps every detection; with `--latency-s` it "
+        "does not run (it reads the next beat).",
+        "",
+        "- trained on: " + "; ".join(f"{db}: {len(names)} records" for db, names in records.items())
+        + f", and a noisy copy of each at {', '.join(f'{x:g}' for x in recipe.get('noise_snr') or []) or 'no'} dB "
+        f"({state.get('trained_not_beats', '?'):,} detections that were not beats); the drop threshold chosen on "
+        "a record-wise quarter held out from training",
+        f"- recipe: {json.dumps(recipe)}",
+        f"- command: `{state.get('command', '?')}`",
+        "- cost: " + ", ".join(f"{k} {v}" for k, v in (state.get("cost") or {}).items()),
+        "",
+    ]
+    cv = [row for row in state.get("cv") or [] if str(row["figure"]) in VERIFIER_CV_FIGURES]
+    if cv:
+        lines += [
+            "Cross-validated (Codes/Models/beat_classes_cv.py --classifiers verifier, the same recipe on the "
+            "detector's own 5-fold cross-validation: each fold's verifier trained on the beats its fold's detector "
+            "finds in the other folds' records, and scored on its test records clean and with noise added at 6 and "
+            "0 dB; paired over records with the same verifier dropping nothing; one row per seed; "
+            "docs/RESULTS.md sections P and Q):",
+            "",
+            "| seed run | condition | database | figure | without | with | difference [95% interval] |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for row in cv:
+            condition = str(row["classifier"]).partition("@")[2] or "clean"
+            lines.append(f"| {row.get('cv_run', 0)} | {condition} | {row['database']} | {row['figure']} | "
+                         f"{row['reference']:.4f} | {row['other']:.4f} | {row['difference']:+.4f} "
+                         f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}] |")
+        lines.append("")
+    return lines
+
+
+# the detection figures of a verifier's cross-validation the card shows (beat_classes_cv.py summary.csv)
+VERIFIER_CV_FIGURES = ("gross PPV", "gross F1", "gross Se_V")
+
+
+def update_card_verifier(folder: Path) -> None:
+    """Rewrites the "Beat verifier" section of ``folder``'s MODEL_CARD.md (before "## Limits") from
+    its verifier; a folder without a card is left alone."""
+    _replace_section(Path(folder) / paths.MODEL_CARD, VERIFIER_HEADING, verifier_section(folder))
 
 
 def _cv_lines(csv: Path) -> list[str]:

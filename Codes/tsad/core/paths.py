@@ -31,6 +31,9 @@ LAST_CHECKPOINT = "last.pth"
 # a beat classifier beside a detector in its run folder (tsad.models.beat_classifier)
 CLASSIFIER_CHECKPOINT = "classifier.pth"
 CLASSIFIER_ONNX = "classifier.onnx"     # its onnx export (tsad.models.export), run without torch
+# a beat verifier beside a detector (tsad.models.verifier): detection drops the beats it rejects
+VERIFIER_CHECKPOINT = "verifier.pth"
+VERIFIER_ONNX = "verifier.onnx"
 # a run folder's causal detector (bounded look-ahead, detect.py --latency-s), a run folder of its own
 CAUSAL_DIR = "causal"
 TRAIN_LOSSES = "train_losses.npy"

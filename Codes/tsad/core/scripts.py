@@ -29,6 +29,7 @@ SCRIPTS: dict[str, tuple[str, dict]] = {
     "Models/plot_losses.py": ("tsad.cli.plot_losses:main", {}),
     "Models/beat_classes_cv.py": ("tsad.cli.beat_classes_cv:main", {}),
     "Models/beat_classifier_train.py": ("tsad.cli.beat_classifier_train:main", {}),
+    "Models/verifier_train.py": ("tsad.cli.verifier_train:main", {}),
     "Inference/vlm/vlm_0.5_infer.py": ("tsad.training.vlm_teacher_infer:registered_main",
                                        {"script": "Inference/vlm/vlm_0.5_infer.py"}),
     "Inference/vlm/vlm_1_infer.py": ("tsad.training.vlm_teacher_infer:registered_main",

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from tsad.core.fileio import save_json, sha256_file
-from tsad.core.paths import CLASSIFIER_CHECKPOINT, Workspace
+from tsad.core.paths import CLASSIFIER_CHECKPOINT, VERIFIER_CHECKPOINT, Workspace
 from tsad.detection.folders import DEFAULT_EXT, ProbsWriter, probs_npy_name, write_detection
 from tsad.detection.records import detect_record
 from tsad.detection.streaming import model_length, wfdb_source
@@ -60,7 +60,7 @@ def find_records(folder, names=None, recursive: bool = False) -> list[str]:
 
 def model_fingerprint(detector: Predictor) -> dict:
     """What identifies the model that made a detection: its checkpoint's hash and its beat
-    classifier's (a classical detector: its name)."""
+    classifier's and verifier's, when they ran (a classical detector: its name)."""
     if detector.run_dir is None:
         return {"model": detector.name}
     ckpt = find_checkpoint(detector.run_dir)
@@ -68,6 +68,9 @@ def model_fingerprint(detector: Predictor) -> dict:
     found = {"model": detector.name, "checkpoint_sha256": sha256_file(ckpt) if ckpt else None}
     if detector.classify is not None and classifier.is_file():
         found["classifier_sha256"] = sha256_file(classifier)
+    verifier = Path(detector.run_dir) / VERIFIER_CHECKPOINT
+    if detector.verify is not None and verifier.is_file():
+        found["verifier_sha256"] = sha256_file(verifier)
     return found
 
 
@@ -117,6 +120,8 @@ def detect_into(detector: Predictor, folder, record: str, out_dir, key: dict, *,
            "gaps": [[int(a), int(b)] for a, b in det.gaps], "gap_s": round(det.gap_s, 2), "leads": det.leads}
     if det.classes is not None:   # beats per class, as the annotation file has them
         row["classes"] = det.class_counts()
+    if det.dropped is not None:   # detections the run's verifier called "not a beat"
+        row["dropped_by_verifier"] = int(len(det.dropped))
     save_json(Path(out_dir) / record_meta_name(record), {"key": key, "row": row})   # last: the record is done
     return row
 
@@ -134,7 +139,8 @@ def load_for_job(spec: dict) -> Predictor:
         ws = Workspace.from_arg(spec.get("workspace"))
         _WORKER_MODELS[key] = loader.load(spec["run"], ws, device=spec.get("device", "cpu"),
                                           backend=spec.get("backend") or "torch", threads=spec.get("threads"),
-                                          classify=spec.get("classify", True), causal=spec.get("causal", False))
+                                          classify=spec.get("classify", True), causal=spec.get("causal", False),
+                                          verify=spec.get("verify", True))
     return _WORKER_MODELS[key]
 
 

@@ -288,9 +288,9 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
             raise DetectionError(f"{source.name}: --latency-s {latency_s:g} is under what {detector.name} needs at "
                                  f"{source.fs:g} Hz: {needed:.3f} s (its look-ahead {detector.lookahead / g.fs:.3f} s, "
                                  f"the beat rule's wait {detector.causal_wait_s:g} s and any resampling)")
-        if detector.classify is not None:
-            raise DetectionError(f"{detector.name}: classes cannot be given with --latency-s (the beat classifier "
-                                 f"reads the next beat, up to {MAX_RR_S:g} s ahead); load it without its classifier")
+        if detector.classify is not None or detector.verify is not None:
+            raise DetectionError(f"{detector.name}: classes and the verifier cannot be used with --latency-s (they "
+                                 f"read the next beat, up to {MAX_RR_S:g} s ahead); load it without them")
     inputs = input_leads(source, g.channels, leads)
     resampler = _Resampler(source, g.fs, inputs)
     n, length = resampler.n, g.samples
@@ -305,7 +305,8 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
     piece = max(1, round(FLAT_PIECE_S * g.fs))
     chunk = max(piece, int(chunk_s * g.fs) // piece * piece)          # whole pieces per chunk
     beats, scores, probs_kept, gaps, peak, last_beat = [], [], [], [], 0.0, None
-    class_probs, history = [], BeatHistory()
+    class_probs, kept, history = [], [], BeatHistory()
+    in_context = detector.classify is not None or detector.verify is not None   # beats read in their context
     spread = PieceSpread(piece, len([k for k in inputs if k is not None]))
     bar = tqdm(total=source.n_samples / source.fs / 3600, unit="h", desc=f"{source.name} (h of ECG)",
                disable=None if progress else True, leave=False,
@@ -336,14 +337,17 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
         beats.append(picked + p0)
         if len(picked):
             last_beat = int(picked[-1]) + p0
-        if detector.classify is not None and len(picked):
+        if in_context and len(picked):
             # the next beat: in the margin, or none there (an interval longer than the cap) unless
             # the record ends here
             following = int(after[0]) + p0 if len(after) else (
                 int(picked[-1]) + p0 + math.ceil(MAX_RR_S * g.fs) if c1 < n else None)
             waves, rhythm, history = beat_context(signal, picked + p0, offset=x0, next_sample=following,
                                                   history=history)
-            class_probs.append(detector.classify(waves, rhythm))
+            if detector.classify is not None:
+                class_probs.append(detector.classify(waves, rhythm))
+            if detector.verify is not None:
+                kept.append(np.asarray(detector.verify(waves, rhythm), bool))
         scores.append(prob[picked])
         peak = max(peak, float(core.max(initial=0.0)))
         s0, s1 = resampler.source_range(c0, c1)
@@ -359,9 +363,18 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
     picked = np.concatenate(beats).astype(np.int64)
     prob_all = np.concatenate(probs_kept) if keep_prob else None
     samples = np.clip(np.round(picked * source.fs / g.fs).astype(np.int64), 0, max(source.n_samples - 1, 0))
+    scores = np.concatenate(scores).astype(np.float32)
+    class_probs = [np.concatenate(class_probs)] if class_probs else []
+    dropped = None
+    if detector.verify is not None:   # the verifier read every detection in its context; those it rejects go
+        keep = np.concatenate(kept) if kept else np.zeros(0, bool)
+        dropped, samples, scores = samples[~keep], samples[keep], scores[keep]
+        class_probs = [p[keep] for p in class_probs]
     gaps = merge_gaps(gaps)
     warnings = detection_warnings(samples, source.fs, source.n_samples, spread=spread.finish(), signal_fs=g.fs)
-    if not len(samples):   # why: the model's probability never rose above the threshold
+    if not len(samples) and dropped is not None and len(dropped):
+        warnings[0] += f" (its verifier dropped all {len(dropped)} detections: detect.py --no-verifier keeps them)"
+    elif not len(samples):   # why: the model's probability never rose above the threshold
         warnings[0] += (f" (the model's probability peaks at {peak:.3g}, under the threshold {threshold:g}: a model "
                         f"that has not learned, see its detection.json, or a threshold too high for it)")
     classes = probs = None
@@ -369,7 +382,7 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
         probs = (np.concatenate(class_probs) if class_probs else np.zeros((0, len(detector.classes)))).astype(np.float32)
         classes = np.asarray(detector.classes, dtype=object)[probs.argmax(axis=1)] if len(probs) else \
             np.zeros(0, dtype=object)
-    return RecordDetection(source.name, source.fs, source.n_samples, samples,
-                           np.concatenate(scores).astype(np.float32), prob_all, g.fs,
+    return RecordDetection(source.name, source.fs, source.n_samples, samples, scores, prob_all, g.fs,
                            time.perf_counter() - started, warnings, gaps, leads=inputs, classes=classes,
-                           class_probs=probs, class_names=tuple(detector.classes) if classes is not None else ())
+                           class_probs=probs, class_names=tuple(detector.classes) if classes is not None else (),
+                           dropped=dropped)

@@ -33,6 +33,7 @@ from tsad.data.noise import add_noise
 from tsad.detection.records import detect_signal
 from tsad.detection.thresholds import balanced_f1
 from tsad.models.beat_classifier import CLASSES, ClassifierConfig, class_probs
+from tsad.models.verifier import NOT_A_BEAT, VERIFIER_CLASSES, VerifierRule, beat_labels, droppable
 from tsad.scoring.beats import match_beats
 from tsad.scoring.classes import is_paced, score_classes
 from tsad.training.beat_classifier import teacher_soft_targets, train_classifier
@@ -47,9 +48,7 @@ TEACHER = "learned_ensemble"   # a distilled classifier's teacher, scored beside
 # the learned classifier with one more class, NOT_A_BEAT, trained on the beats its fold's detector finds
 # in the fold's training records (those no reference beat matches are NOT_A_BEAT); the detections it
 # calls NOT_A_BEAT are dropped (docs/RESULTS.md, section N)
-VERIFIER = "verifier"
-NOT_A_BEAT = "X"
-VERIFIER_CLASSES = (*CLASSES, NOT_A_BEAT)
+VERIFIER = "verifier"      # NOT_A_BEAT, VERIFIER_CLASSES and the drop rule: tsad.models.verifier
 # the probabilities of NOT_A_BEAT above which a verifier may be set to drop a detection (1: none dropped)
 DROP_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
 VERIFIER_DROPS = ("argmax", "tuned")   # drop what is most likely not a beat, or above a validated threshold
@@ -257,32 +256,14 @@ def drop_threshold(model, records: list[RecordBeats], find, keep_classes: tuple 
     return float(grid[np.flatnonzero(score >= score.max() - 1e-12)[-1]])
 
 
-def beat_labels(probs: np.ndarray) -> np.ndarray:
-    """Each detection's beat class by a verifier's (detections, VERIFIER_CLASSES) probabilities: the
-    most likely of the classes other than NOT_A_BEAT."""
-    beat_probs = np.delete(probs, VERIFIER_CLASSES.index(NOT_A_BEAT), axis=1)
-    return np.asarray([c for c in VERIFIER_CLASSES if c != NOT_A_BEAT], dtype=object)[beat_probs.argmax(axis=1)]
-
-
-def droppable(labels: np.ndarray, keep_classes: tuple = ()) -> np.ndarray:
-    """Which detections a verifier may drop at all: those whose beat class (``labels``, from
-    ``beat_labels``) is not one of ``keep_classes``. A verifier told to keep "V" never removes a beat
-    it would call ventricular, however likely it finds "not a beat" (docs/RESULTS.md, section P):
-    early, unlike the template and in noise is what both ventricular beats and false beats are, and
-    the issue's floor is on the first."""
-    return ~np.isin(labels, list(keep_classes))
-
-
 def verified(model, record: RecordBeats, drop_above: float | None = None,
              keep_classes: tuple = ()) -> tuple[RecordBeats, np.ndarray]:
-    """``record``'s beats less those ``model`` (a verifier) calls NOT_A_BEAT (``drop_above`` None: its
-    most likely class; else its probability above that), and the others' classes (the most likely
-    of the others); detections it gives a class of ``keep_classes`` are kept (``droppable``)."""
+    """``record``'s beats less those ``model`` (a verifier) drops by the rule ``VerifierRule(drop_above,
+    keep_classes)`` (``tsad.models.verifier``), and the others' classes (the most likely of the
+    classes other than NOT_A_BEAT)."""
     probs = mean_probs(model, record)
-    not_beat = VERIFIER_CLASSES.index(NOT_A_BEAT)
-    keep = probs.argmax(axis=1) != not_beat if drop_above is None else probs[:, not_beat] <= drop_above
     labels = beat_labels(probs)
-    keep |= ~droppable(labels, keep_classes)
+    keep = VerifierRule(drop_above, tuple(keep_classes)).keep(probs, labels)
     kept = RecordBeats(record.name, record.database, record.samples[keep], record.symbols[keep],
                        record.features[keep], record.paced, record.waves[keep], record.rhythm[keep])
     return kept, labels[keep]
@@ -329,32 +310,51 @@ def score_record_classes(record: RecordBeats, labels, detected: RecordBeats | No
     return {"record": record.name, "database": record.database, "beats": len(record.samples), **row}
 
 
-def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find, seed: int, learned: dict) -> list:
-    """The rows of one fold's verifier (``cross_validate``): trained on the beats ``find`` finds in
-    ``train`` (and, for each SNR of ``learned["noise_snr"]``, in noisy copies of them), its drop
-    threshold none (argmax) or chosen on a record-wise quarter of ``train`` (``verifier_drop``
-    "tuned"), scored on the test records' detections and, for each SNR of ``learned["test_snr"]``, on
-    what ``find`` finds in noisy copies of the test records; beside each, the same verifier dropping
-    nothing (``unverified``), so that what dropping does is paired on the same beats."""
-    settings = {key: value for key, value in learned.items() if key in ("rhythm_context", "epochs", "weight_power",
-                                                                        "shift")}
-    noise_snr, test_snr = tuple(learned.get("noise_snr") or ()), tuple(learned.get("test_snr") or ())
-    keep_classes = tuple(learned.get("verifier_keep") or ())
+def train_verifier(train: list[RecordBeats], find, seed: int, drop: str = "argmax", noise_snr: tuple = (),
+                   keep_classes: tuple = (), **settings):
+    """A verifier of the detector behind ``find`` and its rule (``tsad.models.verifier``): trained on
+    the beats ``find`` finds in ``train`` (records read with ``keep_signal``) and, for each SNR of
+    ``noise_snr``, in noisy copies of them (``noisy_copy``, seed + the record's place); its drop
+    threshold none (``drop`` "argmax") or (``drop`` "tuned") chosen on a record-wise quarter of
+    ``train`` by a verifier trained on the other three quarters (``drop_threshold``). With noisy
+    copies, that validated verifier is the one returned (trained on three times the beats, a second
+    fit on all of ``train`` cost more than it was worth); without, one trained on all of ``train``.
+    ``settings`` are ``fit_verifier``'s. Returns ``(model, VerifierRule, NOT_A_BEAT training beats)``:
+    the same recipe for a fold (``cross_validate``) and for a shipped model (verifier_train.py)."""
+    if drop not in VERIFIER_DROPS:
+        raise ValueError(f"unknown verifier drop {drop!r}; choose one of {', '.join(VERIFIER_DROPS)}")
+    keep_classes, noise_snr = tuple(keep_classes), tuple(noise_snr)
 
     def with_noise(records: list[RecordBeats]) -> list[RecordBeats]:
         return records + [noisy_copy(r, snr, seed=seed + i) for i, r in enumerate(records) for snr in noise_snr]
 
     drop_above = None
     model = None
-    if learned.get("verifier_drop", "argmax") == "tuned":          # on a quarter of the training records
+    if drop == "tuned":          # on a quarter of the training records
         names = [r.name for r in train]
         inner = set(record_folds(names, min(4, len(names)), seed, groups={r.name: r.database for r in train})[0])
         first, not_beats = fit_verifier(with_noise([r for r in train if r.name not in inner]), find, seed, **settings)
         drop_above = drop_threshold(first, with_noise([r for r in train if r.name in inner]), find, keep_classes)
-        if noise_snr:       # trained on three times the beats: the validated verifier itself is applied
+        if noise_snr:
             model = first
     if model is None:
         model, not_beats = fit_verifier(with_noise(train), find, seed, **settings)
+    return model, VerifierRule(drop_above, keep_classes), not_beats
+
+
+def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find, seed: int, learned: dict) -> list:
+    """The rows of one fold's verifier (``cross_validate``): trained by ``train_verifier`` on ``train``
+    (``learned``: its noise_snr, verifier_drop, verifier_keep and classifier settings), scored on the
+    test records' detections and, for each SNR of ``learned["test_snr"]``, on what ``find`` finds in
+    noisy copies of the test records; beside each, the same verifier dropping nothing
+    (``unverified``), so that what dropping does is paired on the same beats."""
+    settings = {key: value for key, value in learned.items() if key in ("rhythm_context", "epochs", "weight_power",
+                                                                        "shift")}
+    test_snr = tuple(learned.get("test_snr") or ())
+    model, rule, not_beats = train_verifier(train, find, seed, drop=learned.get("verifier_drop", "argmax"),
+                                            noise_snr=tuple(learned.get("noise_snr") or ()),
+                                            keep_classes=tuple(learned.get("verifier_keep") or ()), **settings)
+    drop_above, keep_classes = rule.drop_above, rule.keep_classes
     rows = []
     for condition in (None, *test_snr):
         suffix = "" if condition is None else f"@{condition:g}dB"

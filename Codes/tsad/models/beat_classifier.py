@@ -19,9 +19,11 @@ from torch.nn import functional as F
 
 from tsad.core.checkpoint import check_kind, load_checkpoint, save_checkpoint
 from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_SAMPLES
+from tsad.data.ecg import AAMI_CLASSES
+from tsad.models.verifier import VERIFIER_CLASSES, VerifierRule
 
 KIND = "beat_classifier"
-CLASSES = ("N", "S", "V", "F", "Q")       # the AAMI classes, in the order of the classifier's outputs
+CLASSES = tuple(AAMI_CLASSES)      # N S V F Q, in the order of the classifier's outputs
 
 
 @dataclass
@@ -114,6 +116,19 @@ def load_classifier(path) -> BeatClassifier:
     except RuntimeError as err:
         raise ValueError(f"{path}: weights that do not fit the classifier's config ({err})") from err
     return model.eval()
+
+
+def load_verifier(path) -> tuple[BeatClassifier, VerifierRule]:
+    """The verifier saved at ``path`` (``save_classifier`` of a classifier over VERIFIER_CLASSES, with
+    ``verifier=VerifierRule.as_dict()``) and its rule (``tsad.models.verifier``)."""
+    model = load_classifier(path)
+    if tuple(model.config.classes) != VERIFIER_CLASSES:
+        raise ValueError(f"{path}: a classifier of {', '.join(model.config.classes)}, not a verifier "
+                         f"({', '.join(VERIFIER_CLASSES)})")
+    state = load_checkpoint(path)
+    if "verifier" not in state:
+        raise ValueError(f"{path}: a verifier checkpoint without its rule (drop_above, keep_classes)")
+    return model, VerifierRule.from_dict(state["verifier"], source=str(path))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -15,7 +15,14 @@ import json
 from pathlib import Path
 
 from tsad.core.fileio import atomic_path, sha256_file
-from tsad.core.paths import CLASSIFIER_CHECKPOINT, CLASSIFIER_ONNX, ONNX_FILE, STUDENT_CHECKPOINT
+from tsad.core.paths import (
+    CLASSIFIER_CHECKPOINT,
+    CLASSIFIER_ONNX,
+    ONNX_FILE,
+    STUDENT_CHECKPOINT,
+    VERIFIER_CHECKPOINT,
+    VERIFIER_ONNX,
+)
 from tsad.models import loader, ort
 from tsad.models.predictor import DetectionError
 
@@ -23,7 +30,8 @@ from tsad.models.predictor import DetectionError
 def export_onnx(run_dir, force: bool = False) -> Path:
     """``<run_dir>/model.onnx`` of the run's student (written when missing, made from another
     checkpoint, without its header, or ``force``), and ``classifier.onnx`` of its beat classifier
-    when the run has one (``export_classifier_onnx``).
+    and ``verifier.onnx`` of its verifier, when the run has them (``export_classifier_onnx``,
+    ``export_verifier_onnx``).
 
     Raises
     ------
@@ -42,6 +50,8 @@ def export_onnx(run_dir, force: bool = False) -> Path:
                              "installed): pip install -r requirement.txt") from err
     if (run_dir / CLASSIFIER_CHECKPOINT).is_file():
         export_classifier_onnx(run_dir, force)
+    if (run_dir / VERIFIER_CHECKPOINT).is_file():
+        export_verifier_onnx(run_dir, force)
     target = run_dir / ONNX_FILE
     if target.is_file() and not force and ort.current_export(run_dir) is not None:
         return target
@@ -65,17 +75,21 @@ def export_onnx(run_dir, force: bool = False) -> Path:
     return target
 
 
-def export_classifier_onnx(run_dir, force: bool = False) -> Path:
+def export_classifier_onnx(run_dir, force: bool = False, *, checkpoint_file: str = CLASSIFIER_CHECKPOINT,
+                           onnx_file: str = CLASSIFIER_ONNX) -> Path:
     """``<run_dir>/classifier.onnx`` of the run's beat classifier (``tsad.models.beat_classifier``):
-    its logits for (waves, rhythm) of any number of beats, stamped like model.onnx."""
+    its logits for (waves, rhythm) of any number of beats, stamped like model.onnx; the header holds
+    its classes and, for a verifier, its rule (``export_verifier_onnx``)."""
     import onnx
     import torch
 
+    from tsad.core.checkpoint import load_checkpoint
     from tsad.models.beat_classifier import load_classifier
 
     run_dir = Path(run_dir)
-    checkpoint, target = run_dir / CLASSIFIER_CHECKPOINT, run_dir / CLASSIFIER_ONNX
-    if target.is_file() and not force and ort.current_classifier_export(run_dir) is not None:
+    checkpoint, target = run_dir / checkpoint_file, run_dir / onnx_file
+    if target.is_file() and not force and ort.current_export(run_dir, onnx_file=onnx_file,
+                                                             checkpoint_file=checkpoint_file) is not None:
         return target
     try:
         model = load_classifier(checkpoint)
@@ -89,6 +103,16 @@ def export_classifier_onnx(run_dir, force: bool = False) -> Path:
                           dynamic_axes={"waves": free, "rhythm": free, "logits": free}, dynamo=False)
         exported = onnx.load(str(tmp))
         exported.metadata_props.add(key=ort.SOURCE_KEY, value=sha256_file(checkpoint))
-        exported.metadata_props.add(key=ort.HEADER_KEY, value=json.dumps({"classes": list(c.classes)}))
+        header = {"classes": list(c.classes)}
+        rule = load_checkpoint(checkpoint).get("verifier")
+        if rule is not None:
+            header["verifier"] = rule
+        exported.metadata_props.add(key=ort.HEADER_KEY, value=json.dumps(header))
         onnx.save(exported, str(tmp))
     return target
+
+
+def export_verifier_onnx(run_dir, force: bool = False) -> Path:
+    """``<run_dir>/verifier.onnx`` of the run's beat verifier (``tsad.models.verifier``), its rule in
+    the header: what detection through onnxruntime drops beats with, without torch."""
+    return export_classifier_onnx(run_dir, force, checkpoint_file=VERIFIER_CHECKPOINT, onnx_file=VERIFIER_ONNX)

@@ -19,8 +19,9 @@ everywhere::
 
 ``load_fn(run_dir, state, device, batch_size) -> Predictor`` builds the model from the checkpoint
 ``state``; ``load`` adds the run's name, folder, backend, tuned threshold and warnings
-(``<run>/detection.json``), and the beat classifier beside the detector (``<run>/classifier.pth``,
-``tsad.models.beat_classifier``) when the folder holds one.
+(``<run>/detection.json``), and the beat classifier and verifier beside the detector
+(``<run>/classifier.pth``, ``tsad.models.beat_classifier``; ``<run>/verifier.pth``,
+``tsad.models.verifier``) when the folder holds them.
 
 The model modules are imported inside their entries' functions, and only there: each needs torch
 (and the VLM transformers), which detection through onnxruntime never imports.
@@ -166,7 +167,7 @@ def resolve(run, ws: paths.Workspace | None = None, causal: bool = False) -> tup
 
 def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: str = "torch",
          batch_size: int = 64, threads: int | None = None, name: str | None = None,
-         classify: bool = True, causal: bool = False) -> Predictor:
+         classify: bool = True, causal: bool = False, verify: bool = True) -> Predictor:
     """The Predictor of a run: a run of ``ws`` by name, ``pretrained`` (the shipped model), a run
     folder or a checkpoint file by its path, or a classical detector (``CLASSICAL_DETECTORS``).
 
@@ -178,10 +179,13 @@ def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: 
         such an export is there and onnxruntime is installed, torch otherwise. It never exports.
     classify : bool
         Attach the run's beat classifier when it has one (False: beats only, as fast as before).
+    verify : bool
+        Attach the run's beat verifier when it has one (``verifier.pth``, ``tsad.models.verifier``):
+        detection then drops the detections it calls "not a beat". False: the detector's own beats.
     causal : bool
         For causal detection (``detect.py --latency-s``): the run's causal detector (its
         ``causal/`` folder, as the shipped model has) where it has one, else the run's own model;
-        never a classifier.
+        never a classifier or a verifier (both read the next beat).
     batch_size : int
         Windows through the model at once: 64 keeps a detection's memory near 400 MB (256 cost
         120 MB more and was no faster on one core).
@@ -225,7 +229,10 @@ def load(run, ws: paths.Workspace | None = None, device: str = "auto", backend: 
     predictor = replace(predictor, name=name or str(run), threshold=tuned_threshold(run_dir),
                         warnings=tuned_warnings(run_dir), header=header, run_dir=run_dir, backend=chosen,
                         causal_wait_s=tuned_causal_wait_s(run_dir))
-    return with_classifier(predictor, run_dir, threads) if classify and not causal else predictor
+    if causal:
+        return predictor
+    predictor = with_classifier(predictor, run_dir, threads) if classify else predictor
+    return with_verifier(predictor, run_dir, threads) if verify else predictor
 
 
 def with_classifier(predictor: Predictor, run_dir, threads: int | None = None) -> Predictor:
@@ -251,6 +258,43 @@ def with_classifier(predictor: Predictor, run_dir, threads: int | None = None) -
         raise DetectionError(str(err)) from err
     return replace(predictor, classify=lambda waves, rhythm: beat_classifier.class_probs(model, waves, rhythm),
                    classes=tuple(model.config.classes), info={**predictor.info, "classes": list(model.config.classes)})
+
+
+def with_verifier(predictor: Predictor, run_dir, threads: int | None = None) -> Predictor:
+    """The predictor with the beat verifier of its run folder (``verifier.pth``) attached, when there
+    is one: detection then drops the detections it rejects (``tsad.models.verifier.VerifierRule``).
+    Through onnxruntime where the detector runs there and the verifier's export is current."""
+    from tsad.models.verifier import VerifierRule
+
+    path = Path(run_dir) / paths.VERIFIER_CHECKPOINT
+    if not path.is_file():
+        return predictor
+    if predictor.geometry.fs != BEAT_CONTEXT_FS:
+        raise DetectionError(f"{path}: a beat verifier reads beats at {BEAT_CONTEXT_FS:g} Hz, its detector "
+                             f"runs at {predictor.geometry.fs:g} Hz")
+    export = ort.current_verifier_export(run_dir, threads) if predictor.backend == "onnx" else None
+    if export is not None:
+        session, header = export
+        onnx_path = Path(run_dir) / paths.VERIFIER_ONNX
+        if "verifier" not in header:
+            raise DetectionError(f"{onnx_path}: an export without the verifier's rule (export it again)")
+        try:
+            rule = VerifierRule.from_dict(header["verifier"], source=str(onnx_path))
+        except ValueError as err:
+            raise DetectionError(str(err)) from err
+        probs = ort.classifier_probs(session)
+    else:
+        from tsad.models import beat_classifier
+
+        try:
+            model, rule = beat_classifier.load_verifier(path)
+        except ValueError as err:
+            raise DetectionError(str(err)) from err
+
+        def probs(waves, rhythm):
+            return beat_classifier.class_probs(model, waves, rhythm)
+    return replace(predictor, verify=lambda waves, rhythm: rule.keep(probs(waves, rhythm)),
+                   info={**predictor.info, "verifier": rule.as_dict()})
 
 
 def run_logits(run_dir, image_paths, **kwargs) -> np.ndarray:

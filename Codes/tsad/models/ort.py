@@ -18,7 +18,14 @@ import numpy as np
 
 from tsad.core.fileio import sha256_file
 from tsad.core.geometry import checkpoint_geometry
-from tsad.core.paths import CLASSIFIER_CHECKPOINT, CLASSIFIER_ONNX, ONNX_FILE, STUDENT_CHECKPOINT
+from tsad.core.paths import (
+    CLASSIFIER_CHECKPOINT,
+    CLASSIFIER_ONNX,
+    ONNX_FILE,
+    STUDENT_CHECKPOINT,
+    VERIFIER_CHECKPOINT,
+    VERIFIER_ONNX,
+)
 from tsad.models.predictor import DetectionError, Predictor
 
 SOURCE_KEY = "tsad_checkpoint_sha256"   # metadata of the .onnx file: the checkpoint it was exported from
@@ -97,6 +104,12 @@ def current_classifier_export(run_dir, threads: int | None = None):
     """``(session, header)`` of the run's classifier.onnx when it was exported from its current
     classifier.pth; else None."""
     return current_export(run_dir, threads, onnx_file=CLASSIFIER_ONNX, checkpoint_file=CLASSIFIER_CHECKPOINT)
+
+
+def current_verifier_export(run_dir, threads: int | None = None):
+    """``(session, header)`` of the run's verifier.onnx when it was exported from its current
+    verifier.pth (the header holds its rule); else None."""
+    return current_export(run_dir, threads, onnx_file=VERIFIER_ONNX, checkpoint_file=VERIFIER_CHECKPOINT)
 
 
 def classifier_probs(session):

@@ -65,6 +65,9 @@ class Predictor:
     # tsad.data.beat_context -> (n, len(classes)) probabilities; None: every beat is N
     classify: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = field(default=None, repr=False)
     classes: tuple = ()
+    # a beat verifier beside the detector (the run folder's verifier.pth, tsad.models.verifier): (waves,
+    # rhythm) -> which detections stay (bool, n); None: every detection stays
+    verify: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
     def signal_probs(self, signal: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """(W, L) probabilities of the windows of ``signal`` (at the model's rate and leads) that
@@ -95,6 +98,8 @@ class RecordDetection:
     classes: np.ndarray | None = None
     class_probs: np.ndarray | None = None
     class_names: tuple = ()
+    # the detections the detector's verifier dropped (sample numbers at ``fs``); None: no verifier ran
+    dropped: np.ndarray | None = None
 
     def class_counts(self) -> dict[str, int]:
         """Beats per class, in ``class_names`` order ({} when the beats are not classified)."""
