@@ -171,7 +171,7 @@ def test_latency_is_refused_where_it_cannot_hold(ecg250, tmp_path):
     causal = loader.load(str(_save(tmp_path / "causal")), ws, device="cpu")
     with pytest.raises(DetectionError, match=r"--latency-s 0.3 is under what .* needs at 250 Hz: 0\.39"):
         detect_stream(causal, array_source(signal, FS), latency_s=0.3)
-    with pytest.raises(DetectionError, match="classes cannot be given with --latency-s"):
+    with pytest.raises(DetectionError, match="classes and the verifier cannot be used with --latency-s"):
         detect_stream(causal.__class__(**{**causal.__dict__, "classify": lambda w, r: w}), array_source(signal, FS),
                       latency_s=0.5)
     with pytest.raises(DetectionError, match="classical detector"):

@@ -311,6 +311,13 @@ def verifier_section(folder: Path) -> list[str]:
                          f"{row['reference']:.4f} | {row['other']:.4f} | {row['difference']:+.4f} "
                          f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}] |")
         lines.append("")
+    lines += [
+        "- The figures on patients outside the shared records (Limits, below) are the detector's alone, measured "
+        "before it had a verifier; with it they were not measured (no such records here). By the cross-validation "
+        "above it removes a fifth to a quarter of the false beats on clean mitdb records and about half under "
+        "noise, and loses about one ventricular beat in 2,000 on clean records (one in 90 to 180 at 0 dB).",
+        "",
+    ]
     return lines
 
 
