@@ -119,6 +119,9 @@ def parse_args(argv=None):
     p.add_argument("--verifier-keep", nargs="+", choices=list(CLASSES), default=None, metavar="CLASS",
                    help="beat classes the verifier never drops: a detection it would give one of them is kept, "
                         "however likely it finds 'not a beat' (e.g. V; RESULTS P; default: none)")
+    p.add_argument("--verifier-keep-classified", action="store_true",
+                   help="with --verifier-keep: also keep what the fold's beat classifier (the learned one, trained on "
+                        "the fold's training records) gives one of those classes (RESULTS R)")
     p.add_argument("--test-snr", type=float, nargs="+", default=None, metavar="SNR",
                    help="the verifier is also scored on noisy copies of the test records at these SNRs, their beats "
                         "found by the fold's detector (rows verifier@<SNR>dB beside unverified@<SNR>dB)")
@@ -201,7 +204,8 @@ def main(argv=None) -> dict:
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
     learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift,
                "rhythm_context": args.rhythm_context, "verifier_drop": args.verifier_drop,
-               "noise_snr": args.verifier_noise, "test_snr": args.test_snr, "verifier_keep": args.verifier_keep}
+               "noise_snr": args.verifier_noise, "test_snr": args.test_snr, "verifier_keep": args.verifier_keep,
+               "verifier_keep_classified": args.verifier_keep_classified}
     if args.classifier_widths or args.classifier_hidden:
         learned.update(widths=args.classifier_widths, hidden=args.classifier_hidden)
     if args.distil_members:

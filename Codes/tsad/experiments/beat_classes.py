@@ -52,7 +52,7 @@ VERIFIER = "verifier"      # NOT_A_BEAT, VERIFIER_CLASSES and the drop rule: tsa
 # the probabilities of NOT_A_BEAT above which a verifier may be set to drop a detection (1: none dropped)
 DROP_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
 VERIFIER_DROPS = ("argmax", "tuned")   # drop what is most likely not a beat, or above a validated threshold
-VERIFIER_SETTINGS = ("verifier_drop", "noise_snr", "test_snr", "verifier_keep")   # the verifier's alone, of ``learned``
+VERIFIER_SETTINGS = ("verifier_drop", "noise_snr", "test_snr", "verifier_keep", "verifier_keep_classified")   # the verifier's alone, of ``learned``
 
 
 @dataclass
@@ -256,14 +256,16 @@ def drop_threshold(model, records: list[RecordBeats], find, keep_classes: tuple 
     return float(grid[np.flatnonzero(score >= score.max() - 1e-12)[-1]])
 
 
-def verified(model, record: RecordBeats, drop_above: float | None = None,
-             keep_classes: tuple = ()) -> tuple[RecordBeats, np.ndarray]:
+def verified(model, record: RecordBeats, drop_above: float | None = None, keep_classes: tuple = (),
+             classified: np.ndarray | None = None) -> tuple[RecordBeats, np.ndarray]:
     """``record``'s beats less those ``model`` (a verifier) drops by the rule ``VerifierRule(drop_above,
-    keep_classes)`` (``tsad.models.verifier``), and the others' classes (the most likely of the
-    classes other than NOT_A_BEAT)."""
+    keep_classes)`` (``tsad.models.verifier``; with ``classified``, a beat classifier's classes of the
+    same beats, also keeping what it gives one of ``keep_classes``), and the others' classes (the
+    verifier's most likely of the classes other than NOT_A_BEAT)."""
     probs = mean_probs(model, record)
     labels = beat_labels(probs)
-    keep = VerifierRule(drop_above, tuple(keep_classes)).keep(probs, labels)
+    rule = VerifierRule(drop_above, tuple(keep_classes), classified is not None)
+    keep = rule.keep(probs, labels, classified)
     kept = RecordBeats(record.name, record.database, record.samples[keep], record.symbols[keep],
                        record.features[keep], record.paced, record.waves[keep], record.rhythm[keep])
     return kept, labels[keep]
@@ -351,6 +353,10 @@ def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find
     settings = {key: value for key, value in learned.items() if key in ("rhythm_context", "epochs", "weight_power",
                                                                         "shift")}
     test_snr = tuple(learned.get("test_snr") or ())
+    # with verifier_keep_classified, what the fold's beat classifier (trained on the same records'
+    # reference beats, as the shipped one is) gives a kept class is kept too; the drop threshold is
+    # validated without it (the quarter would need a classifier of its own)
+    classifier = fit_learned(train, seed, **settings)[0] if learned.get("verifier_keep_classified") else None
     model, rule, not_beats = train_verifier(train, find, seed, drop=learned.get("verifier_drop", "argmax"),
                                             noise_snr=tuple(learned.get("noise_snr") or ()),
                                             keep_classes=tuple(learned.get("verifier_keep") or ()), **settings)
@@ -366,8 +372,10 @@ def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find
             else:
                 noisy = noisy_copy(record, condition, seed=10_000 + seed)
                 shown = labelled_detections(noisy, find(noisy))
+            classified = predict_learned(classifier, shown) if classifier is not None and len(shown.samples) else None
             for label, threshold in ((VERIFIER, drop_above), ("unverified", 1.0)):
-                kept, labels = verified(model, shown, threshold, keep_classes) if len(shown.samples) else (shown, [])
+                kept, labels = verified(model, shown, threshold, keep_classes, classified) if len(shown.samples) \
+                    else (shown, [])
                 rows.append({"fold": k, "classifier": label + suffix, "trained_not_beats": not_beats,
                              "drop_above": np.nan if threshold is None else threshold,
                              **score_record_classes(record, labels, kept)})

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tsad.core.checkpoint import load_checkpoint
 from tsad.core.fileio import atomic_path, sha256_file
 from tsad.core.paths import (
     CLASSIFIER_CHECKPOINT,
@@ -83,7 +84,6 @@ def export_classifier_onnx(run_dir, force: bool = False, *, checkpoint_file: str
     import onnx
     import torch
 
-    from tsad.core.checkpoint import load_checkpoint
     from tsad.models.beat_classifier import load_classifier
 
     run_dir = Path(run_dir)

@@ -42,6 +42,7 @@ from tsad.models import kinds, ort
 from tsad.models.classical import CLASSICAL_DETECTORS, classical_detector
 from tsad.models.predictor import DetectionError, Predictor
 from tsad.models.tuned import tuned_causal_wait_s, tuned_threshold, tuned_warnings
+from tsad.models.verifier import VerifierRule
 
 LoadFn = Callable[[Path, dict, str, int], Predictor]
 LogitsFn = Callable[..., np.ndarray]
@@ -264,8 +265,6 @@ def with_verifier(predictor: Predictor, run_dir, threads: int | None = None) -> 
     """The predictor with the beat verifier of its run folder (``verifier.pth``) attached, when there
     is one: detection then drops the detections it rejects (``tsad.models.verifier.VerifierRule``).
     Through onnxruntime where the detector runs there and the verifier's export is current."""
-    from tsad.models.verifier import VerifierRule
-
     path = Path(run_dir) / paths.VERIFIER_CHECKPOINT
     if not path.is_file():
         return predictor

@@ -5,7 +5,7 @@ NOT_A_BEAT, trained on what its detector finds (the detections no reference beat
 A detection is dropped when the verifier's probability of NOT_A_BEAT is above ``drop_above`` (None:
 when NOT_A_BEAT is its most likely class), unless the beat class it would give the detection (the
 most likely of the others) is one of ``keep_classes``: a verifier that keeps V never removes a beat
-it finds ventricular. Early, unlike the patient's usual beat and often in noise is what both
+it finds ventricular (and, with ``keep_classified``, one the run's beat classifier calls so). Early, unlike the patient's usual beat and often in noise is what both
 ventricular beats and false beats are; docs/RESULTS.md sections N and P measured that keeping V is
 what holds the V sensitivity while the false beats fall.
 
@@ -45,24 +45,35 @@ class VerifierRule:
 
     drop_above: float | None = None      # None: when NOT_A_BEAT is the most likely class
     keep_classes: tuple = ()
+    # also keep what the run's beat classifier gives one of keep_classes (it must then be there)
+    keep_classified: bool = False
 
-    def keep(self, probs: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    def keep(self, probs: np.ndarray, labels: np.ndarray | None = None,
+             classified: np.ndarray | None = None) -> np.ndarray:
         """Which detections stay, from the verifier's (detections, VERIFIER_CLASSES) probabilities
-        (and their ``beat_labels``, where already worked out)."""
+        (and their ``beat_labels``, where already worked out) and, for a rule with
+        ``keep_classified``, the classes the beat classifier gave them (``classified``)."""
         probs = np.asarray(probs)
         if not len(probs):
             return np.zeros(0, bool)
         not_beat = VERIFIER_CLASSES.index(NOT_A_BEAT)
         keep = probs.argmax(axis=1) != not_beat if self.drop_above is None else probs[:, not_beat] <= self.drop_above
         labels = beat_labels(probs) if labels is None else labels
-        return keep | ~droppable(labels, self.keep_classes)
+        keep |= ~droppable(labels, self.keep_classes)
+        if self.keep_classified:
+            if classified is None:
+                raise ValueError("this verifier's rule also keeps what the beat classifier calls "
+                                 f"{' or '.join(self.keep_classes)}: give the classifier's classes")
+            keep |= ~droppable(np.asarray(classified, dtype=object), self.keep_classes)
+        return keep
 
     def as_dict(self) -> dict:
-        return {"drop_above": self.drop_above, "keep_classes": list(self.keep_classes)}
+        return {"drop_above": self.drop_above, "keep_classes": list(self.keep_classes),
+                "keep_classified": self.keep_classified}
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "checkpoint") -> VerifierRule:
-        unknown = set(d) - {"drop_above", "keep_classes"}
+        unknown = set(d) - {"drop_above", "keep_classes", "keep_classified"}
         if unknown:
             raise ValueError(f"{source}: unknown verifier rule field(s) {', '.join(sorted(unknown))}")
         drop_above = d.get("drop_above")
@@ -72,4 +83,4 @@ class VerifierRule:
         bad = [c for c in keep if c not in AAMI_CLASSES]
         if bad:
             raise ValueError(f"{source}: keep_classes {bad} are not AAMI classes ({', '.join(AAMI_CLASSES)})")
-        return cls(None if drop_above is None else float(drop_above), keep)
+        return cls(None if drop_above is None else float(drop_above), keep, bool(d.get("keep_classified", False)))
