@@ -415,6 +415,16 @@ def test_the_verifier_learns_to_drop_what_is_not_a_beat(demo):
           keep_all.groupby("classifier")}
     assert by["unverified"][counted].to_numpy().sum() > 0                     # the invented beats are there to drop
     pd.testing.assert_frame_equal(by["verifier"], by["unverified"])
+    # guarded by the fold's classifier too: the same verifier (seeded), so it keeps a superset of the beats
+    kept = {}
+    for guard in (False, True):
+        table = cross_validate(records, folds, "verifier", seed=0, fold_finders=[find, find],
+                               learned={**settings, "verifier_keep": ["V"], "verifier_keep_classified": guard})
+        rows = table[table["classifier"] == "verifier"].set_index("record")
+        cells = [c for c in rows.columns if c.startswith("extra_") or
+                 (len(c) == 3 and c[1] == "_" and c[0] in CLASSES and c[2] in CLASSES)]   # every detection kept
+        kept[guard] = rows[cells].sum(axis=1)
+    assert (kept[True] >= kept[False]).all()     # (that it keeps more where it should: tests/test_verifier.py)
     # trained on noisy copies too, and scored on a noisy copy of each test record
     noisy = cross_validate(records, folds, "verifier", seed=0,
                            learned={**settings, "epochs": 2, "noise_snr": [12], "test_snr": [6]},

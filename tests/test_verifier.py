@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from conftest import REPO, run_script
 
 from tsad.core.checkpoint import load_checkpoint
@@ -26,7 +27,7 @@ from tsad.data.demo_db import FS as DEMO_FS
 from tsad.data.demo_db import DemoConfig, synth_record, write_demo_database
 from tsad.detection.streaming import array_source, detect_stream
 from tsad.models import loader
-from tsad.models.beat_classifier import BeatClassifier, ClassifierConfig, save_classifier
+from tsad.models.beat_classifier import CLASSES, BeatClassifier, ClassifierConfig, save_classifier
 from tsad.models.predictor import DetectionError
 from tsad.models.verifier import NOT_A_BEAT, VERIFIER_CLASSES, VerifierRule, beat_labels
 
@@ -55,8 +56,14 @@ def test_the_rule_drops_by_argmax_or_threshold_and_keeps_the_classes_it_is_told_
     assert VerifierRule(0.95).keep(probs).tolist() == [True, True, True, False]
     assert VerifierRule(0.5, ("V",)).keep(probs).tolist() == [False, True, True, False]
     assert VerifierRule(0.5, ("V",)).keep(np.zeros((0, 6))).tolist() == []
-    rule = VerifierRule(0.9, ("V", "S"))
+    guarded = VerifierRule(0.5, ("V",), keep_classified=True)        # the classifier may keep a beat too
+    assert guarded.keep(probs, classified=np.array(["V", "N", "N", "V"])).tolist() == [True, True, True, True]
+    assert guarded.keep(probs, classified=np.array(["N", "N", "N", "S"])).tolist() == [False, True, True, False]
+    with pytest.raises(ValueError, match="give the classifier's classes"):
+        guarded.keep(probs)
+    rule = VerifierRule(0.9, ("V", "S"), keep_classified=True)
     assert VerifierRule.from_dict(rule.as_dict()) == rule
+    assert VerifierRule.from_dict({"drop_above": 0.9}) == VerifierRule(0.9)     # a checkpoint of before the guard
     with pytest.raises(ValueError, match="x.pth: drop_above 1.5 is not a probability"):
         VerifierRule.from_dict({"drop_above": 1.5}, source="x.pth")
     with pytest.raises(ValueError, match="keep_classes \\['X'\\] are not AAMI classes"):
@@ -119,6 +126,23 @@ def test_detection_drops_exactly_what_the_rule_rejects_in_chunks_and_through_onn
     by_onnx = detect_stream(fast, array_source(signal, 250), chunk_s=37)
     # the rule's threshold sits on one beat's probability: onnxruntime may round that one the other way
     assert len(np.setxor1d(by_onnx.samples, whole.samples)) <= 1
+
+    # a rule guarded by the classifier: what the run's classifier (now another network) calls a kept
+    # class stays as well, whether or not classes are asked for (the beats never depend on that)
+    torch.manual_seed(1)
+    save_classifier(run / CLASSIFIER_CHECKPOINT, BeatClassifier())
+    classified = detect_stream(loader.load(str(run), ws, backend="torch", verify=False), array_source(signal, 250)).classes
+    kept_class = max(CLASSES, key=lambda c: (classified[~keep] == c).sum())     # the class it would save most of
+    guard = VerifierRule(rule.drop_above, (kept_class,), keep_classified=True)
+    save_classifier(run / VERIFIER_CHECKPOINT, model, verifier=guard.as_dict())
+    guarded_keep = guard.keep(plain.class_probs, classified=classified)
+    assert guarded_keep.sum() > VerifierRule(rule.drop_above, (kept_class,)).keep(plain.class_probs).sum()
+    for classify in (True, False):
+        guarded = detect_stream(loader.load(str(run), ws, backend="torch", classify=classify), array_source(signal, 250))
+        assert np.array_equal(guarded.samples, plain.samples[guarded_keep]), classify
+    (run / CLASSIFIER_CHECKPOINT).unlink()
+    with pytest.raises(DetectionError, match="holds no classifier.pth"):
+        loader.load(str(run), ws, backend="torch")
 
     # causal detection reads no further than its latency: a verifier (it reads the next beat) is refused
     with pytest.raises(DetectionError, match="verifier cannot be used with --latency-s"):

@@ -281,6 +281,7 @@ def verifier_section(folder: Path) -> list[str]:
         "trained on this detector's own detections, those matching no reference beat within 150 ms being "
         f"\"not a beat\". It drops a detection when that class's probability is above {rule.drop_above}"
         + (f", unless the beat class it would give is {keep}" if keep else "")
+        + (f" or the beat classifier calls it {keep}" if keep and rule.keep_classified else "")
         + " (`tsad.models.verifier`). `detect.py --no-verifier` keeps every detection; with `--latency-s` it "
         "does not run (it reads the next beat).",
         "",

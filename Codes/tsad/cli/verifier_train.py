@@ -22,6 +22,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +32,7 @@ from tqdm import tqdm
 from tsad.cli.model_card import update_card_verifier
 from tsad.core.common import log, make_parser, seed_everything, setup_logging
 from tsad.core.errors import run_cli
-from tsad.core.paths import ONNX_FILE, VERIFIER_CHECKPOINT, VERIFIER_ONNX, Workspace
+from tsad.core.paths import CLASSIFIER_CHECKPOINT, ONNX_FILE, VERIFIER_CHECKPOINT, VERIFIER_ONNX, Workspace
 from tsad.data.beat_context import RHYTHM_CONTEXTS
 from tsad.data.generate import list_records
 from tsad.experiments.beat_classes import (
@@ -45,7 +46,8 @@ from tsad.models import loader
 from tsad.models.beat_classifier import CLASSES, count_parameters, save_classifier
 from tsad.models.export import export_verifier_onnx
 
-RECIPE_FLAGS = ("epochs", "weight_power", "shift", "rhythm_context", "drop", "noise_snr", "keep", "seed")
+RECIPE_FLAGS = ("epochs", "weight_power", "shift", "rhythm_context", "drop", "noise_snr", "keep", "keep_classified",
+                "seed")
 
 
 def parse_args(argv=None):
@@ -58,6 +60,9 @@ def parse_args(argv=None):
                    help="also train on a noisy copy of every record at each of these SNRs (dB); none: clean only")
     p.add_argument("--keep", nargs="*", choices=list(CLASSES), default=["V"], metavar="CLASS",
                    help="beat classes the verifier never drops (none: it may drop any)")
+    p.add_argument("--keep-classified", action="store_true",
+                   help="also never drop what the run's beat classifier (classifier.pth, which must be there) gives "
+                        "one of --keep (docs/RESULTS.md section R)")
     p.add_argument("--drop", choices=VERIFIER_DROPS, default="tuned",
                    help="drop above a threshold validated on a record-wise quarter (tuned), or when 'not a beat' "
                         "is the most likely class (argmax)")
@@ -83,6 +88,9 @@ def main(argv=None) -> Path:
     run_dir = ws.resolve_run_dir(args.run)
     if loader.find_checkpoint(run_dir) is None:
         raise FileNotFoundError(f"{run_dir}: no detector here to put a verifier beside (train the run first)")
+    if args.keep_classified and not (run_dir / CLASSIFIER_CHECKPOINT).is_file():
+        raise FileNotFoundError(f"{run_dir / CLASSIFIER_CHECKPOINT}: --keep-classified needs the run's beat classifier "
+                                f"(Codes/Models/beat_classifier_train.py)")
     started = time.perf_counter()
     # the bare detector: what the verifier learns the mistakes of (not filtered by an older verifier)
     detector = loader.load(str(run_dir), ws, backend="torch", threads=args.threads, classify=False, verify=False)
@@ -98,6 +106,7 @@ def main(argv=None) -> Path:
                                             noise_snr=tuple(args.noise_snr), keep_classes=tuple(args.keep),
                                             epochs=args.epochs, weight_power=args.weight_power, shift=args.shift,
                                             rhythm_context=args.rhythm_context)
+    rule = replace(rule, keep_classified=args.keep_classified)
     minutes = (time.perf_counter() - started) / 60
     cv = []
     for run, csv in enumerate(args.cv_paired):
@@ -122,7 +131,8 @@ def main(argv=None) -> Path:
     print(f"verifier ({count_parameters(model):,} parameters) trained on the detections of {len(records)} records "
           f"and their noisy copies at {', '.join(f'{s:g}' for s in args.noise_snr) or 'no'} dB ({not_beats:,} not a "
           f"beat) in {minutes:.1f} min; drops a detection above {rule.drop_above} of 'not a beat'"
-          f"{', never a beat it calls ' + ' or '.join(rule.keep_classes) if rule.keep_classes else ''}\n"
+          f"{', never a beat it calls ' + ' or '.join(rule.keep_classes) if rule.keep_classes else ''}"
+          f"{' (nor one the beat classifier calls so)' if rule.keep_classified else ''}\n"
           f"written: {path}")
     return path
 

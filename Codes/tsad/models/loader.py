@@ -240,31 +240,41 @@ def with_classifier(predictor: Predictor, run_dir, threads: int | None = None) -
     """The predictor with the beat classifier of its run folder (``classifier.pth``) attached, when
     there is one: detection then gives every beat its class. A detector run through onnxruntime
     runs its classifier there too when the classifier's export is current (classifier.onnx)."""
+    found = _run_classifier(predictor, run_dir, threads)
+    if found is None:
+        return predictor
+    probs, classes = found
+    return replace(predictor, classify=probs, classes=classes, info={**predictor.info, "classes": list(classes)})
+
+
+def _run_classifier(predictor: Predictor, run_dir, threads: int | None = None):
+    """``(probs(waves, rhythm), classes)`` of the run's beat classifier (through onnxruntime where the
+    detector runs there and the export is current), or None when the run has none."""
     path = Path(run_dir) / paths.CLASSIFIER_CHECKPOINT
     if not path.is_file():
-        return predictor
+        return None
     if predictor.geometry.fs != BEAT_CONTEXT_FS:
         raise DetectionError(f"{path}: a beat classifier reads beats at {BEAT_CONTEXT_FS:g} Hz, its detector "
                              f"runs at {predictor.geometry.fs:g} Hz")
     export = ort.current_classifier_export(run_dir, threads) if predictor.backend == "onnx" else None
     if export is not None:
         session, header = export
-        return replace(predictor, classify=ort.classifier_probs(session), classes=tuple(header["classes"]),
-                       info={**predictor.info, "classes": list(header["classes"])})
+        return ort.classifier_probs(session), tuple(header["classes"])
     from tsad.models import beat_classifier
 
     try:
         model = beat_classifier.load_classifier(path)
     except ValueError as err:
         raise DetectionError(str(err)) from err
-    return replace(predictor, classify=lambda waves, rhythm: beat_classifier.class_probs(model, waves, rhythm),
-                   classes=tuple(model.config.classes), info={**predictor.info, "classes": list(model.config.classes)})
+    return (lambda waves, rhythm: beat_classifier.class_probs(model, waves, rhythm)), tuple(model.config.classes)
 
 
 def with_verifier(predictor: Predictor, run_dir, threads: int | None = None) -> Predictor:
     """The predictor with the beat verifier of its run folder (``verifier.pth``) attached, when there
     is one: detection then drops the detections it rejects (``tsad.models.verifier.VerifierRule``).
-    Through onnxruntime where the detector runs there and the verifier's export is current."""
+    Through onnxruntime where the detector runs there and the verifier's export is current. A rule
+    that also keeps what the beat classifier calls a kept class runs the run's classifier on the same
+    beats (whether or not classes are asked for: the beats found never depend on that)."""
     path = Path(run_dir) / paths.VERIFIER_CHECKPOINT
     if not path.is_file():
         return predictor
@@ -292,8 +302,21 @@ def with_verifier(predictor: Predictor, run_dir, threads: int | None = None) -> 
 
         def probs(waves, rhythm):
             return beat_classifier.class_probs(model, waves, rhythm)
-    return replace(predictor, verify=lambda waves, rhythm: rule.keep(probs(waves, rhythm)),
-                   info={**predictor.info, "verifier": rule.as_dict()})
+    info = {**predictor.info, "verifier": rule.as_dict()}
+    if not rule.keep_classified:
+        return replace(predictor, verify=lambda waves, rhythm: rule.keep(probs(waves, rhythm)), info=info)
+    found = _run_classifier(predictor, run_dir, threads)
+    if found is None:
+        raise DetectionError(f"{path}: its rule also keeps what the beat classifier calls "
+                             f"{' or '.join(rule.keep_classes)}, and {run_dir} holds no {paths.CLASSIFIER_CHECKPOINT}")
+    class_probs, classes = found
+    names = np.asarray(classes, dtype=object)
+
+    def verify(waves, rhythm):
+        classified = names[class_probs(waves, rhythm).argmax(axis=1)] if len(waves) else names[:0]
+        return rule.keep(probs(waves, rhythm), classified=classified)
+
+    return replace(predictor, verify=verify, info=info)
 
 
 def run_logits(run_dir, image_paths, **kwargs) -> np.ndarray:
