@@ -163,7 +163,17 @@ def tune_threshold(detector: Predictor, record_paths, grid=THRESHOLD_CANDIDATES,
     way a detection threshold is set where annotated records exist. Returns the choice, the pooled
     F1 and the score per threshold, the per-class sensitivity at the choice and the warnings
     (``threshold_warnings``)."""
+    counts, class_counts = threshold_counts(detector, record_paths, grid, hop, refractory_s)
+    return _tuned(grid, counts, "whole validation records", class_counts,
+                  records=[ecg.record_files(p)[1] for p in record_paths])
 
+
+def threshold_counts(detector: Predictor, record_paths, grid=THRESHOLD_CANDIDATES, hop: int | None = None,
+                     refractory_s: float = DEFAULT_REFRACTORY_S) -> tuple[np.ndarray, np.ndarray]:
+    """What ``detector`` finds in whole records at every threshold of ``grid``, matched at 150 ms:
+    ``counts`` (len(grid), 3) of TP, FP, FN summed over the records, and ``class_counts``
+    (len(grid), len(BALANCED_CLASSES), 2) of each class's reference beats and those found. One
+    detection per record (its probability, picked at each threshold)."""
     classes = list(ecg.BALANCED_CLASSES.values())
     counts = np.zeros((len(grid), 3), np.int64)
     class_counts = np.zeros((len(grid), len(classes), 2), np.int64)
@@ -181,8 +191,7 @@ def tune_threshold(detector: Predictor, record_paths, grid=THRESHOLD_CANDIDATES,
             matched[m.ref_index] = True
             class_counts[k, :, 0] += member.sum(1)
             class_counts[k, :, 1] += (member & matched).sum(1)
-    return _tuned(grid, counts, "whole validation records", class_counts,
-                  records=[ecg.record_files(p)[1] for p in record_paths])
+    return counts, class_counts
 
 
 def tune_threshold_windows(probs: np.ndarray, labels: np.ndarray, fs: float, grid=THRESHOLD_CANDIDATES,
