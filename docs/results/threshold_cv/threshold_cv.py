@@ -9,6 +9,12 @@ and tie rule every tuning here uses (class-balanced F1, ``choose_threshold``).
 
 Writes counts.csv (cv, fold, database, threshold, TP, FP, FN and each class's beats and found) and
 prints the choice with the pooled figures at it and at --compare (the shipped model's threshold).
+--from-counts reads an earlier counts.csv instead of detecting; --apply RUN writes the choice into
+that run's detection.json (the tuning's usual record, its earlier tuning kept under
+"validation_tuning"), as section S decided for the shipped model:
+
+    python docs/results/threshold_cv/threshold_cv.py --cv W/cv/g-a W/cv/g-a-s1 --input-dir ... \
+        --out docs/results/threshold_cv --from-counts --apply pretrained/fcn20k_svdb_mitdb
 """
 
 from __future__ import annotations
@@ -23,7 +29,16 @@ from tqdm import tqdm
 
 from tsad.data.ecg import BALANCED_CLASSES
 from tsad.data.generate import list_records
-from tsad.detection.thresholds import THRESHOLD_CANDIDATES, balanced_f1, choose_threshold, threshold_counts
+from tsad.core.paths import THRESHOLD_FILE
+from tsad.detection.thresholds import (
+    THRESHOLD_CANDIDATES,
+    _tuned,
+    balanced_f1,
+    choose_threshold,
+    save_tuned_threshold,
+    threshold_counts,
+)
+from tsad.models.tuned import read_tuned
 from tsad.models import loader
 
 
@@ -46,12 +61,15 @@ def main(argv=None) -> None:
     p.add_argument("--input-dir", nargs="+", type=Path, required=True, help="the records' folders, one per database")
     p.add_argument("--out", type=Path, required=True, help="folder for counts.csv")
     p.add_argument("--compare", type=float, default=0.1, help="a threshold to show beside the choice (the shipped)")
+    p.add_argument("--from-counts", action="store_true", help="read --out/counts.csv instead of detecting again")
+    p.add_argument("--apply", type=Path, default=None, metavar="RUN",
+                   help="write the choice into this run folder's detection.json")
     args = p.parse_args(argv)
     started = time.perf_counter()
     where = {name: folder for folder in args.input_dir for name in list_records(folder)}
     grid = np.asarray(THRESHOLD_CANDIDATES)
     rows = []
-    for cv in args.cv:
+    for cv in [] if args.from_counts else args.cv:
         folds = pd.read_csv(cv / "folds.csv", dtype={"test_records": str})
         for _, fold in tqdm(list(folds.iterrows()), desc=cv.name, unit="fold"):
             detector = loader.load(str(cv / f"fold{fold['fold']}"), backend="torch", threads=1, classify=False,
@@ -68,9 +86,12 @@ def main(argv=None) -> None:
                     for j, c in enumerate(BALANCED_CLASSES):
                         row[f"n_{c}"], row[f"found_{c}"] = class_counts[k, j]
                     rows.append(row)
-    table = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "counts.csv", index=False)
+    if args.from_counts:
+        table = pd.read_csv(args.out / "counts.csv")
+    else:
+        table = pd.DataFrame(rows)
+        args.out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out / "counts.csv", index=False)
     pooled = table.groupby("threshold").sum(numeric_only=True)
     counts = pooled[["TP", "FP", "FN"]].to_numpy()
     class_counts = np.stack([pooled[[f"n_{c}", f"found_{c}"]].to_numpy() for c in BALANCED_CLASSES], axis=1)
@@ -82,6 +103,13 @@ def main(argv=None) -> None:
     for name, part in [("pooled", table), *table.groupby("database")]:
         print(f"## {name}\n")
         print(figures(part).loc[show].round(5).to_string() + "\n")
+    if args.apply is not None:
+        earlier = read_tuned(args.apply)
+        tuned = _tuned(grid, counts, "record-wise cross-validation of the same recipe (docs/RESULTS.md section S: "
+                       "every fold's test records, pooled)", class_counts,
+                       records=sorted(table["cv"].unique()), validation_tuning=earlier.get("validation_tuning", earlier))
+        save_tuned_threshold(args.apply, tuned)
+        print(f"written: {args.apply / THRESHOLD_FILE} (threshold {tuned['threshold']:g}, was {earlier.get('threshold')})")
 
 
 if __name__ == "__main__":
