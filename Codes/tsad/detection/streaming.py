@@ -24,6 +24,13 @@ whole record before T - latency_s (tested). It needs a detector of bounded look-
 signal are the exception: a flat stretch counts once it has lasted 1 s, so one that crosses the cut
 may be found in the whole record and not in its beginning.
 
+**Classes and the verifier.** A detector with a beat classifier (``Predictor.classify``) or a beat
+verifier (``Predictor.verify``, tsad.models.verifier) reads each chunk's beats in their context
+(``beat_context``: the next beat from the margin, the patient's recent beats carried over in a
+``BeatHistory``), so both see what one pass would. The beats the verifier rejects are dropped at the
+end (``RecordDetection.dropped``); the classes of the others were read with every detection as a
+neighbour, as the verifier's cross-validation (docs/RESULTS.md, section P) scored them.
+
 Only the beats, the gaps, one deviation per second and lead (for the plausibility check) and, when
 asked for, the probability (in memory, or written piece by piece by ``prob_sink``) outlive a chunk.
 """
