@@ -309,6 +309,8 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
     reach = int(detector.reach)                                         # what it reads past its window
     distance = max(1, round(refractory_s * g.fs))
     margin = length + 4 * distance
+    if detector.classify is not None or detector.verify is not None:   # the next beat, up to the cap, is in it
+        margin = max(margin, math.ceil(MAX_RR_S * g.fs) + 1)
     piece = max(1, round(FLAT_PIECE_S * g.fs))
     chunk = max(piece, int(chunk_s * g.fs) // piece * piece)          # whole pieces per chunk
     beats, scores, probs_kept, gaps, peak, last_beat = [], [], [], [], 0.0, None
@@ -345,10 +347,11 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
         if len(picked):
             last_beat = int(picked[-1]) + p0
         if in_context and len(picked):
-            # the next beat: in the margin, or none there (an interval longer than the cap) unless
-            # the record ends here
-            following = int(after[0]) + p0 if len(after) else (
-                int(picked[-1]) + p0 + math.ceil(MAX_RR_S * g.fs) if c1 < n else None)
+            # the next beat: in the margin (which reaches past the cap), else the interval is longer
+            # than the cap, unless the record ends within the cap (the last beat: no next). The same in
+            # one pass and in chunks (whether a chunk ends before the record does must not matter)
+            capped = int(picked[-1]) + p0 + math.ceil(MAX_RR_S * g.fs)
+            following = int(after[0]) + p0 if len(after) else (capped if capped < n else None)
             waves, rhythm, history = beat_context(signal, picked + p0, offset=x0, next_sample=following,
                                                   history=history)
             if detector.classify is not None:
