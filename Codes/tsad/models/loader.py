@@ -247,15 +247,20 @@ def with_classifier(predictor: Predictor, run_dir, threads: int | None = None) -
     return replace(predictor, classify=probs, classes=classes, info={**predictor.info, "classes": list(classes)})
 
 
+def _check_beat_rate(predictor: Predictor, path: Path, what: str) -> None:
+    """A model of beats in context (tsad.data.beat_context) sits only beside a detector at its rate."""
+    if predictor.geometry.fs != BEAT_CONTEXT_FS:
+        raise DetectionError(f"{path}: a {what} reads beats at {BEAT_CONTEXT_FS:g} Hz, its detector "
+                             f"runs at {predictor.geometry.fs:g} Hz")
+
+
 def _run_classifier(predictor: Predictor, run_dir, threads: int | None = None):
     """``(probs(waves, rhythm), classes)`` of the run's beat classifier (through onnxruntime where the
     detector runs there and the export is current), or None when the run has none."""
     path = Path(run_dir) / paths.CLASSIFIER_CHECKPOINT
     if not path.is_file():
         return None
-    if predictor.geometry.fs != BEAT_CONTEXT_FS:
-        raise DetectionError(f"{path}: a beat classifier reads beats at {BEAT_CONTEXT_FS:g} Hz, its detector "
-                             f"runs at {predictor.geometry.fs:g} Hz")
+    _check_beat_rate(predictor, path, "beat classifier")
     export = ort.current_classifier_export(run_dir, threads) if predictor.backend == "onnx" else None
     if export is not None:
         session, header = export
@@ -278,9 +283,7 @@ def with_verifier(predictor: Predictor, run_dir, threads: int | None = None) -> 
     path = Path(run_dir) / paths.VERIFIER_CHECKPOINT
     if not path.is_file():
         return predictor
-    if predictor.geometry.fs != BEAT_CONTEXT_FS:
-        raise DetectionError(f"{path}: a beat verifier reads beats at {BEAT_CONTEXT_FS:g} Hz, its detector "
-                             f"runs at {predictor.geometry.fs:g} Hz")
+    _check_beat_rate(predictor, path, "beat verifier")
     export = ort.current_verifier_export(run_dir, threads) if predictor.backend == "onnx" else None
     if export is not None:
         session, header = export
