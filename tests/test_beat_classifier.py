@@ -20,6 +20,8 @@ from tsad.data.beat_context import (
     RHYTHM_CONTEXTS,
     RHYTHM_FEATURES,
     RHYTHM_NAMES,
+    WAVE_CONTEXTS,
+    WAVE_GROUPS,
     WAVE_SAMPLES,
     beat_context,
 )
@@ -121,21 +123,61 @@ def test_pauses_are_capped_and_the_template_is_the_past():
     assert np.abs(waves[2, 1, centre]) > 0.5                                # unlike the template
 
 
-def test_chunks_with_history_give_the_inputs_of_one_pass():
+@pytest.mark.parametrize("groups", [2, 3])
+def test_chunks_with_history_give_the_inputs_of_one_pass(groups):
     rng = np.random.default_rng(0)
     signal = rng.normal(size=(128 * 120, 2)).astype(np.float32)
     samples = np.cumsum(rng.integers(60, 200, size=80)) + 40
     samples = samples[samples < len(signal) - 100]
-    whole_w, whole_r, _ = beat_context(signal, samples)
+    whole_w, whole_r, _ = beat_context(signal, samples, groups=groups)
+    assert whole_w.shape[1] == groups * 2
     parts_w, parts_r, history = [], [], None
     for part in np.array_split(np.arange(len(samples)), 5):
         following = int(samples[part[-1] + 1]) if part[-1] + 1 < len(samples) else None
         lo = max(0, int(samples[part[0]]) - 64)
-        w, r, history = beat_context(signal[lo:], samples[part], offset=lo, next_sample=following, history=history)
+        w, r, history = beat_context(signal[lo:], samples[part], offset=lo, next_sample=following, history=history,
+                                     groups=groups)
         parts_w.append(w)
         parts_r.append(r)
     assert np.array_equal(np.concatenate(parts_w), whole_w) and np.array_equal(np.concatenate(parts_r), whole_r)
-    assert len(history.waves) == HISTORY
+    assert len(history.waves) == HISTORY and 0 < len(history.on_time) <= HISTORY
+
+
+def test_in_bigeminy_the_on_time_template_is_the_normal_beat():
+    # 20 normal beats at 1 s, then bigeminy: an early wide beat (0.6 s) and a normal one after its pause
+    intervals = [1.0] * 20 + [0.6, 1.4] * 30
+    samples = np.concatenate([[64], 64 + np.cumsum(np.round(np.asarray(intervals) * FS))]).astype(np.int64)
+    signal = np.zeros((int(samples[-1]) + 200, 1))
+    normal, wide = np.arange(-2, 3), np.arange(-12, 13)
+    ectopic = np.zeros(len(samples), bool)
+    ectopic[21::2] = True
+    for at, early in zip(samples, ectopic):
+        signal[at + (wide if early else normal), 0] = -1.0 if early else 1.0
+    waves, _, _ = beat_context(signal, samples, groups=3)
+    beat, minus_recent, minus_on_time = waves[:, 0], waves[:, 1], waves[:, 2]
+    late = np.arange(len(samples)) >= 21 + HISTORY                       # bigeminy has filled the template
+    # the recent template (the median of 8 normal and 8 wide beats) is like neither; the on-time one is
+    # the normal beat: a normal beat minus it is flat, an ectopic one differs by all its shape
+    assert np.abs(minus_on_time[late & ~ectopic]).max() == pytest.approx(0.0)
+    assert np.allclose(minus_on_time[late & ectopic], beat[late & ectopic] - beat[~ectopic][-1], atol=1e-6)
+    assert np.abs(minus_recent[late & ~ectopic]).max() > 0.1
+    # the first two groups are those of groups=2, unchanged
+    assert np.array_equal(beat_context(signal, samples)[0], waves[:, :2])
+    with pytest.raises(ValueError, match="groups must be 2 or 3"):
+        beat_context(signal, samples, groups=4)
+
+
+def test_a_classifier_reads_the_waveform_groups_of_its_context():
+    rng = np.random.default_rng(0)
+    waves = rng.normal(size=(8, 2 * len(WAVE_GROUPS), WAVE_SAMPLES)).astype(np.float32)
+    rhythm = rng.uniform(0.5, 1.5, size=(8, RHYTHM_FEATURES)).astype(np.float32)
+    for name, groups in WAVE_CONTEXTS.items():
+        model = BeatClassifier(ClassifierConfig(wave_groups=groups))
+        changed = waves.copy()
+        changed[:, 2 * groups:] += 1.0                     # groups it does not read
+        assert np.allclose(class_probs(model, waves, rhythm), class_probs(model, changed, rhythm)), name
+        changed[:, 2 * groups - 1] += 1.0                  # the last channel it does
+        assert not np.allclose(class_probs(model, waves, rhythm), class_probs(model, changed, rhythm)), name
 
 
 # ---- training -------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ from tsad.core.common import log, make_parser, seed_everything, setup_logging
 from tsad.core.errors import run_cli
 from tsad.core.fileio import save_text
 from tsad.core.paths import Workspace
-from tsad.data.beat_context import RHYTHM_CONTEXTS
+from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_CONTEXTS
 from tsad.data.folds import record_folds
 from tsad.data.generate import list_records
 from tsad.experiments.beat_classes import (
@@ -104,6 +104,10 @@ def parse_args(argv=None):
     p.add_argument("--rhythm-context", choices=list(RHYTHM_CONTEXTS), default="recent",
                    help="the rhythm features the learned classifier reads (tsad.data.beat_context): the recent "
                         "rhythm, or with the steady one too (docs/RESULTS.md, section M)")
+    p.add_argument("--wave-context", choices=list(WAVE_CONTEXTS), default="recent",
+                   help="the waveform groups the learned classifier reads (tsad.data.beat_context): the beat and "
+                        "the beat minus the recent template, or minus the on-time template too (docs/RESULTS.md, "
+                        "section U)")
     p.add_argument("--classifier-widths", type=int, nargs="+", default=None, metavar="W",
                    help="the learned classifier's convolution widths (default ClassifierConfig's: 16 32 32)")
     p.add_argument("--classifier-hidden", type=int, default=None,
@@ -203,7 +207,7 @@ def main(argv=None) -> dict:
     folds = cv_folds if cv_folds is not None else record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
     learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift,
-               "rhythm_context": args.rhythm_context, "verifier_drop": args.verifier_drop,
+               "rhythm_context": args.rhythm_context, "wave_context": args.wave_context, "verifier_drop": args.verifier_drop,
                "noise_snr": args.verifier_noise, "test_snr": args.test_snr, "verifier_keep": args.verifier_keep,
                "verifier_keep_classified": args.verifier_keep_classified}
     if args.classifier_widths or args.classifier_hidden:

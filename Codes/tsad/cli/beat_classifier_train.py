@@ -28,7 +28,7 @@ from tsad.cli.model_card import update_card_classes
 from tsad.core.common import log, make_parser, seed_everything, setup_logging
 from tsad.core.errors import run_cli
 from tsad.core.paths import CLASSIFIER_CHECKPOINT, CLASSIFIER_ONNX, ONNX_FILE, Workspace
-from tsad.data.beat_context import RHYTHM_CONTEXTS
+from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_GROUPS
 from tsad.data.generate import list_records
 from tsad.experiments.beat_classes import learned_arrays, read_beats
 from tsad.models.beat_classifier import (
@@ -82,7 +82,7 @@ def main(argv=None) -> Path:
     waves, rhythm, targets = learned_arrays(records)
     counts = {c: int((targets == k).sum()) for k, c in enumerate(CLASSES)}
     log.info("%d records, %d beats %s", len(records), len(targets), counts)
-    model, losses = train_classifier(waves, rhythm, targets, config=ClassifierConfig(leads=waves.shape[1] // 2,
+    model, losses = train_classifier(waves, rhythm, targets, config=ClassifierConfig(leads=waves.shape[1] // len(WAVE_GROUPS),
                                                                              rhythm_features=RHYTHM_CONTEXTS[args.rhythm_context]),
                                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                      weight_power=args.weight_power,

@@ -14,7 +14,12 @@ Per beat (``beat_context``):
 - ``waves`` (n, 2 * leads, WAVE_SAMPLES): the beat from -250 ms to +500 ms on each lead, its own
   median removed, over the patient's usual amplitude (the peak-to-peak of the template, per lead);
   then the same minus the template, where the **template** is the median of the HISTORY beats before
-  it (the beat itself for a record's first beat);
+  it (the beat itself for a record's first beat); with ``groups=3`` (WAVE_CONTEXTS; docs/RESULTS.md,
+  section U), then the beat minus its **on-time template**, the median of the HISTORY beats before it
+  that came on time (previous RR at least ON_TIME of the steady RR, below): in bigeminy or a run of
+  ectopic beats half or more of the recent beats are ectopic and the plain template looks like them,
+  while the beats that come on time are, nearly always, the patient's normal ones (the plain template
+  until a beat has come on time);
 - ``rhythm`` (n, RHYTHM_FEATURES): previous and next RR interval, the **usual** RR (the median of
   the RR_HISTORY intervals before it), previous / usual, next / usual, previous / next, (next -
   previous) / usual (a compensatory pause), the **irregularity** of the recent rhythm (the median
@@ -56,6 +61,10 @@ RHYTHM_NAMES = ("rr_prev", "rr_next", "rr_usual", "prev/usual", "next/usual", "p
 RHYTHM_FEATURES = len(RHYTHM_NAMES)
 # the rhythm features a classifier reads: the first RHYTHM_CONTEXTS[name] of RHYTHM_NAMES
 RHYTHM_CONTEXTS = {"recent": 9, "steady": RHYTHM_FEATURES}
+# the waveform groups (each ``leads`` channels, in this order) and how many of them a classifier reads
+WAVE_GROUPS = ("beat", "beat - template", "beat - on-time template")
+WAVE_CONTEXTS = {"recent": 2, "on-time": 3}
+ON_TIME = 0.9                   # a beat came on time: its previous RR is at least this share of the steady RR
 
 
 @dataclass
@@ -78,6 +87,7 @@ class BeatHistory:
     last: int | None = None
     steady: SteadyRhythm = field(default_factory=SteadyRhythm)
     seen: int = 0                                          # beats measured before
+    on_time: np.ndarray | None = None                     # the last HISTORY raw waveforms of beats on time
 
 
 def _steady_context(state: SteadyRhythm, prev: np.ndarray, usual: np.ndarray,
@@ -157,6 +167,20 @@ def _past_medians(past: np.ndarray, current: np.ndarray, history: int, block: in
     return out
 
 
+def _on_time_templates(past: np.ndarray, raw: np.ndarray, on_time: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """For each beat of ``raw``, the median of the HISTORY beats before it that came on time
+    (``on_time``; ``past``: the last such beats before ``raw``), or ``fallback``'s row where none did."""
+    current = raw[on_time]
+    # medians[j]: of the HISTORY on-time rows before row j of concat(past, current, one more): what a beat
+    # with j of this chunk's on-time beats before it is measured against
+    medians = _past_medians(past, np.concatenate([current, raw[:1]]), HISTORY)
+    before = np.cumsum(on_time) - on_time
+    out = medians[before]
+    none = len(past) + before == 0
+    out[none] = fallback[none]
+    return out
+
+
 def _rr_context(past: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each beat's previous interval ``prev[i]``: the median of the RR_HISTORY intervals before it
     (itself when none), their median absolute deviation, and the interval before it (itself when none)."""
@@ -180,7 +204,7 @@ def _rr_context(past: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def beat_context(signal: np.ndarray, samples: np.ndarray, *, offset: int = 0, next_sample: int | None = None,
-                 history: BeatHistory | None = None) -> tuple[np.ndarray, np.ndarray, BeatHistory]:
+                 history: BeatHistory | None = None, groups: int = 2) -> tuple[np.ndarray, np.ndarray, BeatHistory]:
     """The classifier's inputs for the beats at ``samples`` (module docstring).
 
     Parameters
@@ -193,26 +217,24 @@ def beat_context(signal: np.ndarray, samples: np.ndarray, *, offset: int = 0, ne
         The first beat after ``samples`` (None: there is none; the last beat's next RR is its previous).
     history : BeatHistory, optional
         The beats before ``samples`` (None: the record starts here).
+    groups : int
+        How many of WAVE_GROUPS to return (2 or 3; a classifier reads WAVE_CONTEXTS[its context]).
 
     Returns
     -------
-    waves : ndarray, shape (n, 2 * leads, WAVE_SAMPLES), float32
+    waves : ndarray, shape (n, groups * leads, WAVE_SAMPLES), float32
     rhythm : ndarray, shape (n, RHYTHM_FEATURES), float32
     history : BeatHistory
         The past for the beats after these.
     """
+    if groups not in (2, 3):
+        raise ValueError(f"groups must be 2 or 3 (of {', '.join(WAVE_GROUPS)}), not {groups}")
     history = history or BeatHistory()
     samples = np.asarray(samples, np.int64)
     n, leads = len(samples), signal.shape[1]
     if n == 0:
-        return (np.zeros((0, 2 * leads, WAVE_SAMPLES), np.float32), np.zeros((0, RHYTHM_FEATURES), np.float32),
+        return (np.zeros((0, groups * leads, WAVE_SAMPLES), np.float32), np.zeros((0, RHYTHM_FEATURES), np.float32),
                 history)
-    raw = raw_waves(signal, samples, offset)
-    past = history.waves if history.waves is not None else raw[:0]
-    template = _past_medians(past, raw, HISTORY)
-    scale = np.maximum(template.max(axis=2) - template.min(axis=2), MIN_SCALE_MV)[:, :, None]
-    waves = np.concatenate([raw / scale, (raw - template) / scale], axis=1).astype(np.float32)
-
     edges = np.concatenate([[history.last] if history.last is not None else [], samples,
                             [next_sample] if next_sample is not None else []]).astype(np.int64)
     rr = np.minimum(np.diff(edges) / FS, MAX_RR_S)
@@ -226,6 +248,17 @@ def beat_context(signal: np.ndarray, samples: np.ndarray, *, offset: int = 0, ne
     rhythm = np.stack([prev, nxt, usual, prev / usual, nxt / usual, prev / nxt, (nxt - prev) / usual,
                        spread / usual, before / usual,
                        steady, prev / steady, usual / steady, stale, _jitter(history.rr, prev, usual)], axis=1)
-    keep = np.concatenate([past, raw])[-HISTORY:]
-    return waves, rhythm.astype(np.float32), BeatHistory(keep, np.concatenate([history.rr, prev])[-RR_HISTORY:],
-                                                          int(samples[-1]), steady_state, history.seen + n)
+
+    raw = raw_waves(signal, samples, offset)
+    past = history.waves if history.waves is not None else raw[:0]
+    template = _past_medians(past, raw, HISTORY)
+    scale = np.maximum(template.max(axis=2) - template.min(axis=2), MIN_SCALE_MV)[:, :, None]
+    parts = [raw / scale, (raw - template) / scale]
+    on_time = prev >= ON_TIME * steady
+    past_on = history.on_time if history.on_time is not None else raw[:0]
+    if groups == 3:
+        parts.append((raw - _on_time_templates(past_on, raw, on_time, template)) / scale)
+    waves = np.concatenate(parts, axis=1).astype(np.float32)
+    return waves, rhythm.astype(np.float32), BeatHistory(
+        np.concatenate([past, raw])[-HISTORY:], np.concatenate([history.rr, prev])[-RR_HISTORY:],
+        int(samples[-1]), steady_state, history.seen + n, np.concatenate([past_on, raw[on_time]])[-HISTORY:])

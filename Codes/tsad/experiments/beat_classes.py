@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from tsad.core.geometry import tolerance_samples
-from tsad.data.beat_context import RHYTHM_CONTEXTS, beat_context
+from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_CONTEXTS, WAVE_GROUPS, beat_context
 from tsad.data.ecg import BALANCED_CLASSES, BEAT_SYMBOLS, beat_class, read_record
 from tsad.data.folds import record_folds
 from tsad.data.noise import add_noise
@@ -123,12 +123,12 @@ def read_beats(path, database: str, detections: np.ndarray | None = None, keep_s
     symbols = np.asarray(record.ann_symbols, dtype=object)[keep]
     order = np.argsort(samples, kind="stable")
     samples, symbols = samples[order], symbols[order]
-    waves, rhythm, _ = beat_context(record.signal, samples)
+    waves, rhythm, _ = beat_context(record.signal, samples, groups=len(WAVE_GROUPS))
     detected = None
     if detections is not None:
         found = np.unique(np.clip(np.round(np.asarray(detections) * FS / record.source_fs).astype(np.int64), 0,
                                   len(record.signal) - 1))
-        d_waves, d_rhythm, _ = beat_context(record.signal, found)
+        d_waves, d_rhythm, _ = beat_context(record.signal, found, groups=len(WAVE_GROUPS))
         detected = RecordBeats(record.name, database, found, np.full(len(found), "", dtype=object),
                                beat_features(record.signal[:, 0], found), False, d_waves, d_rhythm)
     return RecordBeats(record.name, database, samples, symbols, beat_features(record.signal[:, 0], samples),
@@ -165,7 +165,7 @@ def labelled_detections(record: RecordBeats, found: np.ndarray) -> RecordBeats:
     match = match_beats(record.samples, found, tolerance_samples(FS))
     symbols = np.full(len(found), NOT_A_BEAT, dtype=object)
     symbols[match.det_index] = record.symbols[match.ref_index]
-    waves, rhythm, _ = beat_context(record.signal, found)
+    waves, rhythm, _ = beat_context(record.signal, found, groups=len(WAVE_GROUPS))
     return RecordBeats(record.name, record.database, found, symbols, np.zeros((len(found), 0)), record.paced,
                        waves, rhythm)
 
@@ -195,18 +195,21 @@ def learned_arrays(records: list[RecordBeats], classes=CLASSES) -> tuple[np.ndar
 
 
 def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: float = 0.5, temperature: float = 2.0,
-                weighted_kd: bool = False, rhythm_context: str = "recent", widths: tuple | None = None,
-                hidden: int | None = None, **kwargs):
+                weighted_kd: bool = False, rhythm_context: str = "recent", wave_context: str = "recent",
+                widths: tuple | None = None, hidden: int | None = None, **kwargs):
     """``tsad.models.beat_classifier`` trained on every beat of ``train`` (paced records too: their
     beats are Q, which a deployed classifier must know), and its teacher: ``None``, or with
     ``members`` > 0 the ensemble of that many classifiers trained the same way on the same beats with
     other seeds (seed + 1, seed + 2, ...), from which the returned one is distilled (``lam``,
     ``temperature``, ``weighted_kd``: ``train_classifier``'s): many models taught to one.
-    ``rhythm_context`` names the rhythm features they read (``RHYTHM_CONTEXTS``); ``widths`` and
+    ``rhythm_context`` and ``wave_context`` name the rhythm features and the waveform groups they read
+    (``RHYTHM_CONTEXTS``, ``WAVE_CONTEXTS``); ``widths`` and
     ``hidden``, when given, their size (``ClassifierConfig``'s; default its own)."""
     waves, rhythm, targets = learned_arrays(train)
     size = {key: value for key, value in (("widths", widths), ("hidden", hidden)) if value is not None}
-    kwargs["config"] = ClassifierConfig(leads=waves.shape[1] // 2, rhythm_features=RHYTHM_CONTEXTS[rhythm_context],
+    kwargs["config"] = ClassifierConfig(leads=waves.shape[1] // len(WAVE_GROUPS),
+                                        rhythm_features=RHYTHM_CONTEXTS[rhythm_context],
+                                        wave_groups=WAVE_CONTEXTS[wave_context],
                                         **{key: tuple(value) if key == "widths" else value for key, value in size.items()})
     if not members:
         model, _ = train_classifier(waves, rhythm, targets, seed=seed, **kwargs)
@@ -218,14 +221,15 @@ def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: floa
     return model, ensemble
 
 
-def fit_verifier(train: list[RecordBeats], find, seed: int, rhythm_context: str = "recent", **kwargs):
+def fit_verifier(train: list[RecordBeats], find, seed: int, rhythm_context: str = "recent",
+                 wave_context: str = "recent", **kwargs):
     """The learned classifier over VERIFIER_CLASSES, trained on the beats ``find(record)`` finds in
     the ``train`` records (``labelled_detections``; ``detector_finder`` makes ``find`` of a detector);
     ``kwargs`` are ``train_classifier``'s. Returns it and how many of its training beats were NOT_A_BEAT."""
     found = [labelled_detections(r, find(r)) for r in train]
     waves, rhythm, targets = learned_arrays(found, VERIFIER_CLASSES)
-    config = ClassifierConfig(leads=waves.shape[1] // 2, classes=VERIFIER_CLASSES,
-                              rhythm_features=RHYTHM_CONTEXTS[rhythm_context])
+    config = ClassifierConfig(leads=waves.shape[1] // len(WAVE_GROUPS), classes=VERIFIER_CLASSES,
+                              rhythm_features=RHYTHM_CONTEXTS[rhythm_context], wave_groups=WAVE_CONTEXTS[wave_context])
     model, _ = train_classifier(waves, rhythm, targets, config=config, seed=seed, **kwargs)
     return model, int((targets == VERIFIER_CLASSES.index(NOT_A_BEAT)).sum())
 
@@ -350,8 +354,8 @@ def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find
     test records' detections and, for each SNR of ``learned["test_snr"]``, on what ``find`` finds in
     noisy copies of the test records; beside each, the same verifier dropping nothing
     (``unverified``), so that what dropping does is paired on the same beats."""
-    settings = {key: value for key, value in learned.items() if key in ("rhythm_context", "epochs", "weight_power",
-                                                                        "shift")}
+    settings = {key: value for key, value in learned.items() if key in ("rhythm_context", "wave_context", "epochs",
+                                                                        "weight_power", "shift")}
     test_snr = tuple(learned.get("test_snr") or ())
     # with verifier_keep_classified, what the fold's beat classifier (trained on the same records'
     # reference beats, as the shipped one is) gives a kept class is kept too; the drop threshold is

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from tsad.core.checkpoint import check_kind, load_checkpoint, save_checkpoint
-from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_SAMPLES
+from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_CONTEXTS, WAVE_SAMPLES
 from tsad.data.ecg import AAMI_CLASSES
 from tsad.models.verifier import VERIFIER_CLASSES, VerifierRule
 
@@ -35,6 +35,7 @@ class ClassifierConfig:
     classes: tuple = CLASSES
     wave_samples: int = WAVE_SAMPLES
     rhythm_features: int = RHYTHM_CONTEXTS["recent"]     # the first this many of the rhythm features
+    wave_groups: int = WAVE_CONTEXTS["recent"]           # the first this many of the waveform groups (WAVE_GROUPS)
     extra: dict = field(default_factory=dict)     # what training recorded (data, recipe, figures)
 
     @classmethod
@@ -62,14 +63,16 @@ def rhythm_scale(rhythm: torch.Tensor, width: int) -> torch.Tensor:
 
 
 class BeatClassifier(nn.Module):
-    """(waves (B, 2 * leads, WAVE_SAMPLES), rhythm (B, >= config.rhythm_features)) -> (B, classes) logits;
-    it reads the first ``config.rhythm_features`` rhythm features (``RHYTHM_CONTEXTS``), so every
-    classifier takes ``tsad.data.beat_context``'s whole rhythm array."""
+    """(waves (B, >= wave_groups * leads, WAVE_SAMPLES), rhythm (B, >= config.rhythm_features)) -> (B,
+    classes) logits; it reads the first ``config.wave_groups`` waveform groups (``WAVE_CONTEXTS``) and
+    the first ``config.rhythm_features`` rhythm features (``RHYTHM_CONTEXTS``), so every classifier
+    takes what ``tsad.data.beat_context`` gives for the most any classifier beside it reads."""
 
     def __init__(self, config: ClassifierConfig | None = None):
         super().__init__()
         self.config = c = config or ClassifierConfig()
-        layers, width = [], 2 * c.leads
+        self.channels = width = c.wave_groups * c.leads
+        layers = []
         for k, out in enumerate(c.widths):
             layers += [nn.Conv1d(width, out, 7 if k == 0 else 5, padding=3 if k == 0 else 2),
                        nn.BatchNorm1d(out), nn.ReLU()]
@@ -82,7 +85,7 @@ class BeatClassifier(nn.Module):
                                   nn.Linear(c.hidden, len(c.classes)))
 
     def forward(self, waves: torch.Tensor, rhythm: torch.Tensor) -> torch.Tensor:
-        h = self.waves(waves)
+        h = self.waves(waves[:, :self.channels])
         logs, rest = rhythm_scale(rhythm, self.config.rhythm_features)
         pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1), self.rhythm(torch.cat([logs, rest], dim=-1))], dim=-1)
         return self.head(pooled)

@@ -96,7 +96,7 @@ def export_classifier_onnx(run_dir, force: bool = False, *, checkpoint_file: str
     except ValueError as err:
         raise DetectionError(str(err)) from err
     c = model.config
-    example = (torch.zeros(2, 2 * c.leads, c.wave_samples), torch.ones(2, c.rhythm_features))
+    example = (torch.zeros(2, model.channels, c.wave_samples), torch.ones(2, c.rhythm_features))
     free = {0: "beats"}
     with atomic_path(target) as tmp:
         torch.onnx.export(model, example, str(tmp), input_names=["waves", "rhythm"], output_names=["logits"],

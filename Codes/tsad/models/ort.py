@@ -114,13 +114,15 @@ def current_verifier_export(run_dir, threads: int | None = None):
 
 def classifier_probs(session):
     """(waves, rhythm) -> (n, classes) softmax probabilities through an exported beat classifier,
-    which reads the first of the rhythm features that its input's width says (as the torch model does)."""
-    width = next(i.shape[-1] for i in session.get_inputs() if i.name == "rhythm")
+    which reads the first of the waveform channels and rhythm features that its inputs' widths say (as
+    the torch model does)."""
+    shapes = {i.name: i.shape for i in session.get_inputs()}
+    channels, width = shapes["waves"][1], shapes["rhythm"][-1]
 
     def probs(waves: np.ndarray, rhythm: np.ndarray) -> np.ndarray:
         if not len(waves):
             return np.zeros((0, session.get_outputs()[0].shape[-1]), np.float32)
-        logits = session.run(None, {"waves": np.ascontiguousarray(waves, np.float32),
+        logits = session.run(None, {"waves": np.ascontiguousarray(waves[:, :channels], np.float32),
                                     "rhythm": np.ascontiguousarray(rhythm[:, :width], np.float32)})[0]
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)

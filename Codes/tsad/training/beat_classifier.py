@@ -18,6 +18,7 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from tsad.data.beat_context import WAVE_CONTEXTS
 from tsad.models.beat_classifier import BeatClassifier, ClassifierConfig
 
 
@@ -47,7 +48,7 @@ def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray,
     student's probabilities at T from them: averaged over the beats (``weighted_kd`` False), or
     weighted by each beat's class weight as the cross-entropy is (``weighted_kd``), so that the
     teacher term does not give the rare classes less weight than the labels do."""
-    config = config or ClassifierConfig(leads=waves.shape[1] // 2)
+    config = config or ClassifierConfig(leads=waves.shape[1] // WAVE_CONTEXTS["recent"])
     if soft_targets is not None and soft_targets.shape != (len(targets), len(config.classes)):
         raise ValueError(f"soft targets of shape {soft_targets.shape} for {len(targets)} beats of "
                          f"{len(config.classes)} classes")
@@ -76,7 +77,7 @@ def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray,
                 lead = torch.from_numpy(rng.integers(0, leads, len(idx)))
                 mask = torch.ones(len(idx), leads)
                 mask[drop, lead[drop]] = 0.0
-                w = w * mask.repeat(1, 2)[:, :, None]     # the lead's waveform and its difference
+                w = w * mask.repeat(1, w.shape[1] // leads)[:, :, None]     # the lead in every waveform group
             if shift > 0:
                 moved = torch.from_numpy(rng.integers(-shift, shift + 1, len(idx)))
                 at = (torch.arange(w.shape[-1])[None, :] - moved[:, None]).clamp(0, w.shape[-1] - 1)
