@@ -276,14 +276,15 @@ def test_paired_difference_is_other_minus_reference(beats):
 @pytest.fixture(scope="module")
 def run_with_classifier(demo, tmp_path_factory):
     """The shipped detector copied with a classifier trained on the demo records (the script), reading
-    the steady rhythm too (the shipped classifier, in the last test, reads the recent one alone)."""
+    the steady rhythm and the on-time template too (the shipped classifier, in the last test, reads the
+    recent ones alone)."""
     if not any(PRETRAINED_DIR.glob("*/best.pth")):
         pytest.skip("the shipped model (pretrained/) is not in this checkout")
     source = next(PRETRAINED_DIR.glob("*/best.pth")).parent
     run = tmp_path_factory.mktemp("run") / "detector"
     shutil.copytree(source, run, ignore=shutil.ignore_patterns(CLASSIFIER_CHECKPOINT, CLASSIFIER_ONNX))
     run_script(TRAIN, ["--run", str(run), "--input-dir", str(demo), "--epochs", "10", "--batch-size", "64",
-                       "--rhythm-context", "steady", "--workspace", str(run.parent / "ws")])
+                       "--rhythm-context", "steady", "--wave-context", "on-time", "--workspace", str(run.parent / "ws")])
     return run
 
 
@@ -295,6 +296,7 @@ def test_the_script_saves_a_classifier_with_its_config(run_with_classifier):
     assert state["records"] == {"raw": ["demo00", "demo01", "demo02", "demo03"]} and state["losses"]
     assert state["config"]["rhythm_features"] == RHYTHM_CONTEXTS["steady"] == RHYTHM_FEATURES
     assert state["recipe"]["rhythm_context"] == "steady"
+    assert state["config"]["wave_groups"] == WAVE_CONTEXTS["on-time"] == 3 and state["recipe"]["wave_context"] == "on-time"
     assert isinstance(load_classifier(run_with_classifier / CLASSIFIER_CHECKPOINT), BeatClassifier)
     assert (run_with_classifier / CLASSIFIER_ONNX).is_file()          # the detector runs through onnxruntime
     from tsad.cli.model_card import update_card_classes
@@ -310,7 +312,7 @@ def test_detection_classifies_every_beat_in_chunks_and_through_onnx(run_with_cla
 
     signal, beats, symbols = synth_record(300, np.random.default_rng(3), DemoConfig(), fs=250)
     torch_run = loader.load(str(run_with_classifier), Workspace(run_with_classifier.parent / "ws"), backend="torch")
-    assert torch_run.classify is not None and torch_run.classes == CLASSES
+    assert torch_run.classify is not None and torch_run.classes == CLASSES and torch_run.wave_groups == 3
     whole = detect_stream(torch_run, array_source(signal, 250), chunk_s=1e6)
     parts = detect_stream(torch_run, array_source(signal, 250), chunk_s=37)
     assert np.array_equal(whole.samples, parts.samples) and np.array_equal(whole.classes, parts.classes)
@@ -323,7 +325,7 @@ def test_detection_classifies_every_beat_in_chunks_and_through_onnx(run_with_cla
     export_onnx(run_with_classifier)
     fast = loader.load(str(run_with_classifier), Workspace(run_with_classifier.parent / "ws"), backend="onnx")
     by_onnx = detect_stream(fast, array_source(signal, 250), chunk_s=37)
-    assert fast.model is None and np.array_equal(by_onnx.classes, whole.classes)
+    assert fast.model is None and fast.wave_groups == 3 and np.array_equal(by_onnx.classes, whole.classes)
     assert np.allclose(by_onnx.class_probs, whole.class_probs, atol=1e-4)
 
 

@@ -28,7 +28,7 @@ from tsad.cli.model_card import update_card_classes
 from tsad.core.common import log, make_parser, seed_everything, setup_logging
 from tsad.core.errors import run_cli
 from tsad.core.paths import CLASSIFIER_CHECKPOINT, CLASSIFIER_ONNX, ONNX_FILE, Workspace
-from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_GROUPS
+from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_CONTEXTS, WAVE_GROUPS
 from tsad.data.generate import list_records
 from tsad.experiments.beat_classes import learned_arrays, read_beats
 from tsad.models.beat_classifier import (
@@ -58,6 +58,9 @@ def parse_args(argv=None):
     p.add_argument("--rhythm-context", choices=list(RHYTHM_CONTEXTS), default="recent",
                    help="the rhythm features the classifier reads (tsad.data.beat_context): the recent rhythm, or "
                         "with the steady one too")
+    p.add_argument("--wave-context", choices=list(WAVE_CONTEXTS), default="recent",
+                   help="the waveform groups the classifier reads (tsad.data.beat_context): the beat and the beat "
+                        "minus the recent template, or minus the on-time template too")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--cv-summary", default=None, metavar="CSV",
                    help="beat_classes_cv.py's summary.csv of the same settings: its learned rows go in the checkpoint")
@@ -83,7 +86,8 @@ def main(argv=None) -> Path:
     counts = {c: int((targets == k).sum()) for k, c in enumerate(CLASSES)}
     log.info("%d records, %d beats %s", len(records), len(targets), counts)
     model, losses = train_classifier(waves, rhythm, targets, config=ClassifierConfig(leads=waves.shape[1] // len(WAVE_GROUPS),
-                                                                             rhythm_features=RHYTHM_CONTEXTS[args.rhythm_context]),
+                                                                             rhythm_features=RHYTHM_CONTEXTS[args.rhythm_context],
+                                                                             wave_groups=WAVE_CONTEXTS[args.wave_context]),
                                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                      weight_power=args.weight_power,
                                      lead_dropout=args.lead_dropout, shift=args.shift, seed=args.seed,
@@ -99,7 +103,8 @@ def main(argv=None) -> Path:
                     beats=counts, recipe={"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                                           "weight_power": args.weight_power,
                                           "lead_dropout": args.lead_dropout, "shift": args.shift,
-                                          "rhythm_context": args.rhythm_context, "seed": args.seed},
+                                          "rhythm_context": args.rhythm_context, "wave_context": args.wave_context,
+                                          "seed": args.seed},
                     losses=[round(x, 5) for x in losses], cv=cv,
                     cost={"minutes": round(minutes, 2), "threads": args.threads, "machine": platform.machine(),
                           "torch": str(torch.__version__)},

@@ -33,7 +33,7 @@ from tsad.cli.model_card import update_card_verifier
 from tsad.core.common import log, make_parser, seed_everything, setup_logging
 from tsad.core.errors import run_cli
 from tsad.core.paths import CLASSIFIER_CHECKPOINT, ONNX_FILE, VERIFIER_CHECKPOINT, VERIFIER_ONNX, Workspace
-from tsad.data.beat_context import RHYTHM_CONTEXTS
+from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_CONTEXTS
 from tsad.data.generate import list_records
 from tsad.experiments.beat_classes import (
     VERIFIER,
@@ -46,8 +46,8 @@ from tsad.models import loader
 from tsad.models.beat_classifier import CLASSES, count_parameters, save_classifier
 from tsad.models.export import export_verifier_onnx
 
-RECIPE_FLAGS = ("epochs", "weight_power", "shift", "rhythm_context", "drop", "noise_snr", "keep", "keep_classified",
-                "seed")
+RECIPE_FLAGS = ("epochs", "weight_power", "shift", "rhythm_context", "wave_context", "drop", "noise_snr", "keep",
+                "keep_classified", "seed")
 
 
 def parse_args(argv=None):
@@ -72,6 +72,8 @@ def parse_args(argv=None):
     p.add_argument("--shift", type=int, default=0, help="training beats moved by up to this many samples")
     p.add_argument("--rhythm-context", choices=list(RHYTHM_CONTEXTS), default="recent",
                    help="the rhythm features the verifier reads (tsad.data.beat_context)")
+    p.add_argument("--wave-context", choices=list(WAVE_CONTEXTS), default="recent",
+                   help="the waveform groups the verifier reads (tsad.data.beat_context)")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--cv-paired", nargs="*", default=[], metavar="CSV",
                    help="beat_classes_cv.py's detection_paired.csv of the same recipe, one per seed: its rows go in "
@@ -105,7 +107,7 @@ def main(argv=None) -> Path:
     model, rule, not_beats = train_verifier(records, detector_finder(detector), args.seed, drop=args.drop,
                                             noise_snr=tuple(args.noise_snr), keep_classes=tuple(args.keep),
                                             epochs=args.epochs, weight_power=args.weight_power, shift=args.shift,
-                                            rhythm_context=args.rhythm_context)
+                                            rhythm_context=args.rhythm_context, wave_context=args.wave_context)
     rule = replace(rule, keep_classified=args.keep_classified)
     minutes = (time.perf_counter() - started) / 60
     cv = []

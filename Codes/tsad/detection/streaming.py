@@ -50,7 +50,6 @@ from tsad.data.beat_context import MAX_RR_S, BeatHistory, beat_context
 from tsad.detection.plausibility import FLAT_PIECE_S, PieceSpread, detection_warnings
 from tsad.models.predictor import DetectionError, Predictor, RecordDetection
 from tsad.scoring.beats import (
-    CAUSAL_WAIT_S,
     DEFAULT_REFRACTORY_S,
     causal_pick_lookahead,
     pick_beats,
@@ -353,7 +352,7 @@ def detect_stream(detector: Predictor, source: SignalSource, *, leads=None, hop:
             capped = int(picked[-1]) + p0 + math.ceil(MAX_RR_S * g.fs)
             following = int(after[0]) + p0 if len(after) else (capped if capped < n else None)
             waves, rhythm, history = beat_context(signal, picked + p0, offset=x0, next_sample=following,
-                                                  history=history)
+                                                  history=history, groups=detector.wave_groups)
             if detector.classify is not None:
                 class_probs.append(detector.classify(waves, rhythm))
             if detector.verify is not None:

@@ -103,7 +103,7 @@ def export_classifier_onnx(run_dir, force: bool = False, *, checkpoint_file: str
                           dynamic_axes={"waves": free, "rhythm": free, "logits": free}, dynamo=False)
         exported = onnx.load(str(tmp))
         exported.metadata_props.add(key=ort.SOURCE_KEY, value=sha256_file(checkpoint))
-        header = {"classes": list(c.classes)}
+        header = {"classes": list(c.classes), "wave_groups": c.wave_groups}
         rule = load_checkpoint(checkpoint).get("verifier")
         if rule is not None:
             header["verifier"] = rule

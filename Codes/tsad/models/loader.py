@@ -38,6 +38,7 @@ import numpy as np
 from tsad.core import paths
 from tsad.core.checkpoint import load_checkpoint
 from tsad.data.beat_context import FS as BEAT_CONTEXT_FS
+from tsad.data.beat_context import WAVE_CONTEXTS
 from tsad.models import kinds, ort
 from tsad.models.classical import CLASSICAL_DETECTORS, classical_detector
 from tsad.models.predictor import DetectionError, Predictor
@@ -243,8 +244,9 @@ def with_classifier(predictor: Predictor, run_dir, threads: int | None = None) -
     found = _run_classifier(predictor, run_dir, threads)
     if found is None:
         return predictor
-    probs, classes = found
-    return replace(predictor, classify=probs, classes=classes, info={**predictor.info, "classes": list(classes)})
+    probs, classes, groups = found
+    return replace(predictor, classify=probs, classes=classes, info={**predictor.info, "classes": list(classes)},
+                   wave_groups=max(predictor.wave_groups, groups))
 
 
 def _check_beat_rate(predictor: Predictor, path: Path, what: str) -> None:
@@ -255,8 +257,8 @@ def _check_beat_rate(predictor: Predictor, path: Path, what: str) -> None:
 
 
 def _run_classifier(predictor: Predictor, run_dir, threads: int | None = None):
-    """``(probs(waves, rhythm), classes)`` of the run's beat classifier (through onnxruntime where the
-    detector runs there and the export is current), or None when the run has none."""
+    """``(probs(waves, rhythm), classes, wave_groups)`` of the run's beat classifier (through
+    onnxruntime where the detector runs there and the export is current), or None when the run has none."""
     path = Path(run_dir) / paths.CLASSIFIER_CHECKPOINT
     if not path.is_file():
         return None
@@ -264,14 +266,20 @@ def _run_classifier(predictor: Predictor, run_dir, threads: int | None = None):
     export = ort.current_classifier_export(run_dir, threads) if predictor.backend == "onnx" else None
     if export is not None:
         session, header = export
-        return ort.classifier_probs(session), tuple(header["classes"])
+        return ort.classifier_probs(session), tuple(header["classes"]), _wave_groups(header)
     from tsad.models import beat_classifier
 
     try:
         model = beat_classifier.load_classifier(path)
     except ValueError as err:
         raise DetectionError(str(err)) from err
-    return (lambda waves, rhythm: beat_classifier.class_probs(model, waves, rhythm)), tuple(model.config.classes)
+    return ((lambda waves, rhythm: beat_classifier.class_probs(model, waves, rhythm)), tuple(model.config.classes),
+            model.config.wave_groups)
+
+
+def _wave_groups(header: dict) -> int:
+    """The waveform groups an exported classifier reads (exports from before there was a choice: two)."""
+    return int(header.get("wave_groups", WAVE_CONTEXTS["recent"]))
 
 
 def with_verifier(predictor: Predictor, run_dir, threads: int | None = None) -> Predictor:
@@ -294,7 +302,7 @@ def with_verifier(predictor: Predictor, run_dir, threads: int | None = None) -> 
             rule = VerifierRule.from_dict(header["verifier"], source=str(onnx_path))
         except ValueError as err:
             raise DetectionError(str(err)) from err
-        probs = ort.classifier_probs(session)
+        probs, groups = ort.classifier_probs(session), _wave_groups(header)
     else:
         from tsad.models import beat_classifier
 
@@ -305,21 +313,24 @@ def with_verifier(predictor: Predictor, run_dir, threads: int | None = None) -> 
 
         def probs(waves, rhythm):
             return beat_classifier.class_probs(model, waves, rhythm)
+        groups = model.config.wave_groups
     info = {**predictor.info, "verifier": rule.as_dict()}
+    groups = max(predictor.wave_groups, groups)
     if not rule.keep_classified:
-        return replace(predictor, verify=lambda waves, rhythm: rule.keep(probs(waves, rhythm)), info=info)
+        return replace(predictor, verify=lambda waves, rhythm: rule.keep(probs(waves, rhythm)), info=info,
+                       wave_groups=groups)
     found = _run_classifier(predictor, run_dir, threads)
     if found is None:
         raise DetectionError(f"{path}: its rule also keeps what the beat classifier calls "
                              f"{' or '.join(rule.keep_classes)}, and {run_dir} holds no {paths.CLASSIFIER_CHECKPOINT}")
-    class_probs, classes = found
+    class_probs, classes, classifier_groups = found
     names = np.asarray(classes, dtype=object)
 
     def verify(waves, rhythm):
         classified = names[class_probs(waves, rhythm).argmax(axis=1)] if len(waves) else names[:0]
         return rule.keep(probs(waves, rhythm), classified=classified)
 
-    return replace(predictor, verify=verify, info=info)
+    return replace(predictor, verify=verify, info=info, wave_groups=max(groups, classifier_groups))
 
 
 def run_logits(run_dir, image_paths, **kwargs) -> np.ndarray:

@@ -68,6 +68,8 @@ class Predictor:
     # a beat verifier beside the detector (the run folder's verifier.pth, tsad.models.verifier): (waves,
     # rhythm) -> which detections stay (bool, n); None: every detection stays
     verify: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+    # how many waveform groups (tsad.data.beat_context.WAVE_GROUPS) the classifier and verifier read, at most
+    wave_groups: int = 2
 
     def signal_probs(self, signal: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """(W, L) probabilities of the windows of ``signal`` (at the model's rate and leads) that
