@@ -91,6 +91,56 @@ def test_score_record_figures_by_hand():
     assert (skipped["n_ref"], skipped["n_det"], skipped["TP"]) == (2, 2, 1)
 
 
+def test_vf_episodes_and_what_ec57_leaves_unscored_in_them():
+    samples = np.array([100, 200, 300, 400, 500, 600])
+    symbols = ["N", "[", "!", "]", "[", "N"]                          # the second episode is left open
+    episodes = ecg.vf_episodes(samples, symbols, end=900)
+    assert episodes.tolist() == [[200, 400], [500, 900]]
+    assert ecg.vf_episodes(samples, ["N", "]", "N", "[", "]", "N"]).tolist() == [[400, 500]]   # a stray ] ignored
+    assert ecg.vf_episodes(samples, ["N"] * 6).shape == (0, 2)
+    assert ecg.outside_episodes([150, 200, 350, 450, 950], episodes).tolist() == [True, False, False, True, True]
+    # flutter waves detected as beats inside the episode: false beats when counted, unscored as EC57 says
+    ref = np.array([128, 256, 384, 1280, 1408])
+    det = np.array([128, 256, 384, 600, 700, 800, 900, 1000, 1280, 1408])
+    vf = np.array([[500, 1100]])
+    counted = ec57.score_record("r", ref, det, fs=128)
+    scored = ec57.score_record("r", ref, det, fs=128, vf=vf)
+    assert (counted["FP"], scored["FP"], scored["TP"], scored["det_in_vf"]) == (5, 0, 5, 5)
+    assert scored["PPV"] == 1.0 and counted["PPV"] == pytest.approx(0.5) and "det_in_vf" not in counted
+    # and so are a classifier's figures: an extra beat called V inside VF is not a false VEB
+    row = ec57.score_record("r", ref, det, fs=128, vf=vf, symbols=["N"] * 5, det_symbols=["N"] * 3 + ["V"] * 5 + ["N"] * 2)
+    assert row["VEB_FP"] == 0
+
+
+def test_a_record_with_flutter_is_scored_without_it(mitdb_dir, tmp_path):
+    import wfdb
+
+    if not (mitdb_dir / "207.atr").is_file():
+        pytest.skip("mitdb 207 (ventricular flutter) is not among the shared records")
+    ref, _, fs, n = ec57.read_reference(mitdb_dir / "207")
+    vf = ec57.read_vf_episodes(mitdb_dir / "207")
+    assert len(vf) >= 5 and (vf[:, 1] > vf[:, 0]).all()
+    assert ecg.outside_episodes(ref, vf).all()                         # the reference has no beat there
+    waves = np.concatenate([np.arange(a + 50, b - 50, int(0.25 * fs)) for a, b in vf])   # flutter waves as beats
+    det = np.sort(np.concatenate([ref, waves]))
+    wfdb.wrann("207", "tsad", det, ["N"] * len(det), fs=fs, write_dir=str(tmp_path))
+    scored = ec57.score_folder(tmp_path, mitdb_dir, "tsad").iloc[0]
+    counted = ec57.score_folder(tmp_path, mitdb_dir, "tsad", count_vf=True).iloc[0]
+    assert (scored["FP"], scored["det_in_vf"], scored["TP"]) == (0, len(waves), len(ref))
+    assert counted["FP"] == len(waves) and "det_in_vf" not in counted
+    # the class study scores alike: flutter waves called V are no false VEB, nor extra beats
+    from tsad.experiments.beat_classes import read_beats, score_record_classes
+
+    record = read_beats(mitdb_dir / "207", "mitdb")
+    assert len(record.vf) == len(vf)
+    found = np.sort(np.concatenate([record.samples, np.round(waves * 128 / fs).astype(np.int64)]))
+    detected = type(record)(record.name, "mitdb", found, np.full(len(found), "", object), np.zeros((len(found), 0)),
+                            False)
+    labels = np.where(np.isin(found, record.samples), "N", "V")
+    row = score_record_classes(record, labels, detected)
+    assert row["VEB_FP"] == row["N_V"] + row["S_V"] and sum(row[f"extra_{c}"] for c in "NSVFQ") == 0
+
+
 def test_summary_gross_and_average():
     table = pd.DataFrame([
         {"record": "a", "TP": 90, "FP": 10, "FN": 0, **beats.figures(90, 10, 0),

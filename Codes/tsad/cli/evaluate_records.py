@@ -17,6 +17,10 @@ mean over records, each with a 95% bootstrap interval over records; gross Se_<c>
 several folders, --out gets comparison.csv, comparison.md and comparison.png (per-record F1,
 timing-error histogram); only records that every folder detected are compared, and the per-class
 gross Se is a column of the comparison too.
+
+As EC57 (PhysioNet bxb), nothing inside a ventricular flutter or fibrillation episode of the reference
+([ ... ]) is scored; records.csv's det_in_vf counts the detections there, and --count-vf scores them
+as false beats (this project's tables before 2026-12-04: docs/RESULTS.md, section V).
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ def parse_args(argv=None):
     p.add_argument("--annotator", default="atr", help="extension of the reference annotation files")
     p.add_argument("--skip-learning", action="store_true",
                    help=f"leave out the first {EC57_LEARNING_PERIOD_S:g} s of each record (EC57's learning period)")
+    p.add_argument("--count-vf", action="store_true",
+                   help="score detections inside the reference's ventricular flutter or fibrillation episodes "
+                        "([ ... ]) as false beats (EC57 does not score them)")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples of the records for the intervals")
     p.add_argument("--as-folds", action="store_true",
                    help="the folders are one method's fold models (student_cv.py): add their mean and 95%% "
@@ -71,7 +78,7 @@ def main(argv=None) -> dict:
     for folder in (find_detections(d, ws) for d in args.detections):
         errs: dict = {}
         table = ec57.score_folder(folder, args.input_dir, args.ext, skip_s=skip, annotator=args.annotator,
-                                  errors=errs)
+                                  errors=errs, count_vf=args.count_vf)
         meta = folders.read_detection_meta(folder)
         # detect.py checked its records for a heart's plausibility; another folder's are checked here
         warned = folders.record_warnings(meta)
@@ -92,7 +99,9 @@ def main(argv=None) -> dict:
             f"Beat classes (paced records left out): reference class x detected class\n\n"
             f"{to_markdown(confusion.reset_index(names='reference'))}\n\n")
         save_text(folder / "summary.md", f"# {folder.name}: {len(table)} records at 150 ms"
-                  f"{' (first 5 min left out)' if skip else ''}\n\n{to_markdown(summary)}\n\n{classes}"
+                  f"{' (first 5 min left out)' if skip else ''}"
+                  f"{', detections in VF episodes scored as false' if args.count_vf else ''}"
+                  f"\n\n{to_markdown(summary)}\n\n{classes}"
                   f"{to_markdown(table)}\n")
         name = folder.name if folder.name not in tables else str(folder)
         tables[name], summaries[name], errors[name] = table, summary, errs

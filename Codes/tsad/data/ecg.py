@@ -86,6 +86,37 @@ def label_mask(symbols, mode: str) -> np.ndarray:
     raise ValueError(f"unknown label mode {mode!r}; choose one of {LABEL_MODES}")
 
 
+VF_ON, VF_OFF = "[", "]"          # the start and end of ventricular flutter or fibrillation
+
+
+def vf_episodes(samples, symbols, end: int | None = None) -> np.ndarray:
+    """(k, 2) [start, end] sample numbers of the ventricular flutter or fibrillation episodes that
+    annotations mark (VF_ON ... VF_OFF), in the annotations' own samples. An episode left open runs
+    to ``end`` (default: the last annotation); a VF_OFF without a VF_ON before it is ignored. EC57
+    scores no beat inside them (PhysioNet ``bxb``: detections during reference-marked VF are not
+    counted, and the reference has no beats there)."""
+    episodes, start = [], None
+    for at, sym in zip(np.asarray(samples, np.int64).tolist(), symbols):
+        if sym == VF_ON and start is None:
+            start = at
+        elif sym == VF_OFF and start is not None:
+            episodes.append((start, at))
+            start = None
+    if start is not None:
+        last = int(np.max(samples)) if len(samples) else start
+        episodes.append((start, end if end is not None else last))
+    return np.asarray(episodes, np.int64).reshape(-1, 2)
+
+
+def outside_episodes(positions, episodes: np.ndarray) -> np.ndarray:
+    """Which of ``positions`` lie outside every [start, end] of ``episodes`` (``vf_episodes``)."""
+    positions = np.asarray(positions, np.int64)
+    keep = np.ones(len(positions), bool)
+    for start, end in np.asarray(episodes, np.int64).reshape(-1, 2):
+        keep &= (positions < start) | (positions > end)
+    return keep
+
+
 def beat_class(symbol: str) -> str:
     """The AAMI class (N, S, V, F or Q) of an annotation symbol; "-" for a symbol in no class."""
     for name, symbols in AAMI_CLASSES.items():

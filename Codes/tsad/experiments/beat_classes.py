@@ -20,14 +20,14 @@ test patient:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from tsad.core.geometry import tolerance_samples
 from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_CONTEXTS, WAVE_GROUPS, beat_context
-from tsad.data.ecg import BALANCED_CLASSES, BEAT_SYMBOLS, beat_class, read_record
+from tsad.data.ecg import BALANCED_CLASSES, BEAT_SYMBOLS, beat_class, outside_episodes, read_record, vf_episodes
 from tsad.data.folds import record_folds
 from tsad.data.noise import add_noise
 from tsad.detection.records import detect_signal
@@ -72,6 +72,8 @@ class RecordBeats:
     # against the reference instead of the reference beats themselves (missed and extra beats count)
     detected: RecordBeats | None = None
     signal: np.ndarray | None = None          # (T, 2) at FS, kept where a detector must read the record
+    # the reference's ventricular flutter or fibrillation episodes (at FS): EC57 scores nothing there
+    vf: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
 
     @property
     def classes(self) -> np.ndarray:
@@ -132,7 +134,8 @@ def read_beats(path, database: str, detections: np.ndarray | None = None, keep_s
         detected = RecordBeats(record.name, database, found, np.full(len(found), "", dtype=object),
                                beat_features(record.signal[:, 0], found), False, d_waves, d_rhythm)
     return RecordBeats(record.name, database, samples, symbols, beat_features(record.signal[:, 0], samples),
-                       is_paced(symbols), waves, rhythm, detected, record.signal if keep_signal else None)
+                       is_paced(symbols), waves, rhythm, detected, record.signal if keep_signal else None,
+                       vf_episodes(record.ann_samples, record.ann_symbols, end=len(record.signal)))
 
 
 def noisy_copy(record: RecordBeats, snr_db: float, seed: int = 0) -> RecordBeats:
@@ -143,7 +146,7 @@ def noisy_copy(record: RecordBeats, snr_db: float, seed: int = 0) -> RecordBeats
         raise ValueError(f"record {record.name}: read without its signal (read_beats(keep_signal=True))")
     noisy = add_noise(record.signal, record.samples, FS, snr_db, seed=seed).astype(np.float32)
     return RecordBeats(f"{record.name}@{snr_db:g}dB", record.database, record.samples, record.symbols, record.features,
-                       record.paced, record.waves, record.rhythm, None, noisy)
+                       record.paced, record.waves, record.rhythm, None, noisy, record.vf)
 
 
 def detector_finder(detector):
@@ -306,11 +309,13 @@ def score_record_classes(record: RecordBeats, labels, detected: RecordBeats | No
     """EC57 class figures of one record classified at its reference positions (no missed or extra
     beat: the detection is the reference's), or at its detector's beats (``record.detected``, or
     ``detected`` where given: matched to the reference within 150 ms, a missed beat counting against
-    its class, an extra one against the class it was given)."""
+    its class, an extra one against the class it was given; as EC57, nothing inside the reference's
+    ventricular flutter or fibrillation episodes, ``record.vf``, is scored)."""
     detected = detected if detected is not None else record.detected
     if detected is not None:
-        row = score_classes(record.samples, record.symbols, detected.samples,
-                            np.asarray(labels, dtype=object), tolerance_samples(FS))
+        ref, det = outside_episodes(record.samples, record.vf), outside_episodes(detected.samples, record.vf)
+        row = score_classes(record.samples[ref], record.symbols[ref], detected.samples[det],
+                            np.asarray(labels, dtype=object)[det], tolerance_samples(FS))
         return {"record": record.name, "database": record.database, "beats": len(record.samples), **row}
     row = score_classes(record.samples, record.symbols, record.samples, np.asarray(labels, dtype=object), 0)
     return {"record": record.name, "database": record.database, "beats": len(record.samples), **row}

@@ -11,6 +11,13 @@ signed offset (detection minus reference; a per-record offset is how a model mis
 annotators' fiducial point) and the share of matched beats within +-2 samples at 128 Hz (15.6 ms),
 the tolerance of the window metrics MSP/MSR.
 
+Ventricular flutter and fibrillation: as EC57 (PhysioNet ``bxb``), detections inside an episode the
+reference marks (``[`` ... ``]``, ``tsad.data.ecg.vf_episodes``) are not scored, nor is any reference
+beat there: a detector is not asked for beats where there are none to find, and a VF detector is
+judged by other statistics. ``score_folder(count_vf=True)`` (``evaluate_records.py --count-vf``)
+counts them as false beats instead, as this project's tables did before 2026-12-04 (docs/RESULTS.md,
+section V); each row says how many detections lay in such episodes (``det_in_vf``).
+
 Per beat class: the sensitivity of each class of reference beat (the AAMI classes N, S, V, F, Q
 and, beside them, paced, L and R beats; ``tsad.data.ecg.REPORTED_CLASSES``), per record (``n_V``,
 ``TP_V``, ``Se_V``: reference beats of the class, how many were matched, their share) and gross over
@@ -64,6 +71,23 @@ def read_reference(record_path, annotator: str = "atr") -> tuple[np.ndarray, np.
     ScoringError
         One line naming the record: header or annotation file missing or unreadable.
     """
+    header, ann = _read_annotations(record_path, annotator)
+    keep = ecg.label_mask(ann.symbol, "beats")
+    samples = np.asarray(ann.sample, np.int64)[keep]
+    symbols = np.asarray(ann.symbol, dtype=object)[keep].astype(str)
+    order = np.argsort(samples, kind="stable")
+    return samples[order], symbols[order], float(header.fs), int(header.sig_len or 0)
+
+
+def read_vf_episodes(record_path, annotator: str = "atr") -> np.ndarray:
+    """(k, 2) [start, end] samples of the ventricular flutter or fibrillation episodes a record's
+    reference annotations mark (``tsad.data.ecg.vf_episodes``; an open one runs to the record's end)."""
+    header, ann = _read_annotations(record_path, annotator)
+    return ecg.vf_episodes(ann.sample, ann.symbol, end=int(header.sig_len or 0) or None)
+
+
+def _read_annotations(record_path, annotator: str):
+    """(header, annotation) of a record, or one ScoringError line naming it."""
     import wfdb
 
     folder, name = ecg.record_files(record_path)
@@ -77,11 +101,7 @@ def read_reference(record_path, annotator: str = "atr") -> tuple[np.ndarray, np.
         ann = wfdb.rdann(str(folder / name), annotator)
     except Exception as err:  # wfdb raises several types on malformed files
         raise ScoringError(f"{where}: unreadable ({type(err).__name__}: {err})") from err
-    keep = ecg.label_mask(ann.symbol, "beats")
-    samples = np.asarray(ann.sample, np.int64)[keep]
-    symbols = np.asarray(ann.symbol, dtype=object)[keep].astype(str)
-    order = np.argsort(samples, kind="stable")
-    return samples[order], symbols[order], float(header.fs), int(header.sig_len or 0)
+    return header, ann
 
 
 def reference_beats(record_path, annotator: str = "atr") -> tuple[np.ndarray, float, int]:
@@ -149,15 +169,22 @@ def timing_errors_ms(ref: np.ndarray, det: np.ndarray, fs: float, skip_s: float 
 
 
 def score_record(record: str, ref: np.ndarray, det: np.ndarray, fs: float, skip_s: float = 0.0,
-                 symbols=None, det_symbols=None) -> dict:
+                 symbols=None, det_symbols=None, vf: np.ndarray | None = None) -> dict:
     """Every per-record figure: counts, Se/PPV/F1, timing of the matched beats and, when the
     reference beats' ``symbols`` are given, the sensitivity per beat class (``class_sensitivity``);
     with the detections' ``det_symbols`` too, the VEB and SVEB statistics and the confusion matrix
     (``tsad.scoring.classes.score_classes``). ``skip_s`` leaves out the record's first seconds
-    (EC57's 5-minute learning period: 300)."""
+    (EC57's 5-minute learning period: 300). ``vf``: the reference's ventricular flutter or
+    fibrillation episodes (``read_vf_episodes``), inside which nothing is scored (module docstring;
+    the row's ``det_in_vf`` says how many detections lay there); None scores everything."""
     start = int(round(skip_s * fs))
     kept = ref >= start
     kept_det = det >= start
+    in_vf = {}
+    if vf is not None:
+        in_vf = {"det_in_vf": int((kept_det & ~ecg.outside_episodes(det, vf)).sum())}
+        kept &= ecg.outside_episodes(ref, vf)
+        kept_det &= ecg.outside_episodes(det, vf)
     ref, det = ref[kept], det[kept_det]
     tol = tolerance_samples(fs)
     m = match_beats(ref, det, tol)
@@ -168,7 +195,7 @@ def score_record(record: str, ref: np.ndarray, det: np.ndarray, fs: float, skip_
            "median_abs_error_ms": float(np.median(np.abs(err))) if len(err) else float("nan"),
            "median_offset_ms": float(np.median(err)) if len(err) else float("nan"),
            "within_2_samples": float(np.mean(np.abs(det[m.det_index] - ref[m.ref_index]) <= tight))
-           if len(err) else float("nan")}
+           if len(err) else float("nan"), **in_vf}
     if symbols is not None:
         row.update(class_sensitivity(np.asarray(symbols, dtype=object)[kept], m.matched_ref()))
         if det_symbols is not None:
@@ -243,10 +270,11 @@ def _percentiles(samples) -> tuple[float, float]:
 
 
 def score_folder(det_dir, input_dir, ext: str, records=None, skip_s: float = 0.0,
-                 annotator: str = "atr", errors: dict | None = None) -> pd.DataFrame:
+                 annotator: str = "atr", errors: dict | None = None, count_vf: bool = False) -> pd.DataFrame:
     """Per-record table for every detection file ``<record>.<ext>`` in ``det_dir`` (or the given
     records), scored against ``<input_dir>/<record>.<annotator>``, with the sensitivity per beat class
-    (``score_record``). When ``errors`` is a dict, the
+    (``score_record``), nothing scored inside the reference's VF episodes unless ``count_vf``. When
+    ``errors`` is a dict, the
     timing errors (ms) of each record's matched beats are put in it under the record's name."""
     det_dir, input_dir = Path(det_dir), Path(input_dir)
     if not det_dir.is_dir():
@@ -261,7 +289,8 @@ def score_folder(det_dir, input_dir, ext: str, records=None, skip_s: float = 0.0
             raise ScoringError(f"{det_dir / (rec + '.' + ext)}: no matching record {rec}.hea in {input_dir}")
         ref, symbols, fs, _ = read_reference(input_dir / rec, annotator)
         det, det_symbols = read_detections(det_dir, rec, ext, symbols=True)
-        rows.append(score_record(rec, ref, det, fs, skip_s, symbols=symbols, det_symbols=det_symbols))
+        vf = None if count_vf else read_vf_episodes(input_dir / rec, annotator)
+        rows.append(score_record(rec, ref, det, fs, skip_s, symbols=symbols, det_symbols=det_symbols, vf=vf))
         if errors is not None:
             errors[rec] = timing_errors_ms(ref, det, fs, skip_s)
     return pd.DataFrame(rows)
