@@ -180,11 +180,15 @@ def threshold_counts(detector: Predictor, record_paths, grid=THRESHOLD_CANDIDATE
     for path in record_paths:
         det = detect_record(detector, path, hop=hop, threshold=float(min(grid)), refractory_s=refractory_s)
         ref, symbols, fs, _ = ec57.read_reference(path)
+        vf = ec57.read_vf_episodes(path)              # scored as EC57: nothing inside flutter
+        scored = ecg.outside_episodes(ref, vf)
+        ref, symbols = ref[scored], np.asarray(symbols, dtype=object)[scored]
         member = np.array([[s in c for s in symbols] for c in classes], bool).reshape(len(classes), len(ref))
         scale = det.fs / det.model_fs
         for k, thr in enumerate(grid):
             beats = pick_beats(det.prob, det.model_fs, float(thr), refractory_s)
             samples = np.round(beats * scale).astype(np.int64)
+            samples = samples[ecg.outside_episodes(samples, vf)]
             m = match_beats(ref, samples, tolerance_samples(fs))
             counts[k] += (m.tp, m.fp, m.fn)
             matched = np.zeros(len(ref), bool)

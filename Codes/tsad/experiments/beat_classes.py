@@ -27,7 +27,14 @@ import pandas as pd
 
 from tsad.core.geometry import tolerance_samples
 from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_CONTEXTS, WAVE_GROUPS, beat_context
-from tsad.data.ecg import BALANCED_CLASSES, BEAT_SYMBOLS, beat_class, outside_episodes, read_record, vf_episodes
+from tsad.data.ecg import (
+    BALANCED_CLASSES,
+    BEAT_SYMBOLS,
+    beat_class,
+    outside_episodes,
+    read_record,
+    vf_episodes,
+)
 from tsad.data.folds import record_folds
 from tsad.data.noise import add_noise
 from tsad.detection.records import detect_signal
