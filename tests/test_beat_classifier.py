@@ -213,6 +213,11 @@ def test_training_lowers_the_loss_and_finds_unseen_ventricular_beats(beats):
                            learned={"epochs": 10, "batch_size": 64, "rhythm_context": "steady"})
     assert (table[[c for c in table if c.endswith("_missed")]].to_numpy() == 0).all()
     assert table["VEB_TP"].sum() / (table["VEB_TP"] + table["VEB_FN"]).sum() > 0.8
+    # the decision offsets chosen on a held-out part of each fold's training records: in the rows
+    tuned = cross_validate(beats, [["demo00", "demo01"], ["demo02", "demo03"]], "learned", seed=0,
+                           learned={"epochs": 10, "batch_size": 64, "decision": "tuned"})
+    assert {"offset_S", "offset_V", "offset_F", "validation_ectopic_f1"} <= set(tuned.columns)
+    assert tuned["validation_ectopic_f1"].between(0, 1).all() and len(tuned) == len(table)
 
 
 def test_a_classifier_distilled_from_an_ensemble_learns_from_its_soft_targets(beats):

@@ -62,6 +62,7 @@ from tsad.data.folds import record_folds
 from tsad.data.generate import list_records
 from tsad.experiments.beat_classes import (
     CLASSIFIERS,
+    DECISIONS,
     LEARNED,
     TEACHER,
     VERIFIER,
@@ -108,6 +109,10 @@ def parse_args(argv=None):
                    help="the waveform groups the learned classifier reads (tsad.data.beat_context): the beat and "
                         "the beat minus the recent template, or minus the on-time template too (docs/RESULTS.md, "
                         "section U)")
+    p.add_argument("--class-decision", choices=DECISIONS, default="argmax",
+                   help="how the learned classifier's class is chosen: the most likely, or with per-class log-odds "
+                        "offsets chosen on a quarter of each fold's training records (tsad.models.decision; "
+                        "docs/RESULTS.md, section W)")
     p.add_argument("--classifier-widths", type=int, nargs="+", default=None, metavar="W",
                    help="the learned classifier's convolution widths (default ClassifierConfig's: 16 32 32)")
     p.add_argument("--classifier-hidden", type=int, default=None,
@@ -207,7 +212,7 @@ def main(argv=None) -> dict:
     folds = cv_folds if cv_folds is not None else record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
     learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift,
-               "rhythm_context": args.rhythm_context, "wave_context": args.wave_context, "verifier_drop": args.verifier_drop,
+               "rhythm_context": args.rhythm_context, "wave_context": args.wave_context, "decision": args.class_decision, "verifier_drop": args.verifier_drop,
                "noise_snr": args.verifier_noise, "test_snr": args.test_snr, "verifier_keep": args.verifier_keep,
                "verifier_keep_classified": args.verifier_keep_classified}
     if args.classifier_widths or args.classifier_hidden:

@@ -40,6 +40,7 @@ from tsad.data.noise import add_noise
 from tsad.detection.records import detect_signal
 from tsad.detection.thresholds import balanced_f1
 from tsad.models.beat_classifier import CLASSES, ClassifierConfig, class_probs
+from tsad.models.decision import choose_offsets, decide
 from tsad.models.verifier import NOT_A_BEAT, VERIFIER_CLASSES, VerifierRule, beat_labels, droppable
 from tsad.scoring.beats import match_beats
 from tsad.scoring.classes import is_paced, score_classes
@@ -59,6 +60,7 @@ VERIFIER = "verifier"      # NOT_A_BEAT, VERIFIER_CLASSES and the drop rule: tsa
 # the probabilities of NOT_A_BEAT above which a verifier may be set to drop a detection (1: none dropped)
 DROP_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
 VERIFIER_DROPS = ("argmax", "tuned")   # drop what is most likely not a beat, or above a validated threshold
+DECISIONS = ("argmax", "tuned")   # how the learned classifier's class is chosen (tsad.models.decision)
 VERIFIER_SETTINGS = ("verifier_drop", "noise_snr", "test_snr", "verifier_keep", "verifier_keep_classified")   # the verifier's alone, of ``learned``
 
 
@@ -291,10 +293,36 @@ def mean_probs(model, record: RecordBeats) -> np.ndarray:
     return np.mean([class_probs(m, record.waves, record.rhythm) for m in models], axis=0)
 
 
+@dataclass
+class Decided:
+    """A learned classifier whose class is chosen with log-odds offsets (``tsad.models.decision``)."""
+
+    model: object
+    offsets: dict
+
+
 def predict_learned(model, record: RecordBeats) -> np.ndarray:
-    """Each beat's class by one learned classifier, or by a list of them (the mean of their probabilities)."""
+    """Each beat's class by one learned classifier, or by a list of them (the mean of their
+    probabilities), or by a ``Decided`` one (its offsets added before the most likely class is taken)."""
+    offsets = None
+    if isinstance(model, Decided):
+        model, offsets = model.model, model.offsets
     first = model[0] if isinstance(model, list) else model
-    return np.asarray(first.config.classes, dtype=object)[mean_probs(model, record).argmax(axis=1)]
+    return decide(mean_probs(model, record), first.config.classes, offsets)
+
+
+def tune_decision(train: list[RecordBeats], seed: int, **settings) -> tuple[dict, float]:
+    """The decision offsets (``tsad.models.decision.choose_offsets``) for a classifier trained on
+    ``train`` with ``settings`` (``fit_learned``'s): chosen on a record-wise quarter of ``train`` (its
+    non-paced records, at the reference beats) by a classifier trained the same way on the other three
+    quarters, as the verifier's drop threshold is. Returns them and their score there."""
+    names = [r.name for r in train]
+    inner = set(record_folds(names, min(4, len(names)), seed, groups={r.name: r.database for r in train})[0])
+    model, _ = fit_learned([r for r in train if r.name not in inner], seed, **settings)
+    held = [r for r in train if r.name in inner and not r.paced]
+    probs = np.concatenate([mean_probs(model, r) for r in held])
+    truth = np.concatenate([r.classes for r in held])
+    return choose_offsets(probs, truth, model.config.classes)
 
 
 def fit_classifier(name: str, train: list[RecordBeats], seed: int, learned: dict | None = None):
@@ -428,9 +456,15 @@ def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifie
             rows += _verify_fold(k, train, [by_name[name] for name in test], _cached(fold_finders[k]), seed,
                                  learned or {})
             continue
+        extra = {}
         if classifier == LEARNED:
-            student, ensemble = fit_learned(train, seed, **{key: value for key, value in (learned or {}).items()
-                                                            if key not in VERIFIER_SETTINGS})
+            settings = {key: value for key, value in (learned or {}).items()
+                        if key not in (*VERIFIER_SETTINGS, "decision")}
+            student, ensemble = fit_learned(train, seed, **settings)
+            if (learned or {}).get("decision", "argmax") == "tuned":
+                offsets, score = tune_decision(train, seed, **settings)
+                student = Decided(student, offsets)
+                extra = {**{f"offset_{c}": v for c, v in offsets.items()}, "validation_ectopic_f1": score}
             models = {LEARNED: student, **({TEACHER: ensemble} if ensemble else {})}
         else:
             models = {classifier: fit_classifier(classifier, train, seed, learned)}
@@ -444,5 +478,6 @@ def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifie
                     labels = predict_learned(model, shown)
                 else:
                     labels = model.predict(shown.features)
-                rows.append({"fold": k, "classifier": label, **score_record_classes(record, labels)})
+                rows.append({"fold": k, "classifier": label, **(extra if label == LEARNED else {}),
+                             **score_record_classes(record, labels)})
     return pd.DataFrame(rows)
