@@ -324,7 +324,7 @@ def test_workspace_from_the_sidebar(tiny_ws, empty_ws, monkeypatch):
 
 # --- the live page -------------------------------------------------------------------------------
 
-def wfdb_upload(tmp_path: Path, fs: int = 360, seconds: int = 10, annotations: bool = True):
+def wfdb_upload(tmp_path: Path, fs: int = 360, seconds: int = 10, annotations: bool = True, marks: bool = False):
     import wfdb
 
     t = np.arange(fs * seconds)
@@ -338,7 +338,11 @@ def wfdb_upload(tmp_path: Path, fs: int = 360, seconds: int = 10, annotations: b
     files = [("up.hea", (tmp_path / "up.hea").read_bytes(), "text/plain"),
              ("up.dat", (tmp_path / "up.dat").read_bytes(), "application/octet-stream")]
     if annotations:
-        wfdb.wrann("up", "atr", beats, symbol=["N"] * len(beats), write_dir=str(tmp_path))
+        at, symbols = list(beats), ["N"] * len(beats)
+        if marks:   # a rhythm mark and a noise mark, as real annotation files have: not beats
+            at, symbols = [fs // 10, *at, int(5.05 * fs)], ["+", *symbols, "~"]
+        order = np.argsort(at, kind="stable")
+        wfdb.wrann("up", "atr", np.asarray(at)[order], symbol=[symbols[k] for k in order], write_dir=str(tmp_path))
         files.append(("up.atr", (tmp_path / "up.atr").read_bytes(), "application/octet-stream"))
     return files, signal, beats
 
@@ -427,7 +431,7 @@ def shipped_model(tiny_ws, monkeypatch, tmp_path) -> Path:
 
 def test_live_page_detects_a_whole_upload_with_the_shipped_model(tiny_ws, monkeypatch, tmp_path):
     shipped_model(tiny_ws, monkeypatch, tmp_path)
-    files, _, beats = wfdb_upload(tmp_path, fs=360, seconds=10)
+    files, _, beats = wfdb_upload(tmp_path, fs=360, seconds=10, marks=True)   # its marks are not beats
     at = app_on(tiny_ws, monkeypatch, "pages/4_Live.py")
     at.file_uploader(key="tsad_live_wfdb").set_value(files).run()
     assert not at.exception and not at.error, [e.value for e in at.error]

@@ -179,6 +179,7 @@ def shipped_model_available() -> bool:
 def shipped_detection(record, annotated: bool, detector) -> None:
     """Whole-upload detection with the shipped model: counts, warnings, the scores against the
     upload's annotations, a window to look at, and the beats to download."""
+    from tsad.data import ecg
     from tsad.scoring import ec57
 
     det = records.detect_signal(detector, record.signal, record.fs, name=record.name)
@@ -197,10 +198,11 @@ def shipped_detection(record, annotated: bool, detector) -> None:
         st.caption("Beats by class (AAMI): " + ", ".join(f"{c} {n}" for c, n in counts.items()))
     for message in det.warnings:
         st.warning(f"{record.name}: implausible detection: {message}")
-    if annotated:
-        symbols = [s for s in record.ann_symbols]
-        score = ec57.score_record(record.name, np.asarray(record.ann_samples), det.samples, record.fs,
-                                  symbols=symbols, det_symbols=det.classes)
+    beats, symbols = ecg.beat_annotations(record)       # not the rhythm, noise or comment marks
+    if annotated:   # scored as EC57: nothing inside the flutter the annotations mark
+        vf = ecg.vf_episodes(record.ann_samples, record.ann_symbols, end=record.n_samples)
+        score = ec57.score_record(record.name, beats, det.samples, record.fs, symbols=symbols,
+                                  det_symbols=det.classes, vf=vf)
         st.subheader("Scores on the whole upload (150 ms, beat by beat)")
         shown = {k: score[k] for k in ("n_ref", "n_det", "TP", "FP", "FN", "Se", "PPV", "F1")}
         shown.update({f"Se_{c}": score[f"Se_{c}"] for c in ("N", "S", "V", "paced", "L", "R")
@@ -214,8 +216,7 @@ def shipped_detection(record, annotated: bool, detector) -> None:
     lo, hi = k * length, min((k + 1) * length, record.n_samples)
     labels = np.zeros(hi - lo, np.float32)
     if annotated:
-        inside = (record.ann_samples >= lo) & (record.ann_samples < hi)
-        labels[np.asarray(record.ann_samples)[inside] - lo] = 1
+        labels[beats[(beats >= lo) & (beats < hi)] - lo] = 1
     predicted = det.samples[(det.samples >= lo) & (det.samples < hi)] - lo
     st.image(widgets.window_png(record.signal[lo:hi], labels, det.prob[lo:hi], predicted, detector.threshold,
                              f"{record.name} · {lo / record.fs:.0f} s · shipped model"))
@@ -288,6 +289,7 @@ def _example_record(fs: float, channels: tuple):
 
 def shipped_main() -> None:
     from tsad.core import paths
+    from tsad.data import ecg
 
     folder = paths.PRETRAINED_DIR / paths.PRETRAINED_MODELS["pretrained"]
     try:
@@ -302,7 +304,8 @@ def shipped_main() -> None:
             return
         record, annotated = got
         st.success(f"**{record.name}**: {record.n_samples / record.fs:.1f} s, {record.source_fs:g} Hz"
-                   + (f", {len(record.ann_samples)} annotated beats" if annotated else ", no annotations"))
+                   + (f", {len(ecg.beat_annotations(record)[0])} annotated beats" if annotated
+                      else ", no annotations"))
         causal = folder / paths.CAUSAL_DIR / paths.STUDENT_CHECKPOINT
         if causal.is_file() and st.toggle(f"Follow it as it arrives (causal, {FOLLOW_LATENCY_S:g} s latency)",
                                           key="tsad_live_follow"):

@@ -108,6 +108,13 @@ def vf_episodes(samples, symbols, end: int | None = None) -> np.ndarray:
     return np.asarray(episodes, np.int64).reshape(-1, 2)
 
 
+def beat_annotations(record) -> tuple[np.ndarray, np.ndarray]:
+    """(sample numbers, symbols) of the beat annotations of a ``Record`` (``read_record`` keeps every
+    annotation: rhythm, noise and comment marks too)."""
+    keep = label_mask(record.ann_symbols, "beats")
+    return np.asarray(record.ann_samples, np.int64)[keep], np.asarray(record.ann_symbols, dtype=object)[keep]
+
+
 def outside_episodes(positions, episodes: np.ndarray) -> np.ndarray:
     """Which of ``positions`` lie outside every [start, end] of ``episodes`` (``vf_episodes``)."""
     positions = np.asarray(positions, np.int64)
