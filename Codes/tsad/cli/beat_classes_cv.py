@@ -212,8 +212,8 @@ def main(argv=None) -> dict:
     folds = cv_folds if cv_folds is not None else record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
     learned = {"epochs": args.epochs, "weight_power": args.weight_power, "shift": args.shift,
-               "rhythm_context": args.rhythm_context, "wave_context": args.wave_context, "decision": args.class_decision,
-               "verifier_drop": args.verifier_drop,
+               "rhythm_context": args.rhythm_context, "wave_context": args.wave_context,
+               "decision": args.class_decision, "verifier_drop": args.verifier_drop,
                "noise_snr": args.verifier_noise, "test_snr": args.test_snr, "verifier_keep": args.verifier_keep,
                "verifier_keep_classified": args.verifier_keep_classified}
     if args.classifier_widths or args.classifier_hidden:

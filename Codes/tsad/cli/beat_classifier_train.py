@@ -85,7 +85,8 @@ def main(argv=None) -> Path:
     waves, rhythm, targets = learned_arrays(records)
     counts = {c: int((targets == k).sum()) for k, c in enumerate(CLASSES)}
     log.info("%d records, %d beats %s", len(records), len(targets), counts)
-    config = ClassifierConfig(leads=waves.shape[1] // len(WAVE_GROUPS), rhythm_features=RHYTHM_CONTEXTS[args.rhythm_context],
+    config = ClassifierConfig(leads=waves.shape[1] // len(WAVE_GROUPS),
+                              rhythm_features=RHYTHM_CONTEXTS[args.rhythm_context],
                               wave_groups=WAVE_CONTEXTS[args.wave_context])
     model, losses = train_classifier(waves, rhythm, targets, config=config,
                                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,

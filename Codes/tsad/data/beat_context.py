@@ -167,7 +167,8 @@ def _past_medians(past: np.ndarray, current: np.ndarray, history: int, block: in
     return out
 
 
-def _on_time_templates(past: np.ndarray, raw: np.ndarray, on_time: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+def _on_time_templates(past: np.ndarray, raw: np.ndarray, on_time: np.ndarray,
+                       fallback: np.ndarray) -> np.ndarray:
     """For each beat of ``raw``, the median of the HISTORY beats before it that came on time
     (``on_time``; ``past``: the last such beats before ``raw``), or ``fallback``'s row where none did."""
     current = raw[on_time]
@@ -204,7 +205,8 @@ def _rr_context(past: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def beat_context(signal: np.ndarray, samples: np.ndarray, *, offset: int = 0, next_sample: int | None = None,
-                 history: BeatHistory | None = None, groups: int = 2) -> tuple[np.ndarray, np.ndarray, BeatHistory]:
+                 history: BeatHistory | None = None,
+                 groups: int = 2) -> tuple[np.ndarray, np.ndarray, BeatHistory]:
     """The classifier's inputs for the beats at ``samples`` (module docstring).
 
     Parameters
@@ -233,8 +235,8 @@ def beat_context(signal: np.ndarray, samples: np.ndarray, *, offset: int = 0, ne
     samples = np.asarray(samples, np.int64)
     n, leads = len(samples), signal.shape[1]
     if n == 0:
-        return (np.zeros((0, groups * leads, WAVE_SAMPLES), np.float32), np.zeros((0, RHYTHM_FEATURES), np.float32),
-                history)
+        return (np.zeros((0, groups * leads, WAVE_SAMPLES), np.float32),
+                np.zeros((0, RHYTHM_FEATURES), np.float32), history)
     edges = np.concatenate([[history.last] if history.last is not None else [], samples,
                             [next_sample] if next_sample is not None else []]).astype(np.int64)
     rr = np.minimum(np.diff(edges) / FS, MAX_RR_S)

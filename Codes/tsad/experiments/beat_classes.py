@@ -241,7 +241,8 @@ def fit_verifier(train: list[RecordBeats], find, seed: int, rhythm_context: str 
     found = [labelled_detections(r, find(r)) for r in train]
     waves, rhythm, targets = learned_arrays(found, VERIFIER_CLASSES)
     config = ClassifierConfig(leads=waves.shape[1] // len(WAVE_GROUPS), classes=VERIFIER_CLASSES,
-                              rhythm_features=RHYTHM_CONTEXTS[rhythm_context], wave_groups=WAVE_CONTEXTS[wave_context])
+                              rhythm_features=RHYTHM_CONTEXTS[rhythm_context],
+                              wave_groups=WAVE_CONTEXTS[wave_context])
     model, _ = train_classifier(waves, rhythm, targets, config=config, seed=seed, **kwargs)
     return model, int((targets == VERIFIER_CLASSES.index(NOT_A_BEAT)).sum())
 

@@ -16,7 +16,8 @@ import itertools
 import numpy as np
 
 # the offsets tried (log-odds added to log p of the class; N stays at 0; -inf: never chosen)
-OFFSET_GRID = {"S": (-1.0, -0.5, 0.0, 0.5, 1.0), "V": (-1.0, -0.5, 0.0, 0.5, 1.0), "F": (-np.inf, -2.0, -1.0, 0.0)}
+OFFSET_GRID = {"S": (-1.0, -0.5, 0.0, 0.5, 1.0), "V": (-1.0, -0.5, 0.0, 0.5, 1.0),
+               "F": (-np.inf, -2.0, -1.0, 0.0)}
 # EC57's ectopic statistics at the reference positions: the target class and the classes whose beats,
 # given the target, count as false positives (tsad.scoring.classes.ECTOPIC)
 _ECTOPIC = {"V": ("N", "S", "Q"), "S": ("N", "V", "F")}
