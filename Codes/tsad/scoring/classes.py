@@ -198,7 +198,7 @@ def _paired_rows(ca: np.ndarray, cb: np.ndarray, boot: np.ndarray, figures, name
 DETECTION_FIGURES = ("Se", "PPV", "F1", *(f"Se_{c}" for c in ("N", "S", "V")))
 
 
-def _detection_counts(table: pd.DataFrame) -> np.ndarray:
+def detection_counts(table: pd.DataFrame) -> np.ndarray:
     """(records, 2 + 2 x 3) per-record counts of a ``score_classes`` table: TP, FP, FN of the beats
     whatever their class, then the reference beats and the missed ones of N, S and V."""
     missed = table[[f"{c}_missed" for c in CLASSES]].to_numpy(np.float64)
@@ -209,7 +209,7 @@ def _detection_counts(table: pd.DataFrame) -> np.ndarray:
 
 
 def _detection_figures(counts: np.ndarray) -> np.ndarray:
-    """(..., 9) summed ``_detection_counts`` -> (..., 6) DETECTION_FIGURES."""
+    """(..., 9) summed ``detection_counts`` -> (..., 6) DETECTION_FIGURES."""
     tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
     with np.errstate(invalid="ignore", divide="ignore"):
         per_class = [1 - counts[..., 4 + 2 * k] / counts[..., 3 + 2 * k] for k in range(3)]
@@ -233,5 +233,5 @@ def paired_detection_difference(reference: pd.DataFrame, other: pd.DataFrame, n_
         raise ScoringError("a paired comparison needs the same records in both tables")
     b = b.loc[a.index]
     boot = np.random.default_rng(seed).integers(0, len(a), size=(n_boot, len(a)))
-    out = _paired_rows(_detection_counts(a), _detection_counts(b), boot, _detection_figures, DETECTION_FIGURES)
+    out = _paired_rows(detection_counts(a), detection_counts(b), boot, _detection_figures, DETECTION_FIGURES)
     return pd.DataFrame(out)

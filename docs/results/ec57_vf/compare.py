@@ -8,25 +8,26 @@ in gross F1 (bootstrap over records, 2,000 resamples) of each detector minus the
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "Codes"))
+
+from tsad.scoring.classes import detection_counts  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 PAIR = {"42": HERE / "verify" / "verify_t02_ec57", "1": HERE / "verify" / "verify_t02_ec57_s1"}
 DETECTORS = {"detector alone at 0.2 (seed 42)": "g-a-t02", "detector alone at 0.2 (seed 1)": "g-a-s1-t02",
              "XQRS": "ec57-xqrs", "GQRS": "ec57-gqrs", "neurokit2": "ec57-neurokit", "sleepecg": "ec57-sleepecg"}
-CLASSES = "NSVFQ"
-
-
 def pair_counts(folder: Path) -> pd.DataFrame:
+    """Per record TP, FP, FN of the verifier's rows of a beat_classes_cv.py records.csv."""
     t = pd.read_csv(folder / "records.csv", dtype={"record": str})
     t = t[t["classifier"] == "verifier"]
-    return pd.DataFrame({"database": t["database"], "record": t["record"],
-                         "TP": sum(t[f"{r}_{d}"] for r in CLASSES for d in CLASSES),
-                         "FP": sum(t[f"extra_{d}"] for d in CLASSES),
-                         "FN": sum(t[f"{r}_missed"] for r in CLASSES)})
+    tp, fp, fn = detection_counts(t)[:, :3].T
+    return pd.DataFrame({"database": t["database"], "record": t["record"], "TP": tp, "FP": fp, "FN": fn})
 
 
 def f1(c: np.ndarray) -> np.ndarray:

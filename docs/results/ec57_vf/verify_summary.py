@@ -7,21 +7,23 @@ F1, false and missed beats per database, per seed, and the records with the most
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "Codes"))
+
+from tsad.scoring.classes import detection_counts  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 RUNS = {"EC57 (VF left out)": (HERE / "verify" / "verify_t02_ec57", HERE / "verify" / "verify_t02_ec57_s1"),
         "VF counted (section T)": (HERE.parent / "verifier_t02" / "verify_t02", HERE.parent / "verifier_t02" / "verify_t02_s1")}
-CLASSES = "NSVFQ"
-
-
 def counts(table: pd.DataFrame) -> dict:
-    tp = int(sum(table[f"{r}_{d}"].sum() for r in CLASSES for d in CLASSES))
-    fp = int(sum(table[f"extra_{d}"].sum() for d in CLASSES))
-    fn = int(sum(table[f"{r}_missed"].sum() for r in CLASSES))
-    return {"TP": tp, "FP": fp, "FN": fn, "Se": tp / (tp + fn), "PPV": tp / (tp + fp), "F1": 2 * tp / (2 * tp + fp + fn)}
+    """Gross TP, FP, FN (tsad.scoring.classes.detection_counts) and Se, PPV, F1 of a class table's rows."""
+    tp, fp, fn = (int(v) for v in detection_counts(table)[:, :3].sum(axis=0))
+    return {"TP": tp, "FP": fp, "FN": fn, "Se": tp / (tp + fn), "PPV": tp / (tp + fp),
+            "F1": 2 * tp / (2 * tp + fp + fn)}
 
 
 def main(argv=None) -> None:
@@ -37,7 +39,7 @@ def main(argv=None) -> None:
                                  "records": len(g), **c, "min record F1": per.min(),
                                  "worst record": g.loc[per.idxmin(), "record"]})
                     if scoring.startswith("EC57") and label == "verifier":
-                        g = g.assign(extra=g[[f"extra_{d}" for d in CLASSES]].sum(axis=1), F1=per)
+                        g = g.assign(extra=detection_counts(g)[:, 1].astype(int), F1=per)
                         worst += [g.nlargest(6, "extra")[["database", "record", "extra", "F1"]].assign(seed=seed)]
     out = pd.DataFrame(rows)
     out.to_csv(HERE / "verify_summary.csv", index=False)
