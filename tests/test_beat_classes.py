@@ -112,3 +112,21 @@ def test_end_to_end_scores_a_detectors_beats_missed_and_extra(demo, tmp_path):
     assert table.loc["demo00", [f"extra_{c}" for c in "NSVFQ"]].sum() == 1
     assert (table.drop(index="demo00")[[c for c in table if c.endswith("_missed")]].to_numpy() == 0).all()
     assert result["folds"] == folds
+
+
+def test_the_eight_figure_rule_by_hand():
+    from tsad.experiments.beat_classes import RULE_FIGURES, eight_figure_rule
+
+    def table(diffs, low):
+        rows = [{"database": db, "figure": fig, "difference": d, "ci_low": lo, "ci_high": d + 0.05}
+                for (db, fig), d, lo in zip([(db, f) for db in ("mitdb", "svdb") for f in RULE_FIGURES], diffs, low)]
+        return pd.DataFrame(rows + [{"database": "mitdb", "figure": "gross VEB FPR", "difference": -1.0,
+                                     "ci_low": -1.0, "ci_high": -1.0}])      # not one of the eight
+
+    good = [0.02, 0.01, 0.0, -0.01, 0.01, 0.0, 0.02, 0.01]             # 7 of 8 >= 0, worst -0.01
+    low = [0.001] + [-0.01] * 7                                        # mitdb VEB Se above 0
+    lines, kept = eight_figure_rule({"42": table(good, low), "1": table(good, low)})
+    assert kept and "(1) means >= 0: 7 of 8 (six needed)" in lines
+    assert not eight_figure_rule({"42": table(good, low), "1": table(good, [-0.01] * 8)})[1]   # not with both seeds
+    worse = good[:3] + [-0.03] + good[4:]                              # a mean falls by 0.03
+    assert not eight_figure_rule({"42": table(worse, low), "1": table(worse, low)})[1]

@@ -482,3 +482,33 @@ def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifie
                 rows.append({"fold": k, "classifier": label, **(extra if label == LEARNED else {}),
                              **score_record_classes(record, labels)})
     return pd.DataFrame(rows)
+
+
+RULE_FIGURES = ("gross VEB Se", "gross VEB +P", "gross SVEB Se", "gross SVEB +P")
+
+
+def eight_figure_rule(paired: dict[str, pd.DataFrame]) -> tuple[list[str], bool]:
+    """The keep-or-not rule of a classifier change (docs/RESULTS.md, sections O, U and W) over its
+    paired tables against the baseline (``beat_classes_cv.py --against``: ``paired_against_*.csv``),
+    one per seed (``paired``: seed -> table; the first two seeds are read): over the eight gross VEB
+    and SVEB Se and +P of both databases, (1) the mean difference over the seeds is >= 0 for at least
+    six, (2) no mean falls by more than 0.02, (3) a VEB figure's interval lies above 0 with every seed.
+    Returns the table and verdict as text lines, and whether the change is kept."""
+    seeds = list(paired)
+    t = pd.concat([table[table["figure"].isin(RULE_FIGURES)].assign(seed=seed) for seed, table in paired.items()])
+    wide = t.pivot_table(index=["database", "figure"], columns="seed",
+                         values=["difference", "ci_low", "ci_high"]).sort_index()
+    mean = wide["difference"].mean(axis=1)
+    lines = [f"figure | {' | '.join(f'seed {s}' for s in seeds)} | mean", "---|" * (len(seeds) + 1) + "---"]
+    for (db, fig), m in mean.items():
+        cells = [f"{wide.loc[(db, fig), ('difference', s)]:+.3f} [{wide.loc[(db, fig), ('ci_low', s)]:+.3f}, "
+                 f"{wide.loc[(db, fig), ('ci_high', s)]:+.3f}]" for s in seeds]
+        lines.append(f"{db} {fig} | {' | '.join(cells)} | {m:+.3f}")
+    at_least = int((mean >= 0).sum())
+    worst = float(mean.min())
+    veb = [(db, fig) for db, fig in mean.index if "VEB" in fig and "SVEB" not in fig]
+    above = [k for k in veb if all(wide.loc[k, ("ci_low", s)] > 0 for s in seeds)]
+    kept = at_least >= 6 and worst >= -0.02 and bool(above)
+    lines += ["", f"(1) means >= 0: {at_least} of 8 (six needed)", f"(2) worst mean: {worst:+.3f} (-0.02 allowed)",
+              f"(3) VEB figures with both intervals above 0: {above or 'none'}", f"kept: {kept}", ""]
+    return lines, kept
