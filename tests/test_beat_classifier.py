@@ -362,6 +362,11 @@ def test_a_broken_classifier_is_named(run_with_classifier, tmp_path):
     (run / CLASSIFIER_CHECKPOINT).write_bytes(b"not a checkpoint")
     with pytest.raises(DetectionError, match=f"{CLASSIFIER_CHECKPOINT}: not a loadable checkpoint"):
         loader.load(str(run), Workspace(tmp_path / "ws"), backend="torch")
+    from tsad.data.record_context import TEACHER_VIEW
+
+    save_classifier(run / CLASSIFIER_CHECKPOINT, BeatClassifier(ClassifierConfig(**TEACHER_VIEW)))
+    with pytest.raises(DetectionError, match=f"{CLASSIFIER_CHECKPOINT}: a classifier that reads the whole record"):
+        loader.load(str(run), Workspace(tmp_path / "ws"), backend="torch")     # a teacher's: no stream has that
     model = BeatClassifier()
     save_classifier(run / CLASSIFIER_CHECKPOINT, model)
     assert loader.load(str(run), Workspace(tmp_path / "ws"), backend="torch").classify is not None

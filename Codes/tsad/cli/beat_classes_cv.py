@@ -42,6 +42,10 @@ tsad.experiments.beat_classes says.
 
     python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name learned-kd \
         --classifiers learned --distil-members 3 --against learned     # paired against the same folds on labels
+
+With --teacher-view record the teacher's members also read the record around each beat, its rhythm and
+beats after it as well as before (tsad.data.record_context: what no stream has, so the teacher may know
+more than its student can see); the student reads what a deployed classifier reads.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ from tsad.experiments.beat_classes import (
     DECISIONS,
     LEARNED,
     TEACHER,
+    TEACHER_VIEWS,
     VERIFIER,
     VERIFIER_DROPS,
     cross_validate,
@@ -137,6 +142,10 @@ def parse_args(argv=None):
     p.add_argument("--distil-members", type=int, default=0, metavar="K",
                    help="distil the learned classifier of each fold from the ensemble of K classifiers trained on the "
                         "fold's training records with seeds --seed + 1 .. + K (0: trained on the labels alone)")
+    p.add_argument("--teacher-view", choices=TEACHER_VIEWS, default="stream",
+                   help="with --distil-members: what the teacher's members read: the student's own inputs (stream), "
+                        "or also the record around each beat, after it as well as before (record: "
+                        "tsad.data.record_context, a teacher's privileged view; docs/RESULTS.md, section X)")
     p.add_argument("--lam", type=float, default=0.5, help="with --distil-members: weight of the teacher term")
     p.add_argument("--temperature", type=float, default=2.0, help="with --distil-members: distillation temperature")
     p.add_argument("--weighted-kd", action="store_true",
@@ -198,6 +207,8 @@ def main(argv=None) -> dict:
     if verifier and not args.detections_cv:
         raise ValueError("--classifiers verifier needs --detections-cv (its folds' detectors and test beats)")
     cv_folds = detection_folds(Path(args.detections_cv)) if args.detections_cv else None
+    if args.teacher_view != "stream" and not args.distil_members:
+        raise ValueError(f"--teacher-view {args.teacher_view} needs --distil-members (it is a teacher's view)")
     for folder in map(Path, args.input_dir):
         names = list_records(folder)
         for name in tqdm(names, desc=f"features {folder.name}", unit="rec", disable=None):
@@ -207,7 +218,8 @@ def main(argv=None) -> dict:
                 if k is None:
                     raise ValueError(f"{args.detections_cv}: record {name} is in no fold's test records")
                 found = read_detections(Path(args.detections_cv) / f"fold{k}" / "detections", name, "tsad")
-            records.append(read_beats(folder / name, folder.name, found, keep_signal=verifier))
+            records.append(read_beats(folder / name, folder.name, found, keep_signal=verifier,
+                                      record_view=args.teacher_view == "record"))
     groups = {r.name: r.database for r in records}
     folds = cv_folds if cv_folds is not None else record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
@@ -220,7 +232,7 @@ def main(argv=None) -> dict:
         learned.update(widths=args.classifier_widths, hidden=args.classifier_hidden)
     if args.distil_members:
         learned.update(members=args.distil_members, lam=args.lam, temperature=args.temperature,
-                       weighted_kd=args.weighted_kd)
+                       weighted_kd=args.weighted_kd, teacher_view=args.teacher_view)
     fold_finders = None
     if verifier:
         fold_finders = [detector_finder(loader.load(str(Path(args.detections_cv) / f"fold{k}"), ws, backend="torch",

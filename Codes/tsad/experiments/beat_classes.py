@@ -20,13 +20,13 @@ test patient:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from tsad.core.geometry import tolerance_samples
-from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_CONTEXTS, WAVE_GROUPS, beat_context
+from tsad.data.beat_context import RHYTHM_CONTEXTS, RHYTHM_FEATURES, WAVE_CONTEXTS, WAVE_GROUPS, beat_context
 from tsad.data.ecg import (
     BALANCED_CLASSES,
     BEAT_SYMBOLS,
@@ -37,6 +37,7 @@ from tsad.data.ecg import (
 )
 from tsad.data.folds import record_folds
 from tsad.data.noise import add_noise
+from tsad.data.record_context import TEACHER_VIEW, record_context
 from tsad.detection.records import detect_signal
 from tsad.detection.thresholds import balanced_f1
 from tsad.models.beat_classifier import CLASSES, ClassifierConfig, class_probs
@@ -61,6 +62,7 @@ VERIFIER = "verifier"      # NOT_A_BEAT, VERIFIER_CLASSES and the drop rule: tsa
 DROP_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
 VERIFIER_DROPS = ("argmax", "tuned")   # drop what is most likely not a beat, or above a validated threshold
 DECISIONS = ("argmax", "tuned")   # how the learned classifier's class is chosen (tsad.models.decision)
+TEACHER_VIEWS = ("stream", "record")   # what a distilled classifier's teacher reads (fit_learned)
 VERIFIER_SETTINGS = ("verifier_drop", "noise_snr", "test_snr", "verifier_keep", "verifier_keep_classified")   # the verifier's alone, of ``learned``
 
 
@@ -83,6 +85,10 @@ class RecordBeats:
     signal: np.ndarray | None = None          # (T, 2) at FS, kept where a detector must read the record
     # the reference's ventricular flutter or fibrillation episodes (at FS): EC57 scores nothing there
     vf: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    # what a teacher reads beyond ``waves`` and ``rhythm``: the record around each beat
+    # (tsad.data.record_context; None where the record was read without it)
+    record_waves: np.ndarray | None = None
+    record_rhythm: np.ndarray | None = None
 
     @property
     def classes(self) -> np.ndarray:
@@ -123,11 +129,13 @@ def beat_features(signal: np.ndarray, samples: np.ndarray, fs: float = FS) -> np
     return np.concatenate([rr_features(samples, fs), morphology_features(signal, samples, fs)], axis=1)
 
 
-def read_beats(path, database: str, detections: np.ndarray | None = None, keep_signal: bool = False) -> RecordBeats:
+def read_beats(path, database: str, detections: np.ndarray | None = None, keep_signal: bool = False,
+               record_view: bool = False) -> RecordBeats:
     """A record's reference beats (BEAT_SYMBOLS) with their features (lead 0) and the learned
     classifier's inputs (leads 0 and 1), at FS; with ``detections`` (a detector's beats, sample
     numbers at the record's own rate), those beats' features and inputs too (``RecordBeats.detected``);
-    with ``keep_signal``, the record's two leads at FS (``RecordBeats.signal``)."""
+    with ``keep_signal``, the record's two leads at FS (``RecordBeats.signal``); with ``record_view``,
+    what a teacher reads of the record around each beat too (``tsad.data.record_context``)."""
     record = read_record(path, channels=(0, 1), fs=FS)
     keep = np.array([s in BEAT_SYMBOLS for s in record.ann_symbols], bool)
     samples = np.asarray(record.ann_samples, np.int64)[keep]
@@ -141,10 +149,36 @@ def read_beats(path, database: str, detections: np.ndarray | None = None, keep_s
                                   len(record.signal) - 1))
         d_waves, d_rhythm, _ = beat_context(record.signal, found, groups=len(WAVE_GROUPS))
         detected = RecordBeats(record.name, database, found, np.full(len(found), "", dtype=object),
-                               beat_features(record.signal[:, 0], found), False, d_waves, d_rhythm)
+                               beat_features(record.signal[:, 0], found), False, d_waves, d_rhythm,
+                               **_record_view(record.signal, found, record_view))
     return RecordBeats(record.name, database, samples, symbols, beat_features(record.signal[:, 0], samples),
                        is_paced(symbols), waves, rhythm, detected, record.signal if keep_signal else None,
-                       vf_episodes(record.ann_samples, record.ann_symbols, end=len(record.signal)))
+                       vf_episodes(record.ann_samples, record.ann_symbols, end=len(record.signal)),
+                       **_record_view(record.signal, samples, record_view))
+
+
+def _record_view(signal: np.ndarray, samples: np.ndarray, wanted: bool) -> dict:
+    """``RecordBeats``' record_waves and record_rhythm of the beats at ``samples``, when ``wanted``."""
+    if not wanted:
+        return {}
+    waves, rhythm = record_context(signal, samples)
+    return {"record_waves": waves, "record_rhythm": rhythm}
+
+
+def reads_record(config: ClassifierConfig) -> bool:
+    """Whether a classifier reads more than ``beat_context`` gives: the record's view (a teacher's)."""
+    return config.wave_groups > len(WAVE_GROUPS) or config.rhythm_features > RHYTHM_FEATURES
+
+
+def beat_inputs(record: RecordBeats, teacher: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(waves, rhythm)`` of ``record``'s beats: beat_context's, then, for a ``teacher`` with the record's
+    view, ``tsad.data.record_context``'s after them (the record read with ``record_view``)."""
+    if not teacher:
+        return record.waves, record.rhythm
+    if record.record_waves is None:
+        raise ValueError(f"record {record.name}: read without the record's view (read_beats(record_view=True))")
+    return (np.concatenate([record.waves, record.record_waves], axis=1),
+            np.concatenate([record.rhythm, record.record_rhythm], axis=1))
 
 
 def noisy_copy(record: RecordBeats, snr_db: float, seed: int = 0) -> RecordBeats:
@@ -197,18 +231,20 @@ def make_classifier(name: str, seed: int):
     raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
 
 
-def learned_arrays(records: list[RecordBeats], classes=CLASSES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(waves, rhythm, targets)`` of every beat of ``records``: the learned classifier's inputs and
-    each beat's place in ``classes``."""
-    waves = np.concatenate([r.waves for r in records])
-    rhythm = np.concatenate([r.rhythm for r in records])
+def learned_arrays(records: list[RecordBeats], classes=CLASSES,
+                   teacher: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(waves, rhythm, targets)`` of every beat of ``records``: the learned classifier's inputs (a
+    ``teacher``'s with the record's view: ``beat_inputs``) and each beat's place in ``classes``."""
+    inputs = [beat_inputs(r, teacher) for r in records]
+    waves = np.concatenate([w for w, _ in inputs])
+    rhythm = np.concatenate([h for _, h in inputs])
     targets = np.array([classes.index(c) for r in records for c in r.classes], np.int64)
     return waves, rhythm, targets
 
 
 def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: float = 0.5, temperature: float = 2.0,
                 weighted_kd: bool = False, rhythm_context: str = "recent", wave_context: str = "recent",
-                widths: tuple | None = None, hidden: int | None = None, **kwargs):
+                widths: tuple | None = None, hidden: int | None = None, teacher_view: str = "stream", **kwargs):
     """``tsad.models.beat_classifier`` trained on every beat of ``train`` (paced records too: their
     beats are Q, which a deployed classifier must know), and its teacher: ``None``, or with
     ``members`` > 0 the ensemble of that many classifiers trained the same way on the same beats with
@@ -216,18 +252,29 @@ def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: floa
     ``temperature``, ``weighted_kd``: ``train_classifier``'s): many models taught to one.
     ``rhythm_context`` and ``wave_context`` name the rhythm features and the waveform groups they read
     (``RHYTHM_CONTEXTS``, ``WAVE_CONTEXTS``); ``widths`` and
-    ``hidden``, when given, their size (``ClassifierConfig``'s; default its own)."""
+    ``hidden``, when given, their size (``ClassifierConfig``'s; default its own). ``teacher_view`` is
+    what the members read: the student's inputs (``"stream"``), or every input of ``beat_context`` and
+    the record around each beat (``"record"``: ``tsad.data.record_context.TEACHER_VIEW``, privileged:
+    the record read with ``record_view``)."""
+    if teacher_view not in TEACHER_VIEWS:
+        raise ValueError(f"unknown teacher view {teacher_view!r}; choose one of {', '.join(TEACHER_VIEWS)}")
     waves, rhythm, targets = learned_arrays(train)
     size = {key: value for key, value in (("widths", widths), ("hidden", hidden)) if value is not None}
-    kwargs["config"] = ClassifierConfig(leads=waves.shape[1] // len(WAVE_GROUPS),
+    kwargs["config"] = student_config = ClassifierConfig(leads=waves.shape[1] // len(WAVE_GROUPS),
                                         rhythm_features=RHYTHM_CONTEXTS[rhythm_context],
                                         wave_groups=WAVE_CONTEXTS[wave_context],
                                         **{key: tuple(value) if key == "widths" else value for key, value in size.items()})
     if not members:
         model, _ = train_classifier(waves, rhythm, targets, seed=seed, **kwargs)
         return model, None
-    ensemble = [train_classifier(waves, rhythm, targets, seed=seed + k, **kwargs)[0] for k in range(1, members + 1)]
-    soft = teacher_soft_targets(ensemble, waves, rhythm, temperature)
+    sees = waves, rhythm
+    if teacher_view == "record":
+        t_waves, t_rhythm, _ = learned_arrays(train, teacher=True)
+        sees = t_waves, t_rhythm
+        kwargs = {**kwargs, "config": replace(kwargs["config"], **TEACHER_VIEW)}
+    ensemble = [train_classifier(*sees, targets, seed=seed + k, **kwargs)[0] for k in range(1, members + 1)]
+    soft = teacher_soft_targets(ensemble, *sees, temperature)
+    kwargs["config"] = student_config
     model, _ = train_classifier(waves, rhythm, targets, seed=seed, soft_targets=soft, lam=lam,
                                 temperature=temperature, weighted_kd=weighted_kd, **kwargs)
     return model, ensemble
@@ -291,7 +338,7 @@ def verified(model, record: RecordBeats, drop_above: float | None = None, keep_c
 def mean_probs(model, record: RecordBeats) -> np.ndarray:
     """(beats, classes) probabilities of one learned classifier, or the mean of a list of them."""
     models = model if isinstance(model, list) else [model]
-    return np.mean([class_probs(m, record.waves, record.rhythm) for m in models], axis=0)
+    return np.mean([class_probs(m, *beat_inputs(record, reads_record(m.config))) for m in models], axis=0)
 
 
 @dataclass

@@ -18,7 +18,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from tsad.core.checkpoint import check_kind, load_checkpoint, save_checkpoint
-from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_CONTEXTS, WAVE_SAMPLES
+from tsad.data.beat_context import RHYTHM_CONTEXTS, RHYTHM_FEATURES, WAVE_CONTEXTS, WAVE_GROUPS, WAVE_SAMPLES
+from tsad.data.record_context import RECORD_FEATURES
 from tsad.data.ecg import AAMI_CLASSES
 from tsad.models.verifier import VERIFIER_CLASSES, VerifierRule
 
@@ -50,7 +51,8 @@ class ClassifierConfig:
         return cls(**known)
 
 
-LOG_FEATURES = (0, 1, 2, 3, 4, 5, 8, 9, 10, 11)     # of RHYTHM_NAMES: the intervals and their ratios
+# of RHYTHM_NAMES, then of tsad.data.record_context.RECORD_NAMES (a teacher's): the intervals and their ratios
+LOG_FEATURES = (0, 1, 2, 3, 4, 5, 8, 9, 10, 11, *range(RHYTHM_FEATURES, RHYTHM_FEATURES + RECORD_FEATURES))
 
 
 def rhythm_scale(rhythm: torch.Tensor, width: int) -> torch.Tensor:
@@ -89,6 +91,15 @@ class BeatClassifier(nn.Module):
         logs, rest = rhythm_scale(rhythm, self.config.rhythm_features)
         pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1), self.rhythm(torch.cat([logs, rest], dim=-1))], dim=-1)
         return self.head(pooled)
+
+
+def check_streamable(config: ClassifierConfig, source) -> None:
+    """Raise ValueError where a classifier reads more than ``tsad.data.beat_context`` gives: the
+    record's view (``tsad.data.record_context.TEACHER_VIEW``) is a teacher's, which no stream has."""
+    if config.wave_groups > len(WAVE_GROUPS) or config.rhythm_features > RHYTHM_FEATURES:
+        raise ValueError(f"{source}: a classifier that reads the whole record around each beat (a teacher, "
+                         f"{config.wave_groups} waveform groups, {config.rhythm_features} rhythm features); "
+                         f"detection reads at most {len(WAVE_GROUPS)} and {RHYTHM_FEATURES}")
 
 
 def class_probs(model: BeatClassifier, waves: np.ndarray, rhythm: np.ndarray, batch_size: int = 4096) -> np.ndarray:

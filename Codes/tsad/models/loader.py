@@ -271,6 +271,7 @@ def _run_classifier(predictor: Predictor, run_dir, threads: int | None = None):
 
     try:
         model = beat_classifier.load_classifier(path)
+        beat_classifier.check_streamable(model.config, path)
     except ValueError as err:
         raise DetectionError(str(err)) from err
     return ((lambda waves, rhythm: beat_classifier.class_probs(model, waves, rhythm)), tuple(model.config.classes),
@@ -308,6 +309,7 @@ def with_verifier(predictor: Predictor, run_dir, threads: int | None = None) -> 
 
         try:
             model, rule = beat_classifier.load_verifier(path)
+            beat_classifier.check_streamable(model.config, path)
         except ValueError as err:
             raise DetectionError(str(err)) from err
 
