@@ -19,8 +19,8 @@ from torch.nn import functional as F
 
 from tsad.core.checkpoint import check_kind, load_checkpoint, save_checkpoint
 from tsad.data.beat_context import RHYTHM_CONTEXTS, RHYTHM_FEATURES, WAVE_CONTEXTS, WAVE_GROUPS, WAVE_SAMPLES
-from tsad.data.record_context import RECORD_FEATURES
 from tsad.data.ecg import AAMI_CLASSES
+from tsad.data.record_context import RECORD_FEATURES
 from tsad.models.verifier import VERIFIER_CLASSES, VerifierRule
 
 KIND = "beat_classifier"
