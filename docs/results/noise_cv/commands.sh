@@ -32,3 +32,6 @@ V="python Codes/Models/beat_classes_cv.py --workspace $W $IN --classifiers verif
 $V --name verify_s_t02 --detections-cv $W/cv/g-s-t02
 $V --name verify_s_t02_s1 --seed 1 --detections-cv $W/cv/g-s-s1-t02
 python docs/results/noise_cv/check_rule.py
+# the classes end to end with the new detector (section V's protocol), after the verdict
+python Codes/Models/beat_classes_cv.py --workspace $W $IN --classifiers learned --name e2e_s_t02 --detections-cv $W/cv/g-s-t02
+python Codes/Models/beat_classes_cv.py --workspace $W $IN --classifiers learned --name e2e_s_t02_s1 --seed 1 --detections-cv $W/cv/g-s-s1-t02
