@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from tsad.core.geometry import tolerance_samples
-from tsad.data.beat_context import RHYTHM_CONTEXTS, RHYTHM_FEATURES, WAVE_CONTEXTS, WAVE_GROUPS, beat_context
+from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_CONTEXTS, WAVE_GROUPS, beat_context
 from tsad.data.ecg import (
     BALANCED_CLASSES,
     BEAT_SYMBOLS,
@@ -40,7 +40,7 @@ from tsad.data.noise import add_noise
 from tsad.data.record_context import TEACHER_VIEW, record_context
 from tsad.detection.records import detect_signal
 from tsad.detection.thresholds import balanced_f1
-from tsad.models.beat_classifier import CLASSES, ClassifierConfig, class_probs
+from tsad.models.beat_classifier import CLASSES, ClassifierConfig, class_probs, reads_record
 from tsad.models.decision import choose_offsets, decide
 from tsad.models.verifier import NOT_A_BEAT, VERIFIER_CLASSES, VerifierRule, beat_labels, droppable
 from tsad.scoring.beats import match_beats
@@ -163,11 +163,6 @@ def _record_view(signal: np.ndarray, samples: np.ndarray, wanted: bool) -> dict:
         return {}
     waves, rhythm = record_context(signal, samples)
     return {"record_waves": waves, "record_rhythm": rhythm}
-
-
-def reads_record(config: ClassifierConfig) -> bool:
-    """Whether a classifier reads more than ``beat_context`` gives: the record's view (a teacher's)."""
-    return config.wave_groups > len(WAVE_GROUPS) or config.rhythm_features > RHYTHM_FEATURES
 
 
 def beat_inputs(record: RecordBeats, teacher: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -93,10 +93,15 @@ class BeatClassifier(nn.Module):
         return self.head(pooled)
 
 
+def reads_record(config: ClassifierConfig) -> bool:
+    """Whether a classifier reads more than ``tsad.data.beat_context`` gives: the record's view around
+    each beat (``tsad.data.record_context.TEACHER_VIEW``), a teacher's, which no stream has."""
+    return config.wave_groups > len(WAVE_GROUPS) or config.rhythm_features > RHYTHM_FEATURES
+
+
 def check_streamable(config: ClassifierConfig, source) -> None:
-    """Raise ValueError where a classifier reads more than ``tsad.data.beat_context`` gives: the
-    record's view (``tsad.data.record_context.TEACHER_VIEW``) is a teacher's, which no stream has."""
-    if config.wave_groups > len(WAVE_GROUPS) or config.rhythm_features > RHYTHM_FEATURES:
+    """Raise ValueError where a classifier reads the record's view (``reads_record``)."""
+    if reads_record(config):
         raise ValueError(f"{source}: a classifier that reads the whole record around each beat (a teacher, "
                          f"{config.wave_groups} waveform groups, {config.rhythm_features} rhythm features); "
                          f"detection reads at most {len(WAVE_GROUPS)} and {RHYTHM_FEATURES}")
