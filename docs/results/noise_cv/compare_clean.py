@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "Codes"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # compare_noise, which finds Codes/
 
-from tsad.scoring.classes import detection_counts  # noqa: E402
+from compare_noise import f1, gross_row, pair_counts, paired_f1  # noqa: E402  (beside this script)
 
 HERE = Path(__file__).resolve().parent
 V = HERE.parent / "ec57_vf"
@@ -26,21 +26,9 @@ PAIRS = {"noise-stress pair (seed 42)": HERE / "verify_s_t02", "noise-stress pai
 DETECTORS = {"XQRS": "ec57-xqrs", "GQRS": "ec57-gqrs", "neurokit2": "ec57-neurokit", "sleepecg": "ec57-sleepecg"}
 
 
-def pair_counts(folder: Path) -> pd.DataFrame:
-    t = pd.read_csv(folder / "records.csv", dtype={"record": str})
-    t = t[t["classifier"] == "verifier"]
-    tp, fp, fn = detection_counts(t)[:, :3].T
-    return pd.DataFrame({"database": t["database"].to_numpy(), "record": t["record"].to_numpy(),
-                         "TP": tp, "FP": fp, "FN": fn})
-
-
-def f1(c: np.ndarray) -> np.ndarray:
-    return 2 * c[..., 0] / (2 * c[..., 0] + c[..., 1] + c[..., 2])
-
-
 def main() -> None:
     records = pd.read_csv(V / "rescored_records.csv", dtype={"record": str})
-    tables = {label: pair_counts(folder) for label, folder in PAIRS.items()}
+    tables = {label: pair_counts(folder, "verifier") for label, folder in PAIRS.items()}
     tables.update({label: records[records["cv"] == cv][["database", "record", "TP", "FP", "FN"]]
                    for label, cv in DETECTORS.items()})
     rng = np.random.default_rng(0)
@@ -51,16 +39,9 @@ def main() -> None:
         counts = {k: t[t["database"] == db].set_index("record").loc[names, ["TP", "FP", "FN"]].to_numpy(float)
                   for k, t in tables.items()}
         for label, c in counts.items():
-            per = f1(c)
-            row = {"database": db, "detector": label, "records": len(names),
-                   "Se": c[:, 0].sum() / (c[:, 0] + c[:, 2]).sum(), "PPV": c[:, 0].sum() / (c[:, 0] + c[:, 1]).sum(),
-                   "F1": f1(c.sum(0)), "false beats": int(c[:, 1].sum()), "missed beats": int(c[:, 2].sum()),
-                   "worst record": f"{per.min():.4f} ({names[per.argmin()]})", "records F1 < 0.99": int((per < 0.99).sum())}
+            row = {"database": db, "detector": label, **gross_row(c, names), "records F1 < 0.99": int((f1(c) < 0.99).sum())}
             for seed in ("42", "1"):
-                ref = counts[f"noise-stress pair (seed {seed})"]
-                diff = f1(c[boot].sum(1)) - f1(ref[boot].sum(1))
-                row[f"F1 minus noise-stress pair (seed {seed})"] = (
-                    f"{f1(c.sum(0)) - f1(ref.sum(0)):+.4f} [{np.percentile(diff, 2.5):+.4f}, {np.percentile(diff, 97.5):+.4f}]")
+                row[f"F1 minus noise-stress pair (seed {seed})"] = paired_f1(c, counts[f"noise-stress pair (seed {seed})"], boot)
             rows.append(row)
     table = pd.DataFrame(rows)
     table.to_csv(HERE / "compare_clean.csv", index=False, float_format="%.4f")

@@ -35,10 +35,10 @@ NAMES = {"xqrs": "XQRS", "gqrs": "GQRS", "neurokit": "neurokit2", "sleepecg": "s
 SNRS = (6.0, 0.0)
 
 
-def pair_counts(folder: Path, snr: float) -> pd.DataFrame:
-    """Per record TP, FP, FN of the verifier's rows at ``snr`` of a beat_classes_cv.py records.csv."""
+def pair_counts(folder: Path, row: str) -> pd.DataFrame:
+    """Per record TP, FP, FN of the ``row`` rows (e.g. ``verifier@6dB``) of a beat_classes_cv.py records.csv."""
     t = pd.read_csv(folder / "records.csv", dtype={"record": str})
-    t = t[t["classifier"] == f"verifier@{snr:g}dB"]
+    t = t[t["classifier"] == row]
     tp, fp, fn = detection_counts(t)[:, :3].T
     return pd.DataFrame({"database": t["database"].to_numpy(), "record": t["record"].to_numpy(),
                          "TP": tp, "FP": fp, "FN": fn})
@@ -49,15 +49,34 @@ def f1(c: np.ndarray) -> np.ndarray:
     return 2 * tp / (2 * tp + fp + fn)
 
 
+def gross_row(c: np.ndarray, names: list[str]) -> dict:
+    """Gross Se, PPV, F1, the false and missed beats and the worst record of per-record counts ``c``
+    (records, TP FP FN) of the records ``names``."""
+    per = f1(c)
+    return {"records": len(names), "Se": c[:, 0].sum() / (c[:, 0] + c[:, 2]).sum(),
+            "PPV": c[:, 0].sum() / (c[:, 0] + c[:, 1]).sum(), "F1": f1(c.sum(0)),
+            "false beats": int(c[:, 1].sum()), "missed beats": int(c[:, 2].sum()),
+            "worst record": f"{per.min():.4f} ({names[per.argmin()]})"}
+
+
+def paired_f1(c: np.ndarray, ref: np.ndarray, boot: np.ndarray) -> str:
+    """Gross F1 of ``c`` minus that of ``ref`` (the same records) with its 95% bootstrap interval over
+    the record resamples ``boot``."""
+    diff = f1(c[boot].sum(1)) - f1(ref[boot].sum(1))
+    return (f"{f1(c.sum(0)) - f1(ref.sum(0)):+.4f} [{np.percentile(diff, 2.5):+.4f}, "
+            f"{np.percentile(diff, 97.5):+.4f}]")
+
+
 def main(argv=None) -> None:
     rng = np.random.default_rng(0)
     rows = []
     for seed, (pair_dir, classical_dir) in RUNS.items():
         classical = pd.read_csv(classical_dir / "noise_records.csv", dtype={"record": str})
         for snr in SNRS:
-            tables = {"shipped pair": pair_counts(pair_dir, snr)}
+            row = f"verifier@{snr:g}dB"
+            tables = {"shipped pair": pair_counts(pair_dir, row)}
             if (STRESS[seed] / "records.csv").is_file():
-                tables["noise-stress pair"] = pair_counts(STRESS[seed], snr)
+                tables["noise-stress pair"] = pair_counts(STRESS[seed], row)
             here = classical[classical["snr_db"] == snr]
             tables.update({NAMES[d]: here[here["detector"] == d] for d in NAMES})
             for db in ("mitdb", "svdb"):
@@ -66,18 +85,10 @@ def main(argv=None) -> None:
                 counts = {k: t[t["database"] == db].set_index("record").loc[names, ["TP", "FP", "FN"]]
                           .to_numpy(float) for k, t in tables.items()}
                 for label, c in counts.items():
-                    per = f1(c)
-                    row = {"seed": seed, "snr_db": snr, "database": db, "detector": label, "records": len(names),
-                           "Se": c[:, 0].sum() / (c[:, 0] + c[:, 2]).sum(),
-                           "PPV": c[:, 0].sum() / (c[:, 0] + c[:, 1]).sum(), "F1": f1(c.sum(0)),
-                           "false beats": int(c[:, 1].sum()), "missed beats": int(c[:, 2].sum()),
-                           "worst record": f"{per.min():.4f} ({names[per.argmin()]})"}
+                    row = {"seed": seed, "snr_db": snr, "database": db, "detector": label, **gross_row(c, names)}
                     for pair in ("shipped pair", "noise-stress pair"):
                         if pair in counts and label not in (pair, "shipped pair"):
-                            r = counts[pair]
-                            diff = f1(c[boot].sum(1)) - f1(r[boot].sum(1))
-                            row[f"F1 minus {pair}"] = (f"{f1(c.sum(0)) - f1(r.sum(0)):+.4f} [{np.percentile(diff, 2.5):+.4f}, "
-                                                       f"{np.percentile(diff, 97.5):+.4f}]")
+                            row[f"F1 minus {pair}"] = paired_f1(c, counts[pair], boot)
                     rows.append(row)
     table = pd.DataFrame(rows)
     table.to_csv(HERE / "compare_noise.csv", index=False, float_format="%.4f")
