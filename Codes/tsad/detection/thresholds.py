@@ -169,16 +169,18 @@ def tune_threshold(detector: Predictor, record_paths, grid=THRESHOLD_CANDIDATES,
 
 
 def threshold_counts(detector: Predictor, record_paths, grid=THRESHOLD_CANDIDATES, hop: int | None = None,
-                     refractory_s: float = DEFAULT_REFRACTORY_S) -> tuple[np.ndarray, np.ndarray]:
+                     refractory_s: float = DEFAULT_REFRACTORY_S, leads=None) -> tuple[np.ndarray, np.ndarray]:
     """What ``detector`` finds in whole records at every threshold of ``grid``, matched at 150 ms:
     ``counts`` (len(grid), 3) of TP, FP, FN summed over the records, and ``class_counts``
     (len(grid), len(BALANCED_CLASSES), 2) of each class's reference beats and those found. One
-    detection per record (its probability, picked at each threshold)."""
+    detection per record (its probability, picked at each threshold), reading ``leads`` (default
+    every lead; ``detect_record``'s)."""
     classes = list(ecg.BALANCED_CLASSES.values())
     counts = np.zeros((len(grid), 3), np.int64)
     class_counts = np.zeros((len(grid), len(classes), 2), np.int64)
     for path in record_paths:
-        det = detect_record(detector, path, hop=hop, threshold=float(min(grid)), refractory_s=refractory_s)
+        det = detect_record(detector, path, hop=hop, threshold=float(min(grid)), refractory_s=refractory_s,
+                            leads=leads)
         ref, symbols, fs, _ = ec57.read_reference(path)
         vf = ec57.read_vf_episodes(path)              # scored as EC57: nothing inside flutter
         scored = ecg.outside_episodes(ref, vf)

@@ -15,6 +15,11 @@ that run's detection.json (the tuning's usual record, its earlier tuning kept un
 
     python docs/results/threshold_cv/threshold_cv.py --cv W/cv/g-a W/cv/g-a-s1 --input-dir ... \
         --out docs/results/threshold_cv --from-counts --apply pretrained/fcn20k_svdb_mitdb
+
+--leads K reads the test records on those leads only (detect.py --leads), for a one-lead operating
+point (section Z). --nested also writes nested.csv and prints its summary: every fold's figures at the
+threshold chosen on the *other* folds' counts (all folders pooled; the folders must share their folds),
+beside --compare, so that the choice is scored on records it was not chosen on.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from tsad.data.ecg import BALANCED_CLASSES
+from tsad.experiments.crossval import t_interval
 from tsad.data.generate import list_records
 from tsad.core.paths import THRESHOLD_FILE
 from tsad.detection.thresholds import (
@@ -55,6 +61,32 @@ def figures(group: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def chosen_threshold(table: pd.DataFrame, grid: np.ndarray) -> float:
+    """The threshold the pooled class-balanced F1 of a counts table chooses (``choose_threshold``)."""
+    pooled = table.groupby("threshold").sum(numeric_only=True).reindex(grid)
+    counts = pooled[["TP", "FP", "FN"]].to_numpy()
+    class_counts = np.stack([pooled[[f"n_{c}", f"found_{c}"]].to_numpy() for c in BALANCED_CLASSES], axis=1)
+    return float(grid[choose_threshold(grid, counts, class_counts)[0]])
+
+
+def nested(table: pd.DataFrame, grid: np.ndarray, compare: float) -> pd.DataFrame:
+    """Per (folder, fold, database): the gross F1, Se and PPV at the threshold chosen on the other
+    folds' counts (every folder pooled) and at ``compare``."""
+    rows = []
+    for fold in sorted(table["fold"].unique()):
+        chosen = chosen_threshold(table[table["fold"] != fold], grid)
+        held = table[table["fold"] == fold]
+        for (cv, database), part in held.groupby(["cv", "database"]):
+            row = {"cv": cv, "fold": int(fold), "database": database, "chosen": chosen}
+            for label, thr in [("chosen", chosen), ("compare", compare)]:
+                at = part[np.isclose(part["threshold"], thr)][["TP", "FP", "FN"]].sum()
+                row[f"Se_{label}"] = at.TP / (at.TP + at.FN)
+                row[f"PPV_{label}"] = at.TP / (at.TP + at.FP)
+                row[f"F1_{label}"] = 2 * at.TP / (2 * at.TP + at.FP + at.FN)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cv", nargs="+", type=Path, required=True, help="student_cv.py folders (cv/<name>)")
@@ -62,6 +94,10 @@ def main(argv=None) -> None:
     p.add_argument("--out", type=Path, required=True, help="folder for counts.csv")
     p.add_argument("--compare", type=float, default=0.1, help="a threshold to show beside the choice (the shipped)")
     p.add_argument("--from-counts", action="store_true", help="read --out/counts.csv instead of detecting again")
+    p.add_argument("--leads", type=int, nargs="+", default=None, metavar="K",
+                   help="the leads the detectors read (the others are zero; default every lead)")
+    p.add_argument("--nested", action="store_true",
+                   help="also score each fold at the threshold chosen on the other folds (nested.csv)")
     p.add_argument("--apply", type=Path, default=None, metavar="RUN",
                    help="write the choice into this run folder's detection.json")
     args = p.parse_args(argv)
@@ -79,7 +115,7 @@ def main(argv=None) -> None:
                 paths = [folder / n for n in names if where.get(n) == folder]
                 if not paths:
                     continue
-                counts, class_counts = threshold_counts(detector, paths, grid)
+                counts, class_counts = threshold_counts(detector, paths, grid, leads=args.leads)
                 for k, thr in enumerate(grid):
                     row = {"cv": cv.name, "fold": int(fold["fold"]), "database": folder.name, "threshold": float(thr),
                            "TP": counts[k, 0], "FP": counts[k, 1], "FN": counts[k, 2]}
@@ -103,6 +139,17 @@ def main(argv=None) -> None:
     for name, part in [("pooled", table), *table.groupby("database")]:
         print(f"## {name}\n")
         print(figures(part).loc[show].round(5).to_string() + "\n")
+    if args.nested:
+        table_nested = nested(table, grid, args.compare)
+        table_nested.to_csv(args.out / "nested.csv", index=False)
+        print(f"## nested: each fold at the threshold chosen on the other folds (chosen: "
+              f"{sorted(table_nested['chosen'].unique())}), against {args.compare:g}; mean [95% t-interval] over "
+              f"(folder, fold)\n")
+        for database, part in table_nested.groupby("database"):
+            diff = t_interval(part["F1_chosen"] - part["F1_compare"])
+            print(f"{database}: fold F1 {part['F1_chosen'].mean():.4f} against {part['F1_compare'].mean():.4f}, "
+                  f"paired {diff[0]:+.4f} [{diff[1]:+.4f}, {diff[2]:+.4f}]")
+        print()
     if args.apply is not None:
         earlier = read_tuned(args.apply)
         tuned = _tuned(grid, counts, "record-wise cross-validation of the same recipe (docs/RESULTS.md section S: "
