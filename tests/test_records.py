@@ -232,7 +232,7 @@ def test_every_classical_detector_runs_through_detect_py_and_finds_the_beats(nam
     meta = json.loads((out / "detections.json").read_text())
     assert meta["kind"] == "classical" and meta["run"] == name
     described = classical.CLASSICAL_DETECTORS[name].description
-    assert meta["description"] == f"{described} on lead 1 of the whole record"
+    assert meta["description"] == f"{described} on one lead of the whole record (lead 0 unless --leads names another)"
     row = ec57.score_folder(out, demo_record, folders.DEFAULT_EXT).iloc[0]
     assert row["n_ref"] > 150 and row["F1"] > 0.9, row.to_dict()
 

@@ -302,3 +302,26 @@ def test_annotation_files_are_the_bytes_wrann_writes(case, block, tmp_path, monk
         samples, symbols, aux = samples[:1], symbols[:1], aux[:1]
     wfdb.wrann("rec", "tsad", samples, symbol=symbols, aux_note=aux, fs=360.0, write_dir=str(tmp_path))
     assert annotation_bytes("rec", "tsad", samples, symbols, aux, 360.0) == (tmp_path / "rec.tsad").read_bytes()
+
+
+def test_threshold_counts_read_the_leads_asked_for(shipped, ecg250, tmp_path):
+    """The threshold study's counts (tsad.detection.thresholds.threshold_counts, RESULTS Z) on one lead are
+    what detection on that lead finds, matched at 150 ms, at every threshold of the grid."""
+    import wfdb
+
+    from tsad.detection.thresholds import threshold_counts
+
+    signal, beats = ecg250
+    signal = signal[:120 * FS].copy()
+    beats = beats[beats < 120 * FS]
+    signal[:, 1] *= 0.15        # a second lead with small beats: its counts differ from both leads'
+    _write(tmp_path, "rec", signal)
+    wfdb.wrann("rec", "atr", np.asarray(beats), symbol=["N"] * len(beats), fs=FS, write_dir=str(tmp_path))
+    grid = (0.1, 0.5, 0.9)
+    second, _ = threshold_counts(shipped, [tmp_path / "rec"], grid, leads=[1])
+    both, _ = threshold_counts(shipped, [tmp_path / "rec"], grid)
+    for k, thr in enumerate(grid):
+        det = records.detect_record(shipped, tmp_path / "rec", threshold=thr, leads=[1])
+        m = match_beats(beats, det.samples, tolerance_samples(FS))
+        assert tuple(second[k]) == (m.tp, m.fp, m.fn)
+    assert not np.array_equal(second, both)

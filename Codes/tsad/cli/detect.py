@@ -14,8 +14,9 @@ taper that trusts each window's middle most, beats are picked on the combined pr
 the run's tuned threshold, at least 200 ms apart) and mapped back to the record's own sample numbers.
 RUN is a trained run of any kind tsad.models.loader loads: a student, the VLM or picture teacher (their
 plots rendered on the fly), the context teacher (it reads the record around each window); or a
-classical detector run on lead 1 of the whole record at its own rate: xqrs / gqrs (wfdb's),
-neurokit (NeuroKit2's ecg_clean + ecg_peaks, its defaults) or sleepecg (SleepECG's detect_heartbeats).
+classical detector run on one lead of the whole record (lead 0, or the first of --leads) at its own
+rate: xqrs / gqrs (wfdb's), neurokit (NeuroKit2's ecg_clean + ecg_peaks, its defaults) or sleepecg
+(SleepECG's detect_heartbeats).
 
 Writes, in --out (default <workspace>/detections/<run>/): <record>.<ext> (a WFDB annotation file,
 wfdb.rdann and PhysioNet's bxb read it; each beat's symbol is its AAMI class, N S V F or Q, when the

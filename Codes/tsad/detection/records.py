@@ -5,7 +5,7 @@ overlap (a chunk at a time: ``tsad.detection.streaming``), the overlapping proba
 taper that trusts a window's middle more
 than its edges (where most false beats of a window-wise model are made), beats are picked on the
 combined probability, and their positions are mapped back to the record's own sample numbers. A
-classical detector (``tsad.models.classical``) runs on lead 1 of the whole record at its own rate.
+classical detector (``tsad.models.classical``) runs on one lead of the whole record (lead 0, or the first of ``leads``) at its own rate.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The classical detectors, one function each and one table (``CLASSICAL_DETECTORS``): wfdb's XQRS and
-GQRS, NeuroKit2's and SleepECG's. Each runs on lead 1 of a whole record at its own rate, as they are
-meant to, and they are the baselines. Adding one is a function and an entry of the table."""
+GQRS, NeuroKit2's and SleepECG's. Each runs on one lead of a whole record (lead 0, the first, unless
+``leads`` names another) at its own rate, as they are meant to, and they are the baselines. Adding one is a function and an entry of the table."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tsad.core.geometry import WindowGeometry
 from tsad.models.kinds import CLASSICAL
 from tsad.models.predictor import DetectionError, Predictor
 
-# Each takes lead 1 of a whole record (float64, physical units) and its rate, and returns the sample
+# Each takes one lead of a whole record (float64, physical units) and its rate, and returns the sample
 # numbers of the beats it finds. Their packages are imported inside, so only a detector in use needs
 # its package.
 
@@ -88,6 +88,6 @@ def classical_detector(name: str) -> Predictor:
         samples = np.unique(np.asarray(samples, np.int64))
         return samples[(samples >= 0) & (samples < len(lead))]
 
-    # the classical detectors read lead 1 at the record's own rate; fs here is only a placeholder
+    # the classical detectors read one whole lead at the record's own rate; fs here is only a placeholder
     return Predictor(name, CLASSICAL, WindowGeometry(channels=(0,)), lead_beats=lead_beats,
-                     description=f"{entry.description} on lead 1 of the whole record")
+                     description=f"{entry.description} on one lead of the whole record (lead 0 unless --leads names another)")

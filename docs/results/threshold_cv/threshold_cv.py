@@ -32,10 +32,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from tsad.data.ecg import BALANCED_CLASSES
-from tsad.experiments.crossval import t_interval
-from tsad.data.generate import list_records
 from tsad.core.paths import THRESHOLD_FILE
+from tsad.data.ecg import BALANCED_CLASSES
+from tsad.data.generate import list_records
 from tsad.detection.thresholds import (
     THRESHOLD_CANDIDATES,
     _tuned,
@@ -44,8 +43,9 @@ from tsad.detection.thresholds import (
     save_tuned_threshold,
     threshold_counts,
 )
-from tsad.models.tuned import read_tuned
+from tsad.experiments.crossval import t_interval
 from tsad.models import loader
+from tsad.models.tuned import read_tuned
 
 
 def figures(group: pd.DataFrame) -> pd.DataFrame:
@@ -143,7 +143,7 @@ def main(argv=None) -> None:
         table_nested = nested(table, grid, args.compare)
         table_nested.to_csv(args.out / "nested.csv", index=False)
         print(f"## nested: each fold at the threshold chosen on the other folds (chosen: "
-              f"{sorted(table_nested['chosen'].unique())}), against {args.compare:g}; mean [95% t-interval] over "
+              f"{', '.join(f'{t:g}' for t in sorted(table_nested['chosen'].unique()))}), against {args.compare:g}; mean [95% t-interval] over "
               f"(folder, fold)\n")
         for database, part in table_nested.groupby("database"):
             diff = t_interval(part["F1_chosen"] - part["F1_compare"])
