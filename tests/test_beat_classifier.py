@@ -499,3 +499,90 @@ def test_paired_detection_difference_counts_missed_and_extra_beats(beats):
     assert diff.loc["gross Se_N", "difference"] < 0 and diff.loc["gross Se_V", "difference"] == 0
     with pytest.raises(ScoringError, match="same records"):
         paired_detection_difference(table, other.iloc[:2])
+
+
+# ---- the beat-sequence classifier (tsad.models.beat_sequence) -----------------------------------------
+
+def _flag_sequences(n_records: int, beats: int, rng: np.random.Generator) -> list:
+    """Records whose beats are alike but for one rhythm feature, set in 30% of the beats at random; a
+    beat is S when the beat *before* it was set: what no classifier of one beat can know."""
+    from tsad.data.beat_context import RHYTHM_CONTEXTS
+
+    out = []
+    for _ in range(n_records):
+        waves = np.broadcast_to(np.sin(np.linspace(0, 6, WAVE_SAMPLES, dtype=np.float32)),
+                                (beats, 2 * WAVE_CONTEXTS["recent"], WAVE_SAMPLES)).copy()
+        rhythm = np.ones((beats, RHYTHM_CONTEXTS["recent"]), np.float32)
+        flag = rng.random(beats) < 0.3
+        rhythm[:, 0] = np.where(flag, 2.0, 1.0)
+        targets = np.zeros(beats, np.int64)
+        targets[1:] = np.where(flag[:-1], CLASSES.index("S"), CLASSES.index("N"))
+        out.append((waves, rhythm, targets))
+    return out
+
+
+def test_the_sequence_classifier_reads_the_beats_before_and_streams():
+    import torch
+
+    from tsad.models.beat_sequence import BeatSequenceClassifier, sequence_probs
+
+    torch.manual_seed(0)
+    model = BeatSequenceClassifier().eval()
+    (waves, rhythm, _), = _flag_sequences(1, 60, np.random.default_rng(0))
+    waves = waves + np.random.default_rng(1).normal(0, 0.1, waves.shape).astype(np.float32)
+    whole, state = sequence_probs(model, waves, rhythm)
+    assert whole.shape == (60, len(CLASSES)) and np.allclose(whole.sum(1), 1, atol=1e-5)
+    # chunks of 7 beats, and two calls with the state carried: the probabilities of one pass
+    assert np.allclose(sequence_probs(model, waves, rhythm, chunk=7)[0], whole, atol=1e-6)
+    first, carried = sequence_probs(model, waves[:25], rhythm[:25])
+    second, last = sequence_probs(model, waves[25:], rhythm[25:], state=carried)
+    assert np.allclose(np.concatenate([first, second]), whole, atol=1e-6) and torch.allclose(last, state, atol=1e-6)
+    # beat 30 changed: nothing before it moves, the beats after it do (the past is read)
+    moved = rhythm.copy()
+    moved[30, 0] = 5.0
+    other, _ = sequence_probs(model, waves, moved)
+    assert np.array_equal(other[:30], whole[:30]) and np.abs(other[31:] - whole[31:]).max() > 1e-4
+
+
+def test_the_sequence_classifier_learns_what_the_beat_before_says():
+    from tsad.models.beat_sequence import sequence_probs
+    from tsad.training.beat_classifier import train_sequence_classifier
+
+    rng = np.random.default_rng(0)
+    train, test = _flag_sequences(30, 300, rng), _flag_sequences(2, 300, rng)
+    model, losses = train_sequence_classifier(train, epochs=8, batch_size=16, stretch=16, warm_up=2, seed=0,
+                                              lead_dropout=0.0)
+    assert losses[-1] < 0.2 * losses[0]
+    for waves, rhythm, targets in test:
+        assert (sequence_probs(model, waves, rhythm)[0].argmax(1)[1:] == targets[1:]).mean() > 0.95
+    # a classifier of one beat at a time, on the same beats, cannot
+    waves, rhythm, targets = (np.concatenate(parts) for parts in zip(*train))
+    alone, _ = train_classifier(waves, rhythm, targets, epochs=3, batch_size=256, seed=0, lead_dropout=0.0)
+    waves, rhythm, targets = test[0]
+    assert (class_probs(alone, waves, rhythm).argmax(1) == targets).mean() < 0.85
+    with pytest.raises(ValueError, match="warm-up"):
+        train_sequence_classifier(train, stretch=8, warm_up=8)
+
+
+def test_the_sequence_classifier_is_cross_validated_and_saved(beats, tmp_path):
+    from tsad.models.beat_sequence import (
+        BeatSequenceClassifier,
+        load_sequence_classifier,
+        save_sequence_classifier,
+        sequence_probs,
+    )
+
+    table = cross_validate(beats, [["demo00", "demo01"], ["demo02", "demo03"]], "sequence", seed=0,
+                           learned={"epochs": 6})
+    assert sorted(table["record"]) == ["demo00", "demo01", "demo02", "demo03"]
+    assert set(table["classifier"]) == {"sequence"}
+    assert (table[[c for c in table if c.endswith("_missed")]].to_numpy() == 0).all()
+    assert table["VEB_TP"].sum() / (table["VEB_TP"] + table["VEB_FN"]).sum() > 0.8
+    model = BeatSequenceClassifier()
+    save_sequence_classifier(tmp_path / "seq.pth", model, trained_on="nothing")
+    back = load_sequence_classifier(tmp_path / "seq.pth")
+    r = beats[0]
+    assert np.allclose(sequence_probs(back, r.waves, r.rhythm)[0], sequence_probs(model.eval(), r.waves, r.rhythm)[0])
+    save_classifier(tmp_path / "one.pth", BeatClassifier())
+    with pytest.raises(ValueError, match="beat_sequence"):
+        load_sequence_classifier(tmp_path / "one.pth")

@@ -43,6 +43,13 @@ tsad.experiments.beat_classes says.
     python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name learned-kd \
         --classifiers learned --distil-members 3 --against learned     # paired against the same folds on labels
 
+The beat-sequence classifier (``sequence``: tsad.models.beat_sequence, the learned classifier's encoder of
+each beat and a GRU over the record's beats before it) is trained with the learned classifier's settings;
+--against compares it with the learned classifier of the other study (docs/RESULTS.md, section AA).
+
+    python Codes/Models/beat_classes_cv.py --input-dir ../shared/data/svdb ../shared/data/mitdb --name sequence \
+        --classifiers learned sequence --against learned_v2r
+
 With --teacher-view record the teacher's members also read the record around each beat, its rhythm and
 beats after it as well as before (tsad.data.record_context: what no stream has, so the teacher may know
 more than its student can see); the student reads what a deployed classifier reads.
@@ -68,6 +75,7 @@ from tsad.experiments.beat_classes import (
     CLASSIFIERS,
     DECISIONS,
     LEARNED,
+    SEQUENCE,
     TEACHER,
     TEACHER_VIEWS,
     VERIFIER,
@@ -94,8 +102,8 @@ def parse_args(argv=None):
                    help="folders of annotated WFDB records, one per database (its name is the folder's)")
     p.add_argument("--name", default="classical", help="the study's folder under <workspace>/beat_classes/")
     p.add_argument("--folds", type=int, default=5, help="record-wise folds")
-    p.add_argument("--classifiers", nargs="+", choices=CLASSIFIERS, default=list(CLASSIFIERS),
-                   help="the classifiers to cross-validate")
+    p.add_argument("--classifiers", nargs="+", choices=CLASSIFIERS, default=[c for c in CLASSIFIERS if c != SEQUENCE],
+                   help="the classifiers to cross-validate (sequence, the beat-sequence classifier, when named)")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples of the records for the intervals")
     p.add_argument("--detections-cv", default=None, metavar="DIR",
                    help="a student_cv.py folder: its folds, and its fold detectors' beats classified (end to end)")
@@ -178,14 +186,15 @@ def paired_by_database(reference: pd.DataFrame, other: pd.DataFrame, args) -> li
 
 def against(table: pd.DataFrame, other_dir: Path, args) -> pd.DataFrame:
     """Each classifier of ``table`` against the same classifier in another study's records.csv (a
-    distilled classifier's teacher, ``TEACHER``, against the learned classifier there: the ensemble
-    against one classifier, when the other study trained on the labels)."""
+    distilled classifier's teacher, ``TEACHER``, and the sequence classifier, ``SEQUENCE``, against the
+    learned classifier there: the ensemble against one classifier, when the other study trained on the
+    labels; the beats in order against each beat alone)."""
     path = other_dir / "records.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such study (--against names a folder under <workspace>/beat_classes/)")
     other = pd.read_csv(path, dtype={"record": str})
     here = table.assign(record=table["record"].astype(str))
-    there = {c: LEARNED if c == TEACHER else c for c in here["classifier"].unique()}
+    there = {c: LEARNED if c in (TEACHER, SEQUENCE) else c for c in here["classifier"].unique()}
     rows = [diff.assign(classifier=c, against=f"{other_dir.name}: {there[c]}")
             for c in here["classifier"].unique()
             for diff in paired_by_database(other[other["classifier"] == there[c]], here[here["classifier"] == c],

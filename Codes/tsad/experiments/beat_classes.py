@@ -41,18 +41,22 @@ from tsad.data.record_context import TEACHER_VIEW, record_context
 from tsad.detection.records import detect_signal
 from tsad.detection.thresholds import balanced_f1
 from tsad.models.beat_classifier import CLASSES, ClassifierConfig, class_probs, reads_record
+from tsad.models.beat_sequence import SequenceConfig, sequence_probs
 from tsad.models.decision import choose_offsets, decide
 from tsad.models.verifier import NOT_A_BEAT, VERIFIER_CLASSES, VerifierRule, beat_labels, droppable
 from tsad.scoring.beats import match_beats
 from tsad.scoring.classes import is_paced, score_classes
-from tsad.training.beat_classifier import teacher_soft_targets, train_classifier
+from tsad.training.beat_classifier import teacher_soft_targets, train_classifier, train_sequence_classifier
 
 FS = 128.0
 OFFSETS_S = np.round(np.concatenate([np.arange(-0.100, 0.101, 0.025), np.arange(0.140, 0.461, 0.032)]), 3)
 BASELINE_S = (-0.250, -0.150)
 LOCAL_BEATS = 10
-CLASSIFIERS = ("lda", "boosting", "learned", "verifier")
+CLASSIFIERS = ("lda", "boosting", "learned", "verifier", "sequence")
 LEARNED = "learned"     # tsad.models.beat_classifier on both leads and the patient's own context
+# tsad.models.beat_sequence: the learned classifier's encoder and a GRU over the record's beats before each
+# (docs/RESULTS.md, section AA); trained with the learned classifier's settings (epochs, weight power, shift)
+SEQUENCE = "sequence"
 TEACHER = "learned_ensemble"   # a distilled classifier's teacher, scored beside it on the same test records
 # the learned classifier with one more class, NOT_A_BEAT, trained on the beats its fold's detector finds
 # in the fold's training records (those no reference beat matches are NOT_A_BEAT); the detections it
@@ -273,6 +277,26 @@ def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: floa
     model, _ = train_classifier(waves, rhythm, targets, seed=seed, soft_targets=soft, lam=lam,
                                 temperature=temperature, weighted_kd=weighted_kd, **kwargs)
     return model, ensemble
+
+
+def fit_sequence(train: list[RecordBeats], seed: int, rhythm_context: str = "recent", wave_context: str = "recent",
+                 epochs: int = 6, weight_power: float = 0.5, shift: int = 0, **ignored):
+    """``tsad.models.beat_sequence`` trained on every record of ``train`` (paced ones too, as
+    ``fit_learned``), each record's beats in order, with the learned classifier's recipe (``epochs``,
+    ``weight_power``, ``shift``) and inputs (``rhythm_context``, ``wave_context``)."""
+    sequences = [(r.waves, r.rhythm, np.array([CLASSES.index(c) for c in r.classes], np.int64))
+                 for r in train if len(r.samples)]
+    config = SequenceConfig(leads=sequences[0][0].shape[1] // len(WAVE_GROUPS),
+                            rhythm_features=RHYTHM_CONTEXTS[rhythm_context], wave_groups=WAVE_CONTEXTS[wave_context])
+    model, _ = train_sequence_classifier(sequences, config=config, epochs=epochs, weight_power=weight_power,
+                                         shift=shift, seed=seed)
+    return model
+
+
+def predict_sequence(model, record: RecordBeats) -> np.ndarray:
+    """Each beat's class by a sequence classifier reading the record's beats in order (the most likely)."""
+    probs, _ = sequence_probs(model, record.waves, record.rhythm)
+    return decide(probs, model.config.classes)
 
 
 def fit_verifier(train: list[RecordBeats], find, seed: int, rhythm_context: str = "recent",
@@ -509,6 +533,10 @@ def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifie
                 student = Decided(student, offsets)
                 extra = {**{f"offset_{c}": v for c, v in offsets.items()}, "validation_ectopic_f1": score}
             models = {LEARNED: student, **({TEACHER: ensemble} if ensemble else {})}
+        elif classifier == SEQUENCE:
+            models = {SEQUENCE: fit_sequence(train, seed, **{key: value for key, value in (learned or {}).items()
+                                                              if key in ("rhythm_context", "wave_context", "epochs",
+                                                                         "weight_power", "shift")})}
         else:
             models = {classifier: fit_classifier(classifier, train, seed, learned)}
         for name in test:
@@ -519,6 +547,8 @@ def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifie
                     labels = []
                 elif classifier == LEARNED:
                     labels = predict_learned(model, shown)
+                elif classifier == SEQUENCE:
+                    labels = predict_sequence(model, shown)
                 else:
                     labels = model.predict(shown.features)
                 rows.append({"fold": k, "classifier": label, **(extra if label == LEARNED else {}),

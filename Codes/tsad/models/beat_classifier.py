@@ -64,15 +64,20 @@ def rhythm_scale(rhythm: torch.Tensor, width: int) -> torch.Tensor:
     return logs, rest
 
 
-class BeatClassifier(nn.Module):
-    """(waves (B, >= wave_groups * leads, WAVE_SAMPLES), rhythm (B, >= config.rhythm_features)) -> (B,
-    classes) logits; it reads the first ``config.wave_groups`` waveform groups (``WAVE_CONTEXTS``) and
-    the first ``config.rhythm_features`` rhythm features (``RHYTHM_CONTEXTS``), so every classifier
-    takes what ``tsad.data.beat_context`` gives for the most any classifier beside it reads."""
+RHYTHM_UNITS = 16     # the rhythm branch's output
 
-    def __init__(self, config: ClassifierConfig | None = None):
+
+class BeatEncoder(nn.Module):
+    """One beat's inputs -> a vector (``width``): a 1-D convolutional branch over its waveforms, pooled
+    (mean and max), beside a branch over its rhythm features (log-scaled). It reads the first
+    ``config.wave_groups`` waveform groups (``WAVE_CONTEXTS``) and the first ``config.rhythm_features``
+    rhythm features (``RHYTHM_CONTEXTS``), so every classifier takes what ``tsad.data.beat_context``
+    gives for the most any classifier beside it reads. Its modules are named as the beat classifier's
+    were before it was split out (``waves``, ``rhythm``), so checkpoints keep loading."""
+
+    def __init__(self, config: ClassifierConfig):
         super().__init__()
-        self.config = c = config or ClassifierConfig()
+        self.config = c = config
         self.channels = width = c.wave_groups * c.leads
         layers = []
         for k, out in enumerate(c.widths):
@@ -82,15 +87,35 @@ class BeatClassifier(nn.Module):
                 layers.append(nn.MaxPool1d(2))
             width = out
         self.waves = nn.Sequential(*layers)
-        self.rhythm = nn.Sequential(nn.Linear(c.rhythm_features, 16), nn.ReLU())
-        self.head = nn.Sequential(nn.Linear(2 * width + 16, c.hidden), nn.ReLU(), nn.Dropout(c.dropout),
-                                  nn.Linear(c.hidden, len(c.classes)))
+        self.rhythm = nn.Sequential(nn.Linear(c.rhythm_features, RHYTHM_UNITS), nn.ReLU())
+        self.width = 2 * width + RHYTHM_UNITS
 
     def forward(self, waves: torch.Tensor, rhythm: torch.Tensor) -> torch.Tensor:
         h = self.waves(waves[:, :self.channels])
         logs, rest = rhythm_scale(rhythm, self.config.rhythm_features)
-        pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1), self.rhythm(torch.cat([logs, rest], dim=-1))], dim=-1)
-        return self.head(pooled)
+        return torch.cat([h.mean(dim=-1), h.amax(dim=-1), self.rhythm(torch.cat([logs, rest], dim=-1))], dim=-1)
+
+
+def class_head(inputs: int, config: ClassifierConfig) -> nn.Sequential:
+    """The head over a beat's vector: one hidden layer, dropout, a logit per class."""
+    return nn.Sequential(nn.Linear(inputs, config.hidden), nn.ReLU(), nn.Dropout(config.dropout),
+                         nn.Linear(config.hidden, len(config.classes)))
+
+
+class BeatClassifier(nn.Module):
+    """(waves (B, >= wave_groups * leads, WAVE_SAMPLES), rhythm (B, >= config.rhythm_features)) -> (B,
+    classes) logits: each beat alone, from its ``BeatEncoder`` vector."""
+
+    def __init__(self, config: ClassifierConfig | None = None):
+        super().__init__()
+        self.config = c = config or ClassifierConfig()
+        encoder = BeatEncoder(c)
+        # the encoder's modules sit on the classifier itself, so the state dict keeps its names
+        self.channels, self.waves, self.rhythm = encoder.channels, encoder.waves, encoder.rhythm
+        self.head = class_head(encoder.width, c)
+
+    def forward(self, waves: torch.Tensor, rhythm: torch.Tensor) -> torch.Tensor:
+        return self.head(BeatEncoder.forward(self, waves, rhythm))
 
 
 def reads_record(config: ClassifierConfig) -> bool:

@@ -7,6 +7,10 @@ predictivity), one lead zeroed in a share of the beats (``lead_dropout``) so tha
 record can be classified too, and beats moved by a few samples (``shift``). Distilled
 (``soft_targets``, ``lam``): part of the loss is the student's softened class probabilities against a
 teacher's (``teacher_soft_targets``: the mean over an ensemble of classifiers).
+
+The beat-sequence classifier (``tsad.models.beat_sequence``) is trained the same way on stretches of
+consecutive beats of a record (``train_sequence_classifier``): its recurrent state warms up over the
+first beats of each stretch, and the loss is taken on the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from tqdm.auto import tqdm
 
 from tsad.data.beat_context import WAVE_CONTEXTS
 from tsad.models.beat_classifier import BeatClassifier, ClassifierConfig
+from tsad.models.beat_sequence import BeatSequenceClassifier, SequenceConfig
 
 
 def class_weights(targets: np.ndarray, n_classes: int, power: float) -> np.ndarray:
@@ -30,6 +35,23 @@ def class_weights(targets: np.ndarray, n_classes: int, power: float) -> np.ndarr
     w = np.zeros(n_classes)
     w[present] = (counts[present] / counts.sum()) ** -power
     return (w / w[present].mean()).astype(np.float32)
+
+
+def augment(w: torch.Tensor, leads: int, lead_dropout: float, shift: int, rng: np.random.Generator) -> torch.Tensor:
+    """Beats' waveforms (n, groups * leads, samples) with one lead zeroed in a ``lead_dropout`` share of
+    them (the lead in every waveform group) and each moved by up to ``shift`` samples (edges repeated)."""
+    n = len(w)
+    if lead_dropout > 0 and leads > 1:
+        drop = torch.from_numpy(rng.random(n) < lead_dropout)
+        lead = torch.from_numpy(rng.integers(0, leads, n))
+        mask = torch.ones(n, leads)
+        mask[drop, lead[drop]] = 0.0
+        w = w * mask.repeat(1, w.shape[1] // leads)[:, :, None]
+    if shift > 0:
+        moved = torch.from_numpy(rng.integers(-shift, shift + 1, n))
+        at = (torch.arange(w.shape[-1])[None, :] - moved[:, None]).clamp(0, w.shape[-1] - 1)
+        w = torch.gather(w, 2, at[:, None, :].expand(-1, w.shape[1], -1))
+    return w
 
 
 def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray, *,
@@ -71,17 +93,7 @@ def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray,
         for a in tqdm(range(0, len(order), batch_size), desc=f"classifier epoch {epoch + 1}/{epochs}",
                       disable=None if progress else True, leave=False):
             idx = np.sort(order[a:a + batch_size])
-            w = torch.from_numpy(waves[idx])
-            if lead_dropout > 0 and leads > 1:
-                drop = torch.from_numpy(rng.random(len(idx)) < lead_dropout)
-                lead = torch.from_numpy(rng.integers(0, leads, len(idx)))
-                mask = torch.ones(len(idx), leads)
-                mask[drop, lead[drop]] = 0.0
-                w = w * mask.repeat(1, w.shape[1] // leads)[:, :, None]     # the lead in every waveform group
-            if shift > 0:
-                moved = torch.from_numpy(rng.integers(-shift, shift + 1, len(idx)))
-                at = (torch.arange(w.shape[-1])[None, :] - moved[:, None]).clamp(0, w.shape[-1] - 1)
-                w = torch.gather(w, 2, at[:, None, :].expand(-1, w.shape[1], -1))
+            w = augment(torch.from_numpy(waves[idx]), leads, lead_dropout, shift, rng)
             y = torch.from_numpy(targets[idx].astype(np.int64))
             logits = model(w, torch.from_numpy(rhythm[idx]))
             loss = F.cross_entropy(logits, y, weight=weights)
@@ -101,6 +113,61 @@ def train_classifier(waves: np.ndarray, rhythm: np.ndarray, targets: np.ndarray,
             running += loss.item() * len(idx)
             seen += len(idx)
         losses.append(running / max(seen, 1))
+    return model.eval(), losses
+
+
+def train_sequence_classifier(sequences: list[tuple[np.ndarray, np.ndarray, np.ndarray]], *,
+                              config: SequenceConfig | None = None, epochs: int = 6, batch_size: int = 32,
+                              stretch: int = 96, warm_up: int = 32, lr: float = 3e-3, weight_power: float = 0.5,
+                              lead_dropout: float = 0.3, shift: int = 0, seed: int = 42,
+                              progress: bool = False) -> tuple[BeatSequenceClassifier, list[float]]:
+    """A beat-sequence classifier trained on records' beats in order: ``sequences`` holds each record's
+    ``(waves, rhythm, targets)`` (``train_classifier``'s, one record each). Every step reads
+    ``batch_size`` stretches of ``stretch`` consecutive beats (records drawn in proportion to their
+    beats, the start at random), the GRU starting from zero; the weighted cross-entropy is taken on each
+    stretch's beats after the first ``warm_up``, so the loss is on beats that have a past. An epoch is
+    as many steps as take every training beat's loss once on average. Returns the model (eval mode)
+    and the mean loss of each epoch."""
+    if not sequences:
+        raise ValueError("no training records")
+    if not 0 <= warm_up < stretch:
+        raise ValueError(f"the warm-up ({warm_up}) must be shorter than the stretch ({stretch})")
+    first_waves = sequences[0][0]
+    config = config or SequenceConfig(leads=first_waves.shape[1] // WAVE_CONTEXTS["recent"])
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = BeatSequenceClassifier(config)
+    targets = np.concatenate([t for _, _, t in sequences])
+    weights = torch.from_numpy(class_weights(targets, len(config.classes), weight_power))
+    lengths = np.array([len(t) for _, _, t in sequences])
+    share = lengths / lengths.sum()
+    steps_per_epoch = max(1, math.ceil(len(targets) / (batch_size * (stretch - warm_up))))
+    total = epochs * steps_per_epoch
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    span = int(min(stretch, lengths.min()))
+    skip = min(warm_up, span - 1)
+    losses = []
+    for epoch in range(epochs):
+        model.train()
+        running = 0.0
+        for _ in tqdm(range(steps_per_epoch), desc=f"sequence classifier epoch {epoch + 1}/{epochs}",
+                      disable=None if progress else True, leave=False):
+            picks = rng.choice(len(sequences), size=batch_size, p=share)
+            starts = [int(rng.integers(0, lengths[k] - span + 1)) for k in picks]
+            w = np.stack([sequences[k][0][a:a + span] for k, a in zip(picks, starts)])
+            r = np.stack([sequences[k][1][a:a + span] for k, a in zip(picks, starts)])
+            y = torch.from_numpy(np.stack([sequences[k][2][a:a + span] for k, a in zip(picks, starts)]).astype(np.int64))
+            w = augment(torch.from_numpy(w.reshape(-1, *w.shape[2:])), config.leads, lead_dropout, shift, rng)
+            logits, _ = model(w.reshape(batch_size, span, *w.shape[1:]), torch.from_numpy(r))
+            loss = F.cross_entropy(logits[:, skip:].reshape(-1, logits.shape[-1]), y[:, skip:].reshape(-1),
+                                   weight=weights)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            running += loss.item()
+        losses.append(running / steps_per_epoch)
     return model.eval(), losses
 
 
