@@ -91,9 +91,15 @@ class BeatEncoder(nn.Module):
         self.width = 2 * width + RHYTHM_UNITS
 
     def forward(self, waves: torch.Tensor, rhythm: torch.Tensor) -> torch.Tensor:
-        h = self.waves(waves[:, :self.channels])
-        logs, rest = rhythm_scale(rhythm, self.config.rhythm_features)
-        return torch.cat([h.mean(dim=-1), h.amax(dim=-1), self.rhythm(torch.cat([logs, rest], dim=-1))], dim=-1)
+        return encode(self, waves, rhythm)
+
+
+def encode(module: nn.Module, waves: torch.Tensor, rhythm: torch.Tensor) -> torch.Tensor:
+    """The beats' vectors by the branches ``module`` holds (``waves``, ``rhythm``, ``channels`` and
+    ``config``: a ``BeatEncoder``, or a ``BeatClassifier``, which holds them itself)."""
+    h = module.waves(waves[:, :module.channels])
+    logs, rest = rhythm_scale(rhythm, module.config.rhythm_features)
+    return torch.cat([h.mean(dim=-1), h.amax(dim=-1), module.rhythm(torch.cat([logs, rest], dim=-1))], dim=-1)
 
 
 def class_head(inputs: int, config: ClassifierConfig) -> nn.Sequential:
@@ -115,7 +121,7 @@ class BeatClassifier(nn.Module):
         self.head = class_head(encoder.width, c)
 
     def forward(self, waves: torch.Tensor, rhythm: torch.Tensor) -> torch.Tensor:
-        return self.head(BeatEncoder.forward(self, waves, rhythm))
+        return self.head(encode(self, waves, rhythm))
 
 
 def reads_record(config: ClassifierConfig) -> bool:

@@ -6,11 +6,12 @@ hand: the median of the last 16 beats, the rhythm of the last 32 intervals. Publ
 work that reads the sequence of beats with a recurrent network reports far better supraventricular
 figures (Mousavi & Afghah 2019, section D); this model lets the network learn what of the past to
 keep. Each beat is encoded as the beat classifier encodes it (``BeatEncoder``: its waveforms beside
-the patient's template, its rhythm features), a one-way GRU runs over the record's beats in order, and
-the head reads the beat's vector beside the GRU's state after it (the GRU reads the vector normalised). Nothing after a beat is read but what
-its own inputs hold (the next RR interval), so a stream can be classified as it arrives, carrying the
-GRU's state from one chunk of beats to the next (``sequence_probs``'s ``state``: tested to give the
-probabilities of one pass).
+the patient's template, its rhythm features), a one-way GRU runs over the record's beats in order (it
+reads each vector normalised), and the head reads the beat's vector beside the GRU's state after it.
+Nothing after a beat is read but what its own inputs hold (the next RR interval), so a stream can be
+classified as it arrives, carrying the GRU's state from one chunk of beats to the next
+(``sequence_probs``'s ``state``: tested to give the probabilities of one pass). Measured against the
+shipped classifier in section AA: negative, so detection does not load it.
 """
 
 from __future__ import annotations
