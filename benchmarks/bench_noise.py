@@ -4,6 +4,7 @@ on the same records at the same signal-to-noise ratios.
     python benchmarks/bench_noise.py --input-dir ../shared/data/svdb ../shared/data/mitdb --records 10 \
         [--snr 24 18 12 6 0 -6] [--detectors pretrained xqrs gqrs neurokit sleepecg] [--out docs/results/noise]
     python benchmarks/bench_noise.py --workspace W --input-dir ... --cv fast fast-stress --snr 6 0   # fold models
+    python benchmarks/bench_noise.py --workspace W --input-dir ... --cv c35-80k --snr 6 0 --latency-s 0.5   # causal
 
 Noise of three kinds (baseline wander, muscle artefact, electrode motion: tsad.data.noise, made here)
 in equal power is added to the first --records records of each folder from minute 5 on, in
@@ -23,6 +24,7 @@ import json
 import os
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 
 try:
@@ -85,21 +87,30 @@ def main(argv=None):
     p.add_argument("--cv", nargs="+", default=None, metavar="NAME",
                    help="instead of --detectors: cross-validations of --workspace (student_cv.py --name), each fold's "
                         "model on that fold's test records only (patients it never saw), pooled under NAME")
+    p.add_argument("--latency-s", type=float, default=None, metavar="S",
+                   help="causal detection: each beat decided from at most S s of signal after it (detect.py "
+                        "--latency-s; learned models of bounded look-ahead only)")
+    p.add_argument("--causal-wait-s", type=float, default=None, metavar="S",
+                   help="with --latency-s: how long causal picking waits after a peak (student_cv.py's; default "
+                        "each run's own)")
     p.add_argument("--out", default="docs/results/noise", help="folder for noise.csv, noise.md, noise.png")
     args = p.parse_args(argv)
+    if args.causal_wait_s is not None and args.latency_s is None:
+        p.error("--causal-wait-s is for causal detection (--latency-s)")
+    causal = args.latency_s is not None   # a run's causal detector where it has one (loader.load)
     if args.cv:   # record -> {cv name: the fold model that had it as a test patient}
         cv_root = Workspace.from_arg(args.workspace).root / "cv"
         by_record: dict[str, dict] = {}
         for name in args.cv:
             for fold in sorted((cv_root / name).glob("fold*/fold.json")):
-                model = loader.load(fold.parent, backend="auto", device="cpu", threads=1)
+                model = loader.load(fold.parent, backend="auto", device="cpu", threads=1, causal=causal)
                 for record in json.loads(fold.read_text())["test_records"].split():
                     by_record.setdefault(record, {})[name] = model
         args.names = sorted(by_record)
     else:
         # a run folder given by its path is labelled by its last two parts (cv/NAME/fold0 -> NAME/fold0)
         shared = {("/".join(Path(d).parts[-2:]) if Path(d).is_dir() else d):
-                  loader.load(d, backend="auto", device="cpu", threads=1) for d in args.detectors}
+                  loader.load(d, backend="auto", device="cpu", threads=1, causal=causal) for d in args.detectors}
     rows = []
     started = time.perf_counter()
     for folder in map(Path, args.input_dir):
@@ -112,7 +123,9 @@ def main(argv=None):
             for snr in args.snr:
                 noisy = add_noise(record.signal, ref, fs, snr, seed=args.seed)
                 for label, detector in (by_record[name] if args.cv else shared).items():
-                    det = detect_signal(detector, noisy, fs, name=name)
+                    if args.causal_wait_s is not None:
+                        detector = replace(detector, causal_wait_s=args.causal_wait_s)
+                    det = detect_signal(detector, noisy, fs, name=name, latency_s=args.latency_s)
                     found = det.samples[outside_episodes(det.samples, vf)]
                     m = match_beats(ref[outside_episodes(ref, vf)], found, tolerance_samples(fs))
                     rows.append({"detector": label, "database": folder.name, "record": name, "snr_db": snr,
