@@ -17,7 +17,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "noise_cv"))   # compare_noise, which finds Codes/
 
-from compare_noise import f1, paired_f1  # noqa: E402  (the noise study's helpers)
+from compare_noise import f1, paired_f1_interval  # noqa: E402  (the noise study's helpers)
 
 from tsad.experiments.crossval import t_interval  # noqa: E402
 
@@ -50,12 +50,11 @@ def main(argv=None) -> None:
                 counts = {d: t[t["detector"] == d].set_index("record").loc[names, ["TP", "FP", "FN"]].to_numpy(float)
                           for d in (base, arm)}
                 boot = rng.integers(0, len(names), size=(2000, len(names)))
-                text = paired_f1(counts[arm], counts[base], boot)
-                diff = f1(counts[arm].sum(0)) - f1(counts[base].sum(0))
-                low = float(text.split("[")[1].split(",")[0])
+                diff, low, high = paired_f1_interval(counts[arm], counts[base], boot)
                 means.append(diff)
                 above.append(low > 0)
-                cells.append(f"seed {seed}: {f1(counts[base].sum(0)):.4f} -> {f1(counts[arm].sum(0)):.4f}, {text}")
+                cells.append(f"seed {seed}: {f1(counts[base].sum(0)):.4f} -> {f1(counts[arm].sum(0)):.4f}, "
+                             f"{diff:+.4f} [{low:+.4f}, {high:+.4f}]")
             verdict[(snr, db)] = (float(np.mean(means)), all(above))
             lines.append(f"{snr:g} dB {db}: " + "; ".join(cells) + f"; mean {np.mean(means):+.4f}")
     ok1 = all(verdict[("clean", db)] for db in DATABASES)

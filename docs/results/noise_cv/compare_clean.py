@@ -16,7 +16,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # compare_noise, which finds Codes/
 
-from compare_noise import f1, gross_row, pair_counts, paired_f1  # noqa: E402  (beside this script)
+from compare_noise import against_references, pair_counts  # noqa: E402  (beside this script)
 
 HERE = Path(__file__).resolve().parent
 V = HERE.parent / "ec57_vf"
@@ -31,19 +31,8 @@ def main() -> None:
     tables = {label: pair_counts(folder, "verifier") for label, folder in PAIRS.items()}
     tables.update({label: records[records["cv"] == cv][["database", "record", "TP", "FP", "FN"]]
                    for label, cv in DETECTORS.items()})
-    rng = np.random.default_rng(0)
-    rows = []
-    for db in ("mitdb", "svdb"):
-        names = sorted(tables["noise-stress pair (seed 42)"].query("database == @db")["record"])
-        boot = rng.integers(0, len(names), size=(2000, len(names)))
-        counts = {k: t[t["database"] == db].set_index("record").loc[names, ["TP", "FP", "FN"]].to_numpy(float)
-                  for k, t in tables.items()}
-        for label, c in counts.items():
-            row = {"database": db, "detector": label, **gross_row(c, names), "records F1 < 0.99": int((f1(c) < 0.99).sum())}
-            for seed in ("42", "1"):
-                row[f"F1 minus noise-stress pair (seed {seed})"] = paired_f1(c, counts[f"noise-stress pair (seed {seed})"], boot)
-            rows.append(row)
-    table = pd.DataFrame(rows)
+    references = {f"F1 minus noise-stress pair (seed {seed})": f"noise-stress pair (seed {seed})" for seed in ("42", "1")}
+    table = against_references(tables, references, np.random.default_rng(0), "noise-stress pair (seed 42)")
     table.to_csv(HERE / "compare_clean.csv", index=False, float_format="%.4f")
     text = table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
     print(text)

@@ -59,12 +59,36 @@ def gross_row(c: np.ndarray, names: list[str]) -> dict:
             "worst record": f"{per.min():.4f} ({names[per.argmin()]})"}
 
 
-def paired_f1(c: np.ndarray, ref: np.ndarray, boot: np.ndarray) -> str:
-    """Gross F1 of ``c`` minus that of ``ref`` (the same records) with its 95% bootstrap interval over
+def paired_f1_interval(c: np.ndarray, ref: np.ndarray, boot: np.ndarray) -> tuple[float, float, float]:
+    """Gross F1 of ``c`` minus that of ``ref`` (the same records) and its 95% bootstrap interval over
     the record resamples ``boot``."""
     diff = f1(c[boot].sum(1)) - f1(ref[boot].sum(1))
-    return (f"{f1(c.sum(0)) - f1(ref.sum(0)):+.4f} [{np.percentile(diff, 2.5):+.4f}, "
-            f"{np.percentile(diff, 97.5):+.4f}]")
+    return float(f1(c.sum(0)) - f1(ref.sum(0))), float(np.percentile(diff, 2.5)), float(np.percentile(diff, 97.5))
+
+
+def paired_f1(c: np.ndarray, ref: np.ndarray, boot: np.ndarray) -> str:
+    """``paired_f1_interval`` as text: difference [low, high]."""
+    mean, low, high = paired_f1_interval(c, ref, boot)
+    return f"{mean:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
+def against_references(tables: dict[str, pd.DataFrame], references: dict[str, str], rng: np.random.Generator,
+                       names_from: str, databases=("mitdb", "svdb")) -> pd.DataFrame:
+    """Per database, every table's (database, record, TP, FP, FN) gross row (``gross_row``), its records
+    under F1 0.99, and its gross F1 minus each reference's (column -> label of ``tables``), paired over
+    the records of ``tables[names_from]`` (one bootstrap per database, 2,000 resamples drawn from ``rng``)."""
+    rows = []
+    for db in databases:
+        names = sorted(tables[names_from].query("database == @db")["record"])
+        boot = rng.integers(0, len(names), size=(2000, len(names)))
+        counts = {k: t[t["database"] == db].set_index("record").loc[names, ["TP", "FP", "FN"]].to_numpy(float)
+                  for k, t in tables.items()}
+        for label, c in counts.items():
+            row = {"database": db, "detector": label, **gross_row(c, names), "records F1 < 0.99": int((f1(c) < 0.99).sum())}
+            for column, reference in references.items():
+                row[column] = paired_f1(c, counts[reference], boot)
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def main(argv=None) -> None:

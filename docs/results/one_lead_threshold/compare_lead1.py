@@ -21,7 +21,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "noise_cv"))   # compare_noise, which finds Codes/
 
-from compare_noise import f1, gross_row, paired_f1  # noqa: E402  (the noise study's helpers)
+from compare_noise import against_references  # noqa: E402  (the noise study's helpers)
 
 RUNS = {"model (seed 42)": "g-s-t02-leads1", "model (seed 1)": "g-s-s1-t02-leads1", "XQRS": "ec57-xqrs-leads1",
         "GQRS": "ec57-gqrs-leads1", "neurokit2": "ec57-neurokit-leads1", "sleepecg": "ec57-sleepecg-leads1"}
@@ -29,19 +29,8 @@ RUNS = {"model (seed 42)": "g-s-t02-leads1", "model (seed 1)": "g-s-s1-t02-leads
 
 def main(argv=None) -> None:
     tables = {label: pd.read_csv(HERE / "cv" / run / "records.csv", dtype={"record": str}) for label, run in RUNS.items()}
-    rng = np.random.default_rng(0)
-    rows = []
-    for db in ("mitdb", "svdb"):
-        names = sorted(tables["model (seed 42)"].query("database == @db")["record"])
-        boot = rng.integers(0, len(names), size=(2000, len(names)))
-        counts = {k: t[t["database"] == db].set_index("record").loc[names, ["TP", "FP", "FN"]].to_numpy(float)
-                  for k, t in tables.items()}
-        for label, c in counts.items():
-            row = {"database": db, "detector": label, **gross_row(c, names), "records F1 < 0.99": int((f1(c) < 0.99).sum())}
-            for seed in ("42", "1"):
-                row[f"F1 minus model (seed {seed})"] = paired_f1(c, counts[f"model (seed {seed})"], boot)
-            rows.append(row)
-    table = pd.DataFrame(rows)
+    references = {f"F1 minus model (seed {seed})": f"model (seed {seed})" for seed in ("42", "1")}
+    table = against_references(tables, references, np.random.default_rng(0), "model (seed 42)")
     table.to_csv(HERE / "compare_lead1.csv", index=False, float_format="%.4f")
     text = table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
     print(text)
