@@ -150,22 +150,33 @@ def class_probs(model: BeatClassifier, waves: np.ndarray, rhythm: np.ndarray, ba
     return np.concatenate(out) if out else np.zeros((0, len(model.config.classes)), np.float32)
 
 
+def save_model(path, model: nn.Module, kind: str, **meta) -> None:
+    """A checkpoint of ``kind`` that carries the model's config (a dataclass) and ``meta`` beside its weights."""
+    save_checkpoint(path, {"kind": kind, "config": asdict(model.config),
+                           "model": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **meta})
+
+
+def load_model(path, kind: str, build, config_type, what: str) -> nn.Module:
+    """The model of ``kind`` saved at ``path`` (``save_model``): ``build(config_type.from_dict(...))``
+    with its weights, in eval mode; ``what`` names it in the error of weights that do not fit."""
+    state = load_checkpoint(path)
+    check_kind(state, kind, path)
+    model = build(config_type.from_dict(state["config"], source=str(path)))
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as err:
+        raise ValueError(f"{path}: weights that do not fit the {what}'s config ({err})") from err
+    return model.eval()
+
+
 def save_classifier(path, model: BeatClassifier, **meta) -> None:
     """A checkpoint that carries its config (``ClassifierConfig``) and ``meta`` beside the weights."""
-    save_checkpoint(path, {"kind": KIND, "config": asdict(model.config),
-                           "model": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **meta})
+    save_model(path, model, KIND, **meta)
 
 
 def load_classifier(path) -> BeatClassifier:
     """The classifier saved at ``path`` (``save_classifier``), in eval mode."""
-    state = load_checkpoint(path)
-    check_kind(state, KIND, path)
-    model = BeatClassifier(ClassifierConfig.from_dict(state["config"], source=str(path)))
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as err:
-        raise ValueError(f"{path}: weights that do not fit the classifier's config ({err})") from err
-    return model.eval()
+    return load_model(path, KIND, BeatClassifier, ClassifierConfig, "classifier")
 
 
 def load_verifier(path) -> tuple[BeatClassifier, VerifierRule]:

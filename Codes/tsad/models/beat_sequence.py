@@ -16,15 +16,14 @@ shipped classifier in section AA: negative, so detection does not load it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tsad.core.checkpoint import check_kind, load_checkpoint, save_checkpoint
-from tsad.models.beat_classifier import BeatEncoder, ClassifierConfig, class_head
+from tsad.models.beat_classifier import BeatEncoder, ClassifierConfig, class_head, load_model, save_model
 
 KIND = "beat_sequence"
 
@@ -80,17 +79,9 @@ def sequence_probs(model: BeatSequenceClassifier, waves: np.ndarray, rhythm: np.
 
 def save_sequence_classifier(path, model: BeatSequenceClassifier, **meta) -> None:
     """A checkpoint that carries its config (``SequenceConfig``) and ``meta`` beside the weights."""
-    save_checkpoint(path, {"kind": KIND, "config": asdict(model.config),
-                           "model": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **meta})
+    save_model(path, model, KIND, **meta)
 
 
 def load_sequence_classifier(path) -> BeatSequenceClassifier:
     """The sequence classifier saved at ``path`` (``save_sequence_classifier``), in eval mode."""
-    state = load_checkpoint(path)
-    check_kind(state, KIND, path)
-    model = BeatSequenceClassifier(SequenceConfig.from_dict(state["config"], source=str(path)))
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as err:
-        raise ValueError(f"{path}: weights that do not fit the sequence classifier's config ({err})") from err
-    return model.eval()
+    return load_model(path, KIND, BeatSequenceClassifier, SequenceConfig, "sequence classifier")
