@@ -98,19 +98,24 @@ def main(argv=None):
     if args.causal_wait_s is not None and args.latency_s is None:
         p.error("--causal-wait-s is for causal detection (--latency-s)")
     causal = args.latency_s is not None   # a run's causal detector where it has one (loader.load)
+
+    def load(run):
+        detector = loader.load(run, backend="auto", device="cpu", threads=1, causal=causal)
+        return detector if args.causal_wait_s is None else replace(detector, causal_wait_s=args.causal_wait_s)
+
     if args.cv:   # record -> {cv name: the fold model that had it as a test patient}
         cv_root = Workspace.from_arg(args.workspace).root / "cv"
         by_record: dict[str, dict] = {}
         for name in args.cv:
             for fold in sorted((cv_root / name).glob("fold*/fold.json")):
-                model = loader.load(fold.parent, backend="auto", device="cpu", threads=1, causal=causal)
+                model = load(fold.parent)
                 for record in json.loads(fold.read_text())["test_records"].split():
                     by_record.setdefault(record, {})[name] = model
         args.names = sorted(by_record)
     else:
         # a run folder given by its path is labelled by its last two parts (cv/NAME/fold0 -> NAME/fold0)
         shared = {("/".join(Path(d).parts[-2:]) if Path(d).is_dir() else d):
-                  loader.load(d, backend="auto", device="cpu", threads=1, causal=causal) for d in args.detectors}
+                  load(d) for d in args.detectors}
     rows = []
     started = time.perf_counter()
     for folder in map(Path, args.input_dir):
@@ -123,8 +128,6 @@ def main(argv=None):
             for snr in args.snr:
                 noisy = add_noise(record.signal, ref, fs, snr, seed=args.seed)
                 for label, detector in (by_record[name] if args.cv else shared).items():
-                    if args.causal_wait_s is not None:
-                        detector = replace(detector, causal_wait_s=args.causal_wait_s)
                     det = detect_signal(detector, noisy, fs, name=name, latency_s=args.latency_s)
                     found = det.samples[outside_episodes(det.samples, vf)]
                     m = match_beats(ref[outside_episodes(ref, vf)], found, tolerance_samples(fs))
