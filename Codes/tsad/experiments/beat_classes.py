@@ -280,7 +280,7 @@ def fit_learned(train: list[RecordBeats], seed: int, members: int = 0, lam: floa
 
 
 def fit_sequence(train: list[RecordBeats], seed: int, rhythm_context: str = "recent", wave_context: str = "recent",
-                 epochs: int = 6, weight_power: float = 0.5, shift: int = 0, **ignored):
+                 epochs: int = 6, weight_power: float = 0.5, shift: int = 0):
     """``tsad.models.beat_sequence`` trained on every record of ``train`` (paced ones too, as
     ``fit_learned``), each record's beats in order, with the learned classifier's recipe (``epochs``,
     ``weight_power``, ``shift``) and inputs (``rhythm_context``, ``wave_context``)."""
