@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(f"""
     import torch
     from torch import nn
     from torch.utils.data import Dataset
-    from tsad.training.loop import TrainConfig, fit, init_distributed
+    from tsad.training.loop import TrainConfig, close_distributed, fit, init_distributed
 
     class Recording(Dataset):
         '''Appends every index it is asked for to a file of this process.'''
@@ -54,6 +54,7 @@ SCRIPT = textwrap.dedent(f"""
     cfg = TrainConfig(epochs={EPOCHS}, batch_size={BATCH}, lr={LR}, warmup_steps=0, weight_decay=0.0,
                       patience=100, device="cpu", seed=0)
     fit(model, train, val, mse, cfg, run_dir, kind="test", model_config={{}}, device=device)
+    close_distributed()
 """)
 
 

@@ -113,6 +113,14 @@ def init_distributed(device_pref: str = "auto"):
     return dist.get_rank(), dist.get_world_size(), device
 
 
+def close_distributed() -> None:
+    """Leaves the process group ``init_distributed`` joined, if any: once per process, after its last
+    collective, on a run that finished. PyTorch asks for it before exit (its distributed docs,
+    "Shutdown"); a gloo group left to the interpreter's teardown can abort the process as it exits."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def _rng_states(world: int) -> list[dict]:
     """Every rank's torch random state (dropout draws from it), in rank order."""
     state = {"cpu": torch.get_rng_state()}

@@ -22,7 +22,7 @@ from tsad.models.vlm.losses import teacher_loss
 from tsad.models.vlm.settings import TeacherSettings, add_teacher_args
 from tsad.models.vlm.teacher import WindowImages, build_teacher, checkpoint_header
 from tsad.training import grid
-from tsad.training.loop import TrainConfig, add_train_args, fit, init_distributed
+from tsad.training.loop import TrainConfig, add_train_args, close_distributed, fit, init_distributed
 
 # The seed's optimisation settings.
 TEACHER_DEFAULTS = dict(epochs=5, batch_size=16, lr=2e-5, weight_decay=0.01, warmup_steps=1000, grad_clip=1.0)
@@ -77,10 +77,12 @@ def main(argv=None, run: str | None = None, doc: str | None = None) -> dict:
     def loss_fn(net, batch):
         return teacher_loss(net(batch["pixels"]), batch["labels"], alpha)
 
-    return fit(model, WindowImages(train.image_paths, inputs, train.labels),
-               WindowImages(val.image_paths, inputs, val.labels), loss_fn, TrainConfig.from_args(args), run_dir,
-               kind=VLM_TEACHER, model_config=model_config, best_name=TEACHER_CHECKPOINT, resume=args.resume,
-               extra={**extra, "alpha": float(alpha), "geometry": geometry.to_dict()}, device=device)
+    history = fit(model, WindowImages(train.image_paths, inputs, train.labels),
+                  WindowImages(val.image_paths, inputs, val.labels), loss_fn, TrainConfig.from_args(args), run_dir,
+                  kind=VLM_TEACHER, model_config=model_config, best_name=TEACHER_CHECKPOINT, resume=args.resume,
+                  extra={**extra, "alpha": float(alpha), "geometry": geometry.to_dict()}, device=device)
+    close_distributed()
+    return history
 
 
 def registered_main(argv=None, doc: str | None = None, script: str | None = None):
