@@ -107,6 +107,11 @@ def test_the_shipped_model_card_says_where_it_is_weak_with_figures():
     assert "this model was not measured there" in stressed[0] and "this model was not" not in lines
     if card.is_file() and '"stress": 0.3' in card.read_text():
         assert "this model was not measured there" in card.read_text()
+    # its one-lead line is the one measured for that recipe (section Z), not the older recipe's
+    one_lead = next(line for line in stressed if line.startswith("- One lead"))
+    assert "section Z" in one_lead and "0.967 / 0.976" in one_lead and "section Z" not in lines
+    if card.is_file() and '"stress": 0.3' in card.read_text():
+        assert one_lead in card.read_text()
 
 
 def test_the_readme_gives_the_timings_with_their_conditions():
