@@ -14,17 +14,8 @@ $CV --name g-s80 $R & $CV --name g-s80-s1 $R $S1; wait
 $CV --name g-s80-t02 --models-from g-s80 --threshold 0.2 & $CV --name g-s80-s1-t02 --models-from g-s80-s1 --threshold 0.2 $S1; wait
 # the fold models into the readings' folders with the threshold fixed at 0.2 (as section Y did), which
 # bench_noise.py --cv and the verifier study load
-for s in "" -s1; do python - $W/cv/g-s80$s $W/cv/g-s80$s-t02 <<'PY'
-import json, shutil, sys
-from pathlib import Path
-src, dst = Path(sys.argv[1]), Path(sys.argv[2])
-for fold in sorted(dst.glob("fold[0-9]*")):
-    for f in ("best.pth", "metadata.json"):
-        shutil.copy2(src / fold.name / f, fold / f)
-    d = json.loads((src / fold.name / "detection.json").read_text())
-    d.update(threshold=0.2, note="fixed 0.2 (RESULTS T, Y, AC)")
-    (fold / "detection.json").write_text(json.dumps(d))
-PY
+for s in "" -s1; do
+  python docs/results/fix_fold_threshold.py $W/cv/g-s80$s $W/cv/g-s80$s-t02 --threshold 0.2 --note "fixed 0.2 (RESULTS T, Y, AC)"
 done
 # under noise: each record's noisy copies (6 and 0 dB) by its fold's detector, both sizes, the noise seeds of section Y
 IN="--input-dir ../shared/data/svdb ../shared/data/mitdb --workspace $W --snr 6 0"

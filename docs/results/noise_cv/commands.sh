@@ -17,17 +17,9 @@ python Codes/Models/student_cv.py --workspace $W --folds 5 --threads 1 --name g-
 python Codes/Models/student_cv.py --workspace $W --name g-s-t02 --models-from g-s --threshold 0.2
 python Codes/Models/student_cv.py --workspace $W --name g-s-s1-t02 --models-from g-s-s1 --threshold 0.2
 # the verifier study reads each fold's detector from the folder: the fold models with the threshold fixed at 0.2
-python - $W/cv/g-s $W/cv/g-s-t02 <<'PY'    # and g-s-s1 -> g-s-s1-t02
-import json, shutil, sys
-from pathlib import Path
-src, dst = Path(sys.argv[1]), Path(sys.argv[2])
-for fold in sorted(dst.glob("fold[0-9]*")):
-    for f in ("best.pth", "metadata.json"):
-        shutil.copy2(src / fold.name / f, fold / f)
-    d = json.loads((src / fold.name / "detection.json").read_text())
-    d.update(threshold=0.2, note="fixed 0.2 (RESULTS T, Y)")
-    (fold / "detection.json").write_text(json.dumps(d))
-PY
+for s in "" -s1; do
+  python docs/results/fix_fold_threshold.py $W/cv/g-s$s $W/cv/g-s$s-t02 --threshold 0.2 --note "fixed 0.2 (RESULTS T, Y)"
+done
 V="python Codes/Models/beat_classes_cv.py --workspace $W $IN --classifiers verifier --verifier-drop tuned --verifier-noise 12 3 --test-snr 6 0 --verifier-keep V"
 $V --name verify_s_t02 --detections-cv $W/cv/g-s-t02
 $V --name verify_s_t02_s1 --seed 1 --detections-cv $W/cv/g-s-s1-t02

@@ -8,17 +8,8 @@ IN="--input-dir ../shared/data/svdb ../shared/data/mitdb"
 # the fold detectors read at 0.05 (their figures alone), then their models copied in with 0.05 fixed
 python Codes/Models/student_cv.py --workspace $W --name g-s-t005 --models-from g-s --threshold 0.05 &
 python Codes/Models/student_cv.py --workspace $W --name g-s-s1-t005 --models-from g-s-s1 --threshold 0.05; wait
-for s in "" -s1; do python - $W/cv/g-s$s $W/cv/g-s$s-t005 <<'PY'
-import json, shutil, sys
-from pathlib import Path
-src, dst = Path(sys.argv[1]), Path(sys.argv[2])
-for fold in sorted(dst.glob("fold[0-9]*")):
-    for f in ("best.pth", "metadata.json"):
-        shutil.copy2(src / fold.name / f, fold / f)
-    d = json.loads((src / fold.name / "detection.json").read_text())
-    d.update(threshold=0.05, note="fixed 0.05 (RESULTS AD)")
-    (fold / "detection.json").write_text(json.dumps(d))
-PY
+for s in "" -s1; do
+  python docs/results/fix_fold_threshold.py $W/cv/g-s$s $W/cv/g-s$s-t005 --threshold 0.05 --note "fixed 0.05 (RESULTS AD)"
 done
 V="python Codes/Models/beat_classes_cv.py --workspace $W $IN --classifiers verifier --verifier-drop tuned --verifier-noise 12 3 --test-snr 6 0 --verifier-keep V"
 $V --name verify_s_t005 --detections-cv $W/cv/g-s-t005 & $V --name verify_s_t005_s1 --seed 1 --detections-cv $W/cv/g-s-s1-t005; wait
