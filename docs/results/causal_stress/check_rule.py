@@ -17,7 +17,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "noise_cv"))   # compare_noise, which finds Codes/
 
-from compare_noise import f1, paired_f1_interval  # noqa: E402  (the noise study's helpers)
+from compare_noise import f1, noise_counts, paired_f1_interval  # noqa: E402  (the noise study's helpers)
 
 from tsad.experiments.crossval import t_interval  # noqa: E402
 
@@ -44,11 +44,7 @@ def main(argv=None) -> None:
         for db in DATABASES:
             means, above, cells = [], [], []
             for seed, (folder, base, arm) in NOISE.items():
-                t = pd.read_csv(HERE / folder / "noise_records.csv", dtype={"record": str})
-                t = t[(t["database"] == db) & (t["snr_db"] == snr)]
-                names = sorted(t["record"].unique())
-                counts = {d: t[t["detector"] == d].set_index("record").loc[names, ["TP", "FP", "FN"]].to_numpy(float)
-                          for d in (base, arm)}
+                names, counts = noise_counts(HERE / folder / "noise_records.csv", db, snr, (base, arm))
                 boot = rng.integers(0, len(names), size=(2000, len(names)))
                 diff, low, high = paired_f1_interval(counts[arm], counts[base], boot)
                 means.append(diff)

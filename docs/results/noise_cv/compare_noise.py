@@ -66,6 +66,16 @@ def paired_f1_interval(c: np.ndarray, ref: np.ndarray, boot: np.ndarray) -> tupl
     return float(f1(c.sum(0)) - f1(ref.sum(0))), float(np.percentile(diff, 2.5)), float(np.percentile(diff, 97.5))
 
 
+def noise_counts(path: Path, db: str, snr: float, detectors) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The records of database ``db`` at ``snr`` dB in a bench_noise.py ``noise_records.csv`` (sorted), and
+    each of ``detectors``' (records, TP FP FN) counts on them, in that order."""
+    t = pd.read_csv(path, dtype={"record": str})
+    t = t[(t["database"] == db) & (t["snr_db"] == snr)]
+    names = sorted(t["record"].unique())
+    return names, {d: t[t["detector"] == d].set_index("record").loc[names, ["TP", "FP", "FN"]].to_numpy(float)
+                   for d in detectors}
+
+
 def paired_f1(c: np.ndarray, ref: np.ndarray, boot: np.ndarray) -> str:
     """``paired_f1_interval`` as text: difference [low, high]."""
     mean, low, high = paired_f1_interval(c, ref, boot)
