@@ -487,6 +487,58 @@ def test_the_verifier_learns_to_drop_what_is_not_a_beat(demo):
     assert (noisy["trained_not_beats"] > verifier["trained_not_beats"].to_numpy()[0]).all()   # twice the records
 
 
+def test_a_second_opinion_keeps_sure_beats_and_those_another_detector_confirms():
+    """``confirmed``: a beat at or above ``sure_above`` stays; one below it stays only where the other
+    detector has a beat within 150 ms (inclusive), on either side."""
+    from tsad.detection.second_opinion import confirmed
+
+    fs = 100.0                                       # 150 ms = 15 samples
+    samples = np.array([100, 200, 300, 400, 500])
+    scores = np.array([0.9, 0.3, 0.3, 0.3, 0.5])
+    other = np.array([215, 384, 900])                # 200: 15 after (in); 400: 16 before (out)
+    assert confirmed(samples, scores, other, fs, sure_above=0.5).tolist() == [True, True, False, False, True]
+    assert confirmed(samples, scores, [], fs, sure_above=0.5).tolist() == [True, False, False, False, True]
+    assert confirmed(samples, scores, other, fs, sure_above=0.0).all()
+    with pytest.raises(ValueError, match="5 beats but 4 scores"):
+        confirmed(samples, scores[:4], other, fs, sure_above=0.5)
+
+
+def test_the_verifier_is_scored_again_after_a_second_opinion(demo):
+    """With a second detector and ``sure_above``, every verifier row comes again with the beats below
+    it that the second detector does not confirm dropped first, clean and on noisy copies: a stand-in
+    detector's false beats (score 0.3, mid-interval) go where the second (the reference beats) does
+    not confirm them, and its beats (0.9) stay."""
+    from tsad.experiments.beat_classes import RecordBeats, labelled_detections
+
+    def find(record: RecordBeats) -> np.ndarray:
+        middles = (record.samples[:-1:3] + record.samples[1::3][:len(record.samples[:-1:3])]) // 2
+        return np.unique(np.concatenate([record.samples, middles]))
+
+    def scored(record: RecordBeats):
+        found = find(record)
+        return found, np.where(np.isin(found, record.samples), 0.9, 0.3)
+
+    records = [read_beats(demo / f"demo0{k}", "demo", keep_signal=True) for k in range(4)]
+    truth = {r.name: r.samples for r in records}
+    for r in records:
+        r.detected = labelled_detections(r, *scored(r))
+    folds = [["demo00", "demo01"], ["demo02", "demo03"]]
+    settings = {"epochs": 2, "batch_size": 64, "test_snr": (12,), "second_opinion": "truth", "sure_above": (0.5, 0.2)}
+    table = cross_validate(records, folds, "verifier", seed=0, learned=settings, fold_finders=[find, find],
+                           scored_finders=[scored, scored], second=lambda signal, name: truth[name.split("@")[0]])
+    assert {"unverified+truth0.5", "verifier+truth0.2@12dB", "unverified@12dB"} <= set(table["classifier"])
+    extra = table.filter(like="extra_").sum(axis=1).groupby(table["classifier"]).sum()
+    missed = table.filter(regex="_missed$").sum(axis=1).groupby(table["classifier"]).sum()
+    for suffix in ("", "@12dB"):
+        assert extra[f"unverified{suffix}"] > 20 and extra[f"unverified+truth0.2{suffix}"] == extra[f"unverified{suffix}"]
+        assert extra[f"unverified+truth0.5{suffix}"] == 0 and missed[f"unverified+truth0.5{suffix}"] == 0
+    with pytest.raises(ValueError, match="needs the detector's scores"):
+        for r in records:
+            r.detected = labelled_detections(r, find(r))
+        cross_validate(records, folds, "verifier", seed=0, learned=settings, fold_finders=[find, find],
+                       scored_finders=[scored, scored], second=lambda signal, name: truth[name.split("@")[0]])
+
+
 def test_paired_detection_difference_counts_missed_and_extra_beats(beats):
     table = cross_validate(beats, [["demo00", "demo01"], ["demo02", "demo03"]], "lda", seed=0)
     other = table.copy()

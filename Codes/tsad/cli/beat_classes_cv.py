@@ -71,9 +71,11 @@ from tsad.core.paths import Workspace
 from tsad.data.beat_context import RHYTHM_CONTEXTS, WAVE_CONTEXTS
 from tsad.data.folds import record_folds
 from tsad.data.generate import list_records
+from tsad.detection.records import detect_signal
 from tsad.experiments.beat_classes import (
     CLASSIFIERS,
     DECISIONS,
+    FS,
     LEARNED,
     SEQUENCE,
     TEACHER,
@@ -87,6 +89,7 @@ from tsad.experiments.beat_classes import (
 from tsad.experiments.evaluate import to_markdown
 from tsad.models import loader
 from tsad.models.beat_classifier import CLASSES
+from tsad.models.classical import CLASSICAL_DETECTORS
 from tsad.scoring.classes import (
     paired_class_difference,
     paired_detection_difference,
@@ -147,6 +150,12 @@ def parse_args(argv=None):
     p.add_argument("--test-snr", type=float, nargs="+", default=None, metavar="SNR",
                    help="the verifier is also scored on noisy copies of the test records at these SNRs, their beats "
                         "found by the fold's detector (rows verifier@<SNR>dB beside unverified@<SNR>dB)")
+    p.add_argument("--second-opinion", choices=list(CLASSICAL_DETECTORS), default=None,
+                   help="with --classifiers verifier: every verifier row comes again for each --sure-above p, the "
+                        "detector's beats below p dropped first unless this detector (on lead 0 of the same signal, "
+                        "at 128 Hz) finds a beat within 150 ms (rows verifier+<name><p>; RESULTS AE)")
+    p.add_argument("--sure-above", type=float, nargs="+", default=[0.3, 0.4, 0.5, 0.6, 0.7], metavar="P",
+                   help="with --second-opinion: the probabilities above which a beat needs no second opinion")
     p.add_argument("--distil-members", type=int, default=0, metavar="K",
                    help="distil the learned classifier of each fold from the ensemble of K classifiers trained on the "
                         "fold's training records with seeds --seed + 1 .. + K (0: trained on the labels alone)")
@@ -160,6 +169,18 @@ def parse_args(argv=None):
                    help="with --distil-members: weight the teacher term of each beat by its class weight, as the "
                         "label term is (default: the teacher term averaged over the beats)")
     return p.parse_args(argv)
+
+
+def fold_scores(fold_dir: Path, name: str, found) -> list:
+    """The fold detector's probability at each of a record's detections ``found`` (its
+    ``detections/<name>_beats.csv``, written beside the annotation file), in the same order."""
+    path = fold_dir / "detections" / f"{name}_beats.csv"
+    if not path.is_file():
+        raise ValueError(f"{path}: not found (the second opinion needs each detection's probability)")
+    beats = pd.read_csv(path)
+    if "probability" not in beats or len(beats) != len(found) or (beats["sample"].to_numpy() != found).any():
+        raise ValueError(f"{path}: its beats are not those of {name}.tsad beside it")
+    return beats["probability"].to_numpy()
 
 
 def detection_folds(cv_dir: Path) -> list[list[str]]:
@@ -213,6 +234,8 @@ def main(argv=None) -> dict:
     started = time.perf_counter()
     records = []
     verifier = VERIFIER in args.classifiers
+    if args.second_opinion and not verifier:
+        raise ValueError("--second-opinion is measured beside the verifier: add --classifiers verifier")
     if verifier and not args.detections_cv:
         raise ValueError("--classifiers verifier needs --detections-cv (its folds' detectors and test beats)")
     cv_folds = detection_folds(Path(args.detections_cv)) if args.detections_cv else None
@@ -227,8 +250,9 @@ def main(argv=None) -> dict:
                 if k is None:
                     raise ValueError(f"{args.detections_cv}: record {name} is in no fold's test records")
                 found = read_detections(Path(args.detections_cv) / f"fold{k}" / "detections", name, "tsad")
+            scores = fold_scores(Path(args.detections_cv) / f"fold{k}", name, found) if args.second_opinion else None
             records.append(read_beats(folder / name, folder.name, found, keep_signal=verifier,
-                                      record_view=args.teacher_view == "record"))
+                                      record_view=args.teacher_view == "record", scores=scores))
     groups = {r.name: r.database for r in records}
     folds = cv_folds if cv_folds is not None else record_folds(list(groups), args.folds, args.seed, groups=groups)
     log.info("%d records (%d beats), %d folds", len(records), sum(len(r.samples) for r in records), len(folds))
@@ -236,17 +260,25 @@ def main(argv=None) -> dict:
                "rhythm_context": args.rhythm_context, "wave_context": args.wave_context,
                "decision": args.class_decision, "verifier_drop": args.verifier_drop,
                "noise_snr": args.verifier_noise, "test_snr": args.test_snr, "verifier_keep": args.verifier_keep,
-               "verifier_keep_classified": args.verifier_keep_classified}
+               "verifier_keep_classified": args.verifier_keep_classified,
+               "second_opinion": args.second_opinion, "sure_above": tuple(args.sure_above)}
     if args.classifier_widths or args.classifier_hidden:
         learned.update(widths=args.classifier_widths, hidden=args.classifier_hidden)
     if args.distil_members:
         learned.update(members=args.distil_members, lam=args.lam, temperature=args.temperature,
                        weighted_kd=args.weighted_kd, teacher_view=args.teacher_view)
-    fold_finders = None
+    fold_finders = scored_finders = second = None
     if verifier:
-        fold_finders = [detector_finder(loader.load(str(Path(args.detections_cv) / f"fold{k}"), ws, backend="torch",
-                                                    threads=1, classify=False)) for k in range(len(folds))]
-    table = pd.concat([cross_validate(records, folds, c, args.seed, learned, fold_finders)
+        detectors = [loader.load(str(Path(args.detections_cv) / f"fold{k}"), ws, backend="torch", threads=1,
+                                 classify=False) for k in range(len(folds))]
+        fold_finders = [detector_finder(d) for d in detectors]
+        if args.second_opinion:
+            scored_finders = [detector_finder(d, with_scores=True) for d in detectors]
+            other = loader.load(args.second_opinion)
+
+            def second(signal, name):
+                return detect_signal(other, signal, FS, name=name).samples
+    table = pd.concat([cross_validate(records, folds, c, args.seed, learned, fold_finders, scored_finders, second)
                        for c in args.classifiers], ignore_index=True)
     summaries, written = [], []
     for (classifier, database), part in table.groupby(["classifier", "database"], sort=False):

@@ -39,6 +39,7 @@ from tsad.data.folds import record_folds
 from tsad.data.noise import add_noise
 from tsad.data.record_context import TEACHER_VIEW, record_context
 from tsad.detection.records import detect_signal
+from tsad.detection.second_opinion import confirmed
 from tsad.detection.thresholds import balanced_f1
 from tsad.models.beat_classifier import CLASSES, ClassifierConfig, class_probs, reads_record
 from tsad.models.beat_sequence import SequenceConfig, sequence_probs
@@ -67,7 +68,8 @@ DROP_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
 VERIFIER_DROPS = ("argmax", "tuned")   # drop what is most likely not a beat, or above a validated threshold
 DECISIONS = ("argmax", "tuned")   # how the learned classifier's class is chosen (tsad.models.decision)
 TEACHER_VIEWS = ("stream", "record")   # what a distilled classifier's teacher reads (fit_learned)
-VERIFIER_SETTINGS = ("verifier_drop", "noise_snr", "test_snr", "verifier_keep", "verifier_keep_classified")   # the verifier's alone, of ``learned``
+VERIFIER_SETTINGS = ("verifier_drop", "noise_snr", "test_snr", "verifier_keep", "verifier_keep_classified",
+                     "second_opinion", "sure_above")   # the verifier's alone, of ``learned``
 
 
 @dataclass
@@ -93,6 +95,9 @@ class RecordBeats:
     # (tsad.data.record_context; None where the record was read without it)
     record_waves: np.ndarray | None = None
     record_rhythm: np.ndarray | None = None
+    # of a detector's beats (``detected``): its probability at each (None: not known), which a second
+    # opinion reads (tsad.detection.second_opinion)
+    scores: np.ndarray | None = None
 
     @property
     def classes(self) -> np.ndarray:
@@ -134,12 +139,14 @@ def beat_features(signal: np.ndarray, samples: np.ndarray, fs: float = FS) -> np
 
 
 def read_beats(path, database: str, detections: np.ndarray | None = None, keep_signal: bool = False,
-               record_view: bool = False) -> RecordBeats:
+               record_view: bool = False, scores: np.ndarray | None = None) -> RecordBeats:
     """A record's reference beats (BEAT_SYMBOLS) with their features (lead 0) and the learned
     classifier's inputs (leads 0 and 1), at FS; with ``detections`` (a detector's beats, sample
     numbers at the record's own rate), those beats' features and inputs too (``RecordBeats.detected``);
     with ``keep_signal``, the record's two leads at FS (``RecordBeats.signal``); with ``record_view``,
-    what a teacher reads of the record around each beat too (``tsad.data.record_context``)."""
+    what a teacher reads of the record around each beat too (``tsad.data.record_context``); ``scores``:
+    the detector's probability at each of ``detections`` (kept as ``detected.scores``; of two detections
+    that fall on one sample at FS, the higher)."""
     record = read_record(path, channels=(0, 1), fs=FS)
     keep = np.array([s in BEAT_SYMBOLS for s in record.ann_symbols], bool)
     samples = np.asarray(record.ann_samples, np.int64)[keep]
@@ -149,12 +156,19 @@ def read_beats(path, database: str, detections: np.ndarray | None = None, keep_s
     waves, rhythm, _ = beat_context(record.signal, samples, groups=len(WAVE_GROUPS))
     detected = None
     if detections is not None:
-        found = np.unique(np.clip(np.round(np.asarray(detections) * FS / record.source_fs).astype(np.int64), 0,
-                                  len(record.signal) - 1))
+        at_fs = np.clip(np.round(np.asarray(detections) * FS / record.source_fs).astype(np.int64), 0,
+                        len(record.signal) - 1)
+        found = np.unique(at_fs)
+        found_scores = None
+        if scores is not None:
+            if len(scores) != len(at_fs):
+                raise ValueError(f"{path}: {len(at_fs)} detections but {len(scores)} scores")
+            found_scores = np.zeros(len(found))
+            np.maximum.at(found_scores, np.searchsorted(found, at_fs), np.asarray(scores, float))
         d_waves, d_rhythm, _ = beat_context(record.signal, found, groups=len(WAVE_GROUPS))
         detected = RecordBeats(record.name, database, found, np.full(len(found), "", dtype=object),
                                beat_features(record.signal[:, 0], found), False, d_waves, d_rhythm,
-                               **_record_view(record.signal, found, record_view))
+                               **_record_view(record.signal, found, record_view), scores=found_scores)
     return RecordBeats(record.name, database, samples, symbols, beat_features(record.signal[:, 0], samples),
                        is_paced(symbols), waves, rhythm, detected, record.signal if keep_signal else None,
                        vf_episodes(record.ann_samples, record.ann_symbols, end=len(record.signal)),
@@ -191,18 +205,21 @@ def noisy_copy(record: RecordBeats, snr_db: float, seed: int = 0) -> RecordBeats
                        record.paced, record.waves, record.rhythm, None, noisy, record.vf)
 
 
-def detector_finder(detector):
+def detector_finder(detector, with_scores: bool = False):
     """``record -> beat positions at FS`` of a ``tsad.models.loader`` Predictor run over a record read
-    with ``keep_signal``: what ``fit_verifier`` trains on."""
-    def find(record: RecordBeats) -> np.ndarray:
+    with ``keep_signal``: what ``fit_verifier`` trains on; ``with_scores``: ``(positions, the detector's
+    probability at each)``."""
+    def find(record: RecordBeats):
         if record.signal is None:
             raise ValueError(f"record {record.name}: read without its signal (read_beats(keep_signal=True))")
-        return np.asarray(detect_signal(detector, record.signal, FS, name=record.name).samples, np.int64)
+        found = detect_signal(detector, record.signal, FS, name=record.name)
+        samples = np.asarray(found.samples, np.int64)
+        return (samples, np.asarray(found.scores, float)) if with_scores else samples
 
     return find
 
 
-def labelled_detections(record: RecordBeats, found: np.ndarray) -> RecordBeats:
+def labelled_detections(record: RecordBeats, found: np.ndarray, scores: np.ndarray | None = None) -> RecordBeats:
     """Beats a detector found in ``record`` (``found``: sorted positions at FS; the record read with
     ``keep_signal``) with the learned classifier's inputs, each labelled with the symbol of the
     reference beat it matches within 150 ms, or NOT_A_BEAT: what a verifier learns from."""
@@ -212,7 +229,7 @@ def labelled_detections(record: RecordBeats, found: np.ndarray) -> RecordBeats:
     symbols[match.det_index] = record.symbols[match.ref_index]
     waves, rhythm, _ = beat_context(record.signal, found, groups=len(WAVE_GROUPS))
     return RecordBeats(record.name, record.database, found, symbols, np.zeros((len(found), 0)), record.paced,
-                       waves, rhythm)
+                       waves, rhythm, scores=None if scores is None else np.asarray(scores, float))
 
 
 def make_classifier(name: str, seed: int):
@@ -455,12 +472,26 @@ def train_verifier(train: list[RecordBeats], find, seed: int, drop: str = "argma
     return model, VerifierRule(drop_above, keep_classes), not_beats
 
 
-def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find, seed: int, learned: dict) -> list:
+def _subset(record: RecordBeats, keep: np.ndarray) -> RecordBeats:
+    """``record``'s beats where ``keep`` (a detector's beats with their inputs and scores)."""
+    return RecordBeats(record.name, record.database, record.samples[keep], record.symbols[keep],
+                       record.features[keep], record.paced, record.waves[keep], record.rhythm[keep],
+                       scores=None if record.scores is None else record.scores[keep])
+
+
+def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find, seed: int, learned: dict,
+                 scored_find=None, second=None) -> list:
     """The rows of one fold's verifier (``cross_validate``): trained by ``train_verifier`` on ``train``
     (``learned``: its noise_snr, verifier_drop, verifier_keep and classifier settings), scored on the
     test records' detections and, for each SNR of ``learned["test_snr"]``, on what ``find`` finds in
     noisy copies of the test records; beside each, the same verifier dropping nothing
-    (``unverified``), so that what dropping does is paired on the same beats."""
+    (``unverified``), so that what dropping does is paired on the same beats.
+
+    With ``second`` (``record -> beat positions at FS`` of another detector, on the same signal) and
+    ``learned["sure_above"]`` (probabilities), each row comes again for every probability p, named
+    ``<row>+<learned["second_opinion"]><p>``: the beats below p that ``second`` does not confirm within
+    150 ms dropped first (``tsad.detection.second_opinion.confirmed``); ``scored_find`` (``find``
+    with the scores, ``detector_finder(with_scores=True)``) detects the noisy copies then."""
     settings = {key: value for key, value in learned.items() if key in ("rhythm_context", "wave_context", "epochs",
                                                                         "weight_power", "shift")}
     test_snr = tuple(learned.get("test_snr") or ())
@@ -472,6 +503,9 @@ def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find
                                             noise_snr=tuple(learned.get("noise_snr") or ()),
                                             keep_classes=tuple(learned.get("verifier_keep") or ()), **settings)
     drop_above, keep_classes = rule.drop_above, rule.keep_classes
+    opinions = [("", None)]
+    if second is not None:
+        opinions += [(f"+{learned.get('second_opinion', 'second')}{p:g}", p) for p in learned["sure_above"]]
     rows = []
     for condition in (None, *test_snr):
         suffix = "" if condition is None else f"@{condition:g}dB"
@@ -479,17 +513,26 @@ def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find
             if condition is None:
                 if record.detected is None:
                     raise ValueError(f"record {record.name}: the verifier scores a detector's beats (--detections-cv)")
-                shown = record.detected
+                every, signal = record.detected, record.signal
             else:
                 noisy = noisy_copy(record, condition, seed=10_000 + seed)
-                shown = labelled_detections(noisy, find(noisy))
-            classified = predict_learned(classifier, shown) if classifier is not None and len(shown.samples) else None
-            for label, threshold in ((VERIFIER, drop_above), ("unverified", 1.0)):
-                kept, labels = verified(model, shown, threshold, keep_classes, classified) if len(shown.samples) \
-                    else (shown, [])
-                rows.append({"fold": k, "classifier": label + suffix, "trained_not_beats": not_beats,
-                             "drop_above": np.nan if threshold is None else threshold,
-                             **score_record_classes(record, labels, kept)})
+                every = labelled_detections(noisy, *(scored_find(noisy) if second is not None else (find(noisy),)))
+                signal = noisy.signal
+            others = second(signal, record.name) if second is not None else None
+            for opinion, sure_above in opinions:
+                shown = every
+                if sure_above is not None:
+                    if every.scores is None:
+                        raise ValueError(f"record {record.name}: a second opinion needs the detector's scores")
+                    shown = _subset(every, confirmed(every.samples, every.scores, others, FS, sure_above))
+                classified = (predict_learned(classifier, shown) if classifier is not None and len(shown.samples)
+                              else None)
+                for label, threshold in ((VERIFIER, drop_above), ("unverified", 1.0)):
+                    kept, labels = verified(model, shown, threshold, keep_classes, classified) \
+                        if len(shown.samples) else (shown, [])
+                    rows.append({"fold": k, "classifier": label + opinion + suffix, "trained_not_beats": not_beats,
+                                 "drop_above": np.nan if threshold is None else threshold,
+                                 **score_record_classes(record, labels, kept)})
     return rows
 
 
@@ -506,13 +549,15 @@ def _cached(find):
 
 
 def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifier: str, seed: int,
-                   learned: dict | None = None, fold_finders: list | None = None) -> pd.DataFrame:
+                   learned: dict | None = None, fold_finders: list | None = None,
+                   scored_finders: list | None = None, second=None) -> pd.DataFrame:
     """Every record classified by the classifier trained on the other folds' records; one row each
     (and, for a distilled learned classifier, one more per record for its teacher, ``TEACHER``). The
     verifier (VERIFIER) needs what finds each fold's training beats (``fold_finders[k]``: record ->
     positions, ``detector_finder`` of the fold's detector), the records read with their signals and
     their test beats found by the fold's detector (``RecordBeats.detected``); its rows say how many
-    NOT_A_BEAT beats it trained on (``trained_not_beats``)."""
+    NOT_A_BEAT beats it trained on (``trained_not_beats``); ``scored_finders`` and ``second``: its
+    rows with a second opinion too (``_verify_fold``)."""
     by_name = {r.name: r for r in records}
     rows = []
     for k, test in enumerate(folds):
@@ -521,7 +566,7 @@ def cross_validate(records: list[RecordBeats], folds: list[list[str]], classifie
             if fold_finders is None:
                 raise ValueError("the verifier needs the detectors of the folds (a detection cross-validation)")
             rows += _verify_fold(k, train, [by_name[name] for name in test], _cached(fold_finders[k]), seed,
-                                 learned or {})
+                                 learned or {}, scored_finders[k] if scored_finders else None, second)
             continue
         extra = {}
         if classifier == LEARNED:
