@@ -126,6 +126,16 @@ def main(argv=None) -> None:
             floors_ok &= bool(total == 0 or se >= floor)
             cells.append(f"{beat_class} {se:.4f} ({total - found} of {total} missed)")
         lines.append(f"clean {db}, the pair with the second opinion, both seeds pooled: Se " + ", ".join(cells))
+        base = []   # the same pair without it, for comparison (not part of the rule)
+        for beat_class, _ in FLOORS:
+            found = total = 0
+            for folder in RUNS.values():
+                table = pd.read_csv(folder / "records.csv", dtype={"record": str})
+                rows = table[(table["classifier"] == "verifier") & (table["database"] == db)]
+                a, b = class_found(rows, beat_class)
+                found, total = found + a, total + b
+            base.append(f"{beat_class} {found / total:.4f} ({total - found} of {total} missed)")
+        lines.append(f"clean {db}, the same pair without it: Se " + ", ".join(base))
     mean, any_above, ppv_mean, _ = result[("clean", "mitdb")]
     ok1 = mean > 0 and any_above and ppv_mean > 0
     ok2 = result[("clean", "svdb")][0] >= -0.0002
