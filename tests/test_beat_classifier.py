@@ -503,6 +503,27 @@ def test_a_second_opinion_keeps_sure_beats_and_those_another_detector_confirms()
         confirmed(samples, scores[:4], other, fs, sure_above=0.5)
 
 
+def test_a_second_opinion_is_asked_only_where_it_confirms_the_sure_beats_around():
+    """With ``trust_window_s``: an uncertain beat goes only where the other detector confirmed at least
+    90% of the sure beats within the window (and there are at least 3); where it missed them (noise),
+    or where there are too few sure beats, its silence does not count."""
+    from tsad.detection.second_opinion import confirmed
+
+    fs = 100.0
+    samples = np.arange(100, 6100, 100)                # 60 beats, 1 s apart
+    scores = np.full(60, 0.9)
+    scores[[10, 45]] = 0.3                             # two uncertain beats, neither confirmed
+    other = np.setdiff1d(samples, samples[[10, 45]])
+    other = np.setdiff1d(other, samples[40:51:2])      # around beat 45 the other detector misses 5 of 10
+    everywhere = confirmed(samples, scores, other, fs, sure_above=0.5)
+    assert np.flatnonzero(~everywhere).tolist() == [10, 45]
+    trusted = confirmed(samples, scores, other, fs, sure_above=0.5, trust_window_s=5)
+    assert np.flatnonzero(~trusted).tolist() == [10]   # beat 45: 4 of its 10 sure neighbours confirmed
+    sparse = confirmed(samples, scores, other, fs, sure_above=0.5, trust_window_s=1.5)   # 2 sure neighbours
+    assert sparse.all()
+    assert confirmed(samples, scores, [], fs, sure_above=0.5, trust_window_s=5).all()   # it found nothing
+
+
 def test_the_verifier_is_scored_again_after_a_second_opinion(demo):
     """With a second detector and ``sure_above``, every verifier row comes again with the beats below
     it that the second detector does not confirm dropped first, clean and on noisy copies: a stand-in

@@ -156,6 +156,10 @@ def parse_args(argv=None):
                         "at 128 Hz) finds a beat within 150 ms (rows verifier+<name><p>; RESULTS AE)")
     p.add_argument("--sure-above", type=float, nargs="+", default=[0.3, 0.4, 0.5, 0.6, 0.7], metavar="P",
                    help="with --second-opinion: the probabilities above which a beat needs no second opinion")
+    p.add_argument("--trust-window-s", type=float, default=None, metavar="S",
+                   help="with --second-opinion: ask it only where it confirms at least 90%% of the sure beats within "
+                        "S seconds (at least 3 of them); elsewhere an uncertain beat is kept (RESULTS AF; default: "
+                        "asked everywhere)")
     p.add_argument("--distil-members", type=int, default=0, metavar="K",
                    help="distil the learned classifier of each fold from the ensemble of K classifiers trained on the "
                         "fold's training records with seeds --seed + 1 .. + K (0: trained on the labels alone)")
@@ -236,6 +240,8 @@ def main(argv=None) -> dict:
     verifier = VERIFIER in args.classifiers
     if args.second_opinion and not verifier:
         raise ValueError("--second-opinion is measured beside the verifier: add --classifiers verifier")
+    if args.trust_window_s is not None and (not args.second_opinion or args.trust_window_s <= 0):
+        raise ValueError("--trust-window-s needs --second-opinion and a positive number of seconds")
     if verifier and not args.detections_cv:
         raise ValueError("--classifiers verifier needs --detections-cv (its folds' detectors and test beats)")
     cv_folds = detection_folds(Path(args.detections_cv)) if args.detections_cv else None
@@ -261,7 +267,8 @@ def main(argv=None) -> dict:
                "decision": args.class_decision, "verifier_drop": args.verifier_drop,
                "noise_snr": args.verifier_noise, "test_snr": args.test_snr, "verifier_keep": args.verifier_keep,
                "verifier_keep_classified": args.verifier_keep_classified,
-               "second_opinion": args.second_opinion, "sure_above": tuple(args.sure_above)}
+               "second_opinion": args.second_opinion, "sure_above": tuple(args.sure_above),
+               "trust_window_s": args.trust_window_s}
     if args.classifier_widths or args.classifier_hidden:
         learned.update(widths=args.classifier_widths, hidden=args.classifier_hidden)
     if args.distil_members:

@@ -69,7 +69,7 @@ VERIFIER_DROPS = ("argmax", "tuned")   # drop what is most likely not a beat, or
 DECISIONS = ("argmax", "tuned")   # how the learned classifier's class is chosen (tsad.models.decision)
 TEACHER_VIEWS = ("stream", "record")   # what a distilled classifier's teacher reads (fit_learned)
 VERIFIER_SETTINGS = ("verifier_drop", "noise_snr", "test_snr", "verifier_keep", "verifier_keep_classified",
-                     "second_opinion", "sure_above")   # the verifier's alone, of ``learned``
+                     "second_opinion", "sure_above", "trust_window_s")   # the verifier's alone, of ``learned``
 
 
 @dataclass
@@ -524,7 +524,8 @@ def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find
                 if sure_above is not None:
                     if every.scores is None:
                         raise ValueError(f"record {record.name}: a second opinion needs the detector's scores")
-                    shown = _subset(every, confirmed(every.samples, every.scores, others, FS, sure_above))
+                    shown = _subset(every, confirmed(every.samples, every.scores, others, FS, sure_above,
+                                                     trust_window_s=learned.get("trust_window_s")))
                 classified = (predict_learned(classifier, shown) if classifier is not None and len(shown.samples)
                               else None)
                 for label, threshold in ((VERIFIER, drop_above), ("unverified", 1.0)):

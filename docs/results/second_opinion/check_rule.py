@@ -6,10 +6,13 @@ without it (rows verifier, verifier@6dB, verifier@0dB), paired over records (95%
 Under noise mitdb 207 is left out, as in section Y (its flutter). Writes check_rule.txt and chosen.csv.
 
     python docs/results/second_opinion/check_rule.py
+    python docs/results/second_opinion/check_rule.py --runs verify_s_gqrs_trust verify_s_gqrs_trust_s1 \
+        --out docs/results/second_opinion_trusted          # section AF: the same rule on its runs
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -79,9 +82,17 @@ def class_found(rows: pd.DataFrame, beat_class: str) -> tuple[int, int]:
 
 
 def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", nargs=2, default=[p.name for p in RUNS.values()], metavar=("SEED42", "SEED1"),
+                        help="the two runs' folders (seed 42, seed 1) under --out (default: %(default)s)")
+    parser.add_argument("--out", default=str(HERE), help="where the runs lie and the verdict is written "
+                                                         "(default: this folder)")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    runs = {"42": out / args.runs[0], "1": out / args.runs[1]}
     rng = np.random.default_rng(0)
     lines, result, chosen = [], {}, []
-    choices = {seed: chosen_p(folder) for seed, folder in RUNS.items()}
+    choices = {seed: chosen_p(folder) for seed, folder in runs.items()}
     for seed, choice in choices.items():
         lines.append(f"seed {seed}: sure_above per test fold " + ", ".join(f"{k}: {p:g}" for k, p in choice.items()))
         chosen += [{"seed": seed, "fold": k, "sure_above": p} for k, p in choice.items()]
@@ -89,7 +100,7 @@ def main(argv=None) -> None:
     for condition, suffix in CONDITIONS.items():
         for db in DATABASES:
             diffs, ppv_diffs, above, values, cells = [], [], [], [], []
-            for seed, folder in RUNS.items():
+            for seed, folder in runs.items():
                 base = pair_counts(folder, f"verifier{suffix}")
                 arm = row_counts(chosen_rows(folder, suffix, choices[seed]))
                 keep = lambda t: t[(t["database"] == db) & ~((t["record"] == "207") & (suffix != ""))]  # noqa: E731
@@ -118,7 +129,7 @@ def main(argv=None) -> None:
         cells = []
         for beat_class, floor in FLOORS:
             found = total = 0
-            for seed, folder in RUNS.items():
+            for seed, folder in runs.items():
                 rows = chosen_rows(folder, "", choices[seed])
                 a, b = class_found(rows[rows["database"] == db], beat_class)
                 found, total = found + a, total + b
@@ -129,7 +140,7 @@ def main(argv=None) -> None:
         base = []   # the same pair without it, for comparison (not part of the rule)
         for beat_class, _ in FLOORS:
             found = total = 0
-            for folder in RUNS.values():
+            for folder in runs.values():
                 table = pd.read_csv(folder / "records.csv", dtype={"record": str})
                 rows = table[(table["classifier"] == "verifier") & (table["database"] == db)]
                 a, b = class_found(rows, beat_class)
@@ -149,8 +160,8 @@ def main(argv=None) -> None:
               f"kept: {ok1 and ok2 and floors_ok and ok4}"]
     text = "\n".join(lines)
     print(text)
-    (HERE / "check_rule.txt").write_text(text + "\n")
-    pd.DataFrame(chosen).to_csv(HERE / "chosen.csv", index=False)
+    (out / "check_rule.txt").write_text(text + "\n")
+    pd.DataFrame(chosen).to_csv(out / "chosen.csv", index=False)
 
 
 if __name__ == "__main__":
