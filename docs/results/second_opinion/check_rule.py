@@ -125,28 +125,21 @@ def main(argv=None) -> None:
             lines.append(f"{condition} {db}: " + "; ".join(cells) + f"; mean F1 difference {np.mean(diffs):+.4f}")
     lines.append("")
     floors_ok = True
+    tables = {seed: pd.read_csv(folder / "records.csv", dtype={"record": str}) for seed, folder in runs.items()}
     for db in DATABASES:
-        cells = []
-        for beat_class, floor in FLOORS:
-            found = total = 0
-            for seed, folder in runs.items():
-                rows = chosen_rows(folder, "", choices[seed])
-                a, b = class_found(rows[rows["database"] == db], beat_class)
-                found, total = found + a, total + b
-            se = found / total if total else float("nan")
-            floors_ok &= bool(total == 0 or se >= floor)
-            cells.append(f"{beat_class} {se:.4f} ({total - found} of {total} missed)")
-        lines.append(f"clean {db}, the pair with the second opinion, both seeds pooled: Se " + ", ".join(cells))
-        base = []   # the same pair without it, for comparison (not part of the rule)
-        for beat_class, _ in FLOORS:
-            found = total = 0
-            for folder in runs.values():
-                table = pd.read_csv(folder / "records.csv", dtype={"record": str})
-                rows = table[(table["classifier"] == "verifier") & (table["database"] == db)]
-                a, b = class_found(rows, beat_class)
-                found, total = found + a, total + b
-            base.append(f"{beat_class} {found / total:.4f} ({total - found} of {total} missed)")
-        lines.append(f"clean {db}, the same pair without it: Se " + ", ".join(base))
+        with_it = [rows[rows["database"] == db] for seed, folder in runs.items()
+                   for rows in [chosen_rows(folder, "", choices[seed])]]
+        without = [t[(t["classifier"] == "verifier") & (t["database"] == db)] for t in tables.values()]
+        for label, parts in (("the pair with the second opinion", with_it),
+                             ("the same pair without it (not part of the rule)", without)):
+            cells = []
+            for beat_class, floor in FLOORS:
+                found, total = np.sum([class_found(rows, beat_class) for rows in parts], axis=0)
+                se = found / total if total else float("nan")
+                if parts is with_it:
+                    floors_ok &= bool(total == 0 or se >= floor)
+                cells.append(f"{beat_class} {se:.4f} ({total - found} of {total} missed)")
+            lines.append(f"clean {db}, {label}, both seeds pooled: Se " + ", ".join(cells))
     mean, any_above, ppv_mean, _ = result[("clean", "mitdb")]
     ok1 = mean > 0 and any_above and ppv_mean > 0
     ok2 = result[("clean", "svdb")][0] >= -0.0002
