@@ -524,6 +524,43 @@ def test_a_second_opinion_is_asked_only_where_it_confirms_the_sure_beats_around(
     assert confirmed(samples, scores, [], fs, sure_above=0.5, trust_window_s=5).all()   # it found nothing
 
 
+def test_local_snr_reads_the_noise_between_the_qrs_complexes():
+    """``local_snr_db``: sharp beats with noise 4 times stronger in the second half read 12 dB (20
+    log10 4) less clean there; a beat with no sure beat around reads -inf; the order of the beats
+    does not change the answer."""
+    from tsad.detection.second_opinion import local_snr_db
+
+    fs, rng = 128.0, np.random.default_rng(0)
+    beats = np.arange(64, 128 * 120, 100)              # 0.78 s apart for 2 minutes
+    lead = np.zeros(128 * 120)
+    lead[beats] = 1.0                                  # a QRS of one sample: its difference is +1, -1
+    noise = rng.standard_normal(len(lead)) * 0.01
+    noise[len(lead) // 2:] *= 4
+    snr = local_snr_db(lead + noise, beats, np.ones(len(beats), bool), fs)
+    first = beats < len(lead) // 2 - 128 * 6           # windows wholly inside one half
+    second = beats > len(lead) // 2 + 128 * 6
+    assert np.median(snr[first]) - np.median(snr[second]) == pytest.approx(12.0, abs=1.0)
+    assert np.median(snr[first]) > 30                  # 0.5 / (2 * 0.01^2): about 34 dB
+    sure = np.ones(len(beats), bool)
+    sure[:20] = False                                  # no sure beat within 5 s of the first beat
+    assert local_snr_db(lead, beats, sure, fs)[0] == -np.inf
+    shuffled = rng.permutation(len(beats))
+    assert np.allclose(local_snr_db(lead + noise, beats[shuffled], np.ones(len(beats), bool), fs), snr[shuffled])
+    with pytest.raises(ValueError, match="beats but 3 sure"):
+        local_snr_db(lead, beats, np.ones(3, bool), fs)
+
+
+def test_a_second_opinion_is_not_asked_where_a_beat_is_not_askable():
+    """``askable``: an uncertain beat that may not be asked about stays, confirmed or not."""
+    from tsad.detection.second_opinion import confirmed
+
+    samples, scores = np.array([100, 200, 300]), np.array([0.3, 0.3, 0.9])
+    assert confirmed(samples, scores, [], 100.0, 0.5).tolist() == [False, False, True]
+    assert confirmed(samples, scores, [], 100.0, 0.5, askable=[True, False, True]).tolist() == [False, True, True]
+    with pytest.raises(ValueError, match="3 beats but 2 askable"):
+        confirmed(samples, scores, [], 100.0, 0.5, askable=[True, False])
+
+
 def test_the_verifier_is_scored_again_after_a_second_opinion(demo):
     """With a second detector and ``sure_above``, every verifier row comes again with the beats below
     it that the second detector does not confirm dropped first, clean and on noisy copies: a stand-in
@@ -553,6 +590,14 @@ def test_the_verifier_is_scored_again_after_a_second_opinion(demo):
     for suffix in ("", "@12dB"):
         assert extra[f"unverified{suffix}"] > 20 and extra[f"unverified+truth0.2{suffix}"] == extra[f"unverified{suffix}"]
         assert extra[f"unverified+truth0.5{suffix}"] == 0 and missed[f"unverified+truth0.5{suffix}"] == 0
+    # asked only where the signal reads cleaner than no signal can, or never of a class the verifier keeps
+    # (here every class): nothing is dropped, the rows are those without a second opinion
+    for gate in ({"ask_above_db": 1e9}, {"spare_kept": True, "verifier_keep": ("N", "S", "V", "F", "Q")}):
+        gated = cross_validate(records, folds, "verifier", seed=0, learned={**settings, **gate},
+                               fold_finders=[find, find], scored_finders=[scored, scored],
+                               second=lambda signal, name: truth[name.split("@")[0]])
+        extra = gated.filter(like="extra_").sum(axis=1).groupby(gated["classifier"]).sum()
+        assert extra["unverified+truth0.5"] == extra["unverified"] > 20
     with pytest.raises(ValueError, match="needs the detector's scores"):
         for r in records:
             r.detected = labelled_detections(r, find(r))

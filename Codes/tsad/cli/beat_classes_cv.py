@@ -160,6 +160,13 @@ def parse_args(argv=None):
                    help="with --second-opinion: ask it only where it confirms at least 90%% of the sure beats within "
                         "S seconds (at least 3 of them); elsewhere an uncertain beat is kept (RESULTS AF; default: "
                         "asked everywhere)")
+    p.add_argument("--ask-above-db", type=float, default=None, metavar="DB",
+                   help="with --second-opinion: ask it only where lead 0 reads at least DB clean around the beat "
+                        "(tsad.detection.second_opinion.local_snr_db); elsewhere an uncertain beat is kept (RESULTS "
+                        "AG; default: asked everywhere)")
+    p.add_argument("--spare-kept", action="store_true",
+                   help="with --second-opinion: never ask it of a beat whose verifier class is one of --verifier-keep "
+                        "(the second opinion drops only what the verifier may drop; RESULTS AG)")
     p.add_argument("--distil-members", type=int, default=0, metavar="K",
                    help="distil the learned classifier of each fold from the ensemble of K classifiers trained on the "
                         "fold's training records with seeds --seed + 1 .. + K (0: trained on the labels alone)")
@@ -242,6 +249,8 @@ def main(argv=None) -> dict:
         raise ValueError("--second-opinion is measured beside the verifier: add --classifiers verifier")
     if args.trust_window_s is not None and (not args.second_opinion or args.trust_window_s <= 0):
         raise ValueError("--trust-window-s needs --second-opinion and a positive number of seconds")
+    if (args.ask_above_db is not None or args.spare_kept) and not args.second_opinion:
+        raise ValueError("--ask-above-db and --spare-kept need --second-opinion")
     if verifier and not args.detections_cv:
         raise ValueError("--classifiers verifier needs --detections-cv (its folds' detectors and test beats)")
     cv_folds = detection_folds(Path(args.detections_cv)) if args.detections_cv else None
@@ -268,7 +277,8 @@ def main(argv=None) -> dict:
                "noise_snr": args.verifier_noise, "test_snr": args.test_snr, "verifier_keep": args.verifier_keep,
                "verifier_keep_classified": args.verifier_keep_classified,
                "second_opinion": args.second_opinion, "sure_above": tuple(args.sure_above),
-               "trust_window_s": args.trust_window_s}
+               "trust_window_s": args.trust_window_s, "ask_above_db": args.ask_above_db,
+               "spare_kept": args.spare_kept}
     if args.classifier_widths or args.classifier_hidden:
         learned.update(widths=args.classifier_widths, hidden=args.classifier_hidden)
     if args.distil_members:

@@ -39,7 +39,7 @@ from tsad.data.folds import record_folds
 from tsad.data.noise import add_noise
 from tsad.data.record_context import TEACHER_VIEW, record_context
 from tsad.detection.records import detect_signal
-from tsad.detection.second_opinion import confirmed
+from tsad.detection.second_opinion import confirmed, local_snr_db
 from tsad.detection.thresholds import balanced_f1
 from tsad.models.beat_classifier import CLASSES, ClassifierConfig, class_probs, reads_record
 from tsad.models.beat_sequence import SequenceConfig, sequence_probs
@@ -69,7 +69,7 @@ VERIFIER_DROPS = ("argmax", "tuned")   # drop what is most likely not a beat, or
 DECISIONS = ("argmax", "tuned")   # how the learned classifier's class is chosen (tsad.models.decision)
 TEACHER_VIEWS = ("stream", "record")   # what a distilled classifier's teacher reads (fit_learned)
 VERIFIER_SETTINGS = ("verifier_drop", "noise_snr", "test_snr", "verifier_keep", "verifier_keep_classified",
-                     "second_opinion", "sure_above", "trust_window_s")   # the verifier's alone, of ``learned``
+                     "second_opinion", "sure_above", "trust_window_s", "ask_above_db", "spare_kept")   # the verifier's alone, of ``learned``
 
 
 @dataclass
@@ -357,12 +357,13 @@ def drop_threshold(model, records: list[RecordBeats], find, keep_classes: tuple 
 
 
 def verified(model, record: RecordBeats, drop_above: float | None = None, keep_classes: tuple = (),
-             classified: np.ndarray | None = None) -> tuple[RecordBeats, np.ndarray]:
+             classified: np.ndarray | None = None, probs: np.ndarray | None = None) -> tuple[RecordBeats, np.ndarray]:
     """``record``'s beats less those ``model`` (a verifier) drops by the rule ``VerifierRule(drop_above,
     keep_classes)`` (``tsad.models.verifier``; with ``classified``, a beat classifier's classes of the
     same beats, also keeping what it gives one of ``keep_classes``), and the others' classes (the
-    verifier's most likely of the classes other than NOT_A_BEAT)."""
-    probs = mean_probs(model, record)
+    verifier's most likely of the classes other than NOT_A_BEAT). ``probs``: the verifier's
+    probabilities of these beats, already computed (each beat's depend on its own inputs alone)."""
+    probs = mean_probs(model, record) if probs is None else probs
     labels = beat_labels(probs)
     rule = VerifierRule(drop_above, tuple(keep_classes), classified is not None)
     keep = rule.keep(probs, labels, classified)
@@ -491,7 +492,10 @@ def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find
     ``learned["sure_above"]`` (probabilities), each row comes again for every probability p, named
     ``<row>+<learned["second_opinion"]><p>``: the beats below p that ``second`` does not confirm within
     150 ms dropped first (``tsad.detection.second_opinion.confirmed``); ``scored_find`` (``find``
-    with the scores, ``detector_finder(with_scores=True)``) detects the noisy copies then."""
+    with the scores, ``detector_finder(with_scores=True)``) detects the noisy copies then. With
+    ``learned["ask_above_db"]`` the second opinion is asked only where lead 0 reads at least that clean
+    (``local_snr_db``, the beats at or above p as its QRS complexes); with ``learned["spare_kept"]`` never
+    of a beat whose verifier class is one of the verifier's kept classes (section AG)."""
     settings = {key: value for key, value in learned.items() if key in ("rhythm_context", "wave_context", "epochs",
                                                                         "weight_power", "shift")}
     test_snr = tuple(learned.get("test_snr") or ())
@@ -519,17 +523,25 @@ def _verify_fold(k: int, train: list[RecordBeats], test: list[RecordBeats], find
                 every = labelled_detections(noisy, *(scored_find(noisy) if second is not None else (find(noisy),)))
                 signal = noisy.signal
             others = second(signal, record.name) if second is not None else None
+            every_probs = mean_probs(model, every) if len(every.samples) else None   # once: each beat's own
             for opinion, sure_above in opinions:
-                shown = every
+                shown, probs = every, every_probs
                 if sure_above is not None:
                     if every.scores is None:
                         raise ValueError(f"record {record.name}: a second opinion needs the detector's scores")
-                    shown = _subset(every, confirmed(every.samples, every.scores, others, FS, sure_above,
-                                                     trust_window_s=learned.get("trust_window_s")))
+                    askable = np.ones(len(every.samples), bool)
+                    if learned.get("ask_above_db") is not None:
+                        askable &= local_snr_db(signal[:, 0], every.samples, every.scores >= sure_above,
+                                                FS) >= learned["ask_above_db"]
+                    if learned.get("spare_kept") and every_probs is not None:
+                        askable &= droppable(beat_labels(every_probs), keep_classes)
+                    keep = confirmed(every.samples, every.scores, others, FS, sure_above,
+                                     trust_window_s=learned.get("trust_window_s"), askable=askable)
+                    shown, probs = _subset(every, keep), None if every_probs is None else every_probs[keep]
                 classified = (predict_learned(classifier, shown) if classifier is not None and len(shown.samples)
                               else None)
                 for label, threshold in ((VERIFIER, drop_above), ("unverified", 1.0)):
-                    kept, labels = verified(model, shown, threshold, keep_classes, classified) \
+                    kept, labels = verified(model, shown, threshold, keep_classes, classified, probs) \
                         if len(shown.samples) else (shown, [])
                     rows.append({"fold": k, "classifier": label + opinion + suffix, "trained_not_beats": not_beats,
                                  "drop_above": np.nan if threshold is None else threshold,
