@@ -130,3 +130,13 @@ def test_the_eight_figure_rule_by_hand():
     assert not eight_figure_rule({"42": table(good, low), "1": table(good, [-0.01] * 8)})[1]   # not with both seeds
     worse = good[:3] + [-0.03] + good[4:]                              # a mean falls by 0.03
     assert not eight_figure_rule({"42": table(worse, low), "1": table(worse, low)})[1]
+
+
+def test_where_the_second_opinion_is_asked_needs_a_second_opinion(demo, tmp_path):
+    """--ask-above-db and --spare-kept say where a second opinion is asked: without one they are refused
+    in one line, before anything is read."""
+    common = ["--workspace", str(tmp_path / "ws"), "--input-dir", str(demo), "--classifiers", "verifier",
+              "--name", "bad"]
+    for extra in (["--ask-above-db", "12"], ["--spare-kept"]):
+        with pytest.raises((SystemExit, ValueError), match="need --second-opinion"):
+            run_script(REPO / "Codes/Models/beat_classes_cv.py", [*common, *extra])
