@@ -69,7 +69,8 @@ VERIFIER_DROPS = ("argmax", "tuned")   # drop what is most likely not a beat, or
 DECISIONS = ("argmax", "tuned")   # how the learned classifier's class is chosen (tsad.models.decision)
 TEACHER_VIEWS = ("stream", "record")   # what a distilled classifier's teacher reads (fit_learned)
 VERIFIER_SETTINGS = ("verifier_drop", "noise_snr", "test_snr", "verifier_keep", "verifier_keep_classified",
-                     "second_opinion", "sure_above", "trust_window_s", "ask_above_db", "spare_kept")   # the verifier's alone, of ``learned``
+                     "second_opinion", "sure_above", "trust_window_s", "ask_above_db",
+                     "spare_kept")   # the verifier's alone, of ``learned``
 
 
 @dataclass
