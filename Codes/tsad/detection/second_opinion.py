@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from tsad.data.noise import QRS_HALF_WIDTH_S  # nstdb's QRS: within 50 ms of the beat
+
 MATCH_WINDOW_S = 0.15       # EC57's match window: a beat within it of another is the same beat
 TRUST_ABOVE = 0.9           # the share of the sure beats around that the other detector must confirm
 TRUST_MIN = 3               # fewer sure beats around than this: no evidence, the other detector is not trusted
-QRS_HALF_WIDTH_S = 0.05     # nstdb's QRS: within 50 ms of the beat (tsad.data.noise)
 QRS_AWAY_S = 0.1            # samples farther than this from every beat are "between the QRS complexes"
 SNR_WINDOW_S = 5.0          # the stretch (each side of a beat) whose noise is read
 

@@ -22,6 +22,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "Codes"))
 
+from tsad.core.fileio import save_text  # noqa: E402
 from tsad.data.generate import list_records  # noqa: E402
 from tsad.data.noise import add_noise, noisy_mask  # noqa: E402
 from tsad.detection.second_opinion import local_snr_db  # noqa: E402
@@ -59,10 +60,7 @@ def main(argv=None) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     print(table.to_string(index=False))
     if args.out:
-        out = Path(args.out)
-        tmp = out.with_suffix(".tmp")
-        table.to_csv(tmp, index=False)
-        tmp.replace(out)
+        save_text(args.out, table.to_csv(index=False))
     return table
 
 

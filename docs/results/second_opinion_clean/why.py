@@ -22,21 +22,19 @@ sys.path.insert(0, str(ROOT / "Codes"))
 sys.path.insert(0, str(ROOT / "Codes" / "Models"))
 
 from tsad.cli.beat_classes_cv import detection_folds, fold_scores  # noqa: E402
-from tsad.data.ecg import AAMI_CLASSES  # noqa: E402
+from tsad.core.fileio import save_text  # noqa: E402
+from tsad.core.geometry import tolerance_samples  # noqa: E402
+from tsad.data.ecg import beat_class  # noqa: E402
 from tsad.data.generate import list_records  # noqa: E402
 from tsad.detection.records import detect_signal  # noqa: E402
 from tsad.detection.second_opinion import confirmed, local_snr_db  # noqa: E402
 from tsad.experiments.beat_classes import FS, read_beats  # noqa: E402
 from tsad.models import loader  # noqa: E402
+from tsad.scoring.beats import match_beats  # noqa: E402
 from tsad.scoring.ec57 import read_detections  # noqa: E402
 
 P = 0.4
 ASK_ABOVE_DB = 12.0
-TOLERANCE = int(round(0.15 * FS))
-
-
-def aami(symbol: str) -> str:
-    return next((c for c, members in AAMI_CLASSES.items() if symbol in members), "?")
 
 
 def main(argv=None) -> pd.DataFrame:
@@ -61,25 +59,19 @@ def main(argv=None) -> pd.DataFrame:
             other = detect_signal(gqrs, record.signal, FS, name=name).samples
             asked = ~confirmed(det.samples, det.scores, other, FS, P)
             clean = local_snr_db(record.signal[:, 0], det.samples, det.scores >= P, FS) >= ASK_ABOVE_DB
-            ref = record.samples
-            nearest = np.searchsorted(ref, det.samples)
+            match = match_beats(record.samples, det.samples, tolerance_samples(FS))   # EC57's one-to-one match
+            reference_of = dict(zip(match.det_index.tolist(), match.ref_index.tolist()))
             for i in np.flatnonzero(asked):
-                j = [m for m in (nearest[i] - 1, nearest[i]) if 0 <= m < len(ref)]
-                hit = min(j, key=lambda m: abs(int(ref[m]) - int(det.samples[i]))) if j else None
-            # a true beat: a reference beat within 150 ms (the same match EC57 makes, greedily)
-                true = hit is not None and abs(int(ref[hit]) - int(det.samples[i])) <= TOLERANCE
-                rows.append({"seed": seed, "record": name, "true_beat": true,
-                             "class": aami(record.symbols[hit]) if true else "false",
+                hit = reference_of.get(int(i))
+                rows.append({"seed": seed, "record": name, "true_beat": hit is not None,
+                             "class": beat_class(record.symbols[hit]) if hit is not None else "false",
                              "clean_at_12": bool(clean[i]), "score": round(float(det.scores[i]), 3)})
     table = pd.DataFrame(rows)
     counts = table.groupby(["seed", "class", "clean_at_12"]).size().unstack(fill_value=0)
     print(counts.to_string())
     print(table[table["class"] == "false"].groupby(["record", "clean_at_12"]).size().unstack(fill_value=0).to_string())
     if args.out:
-        out = Path(args.out)
-        tmp = out.with_suffix(".tmp")
-        table.to_csv(tmp, index=False)
-        tmp.replace(out)
+        save_text(args.out, table.to_csv(index=False))
     return table
 
 
