@@ -26,6 +26,8 @@ sys.path.insert(0, str(HERE.parent / "noise_cv"))   # compare_noise, which finds
 
 from compare_noise import detection_counts, f1, pair_counts, paired_f1_interval  # noqa: E402  (the noise study's helpers)
 
+from tsad.core.fileio import save_text  # noqa: E402  (on the path compare_noise set)
+
 RUNS = {"42": HERE / "verify_s_gqrs", "1": HERE / "verify_s_gqrs_s1"}
 OPINION = "gqrs"
 DATABASES = ("mitdb", "svdb")
@@ -169,8 +171,8 @@ def main(argv=None) -> None:
               f"kept: {ok1 and ok2 and floors_ok and ok4}"]
     text = "\n".join(lines)
     print(text)
-    (out / "check_rule.txt").write_text(text + "\n")
-    pd.DataFrame(chosen).to_csv(out / "chosen.csv", index=False)
+    save_text(out / "check_rule.txt", text + "\n")
+    save_text(out / "chosen.csv", pd.DataFrame(chosen).to_csv(index=False))
 
 
 if __name__ == "__main__":

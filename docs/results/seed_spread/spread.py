@@ -26,6 +26,8 @@ sys.path.insert(0, str(RESULTS / "second_opinion"))
 from check_rule import class_found, row_counts  # noqa: E402  (section AE's helpers)
 from compare_noise import f1  # noqa: E402
 
+from tsad.core.fileio import save_text  # noqa: E402  (on the path compare_noise set)
+
 TRAININGS = {"Y, seed 42": RESULTS / "noise_cv" / "verify_s_t02",
              "Y, seed 1": RESULTS / "noise_cv" / "verify_s_t02_s1",
              "rebuilt, seed 42": RESULTS / "second_opinion_clean" / "verify_s_gqrs_clean",
@@ -78,8 +80,8 @@ def main(argv=None) -> pd.DataFrame:
     text = "\n".join(lines)
     print(text)
     out = Path(args.out)
-    table.to_csv(out / "spread.csv", index=False)
-    (out / "spread.md").write_text(text + "\n")
+    save_text(out / "spread.csv", table.to_csv(index=False))
+    save_text(out / "spread.md", text + "\n")
     return table
 
 
